@@ -1,0 +1,62 @@
+# Postman platform. `make run` starts everything; `make test` runs lint and the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+GENERATED := lib/postman/v1/.generated
+PROTOS := $(wildcard protos/postman/v1/*.proto)
+
+.PHONY: install run test lint unit bench services clean setup
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# protoc's absolute-import quirk: protos/postman/v1/x.proto generates lib/postman/v1/x_pb2.py importing postman.v1.
+$(GENERATED): $(PROTOS) $(INSTALLED)
+	@mkdir -p lib/postman/v1
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=lib --grpc_python_out=lib --pyi_out=lib $(PROTOS)
+	@touch lib/postman/__init__.py lib/postman/v1/__init__.py $@
+
+$(VENV)/.editable: pyproject.toml $(GENERATED)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v -i -e warning -e '^\s*$$' -e '\*\*\*' -e '!!' || true
+	@touch $@
+
+install: $(VENV)/.editable
+
+setup: install
+	@$(VENV)/bin/postmanctl setup
+
+run: setup
+	@echo ""
+	@echo "  Postman is starting. Gateway: http://localhost:$${GATEWAY_PORT:-8080}/v1/ping"
+	@echo "  Get an API key:   $(VENV)/bin/postmanctl create-api-key you@agency.gov.sg --label mine"
+	@echo "  Emails land in:   $${OUTBOX_DIR:-var/outbox}/ (EMAIL_TRANSPORT=outbox)"
+	@echo "  Ctrl-C stops every service."
+	@echo ""
+	@exec $(VENV)/bin/honcho --no-colour -f Procfile start
+
+lint: install
+	$(VENV)/bin/ruff check lib services tests bench migrations
+	$(VENV)/bin/mypy lib/postman_shared lib/postman_ctl
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+test: install lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) bench/email_campaign.py
+
+# Installs and starts PostgreSQL and RabbitMQ from the distribution's packages (Debian/Ubuntu, as root).
+services:
+	@if [ "$$(id -u)" != 0 ]; then echo "make services installs packages: run it as root"; exit 1; fi
+	command -v pg_ctlcluster >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+	command -v rabbitmq-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server)
+	bash tools/start-stores.sh
+
+clean:
+	rm -rf $(VENV) lib/postman var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""postmanctl: the operator command line (database setup, users, API keys)."""

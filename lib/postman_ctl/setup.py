@@ -1,0 +1,92 @@
+"""Preparing the stores: database created and migrated, RabbitMQ topology declared. Idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pika
+import psycopg2
+from psycopg2 import sql
+
+from postman_shared.broker.topology import declare_from_url
+from postman_shared.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DependencyUnavailable(RuntimeError):
+    pass
+
+
+def _maintenance_dsn(database_url: str) -> tuple[str, str]:
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/") or "postgres"
+    return parts._replace(path="/postgres").geturl(), name
+
+
+def check_postgres(database_url: str) -> None:
+    dsn, _ = _maintenance_dsn(database_url)
+    try:
+        psycopg2.connect(dsn, connect_timeout=5).close()
+    except psycopg2.OperationalError as exc:
+        host = urlsplit(database_url).hostname
+        raise DependencyUnavailable(
+            f"PostgreSQL is not reachable at {host} ({str(exc).strip()}).\n"
+            "  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
+            "  or install and start it with: make services"
+        ) from None
+
+
+def check_rabbitmq(amqp_url: str) -> None:
+    try:
+        pika.BlockingConnection(pika.URLParameters(amqp_url)).close()
+    except pika.exceptions.AMQPError as exc:
+        host = urlsplit(amqp_url).hostname
+        raise DependencyUnavailable(
+            f"RabbitMQ is not reachable at {host} ({exc!r}).\n"
+            "  Start it with: rabbitmq-server -detached\n"
+            "  or install and start it with: make services"
+        ) from None
+
+
+def create_database(database_url: str) -> bool:
+    """Creates the database named in the URL if it does not exist. Returns True if it was created."""
+    dsn, name = _maintenance_dsn(database_url)
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone():
+                return False
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    finally:
+        connection.close()
+
+
+def migrate(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def setup(settings: Settings) -> list[str]:
+    """Everything ``make run`` needs before the services start. Returns what it did, for printing."""
+    check_postgres(settings.database_url)
+    check_rabbitmq(settings.amqp_url)
+    done = []
+    if create_database(settings.database_url):
+        done.append("created database")
+    migrate(settings.database_url)
+    done.append("database migrated")
+    declare_from_url(settings.amqp_url, settings.queue_delivery_limit)
+    done.append("RabbitMQ topology declared")
+    for folder in (settings.upload_dir, settings.outbox_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    return done

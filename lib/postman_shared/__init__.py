@@ -1,0 +1,1 @@
+"""What every Postman service needs once: settings, logging, database, broker, gRPC and metrics plumbing."""

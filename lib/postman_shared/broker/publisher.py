@@ -1,0 +1,212 @@
+"""A publisher with asynchronous publisher confirms, waited for once per batch.
+
+pika's BlockingChannel waits for a confirm after every message (about 20x slower here), so the publisher runs a
+SelectConnection on its own I/O thread: a batch is handed to that thread, every message is published at once, and
+the caller waits until the broker has confirmed all of them (or one is nacked or returned unroutable).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+from pika.channel import Channel
+from pika.spec import Basic, BasicProperties
+
+from postman_shared.broker.topology import EXCHANGE
+from postman_shared.logging import get_logger
+
+log = get_logger(component="publisher")
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm every message of a batch."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    routing_key: str
+    body: dict[str, Any] | bytes
+    message_id: str
+    headers: dict[str, Any] = field(default_factory=dict)
+    priority: int | None = None
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _Batch:
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+        self.error: str | None = None
+        self.done = threading.Event()
+        if size == 0:
+            self.done.set()
+
+    def confirm(self, count: int = 1) -> None:
+        self.remaining -= count
+        if self.remaining <= 0:
+            self.done.set()
+
+    def fail(self, reason: str) -> None:
+        self.error = self.error or reason
+        self.done.set()
+
+
+class Publisher:
+    """Thread-safe: any thread may call ``publish``; the connection lives on the publisher's own thread."""
+
+    def __init__(self, amqp_url: str, app_id: str, exchange: str = EXCHANGE, connect_timeout: float = 10.0) -> None:
+        self._params = pika.URLParameters(amqp_url)
+        self._app_id = app_id
+        self._exchange = exchange
+        self._connect_timeout = connect_timeout
+        self._lock = threading.Lock()
+        self._connection: pika.SelectConnection | None = None
+        self._channel: Channel | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._open_error: str | None = None
+        self._next_tag = 0
+        self._pending: dict[int, tuple[_Batch, str]] = {}
+
+    # -- public API -------------------------------------------------------------------------------------------
+
+    def publish(self, messages: Sequence[OutgoingMessage], timeout: float = 60.0) -> None:
+        """Publishes persistent messages and returns once the broker has confirmed all of them."""
+        if not messages:
+            return
+        self._ensure_connected()
+        batch = _Batch(len(messages))
+        assert self._connection is not None
+        prepared = [(m.routing_key, m.encoded(), self._properties(m)) for m in messages]
+        self._connection.ioloop.add_callback_threadsafe(lambda: self._publish_on_loop(prepared, batch))
+        if not batch.done.wait(timeout):
+            raise PublishError(f"broker did not confirm {batch.remaining} of {len(messages)} messages in {timeout}s")
+        if batch.error:
+            raise PublishError(batch.error)
+
+    def close(self) -> None:
+        with self._lock:
+            connection, thread = self._connection, self._thread
+            self._connection = None
+            self._ready.clear()
+        if connection is not None:
+            def _close() -> None:
+                if connection.is_open:
+                    connection.close()
+            try:
+                connection.ioloop.add_callback_threadsafe(_close)
+            except Exception:  # the loop may already be gone
+                pass
+        if thread is not None:
+            thread.join(timeout=5)
+
+    # -- connection management ---------------------------------------------------------------------------------
+
+    def _ensure_connected(self) -> None:
+        with self._lock:
+            if self._connection is not None and self._ready.is_set():
+                return
+            self._ready.clear()
+            self._open_error = None
+            self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
+            self._thread.start()
+            if not self._ready.wait(self._connect_timeout) or self._open_error:
+                raise PublishError(f"cannot open a publishing channel: {self._open_error or 'timed out'}")
+
+    def _run(self) -> None:
+        connection = pika.SelectConnection(
+            self._params,
+            on_open_callback=self._on_connection_open,
+            on_open_error_callback=self._on_open_error,
+            on_close_callback=self._on_connection_closed,
+        )
+        self._connection = connection
+        connection.ioloop.start()
+
+    def _on_open_error(self, connection: pika.SelectConnection, error: BaseException) -> None:
+        self._open_error = str(error) or type(error).__name__
+        self._ready.set()
+        connection.ioloop.stop()
+
+    def _on_connection_open(self, connection: pika.SelectConnection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_channel_open(self, channel: Channel) -> None:
+        self._channel = channel
+        self._next_tag = 0
+        channel.add_on_return_callback(self._on_return)
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: self._ready.set())
+
+    def _on_channel_closed(self, _channel: Channel, reason: BaseException) -> None:
+        self._fail_pending(f"channel closed: {reason}")
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+
+    def _on_connection_closed(self, connection: pika.SelectConnection, reason: BaseException) -> None:
+        self._ready.clear()
+        self._fail_pending(f"connection closed: {reason}")
+        if self._connection is connection:
+            self._connection = None
+        connection.ioloop.stop()
+
+    # -- on the I/O loop --------------------------------------------------------------------------------------
+
+    def _properties(self, message: OutgoingMessage) -> BasicProperties:
+        return BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=message.message_id,
+            app_id=self._app_id,
+            timestamp=int(time.time()),
+            headers=message.headers or None,
+            priority=message.priority,
+        )
+
+    def _publish_on_loop(self, prepared: list[tuple[str, bytes, BasicProperties]], batch: _Batch) -> None:
+        channel = self._channel
+        if channel is None or not channel.is_open:
+            batch.fail("publishing channel is not open")
+            return
+        try:
+            for routing_key, body, properties in prepared:
+                channel.basic_publish(self._exchange, routing_key, body, properties, mandatory=True)
+                self._next_tag += 1
+                self._pending[self._next_tag] = (batch, properties.message_id or "")
+        except Exception as exc:  # noqa: BLE001 - reported to the waiting caller
+            batch.fail(f"publish failed: {exc}")
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tag = method.delivery_tag
+        tags = [t for t in self._pending if t <= tag] if method.multiple else [tag]
+        for t in tags:
+            entry = self._pending.pop(t, None)
+            if entry is None:
+                continue
+            batch = entry[0]
+            if isinstance(method, Basic.Nack):
+                batch.fail("broker nacked a message")
+            else:
+                batch.confirm()
+
+    def _on_return(self, _channel: Channel, _method: Any, properties: BasicProperties, _body: bytes) -> None:
+        # An unroutable message is returned before its confirm; fail the batch it belongs to.
+        for batch, message_id in self._pending.values():
+            if message_id == properties.message_id:
+                batch.fail(f"message {message_id} was unroutable (is the topology declared?)")
+                return
+
+    def _fail_pending(self, reason: str) -> None:
+        for batch, _message_id in self._pending.values():
+            batch.fail(reason)
+        self._pending.clear()

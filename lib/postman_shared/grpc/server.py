@@ -1,0 +1,122 @@
+"""gRPC server bootstrap: health service, ServiceError mapping, graceful shutdown."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from postman_shared.grpc.errors import ERROR_CODE_KEY, ServiceError
+from postman_shared.logging import get_logger
+
+log = get_logger(component="grpc")
+
+
+class _ErrorInterceptor(grpc.ServerInterceptor):
+    """Turns ServiceError into a status with the API code in trailing metadata, and hides other exceptions."""
+
+    def intercept_service(self, continuation: Callable[..., Any], handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def wrap_unary(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return behaviour(request, context)
+                except ServiceError as exc:
+                    context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                    context.abort(exc.grpc_status, exc.message)
+                except Exception:
+                    log.exception("unhandled error in gRPC method", method=method)
+                    context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
+                    context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
+
+            return call
+
+        def wrap_stream(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    yield from behaviour(request, context)
+                except ServiceError as exc:
+                    context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                    context.abort(exc.grpc_status, exc.message)
+                except Exception:
+                    log.exception("unhandled error in gRPC stream", method=method)
+                    context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
+                    context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
+
+            return call
+
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                wrap_unary(handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                wrap_stream(handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+class GrpcServer:
+    """A gRPC server with the standard health service; health is SERVING only while ``is_healthy()`` says so."""
+
+    def __init__(self, bind: str, service_names: Iterable[str], max_workers: int = 16) -> None:
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers),
+            interceptors=[_ErrorInterceptor()],
+            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+        )
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names = list(service_names)
+        self.port = self.server.add_insecure_port(bind)
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind gRPC server to {bind}")
+
+    def add(self, register: Callable[[Any, grpc.Server], None], servicer: Any) -> None:
+        register(servicer, self.server)
+
+    def start(self) -> None:
+        self.server.start()
+        self.set_serving(True)
+
+    def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        self.health.set("", status)
+        for name in self.service_names:
+            self.health.set(name, status)
+
+    def stop(self, grace: float = 10.0) -> None:
+        self.set_serving(False)
+        self.server.stop(grace).wait()
+
+
+def wait_for_termination_signal() -> None:
+    """Blocks until SIGINT or SIGTERM."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    stop.wait()
+
+
+def bind_address(bind_host: str, configured_port: int, own_addr: str) -> str:
+    """The address a service's server binds: GRPC_PORT if set, else the port of the service's own *_ADDR."""
+    port = configured_port or int(own_addr.rsplit(":", 1)[1])
+    return f"{bind_host}:{port}"

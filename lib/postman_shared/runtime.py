@@ -1,0 +1,104 @@
+"""The life of a service process: what it starts, and how it stops on SIGINT/SIGTERM.
+
+A service's bootstrap (its composition root) builds a ``ServiceRuntime``, attaches its gRPC servicers, queue
+consumers and background loops, then calls ``run``. Stopping drains in order: health goes NOT_SERVING, consumers
+finish their current batch and ack it, the gRPC server gets a grace period, then connections close.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from postman_shared.broker.consumer import BatchConsumer
+from postman_shared.broker.publisher import Publisher
+from postman_shared.db import Database
+from postman_shared.grpc.server import GrpcServer, bind_address, wait_for_termination_signal
+from postman_shared.logging import configure_logging, get_logger
+from postman_shared.metrics import start_metrics_server
+from postman_shared.settings import Settings
+
+
+class ServiceRuntime:
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.settings = settings
+        self.log = configure_logging(name, settings.log_level, settings.log_format)
+        self._database: Database | None = None
+        self._publisher: Publisher | None = None
+        self.grpc: GrpcServer | None = None
+        self._consumers: list[BatchConsumer] = []
+        self._loops: list[Callable[[threading.Event], None]] = []
+        self._threads: list[threading.Thread] = []
+        self.stopping = threading.Event()
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = Database(self.settings.database_url)
+        return self._database
+
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            self._publisher = Publisher(self.settings.amqp_url, app_id=self.name)
+        return self._publisher
+
+    def serve_grpc(self, own_addr: str, registrations: list[tuple[Callable[[Any, Any], None], Any]],
+                   service_names: list[str]) -> GrpcServer:
+        bind = bind_address(self.settings.grpc_bind_host, self.settings.grpc_port, own_addr)
+        self.grpc = GrpcServer(bind, service_names)
+        for register, servicer in registrations:
+            self.grpc.add(register, servicer)
+        return self.grpc
+
+    def add_consumer(self, consumer: BatchConsumer) -> None:
+        self._consumers.append(consumer)
+
+    def add_loop(self, loop: Callable[[threading.Event], None]) -> None:
+        """A background loop that runs until the event it is given is set."""
+        self._loops.append(loop)
+
+    def start(self) -> None:
+        metrics_port = start_metrics_server(self.name, self.settings.metrics_port)
+        for consumer in self._consumers:
+            self._spawn(consumer.run, f"consumer-{len(self._threads)}")
+        for loop in self._loops:
+            self._spawn(lambda loop=loop: loop(self.stopping), f"loop-{len(self._threads)}")
+        if self.grpc is not None:
+            self.grpc.start()
+        self.log.info("started", grpc_port=self.grpc.port if self.grpc else None, metrics_port=metrics_port)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.grpc is not None:
+            self.grpc.set_serving(False)
+        for consumer in self._consumers:
+            consumer.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self.grpc is not None:
+            self.grpc.stop(grace=10)
+        if self._publisher is not None:
+            self._publisher.close()
+        if self._database is not None:
+            self._database.dispose()
+        self.log.info("stopped")
+
+    def run(self) -> None:
+        """Starts everything and blocks until SIGINT or SIGTERM, then stops cleanly."""
+        self.start()
+        wait_for_termination_signal()
+        self.stop()
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        def guarded() -> None:
+            try:
+                target()
+            except Exception:
+                self.log.exception("background thread died", thread=name)
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)

@@ -1,0 +1,159 @@
+"""Configuration, read once from the environment.
+
+Every setting has one helper call here: its name, its environment variable, its type and its default.
+Services receive a ``Settings`` object from their bootstrap; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, default)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, default).lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of all services. README.md documents each one."""
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postman"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    log_level: str = "INFO"
+    log_format: str = "json"  # json | console
+
+    # HTTP gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    public_url: str = ""  # base URL that browsers and API clients use to reach the gateway
+    gateway_threads: int = 8
+
+    # gRPC addresses (clients) and the bind host of servers
+    auth_addr: str = "127.0.0.1:50051"
+    campaign_addr: str = "127.0.0.1:50052"
+    renderer_addr: str = "127.0.0.1:50053"
+    stats_addr: str = "127.0.0.1:50054"
+    grpc_bind_host: str = "127.0.0.1"
+    grpc_port: int = 0  # 0: the port of this service's own *_ADDR
+    metrics_port: int = -1  # -1: the service's default; 0: disabled
+
+    # uploads
+    object_store: str = "local"  # local | s3
+    upload_dir: Path = Path("var/uploads")
+    upload_signing_key: str = "dev-only-upload-signing-key"
+    upload_url_ttl: int = 180
+    max_upload_bytes: int = 500 * 1024 * 1024
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "ap-southeast-1"
+
+    # email delivery
+    email_transport: str = "outbox"  # outbox | smtp | ses
+    email_from: str = "Postman <donotreply@mail.postman.gov.sg>"
+    outbox_dir: Path = Path("var/outbox")
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_connections: int = 4
+    smtp_timeout: int = 30
+    ses_region: str = "ap-southeast-1"
+    ses_endpoint_url: str = ""
+    ses_configuration_set: str = ""
+
+    # pipeline tuning
+    render_batch_size: int = 500
+    sender_prefetch: int = 1000
+    sender_batch_size: int = 200
+    stats_batch_size: int = 500
+    queue_delivery_limit: int = 20
+
+    extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        e = os.environ if env is None else env
+        gateway_port = _int(e, "GATEWAY_PORT", cls.gateway_port)
+        return cls(
+            database_url=_str(e, "DATABASE_URL", cls.database_url),
+            amqp_url=_str(e, "AMQP_URL", cls.amqp_url),
+            log_level=_str(e, "LOG_LEVEL", cls.log_level).upper(),
+            log_format=_choice(e, "LOG_FORMAT", cls.log_format, ("json", "console")),
+            gateway_host=_str(e, "GATEWAY_HOST", cls.gateway_host),
+            gateway_port=gateway_port,
+            public_url=_str(e, "PUBLIC_URL", f"http://localhost:{gateway_port}").rstrip("/"),
+            gateway_threads=_int(e, "GATEWAY_THREADS", cls.gateway_threads),
+            auth_addr=_str(e, "AUTH_ADDR", cls.auth_addr),
+            campaign_addr=_str(e, "CAMPAIGN_ADDR", cls.campaign_addr),
+            renderer_addr=_str(e, "RENDERER_ADDR", cls.renderer_addr),
+            stats_addr=_str(e, "STATS_ADDR", cls.stats_addr),
+            grpc_bind_host=_str(e, "GRPC_BIND_HOST", cls.grpc_bind_host),
+            grpc_port=_int(e, "GRPC_PORT", cls.grpc_port),
+            metrics_port=_int(e, "METRICS_PORT", cls.metrics_port),
+            object_store=_choice(e, "OBJECT_STORE", cls.object_store, ("local", "s3")),
+            upload_dir=Path(_str(e, "UPLOAD_DIR", str(cls.upload_dir))),
+            upload_signing_key=_str(e, "UPLOAD_SIGNING_KEY", cls.upload_signing_key),
+            upload_url_ttl=_int(e, "UPLOAD_URL_TTL", cls.upload_url_ttl),
+            max_upload_bytes=_int(e, "MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            s3_bucket=_str(e, "S3_BUCKET", cls.s3_bucket),
+            s3_endpoint_url=_str(e, "S3_ENDPOINT_URL", cls.s3_endpoint_url),
+            s3_region=_str(e, "S3_REGION", cls.s3_region),
+            email_transport=_choice(e, "EMAIL_TRANSPORT", cls.email_transport, ("outbox", "smtp", "ses")),
+            email_from=_str(e, "EMAIL_FROM", cls.email_from),
+            outbox_dir=Path(_str(e, "OUTBOX_DIR", str(cls.outbox_dir))),
+            smtp_host=_str(e, "SMTP_HOST", cls.smtp_host),
+            smtp_port=_int(e, "SMTP_PORT", cls.smtp_port),
+            smtp_username=_str(e, "SMTP_USERNAME", cls.smtp_username),
+            smtp_password=_str(e, "SMTP_PASSWORD", cls.smtp_password),
+            smtp_starttls=_bool(e, "SMTP_STARTTLS", cls.smtp_starttls),
+            smtp_connections=_int(e, "SMTP_CONNECTIONS", cls.smtp_connections),
+            smtp_timeout=_int(e, "SMTP_TIMEOUT", cls.smtp_timeout),
+            ses_region=_str(e, "SES_REGION", cls.ses_region),
+            ses_endpoint_url=_str(e, "SES_ENDPOINT_URL", cls.ses_endpoint_url),
+            ses_configuration_set=_str(e, "SES_CONFIGURATION_SET", cls.ses_configuration_set),
+            render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
+            sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
+            sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),
+            stats_batch_size=_int(e, "STATS_BATCH_SIZE", cls.stats_batch_size),
+            queue_delivery_limit=_int(e, "QUEUE_DELIVERY_LIMIT", cls.queue_delivery_limit),
+        )
+
+    def env_names(self) -> list[str]:
+        """The environment variable of every setting (used by the README test)."""
+        return [f.name.upper() for f in fields(self) if f.name != "extra"]

@@ -1,0 +1,95 @@
+"""Tables owned by the campaign service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from postman_shared.db import new_metadata
+from postman_shared.outbox import outbox_table
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the owner (auth's users.id)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))  # EMAIL | SMS | TELEGRAM
+    protect: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    halted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The committed recipient list (replaced whole by each successful upload).
+    csv_filename: Mapped[str | None] = mapped_column(String(255))
+    recipient_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    num_recipients: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    num_invalid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EmailTemplate(Base):
+    __tablename__ = "email_templates"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # sanitised HTML
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    from_address: Mapped[str] = mapped_column(String(400))
+    params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # lower-cased keys
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Upload(Base):
+    """One recipient file upload: started, then processing, then done or failed."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    object_key: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    md5: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # STARTED | PROCESSING | DONE | FAILED | CLEARED
+    error: Mapped[str | None] = mapped_column(Text)
+    rows_processed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Recipient(Base):
+    __tablename__ = "recipients"
+    __table_args__ = (Index("ix_recipients_campaign_id_id", "campaign_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigInteger)  # no FK: bulk COPY and bulk delete stay cheap
+    line: Mapped[int] = mapped_column(Integer)  # line of the file the row started on
+    recipient: Mapped[str] = mapped_column(Text)  # normalised (trimmed, lower-cased)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)  # lower-cased header -> value
+    valid: Mapped[bool] = mapped_column(Boolean)
+
+
+class Job(Base):
+    """A send of a campaign (Postman's job_queue)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # READY ENQUEUED SENDING SENT STOPPED LOGGED
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+outbox = outbox_table(Base.metadata, "campaign_outbox")

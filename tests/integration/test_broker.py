@@ -1,0 +1,96 @@
+"""The broker plumbing against the real RabbitMQ: confirms, batching, acks, redelivery."""
+
+from __future__ import annotations
+
+import threading
+
+import pika
+import pytest
+
+from postman_shared.broker import BatchConsumer, OutgoingMessage, Publisher, PublishError
+from postman_shared.broker.topology import CAMPAIGN_SEND, EMAIL_SEND, QUEUE_CONSUMERS
+
+
+def _message_count(channel, queue: str) -> int:
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def test_publisher_returns_after_broker_confirms_every_message_of_a_batch(stores, amqp_channel):
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    try:
+        publisher.publish([OutgoingMessage(EMAIL_SEND, {"n": i}, f"m{i}") for i in range(1000)])
+        assert _message_count(amqp_channel, EMAIL_SEND) == 1000
+    finally:
+        publisher.close()
+
+
+def test_publishing_to_an_unbound_routing_key_fails_the_batch(stores, amqp_channel):
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    try:
+        with pytest.raises(PublishError, match="unroutable"):
+            publisher.publish([OutgoingMessage("no.such.queue", {"n": 1}, "lost-1")])
+    finally:
+        publisher.close()
+
+
+def test_consumer_acks_only_after_the_handler_returns_and_requeues_when_it_raises(stores, amqp_channel):
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    publisher.publish([OutgoingMessage(CAMPAIGN_SEND, {"n": i}, f"c{i}") for i in range(10)])
+    publisher.close()
+    seen: list[tuple[str, bool]] = []
+    attempts = {"n": 0}
+
+    def handler(batch):
+        attempts["n"] += 1
+        seen.extend((d.message_id, d.redelivered) for d in batch)
+        if attempts["n"] == 1:
+            raise RuntimeError("first attempt fails")
+        if len({m for m, _ in seen}) == 10 and any(r for _, r in seen):
+            consumer.stop()
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, handler, batch_size=100, max_wait=0.05)
+    thread = threading.Thread(target=consumer.run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    redelivered = {m for m, r in seen if r}
+    assert redelivered, "messages of the failed batch come back marked redelivered"
+    assert _message_count(amqp_channel, CAMPAIGN_SEND) == 0
+
+
+def test_rejected_deliveries_are_dead_lettered_and_the_rest_acked(stores, amqp_channel):
+    from postman_shared.broker.topology import DEAD_LETTER_QUEUE
+
+    amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    publisher.publish([OutgoingMessage(CAMPAIGN_SEND, {"n": i}, f"d{i}") for i in range(5)])
+    publisher.close()
+
+    def handler(batch):
+        consumer.stop()
+        return [d for d in batch if d.message_id == "d2"]
+
+    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, handler, batch_size=5, max_wait=0.5)
+    consumer.run()
+    assert _message_count(amqp_channel, CAMPAIGN_SEND) == 0
+    method, _props, body = amqp_channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=True)
+    assert method is not None and b'"n":2' in body
+
+
+def test_every_declared_work_queue_has_a_consuming_service():
+    services = {"renderer", "sender-email", "stats"}
+    assert set(QUEUE_CONSUMERS.values()) <= services
+    for queue, service in QUEUE_CONSUMERS.items():
+        assert service in services, f"{queue} has no consumer"
+
+
+def test_queues_are_durable_quorum_queues_with_a_delivery_limit(stores, amqp_channel):
+    # Redeclaring with different arguments would fail with PRECONDITION_FAILED; passive declare proves existence.
+    for queue in QUEUE_CONSUMERS:
+        amqp_channel.queue_declare(queue, passive=True)
+    conn = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
+    ch = conn.channel()
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker):
+        ch.queue_declare(EMAIL_SEND, durable=True, arguments={"x-queue-type": "classic"})
+    conn.close()

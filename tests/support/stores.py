@@ -1,0 +1,61 @@
+"""Isolated stores for one test run: a fresh PostgreSQL database and a fresh RabbitMQ vhost.
+
+Nothing a running `make run` uses is touched: the database and the vhost carry a run id and are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import psycopg2
+
+from postman_ctl.setup import create_database, migrate
+from postman_shared.broker.topology import declare_from_url
+
+PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
+AMQP_SERVER = os.environ.get("TEST_AMQP_SERVER", "amqp://guest:guest@127.0.0.1:5672")
+
+
+@dataclass(frozen=True)
+class Stores:
+    run_id: str
+    database_url: str
+    amqp_url: str
+    vhost: str
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+def create_stores() -> Stores:
+    run_id = f"{os.getpid()}_{secrets.token_hex(3)}"
+    database_url = f"{PG_SERVER}/postman_test_{run_id}"
+    create_database(database_url)
+    migrate(database_url)
+    vhost = f"postman_test_{run_id}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    amqp_url = f"{AMQP_SERVER}/{quote(vhost, safe='')}"
+    declare_from_url(amqp_url)
+    return Stores(run_id, database_url, amqp_url, vhost)
+
+
+def drop_stores(stores: Stores) -> None:
+    connection = psycopg2.connect(f"{PG_SERVER}/postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "postman_test_{stores.run_id}" WITH (FORCE)')
+    connection.close()
+    _rabbitmqctl("delete_vhost", stores.vhost)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
