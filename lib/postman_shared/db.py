@@ -33,7 +33,9 @@ class Database:
     """One engine and one session factory for a process."""
 
     def __init__(self, url: str, pool_size: int = 5) -> None:
-        self.engine: Engine = create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        self.engine: Engine = create_engine(
+            sqlalchemy_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -7,6 +7,7 @@ finish their current batch and ack it, the gRPC server gets a grace period, then
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
 from postman_shared.grpc.server import GrpcServer, bind_address, wait_for_termination_signal
-from postman_shared.logging import configure_logging, get_logger
+from postman_shared.logging import configure_logging
 from postman_shared.metrics import start_metrics_server
 from postman_shared.settings import Settings
 
@@ -65,7 +66,7 @@ class ServiceRuntime:
         for consumer in self._consumers:
             self._spawn(consumer.run, f"consumer-{len(self._threads)}")
         for loop in self._loops:
-            self._spawn(lambda loop=loop: loop(self.stopping), f"loop-{len(self._threads)}")
+            self._spawn(functools.partial(loop, self.stopping), f"loop-{len(self._threads)}")
         if self.grpc is not None:
             self.grpc.start()
         self.log.info("started", grpc_port=self.grpc.port if self.grpc else None, metrics_port=metrics_port)

@@ -7,9 +7,9 @@ Services receive a ``Settings`` object from their bootstrap; nothing else reads 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
 
 
 class SettingsError(ValueError):

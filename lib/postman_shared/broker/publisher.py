@@ -7,6 +7,7 @@ the caller waits until the broker has confirmed all of them (or one is nacked or
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -102,10 +103,8 @@ class Publisher:
             def _close() -> None:
                 if connection.is_open:
                     connection.close()
-            try:
+            with contextlib.suppress(Exception):  # the loop may already be gone
                 connection.ioloop.add_callback_threadsafe(_close)
-            except Exception:  # the loop may already be gone
-                pass
         if thread is not None:
             thread.join(timeout=5)
 
