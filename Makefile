@@ -49,6 +49,9 @@ test: install lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: install
+	@test -x /usr/sbin/smtp-sink || command -v smtp-sink >/dev/null || \
+	  (echo "installing postfix for its smtp-sink" && apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null)
 	$(PY) bench/email_campaign.py
 
 # Installs and starts PostgreSQL and RabbitMQ from the distribution's packages (Debian/Ubuntu, as root).
