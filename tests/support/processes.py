@@ -70,17 +70,22 @@ def start_system(stores: Stores, work_dir: Path, timeout: float = 60.0, **overri
     log_dir = work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     system = RunningSystem(f"http://127.0.0.1:{env['GATEWAY_PORT']}", env, log_dir)
-    for name, package in SERVICES.items():
-        log = (log_dir / f"{name}.log").open("wb")
-        system.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", package], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    for name in SERVICES:
+        start_service(system, name)
     try:
         _wait_until_ready(system, timeout)
     except Exception:
         stop_system(system)
         raise
     return system
+
+
+def start_service(system: RunningSystem, name: str) -> None:
+    """Starts (or restarts, after it died) one service of a running system."""
+    log = (system.log_dir / f"{name}.log").open("ab")
+    system.processes[name] = subprocess.Popen(
+        [sys.executable, "-m", SERVICES[name]], env=system.env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def _wait_until_ready(system: RunningSystem, timeout: float) -> None:

@@ -1,0 +1,34 @@
+"""Composition root of the campaign service: gRPC API, outbox relay loop and upload workers."""
+
+from __future__ import annotations
+
+from postman.v1 import campaign_pb2_grpc
+from postman_campaign import models
+from postman_campaign.grpc_api import CampaignServicer
+from postman_campaign.renderer_client import GrpcRenderer
+from postman_campaign.upload_worker import UploadWorkers
+from postman_shared.object_store import object_store_from_settings
+from postman_shared.outbox import OutboxRelay
+from postman_shared.runtime import ServiceRuntime
+from postman_shared.settings import Settings
+
+UPLOAD_WORKER_THREADS = 2
+
+
+def build(settings: Settings) -> ServiceRuntime:
+    runtime = ServiceRuntime("campaign", settings)
+    store = object_store_from_settings(settings)
+    relay = OutboxRelay(runtime.database, models.outbox, runtime.publisher)
+    workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS)
+    servicer = CampaignServicer(
+        runtime.database, GrpcRenderer(settings.renderer_addr), store, settings,
+        process_upload=workers.submit, publish_outbox=relay.flush,
+    )
+    runtime.serve_grpc(
+        settings.campaign_addr,
+        [(campaign_pb2_grpc.add_CampaignServiceServicer_to_server, servicer)],
+        ["postman.v1.CampaignService"],
+    )
+    runtime.add_loop(relay.run_periodically)
+    runtime.add_loop(workers.run)
+    return runtime

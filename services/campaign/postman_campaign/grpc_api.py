@@ -1,0 +1,93 @@
+"""CampaignService over gRPC: parse the request, call a use case, convert the result. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from postman.v1 import campaign_pb2, campaign_pb2_grpc
+from postman_campaign import campaign_list, campaigns, previews, sending, templates, uploads, wire
+from postman_campaign.renderer_client import Renderer
+from postman_shared.db import Database
+from postman_shared.object_store import ObjectStore
+from postman_shared.settings import Settings
+
+
+class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
+    def __init__(self, database: Database, renderer: Renderer, store: ObjectStore, settings: Settings,
+                 process_upload: Callable[[int], None], publish_outbox: Callable[[], object]) -> None:
+        self._database = database
+        self._renderer = renderer
+        self._store = store
+        self._settings = settings
+        self._process_upload = process_upload
+        self._publish_outbox = publish_outbox
+
+    def CreateCampaign(self, request: campaign_pb2.CreateCampaignRequest, context: Any) -> campaign_pb2.Campaign:
+        with self._database.unit_of_work() as session:
+            view = campaigns.create_campaign(session, request.user_id, request.name, request.type, request.protect)
+        return wire.campaign(view)
+
+    def ListCampaigns(self, request: campaign_pb2.ListCampaignsRequest,
+                      context: Any) -> campaign_pb2.ListCampaignsResponse:
+        query = campaign_list.CampaignQuery.checked(
+            request.user_id, limit=request.limit, offset=request.offset, channel=request.type,
+            status=request.status, name=request.name, sort_by=request.sort_by, order_by=request.order_by)
+        with self._database.session() as session:
+            views, total = campaign_list.list_campaigns(session, query)
+            return campaign_pb2.ListCampaignsResponse(campaigns=[wire.campaign(v) for v in views],
+                                                      total_count=total)
+
+    def GetCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:
+        with self._database.session() as session:
+            return wire.campaign(campaigns.get_campaign(session, request.campaign_id, request.user_id))
+
+    def UpdateEmailTemplate(self, request: campaign_pb2.UpdateEmailTemplateRequest,
+                            context: Any) -> campaign_pb2.UpdateTemplateResponse:
+        change = templates.TemplateChange(
+            subject=request.subject, body=request.body,
+            reply_to=request.reply_to if request.HasField("reply_to") else None,
+            from_address=request.from_address)
+        updated = templates.update_email_template(self._database, self._renderer, self._settings.email_from,
+                                                  request.campaign_id, request.user_id, change)
+        return campaign_pb2.UpdateTemplateResponse(
+            message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
+            num_recipients=updated.num_recipients, template=wire.email_template(updated.template))
+
+    def StartUpload(self, request: campaign_pb2.StartUploadRequest, context: Any) -> campaign_pb2.StartUploadResponse:
+        started = uploads.start_upload(self._database, self._store, request.campaign_id, request.user_id,
+                                       request.mime_type, request.md5)
+        return campaign_pb2.StartUploadResponse(presigned_url=started.presigned_url,
+                                                transaction_id=started.transaction_id)
+
+    def CompleteUpload(self, request: campaign_pb2.CompleteUploadRequest,
+                       context: Any) -> campaign_pb2.CompleteUploadResponse:
+        uploads.complete_upload(self._database, self._store, self._process_upload, request.campaign_id,
+                                request.user_id, request.transaction_id, request.filename,
+                                self._settings.max_upload_bytes)
+        return campaign_pb2.CompleteUploadResponse(campaign_id=request.campaign_id)
+
+    def GetUploadStatus(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.UploadStatus:
+        return wire.upload_status(uploads.upload_status(self._database, self._renderer, request.campaign_id,
+                                                        request.user_id))
+
+    def PreviewEmail(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.EmailPreview:
+        return wire.email_preview(previews.preview_email(self._database, self._renderer, request.campaign_id,
+                                                         request.user_id))
+
+    def SendCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SendCampaignResponse:
+        job_ids = sending.send_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id)
+        return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=job_ids)
+
+    def GetJob(self, request: campaign_pb2.GetJobRequest, context: Any) -> campaign_pb2.JobDetails:
+        details = sending.get_job(self._database, request.job_id)
+        return campaign_pb2.JobDetails(job=wire.job(details.job), campaign=wire.campaign(details.campaign))
+
+    def SetJobStatus(self, request: campaign_pb2.SetJobStatusRequest, context: Any) -> campaign_pb2.Job:
+        return wire.job(sending.set_job_status(self._database, request.job_id, request.status))
+
+    def StreamRecipients(self, request: campaign_pb2.StreamRecipientsRequest,
+                         context: Any) -> Iterator[campaign_pb2.RecipientBatch]:
+        for rows in sending.stream_recipients(self._database, request.campaign_id, request.after_id,
+                                              request.batch_size, request.valid_only):
+            yield wire.recipient_batch(rows)

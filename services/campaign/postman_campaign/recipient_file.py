@@ -1,0 +1,234 @@
+"""Reading a recipient file: a CSV whose header names the template's keys and one row per recipient.
+
+The file is streamed (decoded incrementally, parsed by the csv module, a row at a time), so its size does not decide
+the memory used. Every problem that makes the file unusable is a ``RecipientFileError`` whose message names the file
+and the line and column a person should look at; a recipient that is merely not a valid address is yielded with
+``valid=False`` so it is stored and counted, but never sent.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import typing
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+
+from postman_shared.validators import is_valid_email, normalise_email
+
+RECIPIENT_KEY = "recipient"
+# The csv module refuses fields over its limit (128 KiB by default); 1 MiB is roomy for any template value and still
+# bounds what one unclosed quote can make us hold.
+FIELD_SIZE_LIMIT = 1024 * 1024
+# A physical line is held whole before it is parsed, so it needs a bound too (room for several maximal fields).
+LINE_LENGTH_LIMIT = 8 * FIELD_SIZE_LIMIT
+CHUNK_SIZE = 64 * 1024
+
+SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "Save As", then "CSV UTF-8 (Comma delimited)") and upload it again'
+
+
+class RecipientFileError(Exception):
+    """A file that cannot be used. str(error) is a sentence a person understands and it names the file and, where
+    there is one, the line (1-based, the header is line 1) and the column/field."""
+
+    line: int | None
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(slots=True)
+class RecipientRow:
+    line: int  # line of the file on which this row starts
+    recipient: str  # normalised: stripped of surrounding white space; for EMAIL also lower-cased
+    params: dict[str, str]  # lower-cased header -> value as in the file (except "recipient", normalised)
+    valid: bool  # False for a recipient that is not a valid address (stored and counted invalid, never sent)
+
+
+# channel -> (normalise, is_valid). Only email is validated here; other channels need their own validator first.
+_RECIPIENT_RULES: dict[str, tuple[Callable[[str], str], Callable[[str], bool]]] = {
+    "EMAIL": (normalise_email, is_valid_email),
+}
+
+
+class RecipientFile:
+    """One recipient file, read once from start to end: ``read_header()`` (optional), then ``rows()``."""
+
+    def __init__(
+        self,
+        stream: typing.BinaryIO,
+        filename: str,
+        channel: str = "EMAIL",
+        required_keys: Collection[str] = (),
+    ) -> None:
+        if channel not in _RECIPIENT_RULES:
+            raise ValueError(f"recipient files for the {channel} channel are not supported")
+        self._stream = stream
+        self.filename = filename
+        self._normalise, self._is_valid = _RECIPIENT_RULES[channel]
+        self._required_keys = [key.strip().lower() for key in required_keys]
+        self._header: list[str] | None = None
+        self._reader: typing.Any = None  # the csv reader, created with the header
+        self._lines_decoded = 0  # complete physical lines handed to the csv reader
+        self.rows_read = 0
+
+    def read_header(self) -> list[str]:
+        """The header's keys, lower-cased and in file order, after checking them. Raises RecipientFileError."""
+        if self._header is not None:
+            return self._header
+        csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; every reader here wants the same limit
+        reader = self._reader = csv.reader(itertools.chain.from_iterable(self._line_batches()), strict=True)
+        while True:  # blank lines before the header are skipped
+            line = reader.line_num + 1
+            try:
+                cells = next(reader, None)
+            except csv.Error as error:
+                raise self._csv_error(error, record_line=line) from None
+            if cells is None:
+                raise RecipientFileError(f"{self.filename} is empty.", line=None)
+            if any(cells):
+                break
+        self._header = self._checked_header(cells, line=line)
+        return self._header
+
+    def rows(self) -> Iterator[RecipientRow]:
+        """The recipients, in file order; blank lines are skipped. Raises RecipientFileError at the first problem."""
+        keys = self.read_header()
+        width = len(keys)
+        recipient_at = keys.index(RECIPIENT_KEY)
+        normalise, is_valid = self._normalise, self._is_valid
+        reader = self._reader
+        filename = self.filename
+        previous_line = reader.line_num
+        try:
+            for fields in reader:
+                line = previous_line + 1
+                previous_line = reader.line_num
+                if len(fields) != width:
+                    if not any(fields):
+                        continue  # a blank line (Excel leaves some at the end)
+                    raise RecipientFileError(
+                        f"{filename}: line {line} has {len(fields)} fields but the header has {width}. "
+                        "Check for a missing or extra comma, or a value with a comma that is not in quotes.",
+                        line=line,
+                    )
+                recipient = normalise(fields[recipient_at])
+                if not recipient and not any(fields):
+                    continue  # a row of empty cells, as Excel writes a blank row
+                params = dict(zip(keys, fields, strict=True))
+                params[RECIPIENT_KEY] = recipient
+                self.rows_read += 1
+                yield RecipientRow(line, recipient, params, is_valid(recipient))
+        except csv.Error as error:
+            raise self._csv_error(error, record_line=previous_line + 1) from None
+        if self.rows_read == 0:
+            raise RecipientFileError(f"{filename} has a header but no recipients.", line=None)
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def _line_batches(self) -> Iterator[list[str]]:
+        """The file's physical lines as text (each with its line ending), decoded a chunk at a time.
+
+        Each string given to the csv reader must be exactly one line: the reader ends a record at the end of every
+        string it is given, and counts strings as lines. Text after the last line ending waits for the next chunk.
+        """
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        pending = ""
+        while True:
+            chunk = self._stream.read(CHUNK_SIZE)
+            final = not chunk
+            try:
+                text = pending + decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as error:
+                # Hand over the lines before the bad byte first: an earlier problem should be reported first, and
+                # the count of lines handed over gives the bad byte's line.
+                text = pending + error.object[: error.start].decode("utf-8")
+                yield self._split_lines(text, max(text.rfind("\n"), text.rfind("\r")) + 1)
+                line = self._lines_decoded + 1
+                raise RecipientFileError(
+                    f"{self.filename} is not in UTF-8: line {line} has characters that cannot be read. "
+                    f"Please {SAVE_AS_UTF8}.",
+                    line=line,
+                ) from None
+            if final:
+                yield self._split_lines(text, len(text))
+                return
+            # A line ends at "\n", "\r\n" or a lone "\r" (old Mac files); a "\r" at the very end may be the first
+            # half of a "\r\n" still to come, so it waits.
+            end = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
+            yield self._split_lines(text, end)
+            pending = text[end:]
+            if len(pending) > LINE_LENGTH_LIMIT:
+                line = self._lines_decoded + 1
+                raise RecipientFileError(
+                    f"{self.filename}: line {line} is longer than {LINE_LENGTH_LIMIT // (1024 * 1024)} MB. "
+                    "Is this really a CSV file?",
+                    line=line,
+                )
+
+    def _split_lines(self, text: str, end: int) -> list[str]:
+        lines = io.StringIO(text[:end], newline="").readlines() if end else []
+        self._lines_decoded += len(lines)
+        return lines
+
+    # -- checking -----------------------------------------------------------------------------------------------
+
+    def _checked_header(self, cells: list[str], line: int) -> list[str]:
+        keys = [cell.strip().lower() for cell in cells]
+        seen: dict[str, int] = {}
+        for column, key in enumerate(keys, start=1):
+            if not key:
+                raise RecipientFileError(
+                    f"{self.filename}: column {column} of the header (line {line}) has no name. "
+                    "Give every column a name, or delete the empty column.",
+                    line=line,
+                )
+            if key in seen:
+                raise RecipientFileError(
+                    f'{self.filename}: the header (line {line}) has the column "{key}" twice, in columns '
+                    f"{seen[key]} and {column} (column names are compared ignoring capitals). "
+                    "Rename or remove one of them.",
+                    line=line,
+                )
+            seen[key] = column
+        if RECIPIENT_KEY not in seen:
+            found = ", ".join(f'"{cell.strip()}"' for cell in cells)
+            raise RecipientFileError(
+                f'{self.filename} needs a column named "{RECIPIENT_KEY}" for the addresses to send to; '
+                f"the header (line {line}) has the columns {found}.",
+                line=line,
+            )
+        missing = [key for key in dict.fromkeys(self._required_keys) if key not in seen]
+        if missing:
+            uses = ", ".join(f"{{{{ {key} }}}}" for key in missing)
+            columns = ", ".join(f'"{key}"' for key in missing)
+            raise RecipientFileError(
+                f"{self.filename}: the template uses {uses} but the file has no column {columns}. "
+                "Add the column or change the template.",
+                line=line,
+            )
+        return keys
+
+    def _csv_error(self, error: csv.Error, record_line: int) -> RecipientFileError:
+        """The csv module's complaint about the record that starts on ``record_line``, said for a person."""
+        reason = str(error)
+        line = record_line
+        if reason.startswith("field larger than field limit"):
+            message = (
+                f"line {line} has a field larger than {FIELD_SIZE_LIMIT // (1024 * 1024)} MB. "
+                'Is a quote (") never closed?'
+            )
+        elif reason == "unexpected end of data":
+            message = f'the quoted field that starts on line {line} is never closed. Add the closing quote (").'
+        elif "expected after" in reason:
+            line = self._reader.line_num
+            message = (
+                f'line {line} has a quote (") inside a quoted field. Write a quote inside a quoted field as two '
+                'quotes (""), or remove the quotes around the field.'
+            )
+        else:
+            message = f"line {line} cannot be read as CSV ({reason})."
+        return RecipientFileError(f"{self.filename}: {message}", line=line)

@@ -1,0 +1,58 @@
+"""The renderer, as the campaign service needs it: template validation and previews, over gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from postman.v1 import renderer_pb2, renderer_pb2_grpc
+from postman_shared.grpc.client import call, stub
+
+
+@dataclass(frozen=True)
+class ValidatedTemplate:
+    subject: str
+    body: str  # sanitised HTML
+    params: list[str]  # lower-cased keys, in first-seen order
+
+
+@dataclass(frozen=True)
+class RenderedPreview:
+    subject: str
+    body: str
+
+
+class Renderer(Protocol):
+    def validate_template(self, channel: str, subject: str, body: str) -> ValidatedTemplate:
+        """Sanitised template and its keys; raises ServiceError(invalid_template) naming the problem."""
+        ...
+
+    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str]) -> RenderedPreview: ...
+
+
+class GrpcRenderer:
+    """``RendererService`` at ``address``; the channel is opened on first use, not here."""
+
+    def __init__(self, address: str, timeout: float = 10.0) -> None:
+        self._address = address
+        self._timeout = timeout
+
+    def _stub(self) -> renderer_pb2_grpc.RendererServiceStub:
+        return stub(self._address, renderer_pb2_grpc.RendererServiceStub)
+
+    def validate_template(self, channel: str, subject: str, body: str) -> ValidatedTemplate:
+        response = call(
+            self._stub().ValidateTemplate,
+            renderer_pb2.ValidateTemplateRequest(channel=channel, subject=subject, body=body),
+            timeout=self._timeout,
+        )
+        return ValidatedTemplate(subject=response.subject, body=response.body, params=list(response.params))
+
+    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str]) -> RenderedPreview:
+        response = call(
+            self._stub().RenderPreview,
+            renderer_pb2.RenderPreviewRequest(channel=channel, subject=subject, body=body, params=dict(params)),
+            timeout=self._timeout,
+        )
+        return RenderedPreview(subject=response.subject, body=response.body)

@@ -1,0 +1,139 @@
+"""Sending a campaign, and the pipeline's view of send jobs and recipients.
+
+The job and its ``SendJob`` message are written in one transaction (transactional outbox); the message is published
+only after the commit, so the renderer never hears of a job that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from postman_campaign import models
+from postman_campaign.campaigns import CampaignView, ensure_not_sent, owned_campaign, views_of
+from postman_campaign.models import Campaign, Job, Upload
+from postman_campaign.recipients_store import recipients_after
+from postman_campaign.uploads import PROCESSING
+from postman_shared import outbox
+from postman_shared.broker.topology import CAMPAIGN_SEND
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.logging import get_logger
+from postman_shared.messages import SendJob
+from postman_shared.timestamps import utcnow
+
+JOB_STATUSES = ("READY", "ENQUEUED", "SENDING", "SENT", "STOPPED", "LOGGED")
+DEFAULT_STREAM_BATCH = 1000
+MAX_STREAM_BATCH = 5000
+
+log = get_logger(component="sending")
+
+
+@dataclass(frozen=True)
+class JobDetails:
+    job: Job
+    campaign: CampaignView
+
+
+def send_campaign(database: Database, after_commit: Callable[[], object], campaign_id: int, user_id: int) -> list[int]:
+    """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids."""
+    with database.unit_of_work() as session:
+        campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        ensure_not_sent(session, campaign_id)
+        if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
+            raise InvalidArgument("The recipient list is still being processed; send once it is done")
+        _ensure_ready(views_of(session, [campaign])[0])
+        job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow())
+        session.add(job)
+        session.flush()
+        message = SendJob(job_id=job.id, campaign_id=campaign_id, user_id=user_id)
+        outbox.write(session, models.outbox, CAMPAIGN_SEND, message.message_id, message.to_dict())
+        job_id = job.id
+    log.info("campaign send enqueued", campaign_id=campaign_id, job_id=job_id)
+    try:
+        after_commit()
+    except Exception as exc:  # noqa: BLE001 - the job is committed; the periodic relay publishes it later
+        log.warning("outbox flush after send failed, the relay will retry", campaign_id=campaign_id, error=str(exc))
+    return [job_id]
+
+
+def _ensure_ready(view: CampaignView) -> None:
+    c = view.campaign
+    if view.template is None:
+        raise InvalidArgument("The campaign has no template; save a template before sending")
+    if not c.csv_filename:
+        raise InvalidArgument("The campaign has no recipients; upload a recipient list before sending")
+    if c.num_recipients - c.num_invalid <= 0:
+        raise InvalidArgument(f"The recipient list {c.csv_filename!r} has no valid recipients")
+    if view.missing_keys:
+        raise InvalidArgument(f"The recipient list {c.csv_filename!r} has no column for the template keys: "
+                              f"{', '.join(view.missing_keys)}. Upload a list with these columns, or change "
+                              "the template")
+
+
+def get_job(database: Database, job_id: int) -> JobDetails:
+    with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound("Job")
+        campaign = session.get(Campaign, job.campaign_id)
+        if campaign is None:
+            raise NotFound("Campaign")
+        return JobDetails(job=job, campaign=views_of(session, [campaign])[0])
+
+
+def set_job_status(database: Database, job_id: int, status: str) -> Job:
+    status = status.strip().upper()
+    if status not in JOB_STATUSES:
+        raise InvalidArgument(f"status must be one of {', '.join(JOB_STATUSES)}")
+    with database.unit_of_work() as session:
+        job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
+        if job is None:
+            raise NotFound("Job")
+        if not _moves_forward(job.status, status):
+            # Pipeline stages report independently (stats may log a job before the renderer's SENT arrives);
+            # a job never moves back, so a late report is ignored rather than undoing a later state.
+            log.info("job status kept", job_id=job_id, status=job.status, ignored=status)
+            return job
+        now = utcnow()
+        job.status = status
+        job.status_updated_at = now
+        if status == "SENT" or (status == "LOGGED" and job.sent_at is None):
+            job.sent_at = now
+    log.info("job status set", job_id=job_id, campaign_id=job.campaign_id, status=status)
+    return job
+
+
+_PROGRESS = {"READY": 0, "ENQUEUED": 1, "SENDING": 2, "SENT": 3, "LOGGED": 4}
+
+
+def _moves_forward(current: str, new: str) -> bool:
+    """STOPPED can be reached from any unfinished state; otherwise statuses only move forward."""
+    if current in ("LOGGED", "STOPPED"):
+        return False
+    if new == "STOPPED":
+        return True
+    return _PROGRESS.get(new, -1) > _PROGRESS.get(current, -1)
+
+
+def stream_recipients(database: Database, campaign_id: int, after_id: int, batch_size: int,
+                      valid_only: bool) -> Iterator[Sequence[Any]]:
+    """Batches of recipients with id > ``after_id`` in id order; one short query per batch (keyset paging)."""
+    if batch_size < 0:
+        raise InvalidArgument("batch_size must be positive")
+    limit = min(batch_size or DEFAULT_STREAM_BATCH, MAX_STREAM_BATCH)
+    with database.engine.connect() as connection:
+        if connection.scalar(select(Campaign.id).where(Campaign.id == campaign_id)) is None:
+            raise NotFound("Campaign")
+    cursor = after_id
+    while True:
+        with database.engine.connect() as connection:
+            rows = recipients_after(connection, campaign_id, cursor, limit, valid_only)
+        if rows:
+            yield rows
+        if len(rows) < limit:
+            return
+        cursor = rows[-1].id

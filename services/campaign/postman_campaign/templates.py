@@ -1,0 +1,105 @@
+"""The email template of a campaign: validated and sanitised by the renderer, then saved.
+
+The renderer call happens before the transaction opens, so no database connection waits on the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from sqlalchemy.orm import Session
+
+from postman_campaign.campaigns import CampaignView, ensure_not_sent, owned_campaign, views_of
+from postman_campaign.models import EmailTemplate
+from postman_campaign.renderer_client import Renderer
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.logging import get_logger
+from postman_shared.timestamps import utcnow
+from postman_shared.validators import is_valid_email
+
+log = get_logger(component="templates")
+
+
+@dataclass(frozen=True)
+class TemplateChange:
+    subject: str
+    body: str
+    reply_to: str | None
+    from_address: str
+
+
+@dataclass(frozen=True)
+class TemplateUpdated:
+    message: str
+    valid: bool
+    num_recipients: int
+    extra_keys: list[str]
+    template: EmailTemplate
+
+
+def address_of(from_header: str) -> str:
+    """The address part of ``Name <address>`` (or the whole value when it is a bare address)."""
+    return parseaddr(from_header)[1].strip()
+
+
+def check_change(change: TemplateChange, default_from: str) -> TemplateChange:
+    """The change with defaults applied; raises a clear error for a missing or malformed field."""
+    if not change.subject.strip():
+        raise InvalidArgument("subject is required", code="api_validation")
+    if not change.body.strip():
+        raise InvalidArgument("body is required", code="api_validation")
+    from_address = change.from_address.strip() or default_from
+    if not is_valid_email(address_of(from_address)):
+        raise InvalidArgument(f"from {from_address!r} is not a valid email address", code="invalid_from_address")
+    reply_to = (change.reply_to or "").strip() or None
+    if reply_to is not None and not is_valid_email(reply_to):
+        raise InvalidArgument(f"reply_to {reply_to!r} is not a valid email address")
+    return TemplateChange(subject=change.subject, body=change.body, reply_to=reply_to, from_address=from_address)
+
+
+def update_email_template(database: Database, renderer: Renderer, default_from: str, campaign_id: int,
+                          user_id: int, change: TemplateChange) -> TemplateUpdated:
+    with database.session() as session:
+        # Ownership and "already sent" first: another user's campaign is NotFound whatever the template says.
+        owned_campaign(session, campaign_id, user_id)
+        ensure_not_sent(session, campaign_id)
+    change = check_change(change, default_from)
+    validated = renderer.validate_template("EMAIL", change.subject, change.body)
+    with database.unit_of_work() as session:
+        campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        ensure_not_sent(session, campaign_id)
+        template = _save(session, campaign_id, validated.subject, validated.body, validated.params, change)
+        view = views_of(session, [campaign])[0]
+    log.info("template updated", campaign_id=campaign_id, params=template.params)
+    return _outcome(template, view)
+
+
+def _save(session: Session, campaign_id: int, subject: str, body: str, params: list[str],
+          change: TemplateChange) -> EmailTemplate:
+    template = session.get(EmailTemplate, campaign_id)
+    if template is None:
+        template = EmailTemplate(campaign_id=campaign_id)
+        session.add(template)
+    template.subject = subject
+    template.body = body
+    template.params = list(params)
+    template.reply_to = change.reply_to
+    template.from_address = change.from_address
+    template.updated_at = utcnow()
+    session.flush()
+    return template
+
+
+def _outcome(template: EmailTemplate, view: CampaignView) -> TemplateUpdated:
+    csv_filename, num_recipients = view.campaign.csv_filename, view.campaign.num_recipients
+    missing_keys = view.missing_keys
+    if not csv_filename:
+        return TemplateUpdated("Template updated; please upload a recipient list", False, 0, [], template)
+    if missing_keys:
+        keys = ", ".join(missing_keys)
+        message = (f"Template updated, but the recipient list {csv_filename!r} has no column for: {keys}. "
+                   "Please upload a recipient list with these columns")
+        return TemplateUpdated(message, False, num_recipients, missing_keys, template)
+    return TemplateUpdated("Template updated", view.valid, num_recipients, [], template)

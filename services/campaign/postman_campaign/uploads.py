@@ -1,0 +1,141 @@
+"""Recipient file uploads: start (a presigned URL), complete (hand the file to a worker), and status.
+
+An upload moves STARTED -> PROCESSING -> DONE | FAILED. The committed recipient list belongs to the campaign, and
+only a DONE upload ever replaces it, so a failed upload leaves the previous list intact.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from postman_campaign.campaigns import ensure_not_sent, owned_campaign
+from postman_campaign.models import Upload
+from postman_campaign.previews import EmailPreview, PreviewSource, preview_source, render
+from postman_campaign.renderer_client import Renderer
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.logging import get_logger
+from postman_shared.object_store import ObjectStore
+from postman_shared.timestamps import utcnow
+
+STARTED, PROCESSING, DONE, FAILED = "STARTED", "PROCESSING", "DONE", "FAILED"
+CSV_MIME_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
+MAX_FILENAME_LENGTH = 255
+
+log = get_logger(component="uploads")
+
+
+@dataclass(frozen=True)
+class StartedUpload:
+    presigned_url: str
+    transaction_id: str
+
+
+@dataclass(frozen=True)
+class UploadStatusView:
+    is_csv_processing: bool
+    csv_filename: str
+    temp_csv_filename: str
+    csv_error: str
+    num_recipients: int
+    rows_processed: int
+    preview: EmailPreview | None
+
+
+def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_id: int, mime_type: str,
+                 md5: str) -> StartedUpload:
+    media_type = mime_type.split(";", 1)[0].strip().lower()
+    with database.unit_of_work() as session:
+        owned_campaign(session, campaign_id, user_id)
+        ensure_not_sent(session, campaign_id)
+        if media_type not in CSV_MIME_TYPES:
+            raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file "
+                                  f"({', '.join(CSV_MIME_TYPES)})")
+        key = f"campaign-{campaign_id}-{uuid.uuid4().hex}.csv"
+        transaction_id = uuid.uuid4().hex
+        session.add(Upload(campaign_id=campaign_id, transaction_id=transaction_id, object_key=key,
+                           mime_type=media_type, md5=md5 or None, status=STARTED))
+    url = store.presign_put(key, media_type, md5)
+    log.info("upload started", campaign_id=campaign_id, object_key=key)
+    return StartedUpload(presigned_url=url, transaction_id=transaction_id)
+
+
+def complete_upload(database: Database, store: ObjectStore, process: Callable[[int], None], campaign_id: int,
+                    user_id: int, transaction_id: str, filename: str, max_bytes: int) -> None:
+    """Marks the upload PROCESSING and hands it to ``process`` (a background worker); returns at once."""
+    filename = os.path.basename(filename.replace("\\", "/")).strip()[:MAX_FILENAME_LENGTH]
+    with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
+        owned_campaign(session, campaign_id, user_id)
+        upload = _upload_of(session, campaign_id, transaction_id)
+    if not filename:
+        raise InvalidArgument("filename is required", code="api_validation")
+    if upload.status == PROCESSING:
+        return  # a retried call: the file is already being processed
+    if upload.status != STARTED:
+        raise InvalidArgument("This upload was already completed; start a new upload")
+    size = store.size(upload.object_key)  # outside the transaction: it may be a network call (S3)
+    if size is None:
+        raise InvalidArgument("The file was not uploaded to the presigned URL; upload it there, then complete "
+                              "the upload")
+    if size > max_bytes:
+        raise InvalidArgument(f"The file is {size} bytes; files of at most {max_bytes} bytes are accepted")
+    with database.unit_of_work() as session:
+        owned_campaign(session, campaign_id, user_id, lock=True)
+        ensure_not_sent(session, campaign_id)
+        upload = _upload_of(session, campaign_id, transaction_id)
+        if upload.status != STARTED:
+            return  # a concurrent call completed it first
+        upload.status = PROCESSING
+        upload.filename = filename
+        upload.updated_at = utcnow()
+    log.info("upload completed, processing", campaign_id=campaign_id, upload_id=upload.id, size=size)
+    process(upload.id)
+
+
+def _upload_of(session: Session, campaign_id: int, transaction_id: str) -> Upload:
+    upload = session.scalars(select(Upload).where(
+        Upload.transaction_id == transaction_id, Upload.campaign_id == campaign_id)).one_or_none()
+    if upload is None:
+        raise InvalidArgument("Unknown transaction_id: start the upload first")
+    return upload
+
+
+def upload_status(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> UploadStatusView:
+    with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
+        campaign = owned_campaign(session, campaign_id, user_id)
+        processing = session.scalars(select(Upload).where(
+            Upload.campaign_id == campaign_id, Upload.status == PROCESSING).order_by(Upload.id.desc()).limit(1)
+        ).first()
+        finished = session.scalars(select(Upload).where(
+            Upload.campaign_id == campaign_id, Upload.status.in_((DONE, FAILED)))
+            .order_by(Upload.updated_at.desc(), Upload.id.desc()).limit(1)
+        ).first()
+        source = preview_source(session, campaign_id) if campaign.num_recipients else None
+    failed = finished if finished is not None and finished.status == FAILED else None
+    shown = processing or failed
+    return UploadStatusView(
+        is_csv_processing=processing is not None,
+        csv_filename=campaign.csv_filename or "",
+        temp_csv_filename=(shown.filename or "") if shown else "",
+        csv_error=(failed.error or "") if failed else "",
+        num_recipients=campaign.num_recipients,
+        rows_processed=(processing or finished).rows_processed if (processing or finished) else 0,
+        preview=_preview_or_none(renderer, source, campaign_id),
+    )
+
+
+def _preview_or_none(renderer: Renderer, source: PreviewSource | None, campaign_id: int) -> EmailPreview | None:
+    if source is None:
+        return None
+    try:
+        return render(renderer, source)
+    except ServiceError as exc:
+        # Status polling must keep working when a preview cannot be made; the preview endpoint reports why.
+        log.warning("preview failed", campaign_id=campaign_id, error=exc.message)
+        return None

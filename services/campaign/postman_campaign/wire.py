@@ -1,0 +1,59 @@
+"""Conversions from the campaign service's views to its protobuf messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from postman.v1 import campaign_pb2
+from postman_campaign.campaigns import CampaignView
+from postman_campaign.models import EmailTemplate, Job
+from postman_campaign.previews import EmailPreview
+from postman_campaign.uploads import UploadStatusView
+from postman_shared.timestamps import to_timestamp
+
+
+def job(j: Job) -> campaign_pb2.Job:
+    return campaign_pb2.Job(id=j.id, status=j.status, sent_at=to_timestamp(j.sent_at),
+                            status_updated_at=to_timestamp(j.status_updated_at))
+
+
+def email_template(t: EmailTemplate) -> campaign_pb2.EmailTemplate:
+    return campaign_pb2.EmailTemplate(subject=t.subject, body=t.body, reply_to=t.reply_to,
+                                      from_address=t.from_address, params=list(t.params or ()))
+
+
+def campaign(view: CampaignView) -> campaign_pb2.Campaign:
+    c = view.campaign
+    return campaign_pb2.Campaign(
+        id=c.id, user_id=c.user_id, name=c.name, type=c.type, created_at=to_timestamp(c.created_at),
+        # Email campaigns send through the platform's own transport: its default credential always applies.
+        has_credential=c.type == "EMAIL",
+        valid=view.valid, halted=c.halted, protect=c.protect, redacted=c.redacted,
+        csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
+        num_recipients=c.num_recipients, num_invalid=c.num_invalid,
+        jobs=[job(j) for j in view.jobs],
+        email_template=email_template(view.template) if view.template is not None else None,
+    )
+
+
+def email_preview(p: EmailPreview) -> campaign_pb2.EmailPreview:
+    return campaign_pb2.EmailPreview(subject=p.subject, body=p.body, reply_to=p.reply_to, **{"from": p.from_address})
+
+
+def upload_status(s: UploadStatusView) -> campaign_pb2.UploadStatus:
+    return campaign_pb2.UploadStatus(
+        is_csv_processing=s.is_csv_processing, csv_filename=s.csv_filename, temp_csv_filename=s.temp_csv_filename,
+        csv_error=s.csv_error, num_recipients=s.num_recipients, rows_processed=s.rows_processed,
+        preview=email_preview(s.preview) if s.preview is not None else None,
+    )
+
+
+def recipient_batch(rows: Sequence[Any]) -> campaign_pb2.RecipientBatch:
+    return campaign_pb2.RecipientBatch(recipients=[
+        campaign_pb2.Recipient(
+            id=r.id, recipient=r.recipient, valid=r.valid, line=r.line,
+            params={k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in (r.params or {}).items()},
+        )
+        for r in rows
+    ])

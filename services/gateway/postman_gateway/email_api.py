@@ -1,0 +1,153 @@
+"""``/v1/campaign/{campaignId}/email/...``: one email campaign's details, template, upload, preview, send, stats
+and export. Ownership is the campaign service's decision: another user's campaign comes back as ``not_found``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from flask import Blueprint, Response, g, jsonify
+from flask.typing import ResponseReturnValue
+
+from postman.v1 import campaign_pb2, stats_pb2
+from postman_gateway import serializers
+from postman_gateway.backends import backends
+from postman_gateway.validation import (
+    campaign_id,
+    json_body,
+    nullable_string,
+    optional_string,
+    required_query,
+    required_string,
+)
+from postman_shared.grpc import client
+from postman_shared.grpc.errors import from_rpc_error
+from postman_shared.logging import get_logger
+
+log = get_logger(component="gateway")
+
+# An export of a large campaign streams for a while; the deadline only guards against a stuck stats service.
+EXPORT_TIMEOUT_SECONDS = 3600.0
+
+blueprint = Blueprint("email", __name__, url_prefix="/campaign/<campaign_id>/email")
+
+
+def _ref(raw_id: str) -> campaign_pb2.CampaignRef:
+    return campaign_pb2.CampaignRef(campaign_id=campaign_id(raw_id), user_id=g.user_id)
+
+
+@blueprint.get("")
+def get_campaign(campaign_id: str) -> ResponseReturnValue:
+    campaign = client.call(backends().campaign.GetCampaign, _ref(campaign_id))
+    return jsonify(serializers.email_campaign(campaign))
+
+
+@blueprint.put("/template")
+def update_template(campaign_id: str) -> ResponseReturnValue:
+    ref = _ref(campaign_id)
+    body = json_body()
+    request = campaign_pb2.UpdateEmailTemplateRequest(
+        campaign_id=ref.campaign_id,
+        user_id=ref.user_id,
+        subject=required_string(body, "subject"),
+        body=required_string(body, "body"),
+        reply_to=nullable_string(body, "reply_to"),
+        from_address=required_string(body, "from"),
+    )
+    result = client.call(backends().campaign.UpdateEmailTemplate, request)
+    return jsonify(serializers.template_result(result))
+
+
+@blueprint.get("/upload/start")
+def start_upload(campaign_id: str) -> ResponseReturnValue:
+    ref = _ref(campaign_id)
+    request = campaign_pb2.StartUploadRequest(
+        campaign_id=ref.campaign_id,
+        user_id=ref.user_id,
+        mime_type=required_query("mime_type"),
+        md5=required_query("md5"),
+    )
+    result = client.call(backends().campaign.StartUpload, request)
+    return jsonify(presigned_url=result.presigned_url, transaction_id=result.transaction_id)
+
+
+@blueprint.post("/upload/complete")
+def complete_upload(campaign_id: str) -> ResponseReturnValue:
+    ref = _ref(campaign_id)
+    body = json_body()
+    request = campaign_pb2.CompleteUploadRequest(
+        campaign_id=ref.campaign_id,
+        user_id=ref.user_id,
+        transaction_id=required_string(body, "transaction_id"),
+        filename=required_string(body, "filename"),
+        etag=optional_string(body, "etag") or "",
+    )
+    result = client.call(backends().campaign.CompleteUpload, request)
+    return jsonify(id=str(result.campaign_id or ref.campaign_id)), 202
+
+
+@blueprint.get("/upload/status")
+def upload_status(campaign_id: str) -> ResponseReturnValue:
+    status = client.call(backends().campaign.GetUploadStatus, _ref(campaign_id))
+    return jsonify(serializers.upload_status(status))
+
+
+@blueprint.get("/preview")
+def preview(campaign_id: str) -> ResponseReturnValue:
+    result = client.call(backends().campaign.PreviewEmail, _ref(campaign_id))
+    return jsonify(serializers.email_preview(result))
+
+
+@blueprint.post("/send")
+def send(campaign_id: str) -> ResponseReturnValue:
+    # The contract's client posts no body, `{}` or an empty form-encoded body: whatever arrives is ignored.
+    result = client.call(backends().campaign.SendCampaign, _ref(campaign_id))
+    return jsonify(serializers.send_result(result))
+
+
+@blueprint.get("/stats")
+def stats(campaign_id: str) -> ResponseReturnValue:
+    ref = _ref(campaign_id)
+    result = client.call(backends().stats.GetCampaignStats,
+                         stats_pb2.StatsRequest(campaign_id=ref.campaign_id, user_id=ref.user_id))
+    return jsonify(serializers.email_stats(result))
+
+
+@blueprint.get("/export")
+def export(campaign_id: str) -> ResponseReturnValue:
+    """Streams the JSON array as the stats service streams its batches, so memory stays flat for any size.
+
+    The first batch is read before answering: a missing campaign or a redacted one is an error status, not a
+    200 with a broken body.
+    """
+    ref = _ref(campaign_id)
+    batches = backends().stats.ExportCampaign(
+        stats_pb2.StatsRequest(campaign_id=ref.campaign_id, user_id=ref.user_id),
+        timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=True,
+    )
+    try:
+        first = next(batches, None)
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
+    return Response(_json_array(first, batches, ref.campaign_id), mimetype="application/json")
+
+
+def _json_array(first: Any, batches: Any, campaign: int) -> Iterator[str]:
+    try:
+        yield "["
+        separator = ""
+        batch = first
+        while batch is not None:
+            if batch.rows:
+                yield separator + ",".join(json.dumps(serializers.export_row(row)) for row in batch.rows)
+                separator = ","
+            batch = next(batches, None)
+        yield "]"
+    except grpc.RpcError as exc:
+        # Too late to change the status: the array is left unclosed, so the client cannot mistake it for a
+        # complete export.
+        log.error("export stream failed", campaign_id=campaign, code=str(exc.code()))
+    finally:
+        batches.cancel()

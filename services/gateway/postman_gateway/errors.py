@@ -1,0 +1,70 @@
+"""Every error the gateway answers is JSON ``{code, message}`` with the status of the Postman v1 contract.
+
+Use cases in other services raise ``ServiceError`` (it crosses gRPC with its API code); the gateway raises the same
+type for its own request validation, so one handler turns both into a response. HTTP-level failures (unknown route,
+wrong method, oversized body) and unexpected exceptions get the same shape: never an HTML page or a stack trace.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from postman_shared.grpc.errors import ServiceError
+from postman_shared.logging import get_logger
+
+log = get_logger(component="gateway")
+
+# Status codes of werkzeug's HTTP exceptions -> the API's error code.
+_HTTP_CODES = {
+    400: "malformed",
+    401: "unathenticated",
+    403: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "attachment_limit",
+    429: "rate_limit",
+}
+
+
+def error_response(code: str, message: str, status: int) -> Response:
+    response = jsonify(code=code, message=message)
+    response.status_code = status
+    return response
+
+
+def api_validation(field: str, problem: str) -> ServiceError:
+    """A 400 ``api_validation`` error that names the field, like ``"limit" must be a whole number``."""
+    return ServiceError("api_validation", f'"{field}" {problem}')
+
+
+def _service_error(exc: ServiceError) -> Response:
+    return error_response(exc.code, exc.message, exc.http_status)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status == 404:
+        message = f"There is no {request.method} {request.path}"
+    elif status == 405:
+        allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
+        message = f"{request.method} is not allowed on {request.path}" + (f"; use {allowed}" if allowed else "")
+    else:
+        message = exc.description or exc.name
+    response = error_response(_HTTP_CODES.get(status, "internal_server" if status >= 500 else "malformed"),
+                              message, status)
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    request_id = g.get("request_id", "")
+    log.exception("unhandled error", method=request.method, path=request.path)
+    return error_response("internal_server", f"Internal server error (request id {request_id})", 500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,77 @@
+"""Per-request id, structured access log and Prometheus metrics.
+
+The request id comes from ``X-Request-Id`` when the caller sends a sane one, else a new one; it is echoed back and
+bound in structlog's context so every log line of the request carries it. Metrics live in a registry of their own
+per app (no global collectors created at import time) and are served at ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from postman_shared.logging import get_logger
+
+log = get_logger(component="gateway")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("gateway_requests_total", "HTTP requests answered",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("gateway_request_seconds", "Time to answer an HTTP request",
+                                 ["method", "route", "status"], registry=self.registry)
+
+    def expose(self) -> Response:
+        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def bind_to_request(**values: Any) -> None:
+    """Binds values in the log context until the request ends."""
+    g.setdefault("log_tokens", []).append(structlog.contextvars.bind_contextvars(**values))
+
+
+def _start() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+    bind_to_request(request_id=g.request_id)
+
+
+def _finish(metrics: GatewayMetrics, response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    # The route template, not the path: one series per endpoint, whatever the campaign id.
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    status = str(response.status_code)
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    metrics.requests.labels(request.method, route, status).inc()
+    metrics.latency.labels(request.method, route, status).observe(elapsed)
+    if route != "/metrics":
+        log.info("request", method=request.method, route=route, status=response.status_code,
+                 duration_ms=round(elapsed * 1000, 1))
+    return response
+
+
+def _unbind(_error: BaseException | None) -> None:
+    for tokens in reversed(g.pop("log_tokens", [])):
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+def install(app: Flask) -> GatewayMetrics:
+    """Adds the request id, access log and metrics to the app, and the ``/metrics`` route."""
+    metrics = GatewayMetrics()
+    app.before_request(_start)
+    app.after_request(lambda response: _finish(metrics, response))
+    app.teardown_request(_unbind)
+    app.add_url_rule("/metrics", "metrics", metrics.expose, methods=["GET"])
+    return metrics

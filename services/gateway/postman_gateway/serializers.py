@@ -1,0 +1,138 @@
+"""Protobuf messages -> the JSON shapes of the Postman v1 contract (field names are the contract's, exactly)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postman.v1 import campaign_pb2, stats_pb2
+from postman_shared.timestamps import to_iso
+
+
+def _or_none(value: str) -> str | None:
+    return value or None
+
+
+def job_queue(jobs: Any) -> list[dict[str, Any]]:
+    return [
+        {"status": job.status, "sent_at": to_iso(job.sent_at), "status_updated_at": to_iso(job.status_updated_at)}
+        for job in jobs
+    ]
+
+
+def campaign_meta(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """CampaignMeta: what ``POST /campaigns`` and ``GET /campaigns`` return for a campaign."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "created_at": to_iso(campaign.created_at),
+        "type": campaign.type,
+        "has_credential": campaign.has_credential,
+        "valid": campaign.valid,
+        "halted": campaign.halted,
+        "protect": campaign.protect,
+        "redacted": campaign.redacted,
+        "should_save_list": False,  # managed lists are not implemented
+        "job_queue": job_queue(campaign.jobs),
+    }
+
+
+def _email_template(template: campaign_pb2.EmailTemplate) -> dict[str, Any]:
+    return {
+        "subject": template.subject,
+        "body": template.body,
+        "reply_to": template.reply_to if template.HasField("reply_to") else None,
+        "params": list(template.params),
+        "from": template.from_address,
+    }
+
+
+def email_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """EmailCampaign: ``GET /campaign/{id}/email``."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "created_at": to_iso(campaign.created_at),
+        "type": campaign.type,
+        "has_credential": campaign.has_credential,
+        "valid": campaign.valid,
+        "protect": campaign.protect,
+        "redacted": campaign.redacted,
+        "csv_filename": _or_none(campaign.csv_filename),
+        "is_csv_processing": campaign.is_csv_processing,
+        "num_recipients": campaign.num_recipients,
+        "job_queue": job_queue(campaign.jobs),
+        "email_templates": _email_template(campaign.email_template) if campaign.HasField("email_template") else None,
+    }
+
+
+def template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, Any]:
+    """TemplateResult: ``PUT /campaign/{id}/email/template``; ``extra_keys`` only when there are some."""
+    body: dict[str, Any] = {
+        "message": result.message,
+        "valid": result.valid,
+        "num_recipients": result.num_recipients,
+        "template": _email_template(result.template),
+    }
+    if result.extra_keys:
+        body["extra_keys"] = list(result.extra_keys)
+    return body
+
+
+def upload_status(status: campaign_pb2.UploadStatus) -> dict[str, Any]:
+    """UploadStatus, leaving out what is unset. The email preview's keys are camelCase, as in the contract."""
+    body: dict[str, Any] = {"is_csv_processing": status.is_csv_processing, "num_recipients": status.num_recipients}
+    for key in ("csv_filename", "temp_csv_filename", "csv_error"):
+        if getattr(status, key):
+            body[key] = getattr(status, key)
+    if status.HasField("preview"):
+        preview = status.preview
+        body["preview"] = {
+            "subject": preview.subject,
+            "body": preview.body,
+            "replyTo": preview.reply_to if preview.HasField("reply_to") else None,
+            "from": getattr(preview, "from"),
+        }
+    return body
+
+
+def email_preview(preview: campaign_pb2.EmailPreview) -> dict[str, Any]:
+    """EmailPreview: ``GET /campaign/{id}/email/preview`` (snake_case keys, unlike the upload status preview)."""
+    return {
+        "preview": {
+            "body": preview.body,
+            "subject": preview.subject,
+            "reply_to": preview.reply_to if preview.HasField("reply_to") else None,
+            "from": getattr(preview, "from"),
+        }
+    }
+
+
+def send_result(result: campaign_pb2.SendCampaignResponse) -> dict[str, Any]:
+    return {"campaign_id": result.campaign_id, "job_id": list(result.job_ids)}
+
+
+def email_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
+    """EmailCampaignStats: ``GET /campaign/{id}/email/stats``."""
+    return {
+        "error": stats.error,
+        "unsent": stats.unsent,
+        "sent": stats.sent,
+        "invalid": stats.invalid,
+        "unsubscribed": stats.unsubscribed,
+        "halted": stats.halted,
+        "redacted": stats.redacted,
+        "status": stats.status or "READY",
+        "updated_at": to_iso(stats.updated_at),
+    }
+
+
+def export_row(row: stats_pb2.ExportRow) -> dict[str, Any]:
+    """EmailExportRow; unsubscribing is not implemented, so the unsubscriber fields are always null."""
+    return {
+        "recipient": row.recipient,
+        "status": row.status,
+        "error_code": _or_none(row.error_code),
+        "updated_at": to_iso(row.updated_at),
+        "unsubscriber.recipient": None,
+        "unsubscriber.reason": None,
+    }

@@ -1,0 +1,38 @@
+"""Composition root of the renderer service: the RendererService gRPC server and the campaign.send consumer."""
+
+from __future__ import annotations
+
+from postman.v1 import renderer_pb2_grpc
+from postman_renderer.campaign_client import CampaignClient
+from postman_renderer.consumer import SendJobHandler
+from postman_renderer.dispatch import JobRenderer
+from postman_renderer.grpc_api import RendererServicer
+from postman_shared.broker.consumer import BatchConsumer
+from postman_shared.broker.topology import CAMPAIGN_SEND
+from postman_shared.runtime import ServiceRuntime
+from postman_shared.settings import Settings
+
+
+def build(settings: Settings) -> ServiceRuntime:
+    runtime = ServiceRuntime("renderer", settings)
+    runtime.serve_grpc(
+        settings.renderer_addr,
+        [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer())],
+        ["postman.v1.RendererService"],
+    )
+    renderer = JobRenderer(
+        campaigns=CampaignClient(settings.campaign_addr),
+        database=runtime.database,
+        publisher=runtime.publisher,
+        batch_size=settings.render_batch_size,
+        default_sender=settings.email_from,
+        # The handler runs on the consumer's thread; between batches it lets the consumer answer heartbeats.
+        keepalive=lambda: consumer.keepalive(),
+    )
+    # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
+    consumer = BatchConsumer(
+        settings.amqp_url, CAMPAIGN_SEND, SendJobHandler(renderer), batch_size=1, prefetch=4,
+        delivery_limit=settings.queue_delivery_limit,
+    )
+    runtime.add_consumer(consumer)
+    return runtime

@@ -1,0 +1,139 @@
+"""Rendering a send job: every valid recipient of the campaign becomes one RenderedEmail on ``email.send``.
+
+The job is resumable. Recipients stream in id order after the job's recorded resume point; each batch is
+published and confirmed before the resume point moves past it, in one short transaction. A process that dies
+mid-way gets the SendJob redelivered and continues from the last confirmed batch; the sender recognises the few
+messages of an unconfirmed batch by their ids. There is no database round trip per message, only per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from postman_renderer import progress
+from postman_renderer.email_template import EmailMessageTemplate
+from postman_renderer.template import TemplateError
+from postman_shared.broker.publisher import OutgoingMessage
+from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND
+from postman_shared.db import Database
+from postman_shared.grpc.errors import ServiceError
+from postman_shared.logging import get_logger
+from postman_shared.messages import JobRendered, SendJob
+
+# A job in one of these states was rendered before (or halted): a redelivered SendJob must do nothing.
+FINISHED_STATUSES = frozenset({"SENT", "LOGGED", "STOPPED"})
+
+
+class JobCannotBeRendered(Exception):
+    """A job that no retry can render (unknown job, no template, a saved template that does not parse)."""
+
+
+class RecipientLike(Protocol):
+    id: int
+    recipient: str
+    params: Mapping[str, str]
+
+
+class Campaigns(Protocol):
+    def get_job(self, job_id: int) -> Any: ...
+
+    def set_job_status(self, job_id: int, status: str) -> None: ...
+
+    def valid_recipients(self, campaign_id: int, after_id: int, batch_size: int) -> Iterator[Sequence[Any]]: ...
+
+
+class Publishing(Protocol):
+    def publish(self, messages: Sequence[OutgoingMessage], timeout: float = 60.0) -> None: ...
+
+
+class JobRenderer:
+    def __init__(
+        self,
+        campaigns: Campaigns,
+        database: Database,
+        publisher: Publishing,
+        batch_size: int,
+        default_sender: str,
+        keepalive: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._campaigns = campaigns
+        self._database = database
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._default_sender = default_sender
+        self._keepalive = keepalive
+
+    def render(self, send_job: SendJob) -> None:
+        """Publishes every remaining recipient of the job, then JobRendered, then marks the job SENT."""
+        log = get_logger(component="dispatch", job_id=send_job.job_id, campaign_id=send_job.campaign_id)
+        try:
+            details = self._campaigns.get_job(send_job.job_id)
+        except ServiceError as exc:
+            if exc.code == "not_found":
+                raise JobCannotBeRendered(f"job {send_job.job_id} does not exist") from None
+            raise
+        status = details.job.status
+        if status in FINISHED_STATUSES:
+            log.info("job already rendered, ignoring the redelivered send job", status=status)
+            return
+        campaign = details.campaign
+        if not campaign.HasField("email_template"):
+            raise JobCannotBeRendered(f"campaign {campaign.id} has no email template")
+        template = campaign.email_template
+        try:
+            message_template = EmailMessageTemplate.parse(template.subject, template.body)
+        except TemplateError as exc:
+            raise JobCannotBeRendered(f"the saved template does not parse: {exc.message}") from None
+        if status != "SENDING":
+            self._campaigns.set_job_status(send_job.job_id, "SENDING")
+
+        with self._database.unit_of_work() as session:
+            resume = progress.start(session, send_job.job_id, campaign.id)
+            after_id, published = resume.last_recipient_id, resume.published
+        if after_id:
+            log.info("resuming rendering", after_recipient_id=after_id, published=published)
+
+        envelope = JobEnvelope(
+            campaign_id=campaign.id,
+            job_id=send_job.job_id,
+            sender=template.from_address or self._default_sender,
+            reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
+        )
+        for recipients in self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size):
+            if not recipients:
+                continue
+            self._publisher.publish([envelope.message(message_template, r) for r in recipients])
+            with self._database.unit_of_work() as session:
+                progress.record_batch(session, send_job.job_id, recipients[-1].id, len(recipients))
+            published += len(recipients)
+            self._keepalive()
+
+        rendered = JobRendered(job_id=send_job.job_id, campaign_id=campaign.id, total=published)
+        self._publisher.publish([OutgoingMessage(DELIVERY_EVENTS, rendered.to_dict(), rendered.message_id)])
+        with self._database.unit_of_work() as session:
+            progress.finish(session, send_job.job_id)
+        self._campaigns.set_job_status(send_job.job_id, "SENT")
+        log.info("job rendered", total=published)
+
+
+class JobEnvelope:
+    """What every message of a job shares; builds one recipient's message."""
+
+    def __init__(self, campaign_id: int, job_id: int, sender: str, reply_to: str | None) -> None:
+        self.campaign_id = campaign_id
+        self.job_id = job_id
+        self.sender = sender
+        self.reply_to = reply_to
+
+    def message(self, template: EmailMessageTemplate, recipient: RecipientLike) -> OutgoingMessage:
+        values = dict(recipient.params)
+        values.setdefault("recipient", recipient.recipient)
+        subject, html = template.render(values)
+        # The body of a RenderedEmail, built directly: dataclasses.asdict costs more than the rendering itself.
+        body = {
+            "recipient_id": recipient.id, "campaign_id": self.campaign_id, "job_id": self.job_id,
+            "to": recipient.recipient, "sender": self.sender, "reply_to": self.reply_to,
+            "subject": subject, "body": html,
+        }
+        return OutgoingMessage(EMAIL_SEND, body, str(recipient.id))

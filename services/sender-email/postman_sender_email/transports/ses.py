@@ -1,0 +1,76 @@
+"""Amazon SES transport: one SESv2 ``SendEmail`` call per message with the raw MIME bytes, several at a time.
+
+botocore's "standard" retry mode already retries throttling (``TooManyRequestsException``, ``LimitExceeded...``),
+5xx replies and connection errors with backoff; whatever still fails after that is ERROR ``ses_unavailable``.
+Refusals about the message or the account (``MessageRejected``, ``MailFromDomainNotVerifiedException``...) are
+permanent: ERROR with SES's error code and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from postman_sender_email import mime
+from postman_sender_email.transports.base import Outcome
+from postman_shared.logging import get_logger
+from postman_shared.messages import RenderedEmail
+
+log = get_logger(component="ses")
+
+# Codes that describe a passing condition; after botocore's own retries they still mean "try again later".
+TRANSIENT_CODES = frozenset({
+    "TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException",
+    "ServiceUnavailable", "InternalFailure", "RequestTimeout",
+})
+
+
+def client_config(max_attempts: int = 5) -> Config:
+    """The botocore client configuration this transport expects."""
+    return Config(retries={"mode": "standard", "max_attempts": max_attempts}, max_pool_connections=32)
+
+
+class SesTransport:
+    name = "ses"
+
+    def __init__(self, client: Any, configuration_set: str = "", concurrency: int = 8) -> None:
+        self._client = client
+        self._configuration_set = configuration_set
+        self._workers = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="ses")
+
+    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+        date = formatdate(usegmt=True)
+        return list(self._workers.map(lambda email: self._send_one(email, date), messages))
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=True)
+
+    def _send_one(self, email: RenderedEmail, date: str) -> Outcome:
+        request: dict[str, Any] = {
+            "FromEmailAddress": mime.mailbox(email.sender)[1].decode("utf-8"),
+            "Destination": {"ToAddresses": [mime.mailbox(email.to)[0]]},
+            "Content": {"Raw": {"Data": mime.build(email, date)}},
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        try:
+            reply = self._client.send_email(**request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "ses_error")
+            reason = str(error.get("Message") or exc)
+            if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                log.warning("ses kept failing", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
+                            code=code, reason=reason)
+                return Outcome.error(email.recipient_id, "ses_unavailable", f"{code}: {reason}")
+            return Outcome.error(email.recipient_id, code, reason)
+        except BotoCoreError as exc:  # connection errors that outlived the retries
+            log.warning("ses unreachable", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
+                        error=str(exc))
+            return Outcome.error(email.recipient_id, "ses_unavailable", str(exc))
+        return Outcome.sent(email.recipient_id, reply.get("MessageId"))

@@ -1,0 +1,175 @@
+"""SMTP transport: a few long-lived connections, reused across batches, each driven by its own thread.
+
+A batch is cut into one contiguous slice per connection. Each message is one MAIL/RCPT/DATA transaction; the message
+bytes from ``mime.build`` already use CRLF and never need dot-stuffing, so DATA writes them as they are instead of
+letting smtplib scan them again.
+
+Replies: 2xx is SENT; 5xx is a permanent refusal, ERROR ``smtp_<code>`` with the server's text; 4xx and lost
+connections are retried on a fresh connection a couple of times, then ERROR ``smtp_unavailable``.
+"""
+
+from __future__ import annotations
+
+import queue
+import smtplib
+import ssl
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
+
+from postman_sender_email import mime
+from postman_sender_email.transports.base import Outcome
+from postman_shared.logging import get_logger
+from postman_shared.messages import RenderedEmail
+
+log = get_logger(component="smtp")
+
+
+def _text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())
+
+
+class _Connection:
+    """One SMTP session, opened on first use and reopened after it is discarded."""
+
+    def __init__(self, transport: "SmtpTransport") -> None:
+        self._transport = transport
+        self.smtp: smtplib.SMTP | None = None
+
+    def open(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            t = self._transport
+            smtp = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+            try:
+                smtp.ehlo()
+                if t.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if t.username:
+                    smtp.login(t.username, t.password)
+            except BaseException:
+                smtp.close()
+                raise
+            self.smtp = smtp
+        return self.smtp
+
+    def discard(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            finally:
+                self.smtp = None
+
+    def quit(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.discard()
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        connections: int = 4,
+        timeout: float = 30.0,
+        starttls: bool = False,
+        username: str = "",
+        password: str = "",
+        retries: int = 2,
+        retry_pause: float = 0.2,
+    ) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.starttls, self.username, self.password = starttls, username, password
+        self._retries = retries
+        self._retry_pause = retry_pause
+        self._size = max(1, connections)
+        self._idle: queue.SimpleQueue[_Connection] = queue.SimpleQueue()
+        for _ in range(self._size):
+            self._idle.put(_Connection(self))
+        self._workers = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="smtp")
+
+    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+        if not messages:
+            return []
+        date = formatdate(usegmt=True)
+        step = -(-len(messages) // self._size)  # ceiling: at most one slice per connection
+        slices = [messages[i:i + step] for i in range(0, len(messages), step)]
+        outcomes: list[Outcome] = []
+        for result in self._workers.map(lambda part: self._send_slice(part, date), slices):
+            outcomes.extend(result)
+        return outcomes
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=True)
+        for _ in range(self._size):
+            self._idle.get().quit()
+
+    # -- one connection's share of a batch -------------------------------------------------------------------
+
+    def _send_slice(self, messages: Sequence[RenderedEmail], date: str) -> list[Outcome]:
+        connection = self._idle.get()
+        try:
+            return [self._send_one(connection, email, date) for email in messages]
+        finally:
+            self._idle.put(connection)
+
+    def _send_one(self, connection: _Connection, email: RenderedEmail, date: str) -> Outcome:
+        data = mime.build(email, date)
+        sender, recipient = mime.mailbox(email.sender)[0], mime.mailbox(email.to)[0]
+        problem = ""
+        for attempt in range(1 + self._retries):
+            if attempt:
+                time.sleep(self._retry_pause * attempt)
+            try:
+                code, reply = self._transaction(connection.open(), sender, recipient, data)
+            except UnicodeEncodeError:
+                # smtplib speaks ASCII commands only; an internationalised address will never go through.
+                connection.discard()
+                return Outcome.error(email.recipient_id, "invalid_recipient",
+                                     "The address has characters the SMTP connection cannot carry")
+            except (smtplib.SMTPException, OSError) as exc:
+                connection.discard()
+                problem = _text(str(exc)) or type(exc).__name__
+                log.warning("smtp connection failed, retrying on a new one", recipient_id=email.recipient_id,
+                            campaign_id=email.campaign_id, attempt=attempt + 1, error=problem)
+                continue
+            if 200 <= code < 300:
+                return Outcome.sent(email.recipient_id, mime.message_id(email, sender))
+            if code >= 500:
+                return Outcome.error(email.recipient_id, f"smtp_{code}", reply)
+            # 4xx: the server asks us to come back later; a fresh connection often lands on a healthier backend.
+            problem = f"{code} {reply}"
+            connection.discard()
+        return Outcome.error(email.recipient_id, "smtp_unavailable", problem)
+
+    @staticmethod
+    def _transaction(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
+        """MAIL, RCPT, DATA; returns the reply to the message data, or the first refusal before it."""
+        code, reply = smtp.mail(sender)
+        if 200 <= code < 300:
+            code, reply = smtp.rcpt(recipient)
+            if 200 <= code < 300:
+                smtp.putcmd("data")
+                code, reply = smtp.getreply()
+                if code == 354:
+                    smtp.send(data + b".\r\n")
+                    code, reply = smtp.getreply()
+                    return code, _text(reply)
+        if code < 400:  # a success reply where a refusal or 354 was due: the session is confused
+            raise smtplib.SMTPResponseException(code, f"unexpected reply {code} {_text(reply)}")
+        if code >= 500:
+            # Leave the session clean for the next message; a failing RSET surfaces on the next transaction.
+            try:
+                smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                pass
+        return code, _text(reply)

@@ -1,0 +1,43 @@
+"""The queue entrypoint: decodes ``delivery.events``, records them, then finishes the jobs that are complete."""
+
+from __future__ import annotations
+
+from postman_shared.broker import Delivery
+from postman_shared.db import Database
+from postman_shared.logging import get_logger
+from postman_shared.messages import DeliveryEvent, JobRendered, parse_event
+from postman_stats import finishing, recording
+
+log = get_logger(component="consumer")
+
+
+def decode(batch: list[Delivery]) -> tuple[list[DeliveryEvent | JobRendered], list[Delivery]]:
+    """The well-formed events of a batch, and the deliveries that are not (to be dead-lettered)."""
+    events: list[DeliveryEvent | JobRendered] = []
+    malformed: list[Delivery] = []
+    for delivery in batch:
+        try:
+            event = parse_event(delivery.json())
+            if isinstance(event, DeliveryEvent) and event.status not in recording.STATUSES:
+                raise ValueError(f"status must be SENT or ERROR, got {event.status!r}")
+            events.append(event)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.error("malformed delivery event", message_id=delivery.message_id,
+                      problem=f"{type(exc).__name__}: {exc}")
+            malformed.append(delivery)
+    return events, malformed
+
+
+class EventHandler:
+    def __init__(self, database: Database, jobs: finishing.Jobs) -> None:
+        self._database = database
+        self._jobs = jobs
+
+    def __call__(self, batch: list[Delivery]) -> list[Delivery]:
+        events, malformed = decode(batch)
+        if events:
+            recorded = recording.record(self._database, events)
+            log.info("events recorded", campaign_ids=recorded.campaign_ids, counted=recorded.counted,
+                     duplicates=recorded.duplicates)
+            finishing.finish_completed(self._database, self._jobs, recorded.campaign_ids)
+        return malformed

@@ -1,0 +1,52 @@
+"""A campaign's export: every recipient of its file with what happened to it.
+
+The recipients stream from campaign in id order; this campaign's outcomes are loaded once into a dict, so each row
+is a lookup, not a query. Rows leave in batches as they are ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import select
+
+from postman.v1 import stats_pb2
+from postman_shared.db import Database
+from postman_shared.grpc.errors import ServiceError
+from postman_shared.timestamps import to_timestamp
+from postman_stats.campaign_client import CampaignClient
+from postman_stats.models import MessageOutcome
+
+_FETCH = 10_000
+
+
+def export_campaign(database: Database, campaigns: CampaignClient, campaign_id: int,
+                    user_id: int) -> Iterator[stats_pb2.ExportBatch]:
+    campaign = campaigns.get_campaign(campaign_id, user_id)  # not_found for another user's campaign
+    if campaign.redacted:
+        raise ServiceError("campaign_redacted", "This campaign has been redacted")
+    outcomes = load_outcomes(database, campaign_id)
+    for recipients in campaigns.all_recipients(campaign_id):
+        rows = []
+        for recipient in recipients:
+            outcome = outcomes.get(recipient.id)
+            if outcome is not None:
+                status, error_code, updated_at = outcome
+                rows.append(stats_pb2.ExportRow(recipient=recipient.recipient, status=status,
+                                                error_code=error_code or "", updated_at=to_timestamp(updated_at)))
+            else:
+                rows.append(stats_pb2.ExportRow(recipient=recipient.recipient,
+                                                status="UNSENT" if recipient.valid else "INVALID"))
+        yield stats_pb2.ExportBatch(rows=rows)
+
+
+def load_outcomes(database: Database, campaign_id: int) -> dict[int, tuple[str, str | None, datetime]]:
+    """recipient id -> (status, error code, recorded at), read with a server-side cursor."""
+    statement = (
+        select(MessageOutcome.recipient_id, MessageOutcome.status, MessageOutcome.error_code, MessageOutcome.updated_at)
+        .where(MessageOutcome.campaign_id == campaign_id)
+        .execution_options(yield_per=_FETCH)
+    )
+    with database.session() as session:
+        return {row[0]: (row[1], row[2], row[3]) for row in session.execute(statement)}

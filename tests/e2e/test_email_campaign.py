@@ -1,0 +1,142 @@
+"""End to end: every service as its own process, the public API, a real SMTP server started by the test.
+
+An engineer with an API key creates a campaign, sets a template, uploads 1,000 recipients (and a few invalid
+addresses) through the presigned URL, sends, and every valid recipient receives exactly one message with their own
+values, while the stats add up at every moment and the export lists every recipient.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from postman_auth import api_keys
+from tests.fakes.smtp import FakeSmtpServer
+from tests.support.api_client import ApiError, PostmanApi
+from tests.support.processes import RunningSystem, start_service, start_system, stop_system
+
+pytestmark = pytest.mark.e2e
+
+VALID = 1000
+INVALID = ["not-an-email", "two@@example.gov.sg", "spaces in@example.gov.sg", "nodomain@", "@nolocal.gov.sg"]
+
+
+def recipients_file() -> bytes:
+    rows = ["recipient,name,ref"]
+    rows += [f"Person{i}@Example.gov.sg,Person {i} <Tan>,R{i:05d}" for i in range(VALID)]
+    rows += [f'"{address}",Invalid,X' for address in INVALID]
+    return ("\r\n".join(rows) + "\r\n").encode()
+
+
+def new_api(system: RunningSystem, database, email: str) -> PostmanApi:
+    with database.unit_of_work() as session:
+        key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, email), "e2e")
+    return PostmanApi(system.gateway_url, key)
+
+
+def wait_for_logged_checking_counters(api: PostmanApi, campaign_id: int, total: int, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = api.stats(campaign_id)
+        assert stats["unsent"] + stats["sent"] + stats["error"] + stats["invalid"] == total, stats
+        if stats["status"] == "LOGGED":
+            return stats
+        time.sleep(0.05)
+    raise AssertionError(f"campaign {campaign_id} did not reach LOGGED: {api.stats(campaign_id)}")
+
+
+@pytest.fixture
+def smtp():
+    with FakeSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def system(stores, tmp_path: Path, smtp):
+    running = start_system(stores, tmp_path, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
+    yield running
+    codes = stop_system(running)
+    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+
+
+def test_a_thousand_recipients_each_receive_exactly_their_own_message(system, smtp, database):
+    api = new_api(system, database, "engineer@agency.gov.sg")
+    campaign_id = api.create_campaign("Appointment reminders")
+    api.set_template(campaign_id, "Reminder for {{ name }}",
+                     "<p>Dear {{ name }},</p><p>Your reference is <b>{{ ref }}</b>.</p>",
+                     reply_to="helpdesk@agency.gov.sg")
+    api.upload(campaign_id, recipients_file(), "reminders.csv")
+    status = api.wait_for_upload(campaign_id)
+    assert not status.get("csv_error"), status
+    assert status["num_recipients"] == VALID + len(INVALID)
+    assert "Person 0 &lt;Tan&gt;" in status["preview"]["body"]
+
+    before = api.stats(campaign_id)
+    assert (before["unsent"], before["invalid"], before["sent"]) == (VALID, len(INVALID), 0)
+
+    sent = api.send(campaign_id)
+    assert sent["campaign_id"] == campaign_id and len(sent["job_id"]) == 1
+    stats = wait_for_logged_checking_counters(api, campaign_id, VALID + len(INVALID))
+    assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID, 0, len(INVALID), 0)
+
+    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    assert received == Counter({f"person{i}@example.gov.sg": 1 for i in range(VALID)})
+    for message in smtp.messages:
+        parsed = message.parsed()
+        i = int(message.rcpt_tos[0].removeprefix("person").split("@")[0])
+        assert parsed["To"] == f"person{i}@example.gov.sg"
+        assert parsed["Subject"] == f"Reminder for Person {i} <Tan>"
+        assert parsed["Reply-To"] == "helpdesk@agency.gov.sg"
+        body = parsed.get_body(("html",)).get_content()
+        assert f"Dear Person {i} &lt;Tan&gt;," in body and f"<b>R{i:05d}</b>" in body
+
+    export = api.export(campaign_id)
+    assert len(export) == VALID + len(INVALID)
+    by_status = Counter(row["status"] for row in export)
+    assert by_status == Counter({"SENT": VALID, "INVALID": len(INVALID)})
+    assert {row["recipient"] for row in export if row["status"] == "INVALID"} >= {"not-an-email", "nodomain@"}
+
+    with pytest.raises(ApiError, match="403"):
+        api.send(campaign_id)
+
+
+def test_another_users_key_cannot_see_or_send_the_campaign(system, database):
+    owner = new_api(system, database, "owner@agency.gov.sg")
+    intruder = new_api(system, database, "intruder@other.gov.sg")
+    campaign_id = owner.create_campaign("Private")
+    for call in (lambda: intruder.stats(campaign_id), lambda: intruder.send(campaign_id),
+                 lambda: intruder.export(campaign_id)):
+        with pytest.raises(ApiError, match="404"):
+            call()
+    assert owner.stats(campaign_id)["status"] == "READY"
+
+
+def test_no_message_is_lost_when_the_sender_is_killed_mid_campaign(system, smtp, database):
+    smtp.slow_down(0.01)
+    api = new_api(system, database, "resilient@agency.gov.sg")
+    campaign_id = api.create_campaign("Survives a crash")
+    api.set_template(campaign_id, "Hello {{ name }}", "<p>{{ ref }}</p>")
+    api.upload(campaign_id, recipients_file(), "crash.csv")
+    assert not api.wait_for_upload(campaign_id).get("csv_error")
+    api.send(campaign_id)
+
+    deadline = time.monotonic() + 60
+    while len(smtp.messages) < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    system.processes["sender-email"].send_signal(signal.SIGKILL)
+    system.processes["sender-email"].wait()
+    killed_at = len(smtp.messages)
+    assert killed_at < VALID, "the sender finished before it could be killed; slow the SMTP server further"
+    start_service(system, "sender-email")
+
+    stats = wait_for_logged_checking_counters(api, campaign_id, VALID + len(INVALID))
+    assert stats["sent"] == VALID and stats["unsent"] == 0
+    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    assert set(received) == {f"person{i}@example.gov.sg" for i in range(VALID)}, "a recipient was lost"
+    duplicates = sum(count - 1 for count in received.values())
+    # Only messages handed to SMTP but not yet recorded when the process died can be sent twice.
+    assert duplicates <= 200, f"{duplicates} duplicates after one crash"

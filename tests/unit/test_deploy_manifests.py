@@ -1,0 +1,314 @@
+"""The Dockerfiles and Kubernetes manifests agree with the code: every service is built, deployed, hardened and
+probed where it actually listens, and every setting they pass is one the services read.
+
+Docker and a cluster are not needed: the files are parsed and compared with Settings, the metrics ports and the
+protos. A new folder under services/ fails here until it has a Dockerfile and a manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import site
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from postman_shared.metrics import DEFAULT_METRICS_PORTS
+from postman_shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+CTL_DOCKERFILE = ROOT / "deploy" / "docker" / "postmanctl.Dockerfile"
+NOT_APPLIED = {"kustomization.yaml", "secret.example.yaml"}
+SERVICE_FOLDERS = sorted(
+    p.name for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+)
+# Every *_addr setting names a gRPC service: auth_addr -> "auth", served at <name>:<port>.
+GRPC_SERVICES = sorted(name[: -len("_addr")] for name in vars(Settings()) if name.endswith("_addr"))
+
+
+def package_of(folder: str) -> str:
+    return "postman_" + folder.replace("-", "_")
+
+
+# --- reading the files ------------------------------------------------------------------------------------------------
+
+@cache
+def documents(filename: str) -> tuple[dict[str, Any], ...]:
+    with (K8S / filename).open() as stream:
+        return tuple(doc for doc in yaml.safe_load_all(stream) if doc)
+
+
+def applied_documents() -> list[tuple[str, dict[str, Any]]]:
+    return [(path.name, doc) for path in sorted(K8S.glob("*.yaml")) if path.name not in NOT_APPLIED
+            for doc in documents(path.name)]
+
+
+def find(kind: str, name: str) -> dict[str, Any]:
+    matches = [doc for _, doc in applied_documents() if doc["kind"] == kind and doc["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind} named {name!r} in deploy/k8s, found {len(matches)}"
+    return matches[0]
+
+
+def workloads() -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{filename}:{doc['kind']}/{doc['metadata']['name']}", doc) for filename, doc in applied_documents()
+            if doc["kind"] in ("Deployment", "Job")]
+
+
+def only_container(workload: dict[str, Any]) -> dict[str, Any]:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{workload['metadata']['name']} should run exactly one container"
+    return containers[0]
+
+
+def container_ports(workload: dict[str, Any]) -> dict[str, int]:
+    return {port["name"]: port["containerPort"] for port in only_container(workload).get("ports", [])}
+
+
+def config() -> dict[str, str]:
+    return find("ConfigMap", "postman-config")["data"]
+
+
+def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
+    """The instructions after the last FROM, as (INSTRUCTION, arguments), continuation lines joined."""
+    joined = re.sub(r"\\\n", " ", dockerfile.read_text())
+    instructions = [line.strip().split(None, 1) for line in joined.splitlines()
+                    if line.strip() and not line.strip().startswith("#")]
+    last_from = max(i for i, parts in enumerate(instructions) if parts[0].upper() == "FROM")
+    return [(parts[0].upper(), parts[1] if len(parts) > 1 else "") for parts in instructions[last_from:]]
+
+
+def instruction(stage: list[tuple[str, str]], name: str) -> list[str]:
+    return [args for instr, args in stage if instr == name]
+
+
+def python_path(stage: list[tuple[str, str]]) -> list[str]:
+    match = re.search(r"PYTHONPATH=(\S+)", " ".join(instruction(stage, "ENV")))
+    assert match, "the runtime stage sets no PYTHONPATH"
+    return match.group(1).split(":")
+
+
+# --- every service is built and deployed ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_every_service_folder_has_a_dockerfile_that_runs_its_own_package(folder: str) -> None:
+    dockerfile = ROOT / "services" / folder / "Dockerfile"
+    assert dockerfile.exists(), f"services/{folder} has no Dockerfile: copy services/auth/Dockerfile and rename"
+    stage = final_stage(dockerfile)
+    assert stage[0][1].split()[0] == "${PYTHON_IMAGE}", f"{dockerfile}: the runtime stage must use PYTHON_IMAGE"
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile.read_text()
+    assert [json.loads(args) for args in instruction(stage, "ENTRYPOINT")] == [["python", "-m", package_of(folder)]]
+    assert instruction(stage, "USER") == ["10001:10001"], f"{dockerfile} must run as uid 10001"
+    assert python_path(stage) == ["/app/lib", f"/app/services/{folder}"]
+    copied = [args.split()[0] for args in instruction(stage, "COPY") if not args.startswith("--from")]
+    assert copied == ["lib/", f"services/{folder}/"], f"{dockerfile} should copy lib/ and only its own service"
+    assert not any("grpc_tools" in args or "grpcio-tools" in args for args in instruction(stage, "RUN"))
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_every_service_folder_has_a_manifest_with_its_deployment(folder: str) -> None:
+    manifest = K8S / f"{folder}.yaml"
+    assert manifest.exists(), f"services/{folder} has no deploy/k8s/{folder}.yaml: copy deploy/k8s/auth.yaml"
+    assert f"{folder}.yaml" in kustomization()["resources"], f"kustomization.yaml does not list {folder}.yaml"
+    deployment = find("Deployment", folder)
+    assert only_container(deployment)["image"] == f"postman-{folder}"
+    account = find("ServiceAccount", folder)
+    assert account.get("automountServiceAccountToken") is False
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == folder
+    assert {doc["kind"] for doc in documents(f"{folder}.yaml")} >= {"Deployment", "ServiceAccount"}
+
+
+def kustomization() -> dict[str, Any]:
+    return documents("kustomization.yaml")[0]
+
+
+def test_kustomization_applies_every_manifest_except_the_secret_example() -> None:
+    on_disk = {path.name for path in K8S.glob("*.yaml")} - NOT_APPLIED
+    assert set(kustomization()["resources"]) == on_disk
+    assert kustomization()["namespace"] == "postman"
+
+
+def test_kustomization_maps_every_image_the_manifests_use() -> None:
+    used = {only_container(workload)["image"] for _, workload in workloads()}
+    mapped = {image["name"] for image in kustomization()["images"]}
+    assert used == mapped
+
+
+def test_secret_example_holds_only_placeholders() -> None:
+    (secret,) = documents("secret.example.yaml")
+    assert secret["metadata"]["name"] == "postman-secrets"
+    assert set(secret["stringData"]) == {"DATABASE_URL", "AMQP_URL", "UPLOAD_SIGNING_KEY", "SMTP_PASSWORD"}
+    for key, value in secret["stringData"].items():
+        assert "CHANGE-ME" in value, f"secret.example.yaml: {key} must be a placeholder"
+
+
+def import_in_image_layout(module: str, folder: str) -> subprocess.CompletedProcess[str]:
+    """Imports a module with only what the folder's image holds on sys.path: lib/, that folder and the venv."""
+    path = [str(ROOT / "lib"), str(ROOT / "services" / folder), *site.getsitepackages()]
+    # -S: no site processing, so the editable install cannot put the other services' folders on the path.
+    code = f"import sys; sys.path[:0] = {path!r}; import {module}"
+    return subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_each_service_imports_with_only_the_shared_library_and_its_own_folder(folder: str) -> None:
+    package = package_of(folder)
+    assert (ROOT / "services" / folder / package / "__main__.py").exists(), (
+        f"services/{folder}/{package} has no __main__.py: its image runs python -m {package}")
+    result = import_in_image_layout(f"{package}.__main__", folder)
+    assert result.returncode == 0, f"services/{folder}/Dockerfile copies only lib/ and services/{folder}/:\n" + (
+        result.stderr.strip().splitlines() or ["(no output)"])[-1]
+
+
+def test_postmanctl_runs_in_the_auth_image_to_create_api_keys() -> None:
+    # deploy/k8s/README.md: `kubectl exec deploy/auth -- python -m postman_ctl.cli create-api-key ...`
+    result = import_in_image_layout("postman_ctl.cli", "auth")
+    assert result.returncode == 0, result.stderr
+
+
+# --- pods are hardened ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where,workload", workloads(), ids=[where for where, _ in workloads()])
+def test_every_workload_runs_non_root_read_only_and_within_limits(where: str, workload: dict[str, Any]) -> None:
+    pod = workload["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True, where
+    assert pod["securityContext"]["runAsUser"] == 10001, where
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+    assert pod["automountServiceAccountToken"] is False, where
+    container = only_container(workload)
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True, where
+    assert security["allowPrivilegeEscalation"] is False, where
+    assert security["capabilities"]["drop"] == ["ALL"], where
+    for bound in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where}: resources.{bound}"
+    tmp_volumes = [m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+    assert tmp_volumes, f"{where}: a read-only root filesystem needs a writable /tmp"
+    assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == tmp_volumes[0])
+    if workload["kind"] == "Deployment":
+        assert pod["terminationGracePeriodSeconds"] == 30, where
+
+
+# --- probes and ports match where the services listen -----------------------------------------------------------------
+
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_grpc_services_are_probed_and_served_on_the_port_of_their_address(service: str) -> None:
+    address = config()[f"{service.upper()}_ADDR"]
+    host, port = address.rsplit(":", 1)
+    assert host == service, f"{service.upper()}_ADDR should name the {service} Service, got {address!r}"
+    port_number = int(port)
+    deployment = find("Deployment", service)
+    container = only_container(deployment)
+    where = f"deploy/k8s/{service}.yaml (configmap.yaml has {service.upper()}_ADDR={address})"
+    assert container_ports(deployment)["grpc"] == port_number, where
+    health_name = f"postman.v1.{service.capitalize()}Service"
+    assert container["readinessProbe"]["grpc"] == {"port": port_number, "service": health_name}, where
+    assert container["livenessProbe"]["grpc"]["port"] == port_number, where
+    assert proto_services() >= {health_name}, f"no proto declares {health_name}"
+    (service_port,) = find("Service", service)["spec"]["ports"]
+    assert (service_port["port"], service_port["targetPort"]) == (port_number, "grpc"), where
+    assert str(port_number) in dockerfile_exposed(service), f"services/{service}/Dockerfile must EXPOSE {port}"
+
+
+@cache
+def proto_services() -> set[str]:
+    return {f"postman.v1.{name}" for proto in (ROOT / "protos" / "postman" / "v1").glob("*.proto")
+            for name in re.findall(r"^service\s+(\w+)", proto.read_text(), re.MULTILINE)}
+
+
+def dockerfile_exposed(folder: str) -> list[str]:
+    return " ".join(instruction(final_stage(ROOT / "services" / folder / "Dockerfile"), "EXPOSE")).split()
+
+
+def metrics_port_of(folder: str) -> int:
+    return int(config()["GATEWAY_PORT"]) if folder == "gateway" else DEFAULT_METRICS_PORTS[folder]
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_metrics_are_scraped_where_each_service_serves_them(folder: str) -> None:
+    deployment = find("Deployment", folder)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) == metrics_port_of(folder)
+    assert metrics_port_of(folder) in container_ports(deployment).values()
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_dockerfiles_expose_exactly_the_ports_the_deployment_declares(folder: str) -> None:
+    declared = {str(port) for port in container_ports(find("Deployment", folder)).values()}
+    assert set(dockerfile_exposed(folder)) == declared
+
+
+def test_services_without_a_grpc_server_are_probed_on_their_metrics_port() -> None:
+    for folder in set(SERVICE_FOLDERS) - set(GRPC_SERVICES) - {"gateway"}:
+        container = only_container(find("Deployment", folder))
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["tcpSocket"]["port"] == DEFAULT_METRICS_PORTS[folder], f"{folder} {probe}"
+
+
+def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
+    gateway = find("Deployment", "gateway")
+    container = only_container(gateway)
+    assert container_ports(gateway)["http"] == int(config()["GATEWAY_PORT"])
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/v1/ping", "port": "http"}
+    assert [p["targetPort"] for p in find("Service", "gateway")["spec"]["ports"]] == ["http"]
+    ingress = find("Ingress", "gateway")
+    paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway")]
+
+
+# --- configuration ----------------------------------------------------------------------------------------------------
+
+def test_every_environment_variable_in_the_manifests_is_a_real_setting() -> None:
+    known = set(Settings().env_names())
+    used = {("configmap.yaml", name) for name in config()}
+    used |= {("secret.example.yaml", name) for name in documents("secret.example.yaml")[0]["stringData"]}
+    for where, workload in workloads():
+        used |= {(where, env["name"]) for env in only_container(workload).get("env", [])}
+    unknown = sorted(f"{where}: {name}" for where, name in used if name not in known and not name.startswith("AWS_"))
+    assert not unknown, "not a setting in lib/postman_shared/settings.py:\n" + "\n".join(unknown)
+
+
+def test_secret_references_name_keys_of_the_secret_example() -> None:
+    keys = set(documents("secret.example.yaml")[0]["stringData"])
+    for where, workload in workloads():
+        container = only_container(workload)
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                assert (ref["name"], ref["key"]) in {("postman-secrets", key) for key in keys}, where
+        assert container["envFrom"] == [{"configMapRef": {"name": "postman-config"}}], where
+
+
+def test_configmap_is_valid_settings_for_a_cluster() -> None:
+    settings = Settings.from_env(config())
+    assert settings.grpc_bind_host == "0.0.0.0"
+    assert settings.gateway_host == "0.0.0.0"
+    assert settings.object_store == "s3", "pods share no upload folder: the cluster needs OBJECT_STORE=s3"
+    assert settings.s3_bucket
+    # Shared by every pod, so a per-service port here would move every service to the same port.
+    assert not {"GRPC_PORT", "METRICS_PORT"} & set(config())
+
+
+# --- the setup Job ----------------------------------------------------------------------------------------------------
+
+def test_setup_job_runs_postmanctl_setup_from_an_image_that_holds_every_service() -> None:
+    container = only_container(find("Job", "postman-setup"))
+    assert container["image"] == "postman-ctl"
+    assert container["args"] == ["setup"]
+    stage = final_stage(CTL_DOCKERFILE)
+    assert [json.loads(args) for args in instruction(stage, "ENTRYPOINT")] == [["python", "-m", "postman_ctl.cli"]]
+    assert instruction(stage, "USER") == ["10001:10001"]
+    # migrations/env.py imports the models of every service.
+    assert set(python_path(stage)) == {"/app/lib"} | {f"/app/services/{folder}" for folder in SERVICE_FOLDERS}, (
+        f"{CTL_DOCKERFILE.relative_to(ROOT)}: PYTHONPATH must list every folder under services/")
+    copied = {args.split()[0] for args in instruction(stage, "COPY") if not args.startswith("--from")}
+    assert {"lib/", "services/", "alembic.ini", "migrations/"} <= copied
