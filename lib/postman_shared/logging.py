@@ -42,4 +42,5 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> s
 
 
 def get_logger(**bound: object) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger().bind(**bound)
+    """A lazy logger: safe to create at import time, it uses the configuration in force when it first logs."""
+    return structlog.get_logger(**bound)  # type: ignore[no-any-return]

@@ -26,8 +26,6 @@ from postman_shared.grpc import client
 from postman_shared.grpc.errors import from_rpc_error
 from postman_shared.logging import get_logger
 
-log = get_logger(component="gateway")
-
 # An export of a large campaign streams for a while; the deadline only guards against a stuck stats service.
 EXPORT_TIMEOUT_SECONDS = 3600.0
 
@@ -125,7 +123,9 @@ def export(campaign_id: str) -> ResponseReturnValue:
     ref = _ref(campaign_id)
     batches = backends().stats.ExportCampaign(
         stats_pb2.StatsRequest(campaign_id=ref.campaign_id, user_id=ref.user_id),
-        timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=True,
+        # Not wait_for_ready: with stats down, the stream would otherwise wait out its whole deadline; this way
+        # the caller gets a prompt 503.
+        timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False,
     )
     try:
         first = next(batches, None)
@@ -148,6 +148,6 @@ def _json_array(first: Any, batches: Any, campaign: int) -> Iterator[str]:
     except grpc.RpcError as exc:
         # Too late to change the status: the array is left unclosed, so the client cannot mistake it for a
         # complete export.
-        log.error("export stream failed", campaign_id=campaign, code=str(exc.code()))
+        get_logger(component="gateway").error("export stream failed", campaign_id=campaign, code=str(exc.code()))
     finally:
         batches.cancel()

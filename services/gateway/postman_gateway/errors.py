@@ -13,8 +13,6 @@ from werkzeug.exceptions import HTTPException
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
 
-log = get_logger(component="gateway")
-
 # Status codes of werkzeug's HTTP exceptions -> the API's error code.
 _HTTP_CODES = {
     400: "malformed",
@@ -60,7 +58,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unexpected(exc: Exception) -> Response:
     request_id = g.get("request_id", "")
-    log.exception("unhandled error", method=request.method, path=request.path)
+    get_logger(component="gateway").exception("unhandled error", method=request.method, path=request.path)
     return error_response("internal_server", f"Internal server error (request id {request_id})", 500)
 
 

@@ -16,9 +16,8 @@ import structlog
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+# Loggers are made at call time: one bound at import would keep structlog's defaults, not the configured JSON.
 from postman_shared.logging import get_logger
-
-log = get_logger(component="gateway")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -45,7 +44,8 @@ def _start() -> None:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
     g.started = time.perf_counter()
-    bind_to_request(request_id=g.request_id)
+    # Waitress answers on its own threads, which do not inherit the main thread's log context: bind the service too.
+    bind_to_request(service="gateway", request_id=g.request_id)
 
 
 def _finish(metrics: GatewayMetrics, response: Response) -> Response:
@@ -57,8 +57,8 @@ def _finish(metrics: GatewayMetrics, response: Response) -> Response:
     metrics.requests.labels(request.method, route, status).inc()
     metrics.latency.labels(request.method, route, status).observe(elapsed)
     if route != "/metrics":
-        log.info("request", method=request.method, route=route, status=response.status_code,
-                 duration_ms=round(elapsed * 1000, 1))
+        get_logger(component="gateway").info("request", method=request.method, route=route,
+                                             status=response.status_code, duration_ms=round(elapsed * 1000, 1))
     return response
 
 

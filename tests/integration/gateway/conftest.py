@@ -24,7 +24,7 @@ from postman_shared.db import Database
 from postman_shared.settings import Settings
 from tests.support.inprocess import running
 
-PIPELINE = ("auth", "campaign", "renderer")
+PIPELINE = ("auth", "campaign", "renderer", "stats")
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import urllib.error
 import urllib.request
 
 from postman_gateway.bootstrap import build
+from postman_shared.object_store import LocalObjectStore
+from tests.integration.gateway.conftest import content_md5, local_path
 
 
 def test_serves_over_http_and_stops(settings):
@@ -26,3 +30,21 @@ def test_serves_over_http_and_stops(settings):
     finally:
         gateway.stop(grace=5)
     assert gateway._thread is not None and not gateway._thread.is_alive()
+
+
+def test_a_chunked_upload_through_waitress_is_stored_whole(settings):
+    data = b"recipient,name\n" + b"".join(b"officer%d@example.gov.sg,Officer %d\n" % (i, i) for i in range(20000))
+    store = LocalObjectStore(settings.upload_dir, settings.public_url, settings.upload_signing_key, 60)
+    gateway = build(settings)
+    gateway.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", settings.gateway_port, timeout=10)
+        chunks = (data[i:i + 65536] for i in range(0, len(data), 65536))
+        connection.request("PUT", local_path(store.presign_put("chunked-1", "text/csv", content_md5(data))),
+                           body=chunks, headers={"Content-MD5": content_md5(data)}, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 200, response.read()
+        assert response.headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    finally:
+        gateway.stop(grace=5)
+    assert (settings.upload_dir / "chunked-1").read_bytes() == data

@@ -13,7 +13,6 @@ from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DEAD_LETTER_QUEUE, DELIVERY_EVENTS
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError, from_rpc_error
-from postman_stats import finishing
 from tests.integration.stats.support import wait_until
 from tests.support.inprocess import running
 
