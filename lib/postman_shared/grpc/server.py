@@ -10,11 +10,15 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import Counter, Histogram
 
 from postman_shared.grpc.errors import ERROR_CODE_KEY, ServiceError
 from postman_shared.logging import get_logger
 
 log = get_logger(component="grpc")
+
+RPCS = Counter("postman_grpc_requests_total", "gRPC calls handled", ["method", "code"])
+RPC_SECONDS = Histogram("postman_grpc_request_seconds", "Time spent handling a gRPC call", ["method"])
 
 
 class _ErrorInterceptor(grpc.ServerInterceptor):
@@ -28,29 +32,40 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
 
         def wrap_unary(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
+                code = "ok"
                 try:
-                    return behaviour(request, context)
+                    with RPC_SECONDS.labels(method).time():
+                        return behaviour(request, context)
                 except ServiceError as exc:
+                    code = exc.code
                     context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
                     context.abort(exc.grpc_status, exc.message)
                 except Exception:
+                    code = "internal_server"
                     log.exception("unhandled error in gRPC method", method=method)
                     context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
                     context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
+                finally:
+                    RPCS.labels(method, code).inc()
 
             return call
 
         def wrap_stream(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
+                code = "ok"
                 try:
                     yield from behaviour(request, context)
                 except ServiceError as exc:
+                    code = exc.code
                     context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
                     context.abort(exc.grpc_status, exc.message)
                 except Exception:
+                    code = "internal_server"
                     log.exception("unhandled error in gRPC stream", method=method)
                     context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
                     context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
+                finally:
+                    RPCS.labels(method, code).inc()
 
             return call
 

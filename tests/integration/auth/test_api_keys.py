@@ -87,3 +87,24 @@ def test_postmanctl_explains_a_bad_email_without_a_traceback(stores):
                             capture_output=True, text=True, env=env)
     assert result.returncode == 2
     assert "is not an email address" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_grpc_calls_are_counted_for_prometheus_by_method_and_outcome(settings, database):
+    from prometheus_client import REGISTRY
+
+    method = "/postman.v1.AuthService/Authenticate"
+
+    def count(code: str) -> float:
+        return REGISTRY.get_sample_value("postman_grpc_requests_total", {"method": method, "code": code}) or 0.0
+
+    _user_id, key = _new_key(database, "metrics@agency.gov.sg")
+    ok_before, refused_before = count("ok"), count("unathenticated")
+    with running(settings, "auth"):
+        stub = client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
+        client.call(stub.Authenticate, auth_pb2.AuthenticateRequest(api_key=key))
+        try:
+            client.call(stub.Authenticate, auth_pb2.AuthenticateRequest(api_key="nope"))
+        except ServiceError:
+            pass
+    assert count("ok") == ok_before + 1
+    assert count("unathenticated") == refused_before + 1
