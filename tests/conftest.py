@@ -9,7 +9,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from postman_shared.broker.topology import QUEUE_CONSUMERS
+from postman_shared.broker.topology import QUEUE_CONSUMERS, WAIT_QUEUES
 from postman_shared.db import Database
 from postman_shared.settings import Settings
 from tests.support.stores import Stores, create_stores, drop_stores, free_port
@@ -53,10 +53,11 @@ def database(stores: Stores) -> Iterator[Database]:
 
 @pytest.fixture
 def amqp_channel(stores: Stores) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
-    """A channel on the test vhost with every work queue purged first."""
+    """A channel on the test vhost with every wait queue and work queue purged first (wait queues first: what they
+    hold would come back into a work queue)."""
     connection = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
     channel = connection.channel()
-    for queue in QUEUE_CONSUMERS:
+    for queue in (*WAIT_QUEUES, *QUEUE_CONSUMERS):
         channel.queue_purge(queue)
     yield channel
     connection.close()

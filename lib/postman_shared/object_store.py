@@ -78,31 +78,61 @@ class LocalObjectStore:
         self.path(key).unlink(missing_ok=True)
 
 
+# What S3 answers for a key that does not exist: HEAD has no body, so only the status code; GET says NoSuchKey.
+_MISSING_KEY_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def _is_missing_key(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", "")) in _MISSING_KEY_CODES
+
+
 class S3ObjectStore:
     def __init__(self, bucket: str, region: str, endpoint_url: str, ttl_seconds: int) -> None:
         import boto3
+        from botocore.config import Config
 
         self._bucket = bucket
         self._ttl = ttl_seconds
-        self._client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url or None)
+        # botocore presigns S3 URLs with Signature Version 2 unless told otherwise; S3 refuses SigV2 for buckets
+        # made since mid-2020 and in every newer region, so the URL the API hands out would not work.
+        self._client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url or None,
+                                    config=Config(signature_version="s3v4"))
 
     def presign_put(self, key: str, mime_type: str, md5: str) -> str:
+        """A URL that accepts one PUT of the object; Content-Type (and Content-MD5 when given) are signed, so the
+        client must send exactly these headers and S3 rejects a body whose MD5 differs."""
         params = {"Bucket": self._bucket, "Key": key, "ContentType": mime_type}
         if md5:
             params["ContentMD5"] = md5
         return str(self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=self._ttl))
 
     def open(self, key: str) -> BinaryIO:
-        return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]  # type: ignore[no-any-return]
+        """The object's body, streamed from S3; FileNotFoundError when the key does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as error:
+            if _is_missing_key(error):
+                raise FileNotFoundError(f"s3://{self._bucket}/{key} does not exist") from error
+            raise
+        return response["Body"]  # type: ignore[no-any-return]
 
     def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when it does not exist. Other S3 errors (access denied, no such
+        bucket) are raised: they are a configuration problem, not a missing upload."""
+        from botocore.exceptions import ClientError
+
         try:
             return int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
-        except self._client.exceptions.ClientError:
-            return None
+        except ClientError as error:
+            if _is_missing_key(error):
+                return None
+            raise
 
     def delete(self, key: str) -> None:
-        self._client.delete_object(Bucket=self._bucket, Key=key)
+        self._client.delete_object(Bucket=self._bucket, Key=key)  # S3 answers 204 for a missing key too
 
 
 def object_store_from_settings(settings: Settings) -> ObjectStore:

@@ -20,14 +20,17 @@ def _str(env: Mapping[str, str], name: str, default: str) -> str:
     return env.get(name, default)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -96,6 +99,8 @@ class Settings:
     ses_region: str = "ap-southeast-1"
     ses_endpoint_url: str = ""
     ses_configuration_set: str = ""
+    email_retry_delay_seconds: int = 30  # wait before another attempt after a transient provider failure
+    email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
 
     # pipeline tuning
     render_batch_size: int = 500
@@ -147,6 +152,8 @@ class Settings:
             ses_region=_str(e, "SES_REGION", cls.ses_region),
             ses_endpoint_url=_str(e, "SES_ENDPOINT_URL", cls.ses_endpoint_url),
             ses_configuration_set=_str(e, "SES_CONFIGURATION_SET", cls.ses_configuration_set),
+            email_retry_delay_seconds=_int(e, "EMAIL_RETRY_DELAY_SECONDS", cls.email_retry_delay_seconds, minimum=1),
+            email_max_attempts=_int(e, "EMAIL_MAX_ATTEMPTS", cls.email_max_attempts, minimum=1),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),

@@ -74,6 +74,11 @@ class FakeSmtpServer:
         """From now on, wait this long before accepting each message's data."""
         self._handler.delay = seconds
 
+    def deferrals_left(self, address: str) -> int:
+        """How many more times this address will be deferred (each RCPT of it while deferred uses one)."""
+        with self._handler.lock:
+            return self._handler.defer.get(address, 0)
+
     def to(self, address: str) -> list[ReceivedMessage]:
         return [m for m in self.messages if address in m.rcpt_tos]
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pika
 import pytest
 
 from postman_shared.broker import BatchConsumer, OutgoingMessage, Publisher, PublishError
-from postman_shared.broker.topology import CAMPAIGN_SEND, EMAIL_SEND, QUEUE_CONSUMERS
+from postman_shared.broker.topology import (
+    CAMPAIGN_SEND,
+    EMAIL_SEND,
+    EMAIL_SEND_RETRY,
+    EXCHANGE,
+    QUEUE_CONSUMERS,
+    WAIT_QUEUES,
+    wait_queue_arguments,
+)
 
 
 def _message_count(channel, queue: str) -> int:
@@ -78,6 +87,15 @@ def test_rejected_deliveries_are_dead_lettered_and_the_rest_acked(stores, amqp_c
     assert method is not None and b'"n":2' in body
 
 
+def test_a_pause_of_the_consumer_ends_as_soon_as_it_is_stopped(stores):
+    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, lambda batch: [])
+    pausing = threading.Thread(target=consumer.pause, args=(3600,))
+    pausing.start()
+    consumer.stop()
+    pausing.join(timeout=10)
+    assert not pausing.is_alive()
+
+
 def test_every_declared_work_queue_has_a_consuming_service():
     services = {"renderer", "sender-email", "stats"}
     assert set(QUEUE_CONSUMERS.values()) <= services
@@ -85,9 +103,34 @@ def test_every_declared_work_queue_has_a_consuming_service():
         assert service in services, f"{queue} has no consumer"
 
 
+def test_every_wait_queue_drains_into_a_queue_that_has_a_consumer():
+    assert not set(WAIT_QUEUES) & set(QUEUE_CONSUMERS), "a wait queue has no consumer by design"
+    for queue, drains_to in WAIT_QUEUES.items():
+        assert drains_to in QUEUE_CONSUMERS, f"{queue} drains into {drains_to}, which no service consumes"
+        arguments = wait_queue_arguments(drains_to)
+        assert (arguments["x-dead-letter-exchange"], arguments["x-dead-letter-routing-key"]) == (EXCHANGE, drains_to)
+
+
+def test_a_message_in_a_wait_queue_comes_back_to_its_work_queue_when_its_ttl_runs_out(stores, amqp_channel):
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    try:
+        publisher.publish([OutgoingMessage(EMAIL_SEND_RETRY, {"n": 1}, "waited-1", headers={"x-postman-attempt": 2},
+                                           expiration_ms=200)])
+    finally:
+        publisher.close()
+    deadline = time.monotonic() + 30
+    while (got := amqp_channel.basic_get(EMAIL_SEND, auto_ack=True))[0] is None:
+        assert time.monotonic() < deadline, "the message never came back from the wait queue"
+        time.sleep(0.02)
+    _method, properties, body = got
+    assert (properties.message_id, body) == ("waited-1", b'{"n":1}')
+    assert properties.headers["x-postman-attempt"] == 2
+    assert _message_count(amqp_channel, EMAIL_SEND_RETRY) == 0
+
+
 def test_queues_are_durable_quorum_queues_with_a_delivery_limit(stores, amqp_channel):
     # Redeclaring with different arguments would fail with PRECONDITION_FAILED; passive declare proves existence.
-    for queue in QUEUE_CONSUMERS:
+    for queue in (*QUEUE_CONSUMERS, *WAIT_QUEUES):
         amqp_channel.queue_declare(queue, passive=True)
     conn = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
     ch = conn.channel()

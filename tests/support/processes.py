@@ -80,6 +80,23 @@ def start_system(stores: Stores, work_dir: Path, timeout: float = 60.0, **overri
     return system
 
 
+def start_services(stores: Stores, work_dir: Path, names: list[str], timeout: float = 60.0,
+                   **overrides: str) -> RunningSystem:
+    """Only the named services (a benchmark measuring one stage alone); waits for those that answer health checks."""
+    env = system_env(stores, work_dir, **overrides)
+    log_dir = work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    system = RunningSystem(f"http://127.0.0.1:{env['GATEWAY_PORT']}", env, log_dir)
+    for name in names:
+        start_service(system, name)
+    try:
+        _wait_until_ready(system, timeout, {n for n in names if n in GRPC_SERVICES or n == "gateway"})
+    except Exception:
+        stop_system(system)
+        raise
+    return system
+
+
 def start_service(system: RunningSystem, name: str) -> None:
     """Starts (or restarts, after it died) one service of a running system."""
     log = (system.log_dir / f"{name}.log").open("ab")
@@ -88,9 +105,9 @@ def start_service(system: RunningSystem, name: str) -> None:
     )
 
 
-def _wait_until_ready(system: RunningSystem, timeout: float) -> None:
+def _wait_until_ready(system: RunningSystem, timeout: float, pending: set[str] | None = None) -> None:
     deadline = time.monotonic() + timeout
-    pending = set(GRPC_SERVICES) | {"gateway"}
+    pending = set(GRPC_SERVICES) | {"gateway"} if pending is None else set(pending)
     while pending and time.monotonic() < deadline:
         for name, process in system.processes.items():
             if process.poll() is not None:

@@ -31,6 +31,7 @@ def test_public_url_follows_the_gateway_port_unless_set():
         ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT must be a whole number"),
         ({"EMAIL_TRANSPORT": "carrier-pigeon"}, "EMAIL_TRANSPORT must be one of outbox, smtp, ses"),
         ({"SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS must be true or false"),
+        ({"EMAIL_MAX_ATTEMPTS": "0"}, "EMAIL_MAX_ATTEMPTS must be at least 1, got '0'"),
     ],
 )
 def test_a_bad_value_names_the_variable(env, message):

@@ -72,6 +72,19 @@ class BatchConsumer:
         if self._connection is not None and self._connection.is_open:
             self._connection.process_data_events(0)
 
+    def pause(self, seconds: float) -> None:
+        """Waits up to ``seconds``, returning early once ``stop`` is called; heartbeats are serviced meanwhile.
+
+        For a handler that should slow down (its downstream is failing). Call only from the consumer's own thread.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._stopping.wait(min(left, 1.0))
+            self.keepalive()
+
     def run(self) -> None:
         """Consumes until ``stop`` is called, reconnecting with backoff when the broker goes away."""
         backoff = 0.5

@@ -36,6 +36,7 @@ class OutgoingMessage:
     message_id: str
     headers: dict[str, Any] = field(default_factory=dict)
     priority: int | None = None
+    expiration_ms: int | None = None  # per-message TTL: how long it may wait in a queue (wait queues use it)
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -169,6 +170,7 @@ class Publisher:
             timestamp=int(time.time()),
             headers=message.headers or None,
             priority=message.priority,
+            expiration=None if message.expiration_ms is None else str(message.expiration_ms),
         )
 
     def _publish_on_loop(self, prepared: list[tuple[str, bytes, BasicProperties]], batch: _Batch) -> None:

@@ -2,6 +2,12 @@
 
 Every work queue is a durable quorum queue with a delivery limit, so a message that keeps failing is moved to the
 dead-letter queue instead of looping forever. Routing keys equal queue names.
+
+A wait queue holds messages that are to be tried again later. It has no consumer: each message carries its own TTL
+(the publisher sets ``expiration``) and, once it expires, is dead-lettered back to exchange ``postman`` with the
+routing key of the work queue it drains to. The delay is per message rather than an ``x-message-ttl`` queue argument
+so that a queue's arguments never depend on a setting: every service declares the same topology, and changing a
+delay needs no queue to be deleted. (Quorum queues honour message TTL from RabbitMQ 3.10.)
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ DEAD_LETTER_QUEUE = "postman.dead-letters"
 CAMPAIGN_SEND = "campaign.send"  # a send job was committed: campaign -> renderer
 EMAIL_SEND = "email.send"  # one rendered email: renderer -> sender-email
 DELIVERY_EVENTS = "delivery.events"  # a message's outcome, or a job fully rendered: senders, renderer -> stats
+EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
 QUEUE_CONSUMERS: dict[str, str] = {
     CAMPAIGN_SEND: "renderer",
     EMAIL_SEND: "sender-email",
     DELIVERY_EVENTS: "stats",
+}
+
+# Which work queue each wait queue drains into. Wait queues have no consumer by design; a test checks that each one
+# drains into a queue of QUEUE_CONSUMERS.
+WAIT_QUEUES: dict[str, str] = {
+    EMAIL_SEND_RETRY: EMAIL_SEND,
 }
 
 
@@ -33,6 +46,18 @@ def work_queue_arguments(delivery_limit: int) -> dict[str, object]:
     }
 
 
+def wait_queue_arguments(drains_to: str) -> dict[str, object]:
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": EXCHANGE,
+        "x-dead-letter-routing-key": drains_to,
+        # An expired message leaves the wait queue only once the work queue has it (RabbitMQ 3.10+), so a retry
+        # is never lost on its way back.
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
 def declare_topology(channel: BlockingChannel, delivery_limit: int = 20) -> None:
     """Declares every exchange, queue and binding. Idempotent; each service calls it at start."""
     channel.exchange_declare(EXCHANGE, exchange_type="direct", durable=True)
@@ -41,6 +66,9 @@ def declare_topology(channel: BlockingChannel, delivery_limit: int = 20) -> None
     channel.queue_bind(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE)
     for queue in QUEUE_CONSUMERS:
         channel.queue_declare(queue, durable=True, arguments=work_queue_arguments(delivery_limit))
+        channel.queue_bind(queue, EXCHANGE, routing_key=queue)
+    for queue, drains_to in WAIT_QUEUES.items():
+        channel.queue_declare(queue, durable=True, arguments=wait_queue_arguments(drains_to))
         channel.queue_bind(queue, EXCHANGE, routing_key=queue)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from postman_sender_email import consumer, delivery
+from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transports import EmailTransport
 from postman_shared.broker.topology import EMAIL_SEND
 from postman_shared.messages import RenderedEmail
@@ -42,14 +43,17 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("sender-email", settings)
     transport = build_transport(settings)
 
-    def deliver(emails: Sequence[RenderedEmail]) -> delivery.BatchReport:
-        return delivery.deliver(emails, runtime.database, transport, runtime.publisher)
+    retry = RetryPolicy(max_attempts=settings.email_max_attempts, delay_seconds=settings.email_retry_delay_seconds)
 
-    runtime.add_consumer(
-        consumer.EmailSendConsumer(
-            transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver),
-            batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
-            delivery_limit=settings.queue_delivery_limit,
-        )
+    def deliver(emails: Sequence[RenderedEmail], attempts: Mapping[str, int]) -> delivery.BatchReport:
+        return delivery.deliver(emails, runtime.database, transport, runtime.publisher, retry, attempts)
+
+    # The pause is the consumer's own (bound below, looked up when a pause is due): stopping the service cuts it short.
+    backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))
+    email_send = consumer.EmailSendConsumer(
+        transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff),
+        batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
+        delivery_limit=settings.queue_delivery_limit,
     )
+    runtime.add_consumer(email_send)
     return runtime

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from postman_sender_email.delivery import BatchReport
+from postman_sender_email.retry import OutageBackoff, attempt_of
 from postman_sender_email.transports import EmailTransport
 from postman_shared.broker import BatchConsumer, Delivery
 from postman_shared.logging import get_logger
@@ -12,26 +14,36 @@ from postman_shared.messages import RenderedEmail
 
 log = get_logger(component="consumer")
 
+Deliver = Callable[[Sequence[RenderedEmail], Mapping[str, int]], BatchReport]
 
-def decode(batch: list[Delivery]) -> tuple[list[RenderedEmail], list[Delivery]]:
-    """The well-formed emails of a batch, and the deliveries that are not (to be dead-lettered)."""
+
+def decode(batch: list[Delivery]) -> tuple[list[RenderedEmail], dict[str, int], list[Delivery]]:
+    """The well-formed emails of a batch, the attempt each message id is on, and the deliveries that are not
+    well-formed (to be dead-lettered)."""
     emails: list[RenderedEmail] = []
+    attempts: dict[str, int] = {}
     malformed: list[Delivery] = []
     for delivery in batch:
         try:
-            emails.append(RenderedEmail.from_dict(delivery.json()))
+            email = RenderedEmail.from_dict(delivery.json())
         except (ValueError, KeyError, TypeError) as exc:
             log.error("malformed rendered email", message_id=delivery.message_id,
                       problem=f"{type(exc).__name__}: {exc}")
             malformed.append(delivery)
-    return emails, malformed
+            continue
+        emails.append(email)
+        # The same message twice in a batch (a redelivery next to its retry): the later attempt counts.
+        attempts[email.message_id] = max(attempts.get(email.message_id, 0), attempt_of(delivery.headers))
+    return emails, attempts, malformed
 
 
-def handler(deliver: Callable[[Sequence[RenderedEmail]], object]) -> Callable[[list[Delivery]], list[Delivery]]:
+def handler(deliver: Deliver, backoff: OutageBackoff | None = None) -> Callable[[list[Delivery]], list[Delivery]]:
     def handle(batch: list[Delivery]) -> list[Delivery]:
-        emails, malformed = decode(batch)
+        emails, attempts, malformed = decode(batch)
         if emails:
-            deliver(emails)
+            report = deliver(emails, attempts)
+            if backoff is not None:
+                backoff.after_batch(report.provider_unavailable)
         return malformed
 
     return handle

@@ -4,15 +4,17 @@
    crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
    the crash may have happened between the commit and the publish (stats ignores a duplicate event).
 2. The rest go through the transport.
-3. Their outcomes are inserted in one multi-row statement and committed.
-4. Only then are the DeliveryEvents published, with one confirm wait for the batch.
+3. A message the provider could not take for a passing reason, with attempts left, is neither recorded nor
+   announced: it goes to the wait queue to come back later (``retry``). Every other outcome (a transient failure on
+   the last attempt becomes a permanent ERROR) is inserted in one multi-row statement and committed.
+4. Only then are the retries and the DeliveryEvents published, with one confirm wait for the batch.
 When this returns, the batch may be acked.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from postman_sender_email import mime
 from postman_sender_email.metrics import MESSAGES
 from postman_sender_email.models import EmailDelivery
+from postman_sender_email.retry import RetryPolicy, gave_up
 from postman_sender_email.transports import EmailTransport, Outcome
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS
@@ -40,13 +43,28 @@ _RECORDED = text(
 class BatchReport:
     sent: int
     errored: int
+    retrying: int  # failed for a passing reason, parked in the wait queue for a later attempt
     announced_again: int
+    provider_unavailable: bool  # every message handed to the transport failed for a passing reason
 
 
 def deliver(
-    emails: Sequence[RenderedEmail], database: Database, transport: EmailTransport, publisher: Publisher
+    emails: Sequence[RenderedEmail],
+    database: Database,
+    transport: EmailTransport,
+    publisher: Publisher,
+    retry: RetryPolicy = RetryPolicy(),
+    attempts: Mapping[str, int] | None = None,
 ) -> BatchReport:
-    """Sends what was not sent before, records it, then announces every message's outcome."""
+    """Sends what was not sent before, records it, parks what may succeed later, then announces what was recorded.
+
+    ``attempts`` says which attempt each message id is on (1 when missing).
+    """
+    attempts = attempts or {}
+
+    def attempt(email: RenderedEmail) -> int:
+        return attempts.get(email.message_id, 1)
+
     unique = list({email.message_id: email for email in reversed(emails)}.values())[::-1]
     with database.session() as session:
         recorded = _recorded_outcomes(session, [email.message_id for email in unique])
@@ -54,31 +72,53 @@ def deliver(
     fresh = [email for email in unique if email.message_id not in recorded]
     outcomes = _send(fresh, transport)
 
-    if outcomes:
+    waiting = [
+        email for email in fresh
+        if outcomes[email.message_id].transient and not retry.gives_up(attempt(email))
+    ]
+    waiting_ids = {email.message_id for email in waiting}
+    finished = [email for email in fresh if email.message_id not in waiting_ids]
+    final = {email.message_id: _final(outcomes[email.message_id], attempt(email)) for email in finished}
+    if final:
         with database.unit_of_work() as session:
-            recorded.update(_record(session, fresh, outcomes))
+            recorded.update(_record(session, finished, final))
 
-    events = [_event(email, recorded[email.message_id]) for email in unique]
-    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, event.to_dict(), event.message_id) for event in events])
+    parked = [retry.next_attempt(email, attempt(email)) for email in waiting]
+    events = [_event(email, recorded[email.message_id]) for email in unique if email.message_id not in waiting_ids]
+    publisher.publish(parked + [OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
 
+    for email in fresh:
+        status = "RETRY" if email.message_id in waiting_ids else final[email.message_id].status
+        MESSAGES.labels(transport=transport.name, status=status).inc()
     report = BatchReport(
-        sent=sum(o.status == "SENT" for o in outcomes.values()),
-        errored=sum(o.status == "ERROR" for o in outcomes.values()),
+        sent=sum(o.status == "SENT" for o in final.values()),
+        errored=sum(o.status == "ERROR" for o in final.values()),
+        retrying=len(waiting),
         announced_again=len(unique) - len(fresh),
+        provider_unavailable=bool(outcomes) and all(o.transient for o in outcomes.values()),
     )
-    _log_batch(unique, outcomes, transport.name)
+    _log_batch(unique, final, waiting_ids, transport.name)
     return report
 
 
-def _log_batch(emails: list[RenderedEmail], outcomes: dict[str, Outcome], transport: str) -> None:
+def _final(outcome: Outcome, attempt: int) -> Outcome:
+    return gave_up(outcome, attempt) if outcome.transient else outcome
+
+
+def _log_batch(emails: list[RenderedEmail], final: dict[str, Outcome], waiting: set[str], transport: str) -> None:
     """One line per job of the batch (a batch rarely spans more than one)."""
     tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
     for email in emails:
-        outcome = outcomes.get(email.message_id)
-        tallies[(email.campaign_id, email.job_id)][outcome.status if outcome else "announced_again"] += 1
+        outcome = final.get(email.message_id)
+        if email.message_id in waiting:
+            kind = "retrying"
+        else:
+            kind = outcome.status if outcome else "announced_again"
+        tallies[(email.campaign_id, email.job_id)][kind] += 1
     for (campaign_id, job_id), tally in tallies.items():
         log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, transport=transport,
-                 sent=tally["SENT"], errored=tally["ERROR"], announced_again=tally["announced_again"])
+                 sent=tally["SENT"], errored=tally["ERROR"], retrying=tally["retrying"],
+                 announced_again=tally["announced_again"])
 
 
 def _send(emails: list[RenderedEmail], transport: EmailTransport) -> dict[str, Outcome]:
@@ -94,8 +134,6 @@ def _send(emails: list[RenderedEmail], transport: EmailTransport) -> dict[str, O
     if sendable:
         for email, outcome in zip(sendable, transport.send_batch(sendable), strict=True):
             outcomes[email.message_id] = outcome
-    for outcome in outcomes.values():
-        MESSAGES.labels(transport=transport.name, status=outcome.status).inc()
     return outcomes
 
 

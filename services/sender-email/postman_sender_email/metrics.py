@@ -6,6 +6,6 @@ from prometheus_client import Counter
 
 MESSAGES = Counter(
     "postman_email_messages_total",
-    "Emails handed to the transport, by transport and outcome (SENT or ERROR)",
+    "Emails handed to the transport, by transport and outcome (SENT, ERROR, or RETRY: to be tried again later)",
     ["transport", "status"],
 )

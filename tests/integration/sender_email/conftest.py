@@ -27,3 +27,13 @@ def publish(stores) -> Iterator[Callable[[list[RenderedEmail]], None]]:
 
     yield _publish
     publisher.close()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch, tmp_path):
+    """Fake AWS credentials, and no real AWS configuration read from the machine."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

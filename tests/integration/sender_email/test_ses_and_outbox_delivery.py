@@ -5,20 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from email import message_from_bytes, policy
 
-import pytest
-
 from tests.fakes.ses import FakeSes
 from tests.integration.sender_email.support import rendered, wait_for_events
 from tests.support.inprocess import running
-
-
-@pytest.fixture
-def aws_credentials(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def _ses_settings(settings, ses: FakeSes, configuration_set: str = ""):

@@ -67,7 +67,8 @@ def test_recipient_refused_with_550_becomes_an_error_event_with_the_code_and_the
     assert "User unknown" in row.error_reason
 
 
-def test_a_deferred_recipient_is_retried_and_then_sent(settings, amqp_channel, publish, campaign_id):
+def test_a_recipient_deferred_once_is_sent_by_the_transports_own_quick_retry(
+        settings, amqp_channel, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
     with FakeSmtpServer(defer={email.to: 1}) as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
         publish([email])
@@ -76,17 +77,6 @@ def test_a_deferred_recipient_is_retried_and_then_sent(settings, amqp_channel, p
 
     assert event["status"] == "SENT"
     assert len(received) == 1
-
-
-def test_a_recipient_deferred_every_time_ends_as_smtp_unavailable(settings, amqp_channel, publish, campaign_id):
-    (email,) = rendered(campaign_id, 1)
-    with FakeSmtpServer(defer={email.to: 100}) as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
-        publish([email])
-        (event,) = wait_for_events(amqp_channel, 1)
-
-    assert event["status"] == "ERROR"
-    assert event["error_code"] == "smtp_unavailable"
-    assert "451" in event["reason"]
 
 
 def test_a_redelivered_message_is_not_sent_again_but_its_event_is_published_again(
@@ -159,13 +149,14 @@ def test_an_address_smtp_cannot_carry_is_an_error_and_the_rest_of_the_batch_is_s
     assert [m.rcpt_tos for m in received] == [(emails[1].to,)]
 
 
-def test_an_unreachable_server_makes_the_message_an_smtp_unavailable_error(
+def test_an_unreachable_server_makes_the_message_an_smtp_unavailable_error_after_its_last_attempt(
         settings, amqp_channel, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
-    nobody_listening = replace(settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=free_port())
+    nobody_listening = replace(settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=free_port(),
+                               email_retry_delay_seconds=1, email_max_attempts=2)
     with running(nobody_listening, "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
 
     assert (event["status"], event["error_code"]) == ("ERROR", "smtp_unavailable")
-    assert event["reason"]
+    assert event["reason"].startswith("Failed 2 times because the provider was unavailable; the last time: ")

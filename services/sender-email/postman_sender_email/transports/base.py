@@ -21,6 +21,7 @@ class Outcome:
     error_code: str | None = None
     reason: str | None = None
     provider_message_id: str | None = None
+    transient: bool = False  # an ERROR for a passing reason (outage, throttling): worth another attempt later
 
     @classmethod
     def sent(cls, recipient_id: int, provider_message_id: str | None = None) -> "Outcome":
@@ -30,6 +31,11 @@ class Outcome:
     def error(cls, recipient_id: int, code: str, reason: str) -> "Outcome":
         return cls(recipient_id, ERROR, error_code=code[:64], reason=reason)
 
+    @classmethod
+    def unavailable(cls, recipient_id: int, code: str, reason: str) -> "Outcome":
+        """The provider could not take the message now, even after the transport's own quick retries."""
+        return cls(recipient_id, ERROR, error_code=code[:64], reason=reason, transient=True)
+
 
 class EmailTransport(Protocol):
     name: str
@@ -37,7 +43,9 @@ class EmailTransport(Protocol):
     def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
         """Hands every message to the provider; returns one outcome per message, in the same order.
 
-        Permanent refusals and exhausted retries are ERROR outcomes, never exceptions.
+        Refusals and failures are ERROR outcomes, never exceptions: permanent ones from ``Outcome.error``, those
+        worth another attempt later (the provider unreachable or throttling after a couple of quick retries) from
+        ``Outcome.unavailable``.
         """
         ...
 

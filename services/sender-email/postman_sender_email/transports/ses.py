@@ -1,7 +1,8 @@
 """Amazon SES transport: one SESv2 ``SendEmail`` call per message with the raw MIME bytes, several at a time.
 
 botocore's "standard" retry mode already retries throttling (``TooManyRequestsException``, ``LimitExceeded...``),
-5xx replies and connection errors with backoff; whatever still fails after that is ERROR ``ses_unavailable``.
+5xx replies and connection errors with backoff; whatever still fails after that is ERROR ``ses_unavailable``,
+transient: the delivery use case tries the message again later.
 Refusals about the message or the account (``MessageRejected``, ``MailFromDomainNotVerifiedException``...) are
 permanent: ERROR with SES's error code and message.
 """
@@ -67,10 +68,10 @@ class SesTransport:
             if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
                 log.warning("ses kept failing", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
                             code=code, reason=reason)
-                return Outcome.error(email.recipient_id, "ses_unavailable", f"{code}: {reason}")
+                return Outcome.unavailable(email.recipient_id, "ses_unavailable", f"{code}: {reason}")
             return Outcome.error(email.recipient_id, code, reason)
         except BotoCoreError as exc:  # connection errors that outlived the retries
             log.warning("ses unreachable", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
                         error=str(exc))
-            return Outcome.error(email.recipient_id, "ses_unavailable", str(exc))
+            return Outcome.unavailable(email.recipient_id, "ses_unavailable", str(exc))
         return Outcome.sent(email.recipient_id, reply.get("MessageId"))

@@ -5,7 +5,8 @@ bytes from ``mime.build`` already use CRLF and never need dot-stuffing, so DATA 
 letting smtplib scan them again.
 
 Replies: 2xx is SENT; 5xx is a permanent refusal, ERROR ``smtp_<code>`` with the server's text; 4xx and lost
-connections are retried on a fresh connection a couple of times, then ERROR ``smtp_unavailable``.
+connections are retried on a fresh connection a couple of times, then ERROR ``smtp_unavailable``, transient: the
+delivery use case tries the message again later.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ class SmtpTransport:
             # 4xx: the server asks us to come back later; a fresh connection often lands on a healthier backend.
             problem = f"{code} {reply}"
             connection.discard()
-        return Outcome.error(email.recipient_id, "smtp_unavailable", problem)
+        return Outcome.unavailable(email.recipient_id, "smtp_unavailable", problem)
 
     @staticmethod
     def _transaction(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
