@@ -61,7 +61,8 @@ def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_
         transaction_id = uuid.uuid4().hex
         session.add(Upload(campaign_id=campaign_id, transaction_id=transaction_id, object_key=key,
                            mime_type=media_type, md5=md5 or None, status=STARTED))
-    url = store.presign_put(key, media_type, md5)
+    # Signed with the client's own mime_type: the contract has it send exactly that as Content-Type on the PUT.
+    url = store.presign_put(key, mime_type.strip(), md5)
     log.info("upload started", campaign_id=campaign_id, object_key=key)
     return StartedUpload(presigned_url=url, transaction_id=transaction_id)
 
