@@ -31,6 +31,7 @@ class ServiceRuntime:
         self.grpc: GrpcServer | None = None
         self._consumers: list[BatchConsumer] = []
         self._loops: list[Callable[[threading.Event], None]] = []
+        self._startup: list[Callable[[], object]] = []
         self._threads: list[threading.Thread] = []
         self.stopping = threading.Event()
 
@@ -61,8 +62,14 @@ class ServiceRuntime:
         """A background loop that runs until the event it is given is set."""
         self._loops.append(loop)
 
+    def on_start(self, step: Callable[[], object]) -> None:
+        """Work done once, synchronously, before the service takes calls (e.g. resuming interrupted work)."""
+        self._startup.append(step)
+
     def start(self) -> None:
         metrics_port = start_metrics_server(self.name, self.settings.metrics_port)
+        for step in self._startup:
+            step()
         for consumer in self._consumers:
             self._spawn(consumer.run, f"consumer-{len(self._threads)}")
         for loop in self._loops:

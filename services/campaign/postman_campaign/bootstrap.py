@@ -30,5 +30,6 @@ def build(settings: Settings) -> ServiceRuntime:
         ["postman.v1.CampaignService"],
     )
     runtime.add_loop(relay.run_periodically)
+    runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)
     return runtime

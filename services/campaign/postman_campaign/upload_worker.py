@@ -152,11 +152,7 @@ class UploadWorkers:
         return len(ids)
 
     def run(self, stop: threading.Event) -> None:
-        """Runtime loop: re-queues interrupted uploads, then waits for the stop and drains the pool."""
-        try:
-            self.requeue_interrupted()
-        except Exception:
-            log.exception("could not re-queue interrupted uploads")
+        """Runtime loop: waits for the stop and drains the pool."""
         stop.wait()
         self.shutdown()
 

@@ -109,6 +109,9 @@ def _upload_of(session: Session, campaign_id: int, transaction_id: str) -> Uploa
 
 def upload_status(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> UploadStatusView:
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
+        # One snapshot for every read below: the worker commits the campaign's counts and the upload's DONE
+        # together, and reading them at two moments could show "not processing" with the old counts.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         campaign = owned_campaign(session, campaign_id, user_id)
         processing = session.scalars(select(Upload).where(
             Upload.campaign_id == campaign_id, Upload.status == PROCESSING).order_by(Upload.id.desc()).limit(1)

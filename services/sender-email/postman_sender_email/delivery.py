@@ -147,6 +147,11 @@ def _recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Ou
     }
 
 
+_INSERT_DELIVERIES = (
+    insert(EmailDelivery).on_conflict_do_nothing(index_elements=["message_id"]).returning(EmailDelivery.message_id)
+)
+
+
 def _record(session: Session, emails: list[RenderedEmail], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
     """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
     rows = [
@@ -160,11 +165,8 @@ def _record(session: Session, emails: list[RenderedEmail], outcomes: dict[str, O
         }
         for email in emails
     ]
-    statement = (
-        insert(EmailDelivery).values(rows).on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(EmailDelivery.message_id)
-    )
-    inserted = set(session.execute(statement).scalars())
+    # Rows as parameters, not .values(rows): compiled once and cached, still sent as multi-row INSERTs.
+    inserted = set(session.execute(_INSERT_DELIVERIES, rows).scalars())
     result = {message_id: outcomes[message_id] for message_id in inserted}
     lost = [email.message_id for email in emails if email.message_id not in inserted]
     if lost:

@@ -28,6 +28,12 @@ class Recorded:
     campaign_ids: list[int]  # every campaign the batch spoke about
 
 
+_INSERT_OUTCOMES = (
+    insert(MessageOutcome).on_conflict_do_nothing(index_elements=["recipient_id"])
+    .returning(MessageOutcome.campaign_id, MessageOutcome.job_id, MessageOutcome.status)
+)
+
+
 def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) -> Recorded:
     deliveries = {e.recipient_id: e for e in events if isinstance(e, DeliveryEvent)}
     rendered = {e.campaign_id: e for e in events if isinstance(e, JobRendered)}
@@ -41,11 +47,9 @@ def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) ->
                  "status": e.status, "error_code": e.error_code, "error_reason": e.reason}
                 for _, e in sorted(deliveries.items())
             ]
-            statement = (
-                insert(MessageOutcome).values(rows).on_conflict_do_nothing(index_elements=["recipient_id"])
-                .returning(MessageOutcome.campaign_id, MessageOutcome.job_id, MessageOutcome.status)
-            )
-            inserted = [(row.campaign_id, row.job_id, row.status) for row in session.execute(statement)]
+            # Rows as parameters, not .values(rows): the statement is compiled once and cached, and SQLAlchemy
+            # still sends multi-row INSERTs ("insertmanyvalues"), returning only the rows actually inserted.
+            inserted = [(row.campaign_id, row.job_id, row.status) for row in session.execute(_INSERT_OUTCOMES, rows)]
         counters = _counter_changes(inserted, rendered)
         if counters:
             upsert = insert(CampaignCounter).values(counters)

@@ -74,7 +74,7 @@ def test_full_email_flow(http, caller, settings, send_tap):
     assert template.json["template"]["reply_to"] is None
 
     status = upload_file(http, caller, campaign_id, TESTDATA / "email_basic.csv")
-    assert status["num_recipients"] == 5
+    assert status["num_recipients"] == 5, status
     assert status["csv_filename"] == "email_basic.csv"
     assert "csv_error" not in status
     assert status["preview"]["subject"] == "Your appointment, Tan Ah Kow"
