@@ -103,3 +103,24 @@ def parse_event(d: dict[str, Any]) -> DeliveryEvent | JobRendered:
         recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
         status=str(d["status"]), error_code=d.get("error_code"), reason=d.get("reason"),
     )
+
+
+@dataclass(frozen=True)
+class PriorityEmail:
+    """auth -> sender-email, on EMAIL_PRIORITY: one urgent email (a one-time password) that must not wait behind
+    campaigns. Not part of any campaign: no delivery event; the outcome is recorded under ``message_id``."""
+
+    message_id: str  # e.g. "otp-<uuid>"
+    to: str
+    sender: str
+    subject: str
+    body: str  # HTML
+    reply_to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PriorityEmail":
+        return cls(message_id=str(d["message_id"]), to=d["to"], sender=d["sender"], subject=d["subject"],
+                   body=d["body"], reply_to=d.get("reply_to"))

@@ -102,6 +102,20 @@ class Settings:
     email_retry_delay_seconds: int = 30  # wait before another attempt after a transient provider failure
     email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
 
+    # sign-in, sessions, keys, limits (auth and gateway)
+    domain_allowlist: str = ".gov.sg"  # ;-separated: ".x" allows x and its subdomains, "@x" exactly domain x
+    session_ttl_hours: int = 24
+    api_key_ttl_days: int = 180
+    otp_ttl_minutes: int = 10
+    otp_max_attempts: int = 4
+    otp_resend_seconds: int = 30
+    otp_ip_limit_per_hour: int = 30  # one-time passwords one IP address may ask for per hour
+    otp_email_limit_per_hour: int = 10  # one-time passwords one address may ask for per hour
+    redis_url: str = ""  # shared store for rate limits across gateways; empty: in-process (one gateway only)
+    send_rate_limit_default: int = 10  # per user per second, for sends, unless set with postmanctl
+    api_rate_limit: int = 100  # requests per user per second on the whole API
+    cookie_secure: str = "auto"  # auto: Secure unless PUBLIC_URL is plain-http localhost; true | false
+
     # pipeline tuning
     render_batch_size: int = 500
     sender_prefetch: int = 1000
@@ -154,6 +168,18 @@ class Settings:
             ses_configuration_set=_str(e, "SES_CONFIGURATION_SET", cls.ses_configuration_set),
             email_retry_delay_seconds=_int(e, "EMAIL_RETRY_DELAY_SECONDS", cls.email_retry_delay_seconds, minimum=1),
             email_max_attempts=_int(e, "EMAIL_MAX_ATTEMPTS", cls.email_max_attempts, minimum=1),
+            domain_allowlist=_str(e, "DOMAIN_ALLOWLIST", cls.domain_allowlist),
+            session_ttl_hours=_int(e, "SESSION_TTL_HOURS", cls.session_ttl_hours, minimum=1),
+            api_key_ttl_days=_int(e, "API_KEY_TTL_DAYS", cls.api_key_ttl_days, minimum=1),
+            otp_ttl_minutes=_int(e, "OTP_TTL_MINUTES", cls.otp_ttl_minutes, minimum=1),
+            otp_max_attempts=_int(e, "OTP_MAX_ATTEMPTS", cls.otp_max_attempts, minimum=1),
+            otp_resend_seconds=_int(e, "OTP_RESEND_SECONDS", cls.otp_resend_seconds, minimum=0),
+            otp_ip_limit_per_hour=_int(e, "OTP_IP_LIMIT_PER_HOUR", cls.otp_ip_limit_per_hour, minimum=1),
+            otp_email_limit_per_hour=_int(e, "OTP_EMAIL_LIMIT_PER_HOUR", cls.otp_email_limit_per_hour, minimum=1),
+            redis_url=_str(e, "REDIS_URL", cls.redis_url),
+            send_rate_limit_default=_int(e, "SEND_RATE_LIMIT_DEFAULT", cls.send_rate_limit_default, minimum=1),
+            api_rate_limit=_int(e, "API_RATE_LIMIT", cls.api_rate_limit, minimum=1),
+            cookie_secure=_choice(e, "COOKIE_SECURE", cls.cookie_secure, ("auto", "true", "false")),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),

@@ -20,7 +20,7 @@ class EmailDelivery(Base):
     __tablename__ = "email_deliveries"
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger)  # None for priority (non-campaign) email
     status: Mapped[str] = mapped_column(String(16))  # SENT | ERROR
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_reason: Mapped[str | None] = mapped_column(Text)
