@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 ERROR_CODE_KEY = "postman-error-code"
+RETRY_AFTER_KEY = "postman-retry-after"  # seconds, for rate_limit errors
 
 # API error code -> (gRPC status, HTTP status)
 CODES: dict[str, tuple[grpc.StatusCode, int]] = {
@@ -44,12 +45,13 @@ _DEFAULT_BY_STATUS = {
 class ServiceError(Exception):
     """A failure a caller should see: an API error code and a message a person understands."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         if code not in CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds until asking again may succeed (rate_limit)
 
     @property
     def grpc_status(self) -> grpc.StatusCode:
@@ -75,13 +77,17 @@ def from_rpc_error(error: grpc.RpcError) -> ServiceError:
     status = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else ""
     code = ""
+    retry_after: int | None = None
     trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
     for key, value in trailing or ():
+        text = value if isinstance(value, str) else value.decode()
         if key == ERROR_CODE_KEY:
-            code = value if isinstance(value, str) else value.decode()
+            code = text
+        elif key == RETRY_AFTER_KEY and text.isdigit():
+            retry_after = int(text)
     if code not in CODES:
         code = _DEFAULT_BY_STATUS.get(status, "internal_server")
     if code in ("internal_server", "service_unavailable") and not trailing:
         details = "A service is unavailable, please try again later" if code == "service_unavailable" else (
             "Internal server error")
-    return ServiceError(code, details or code)
+    return ServiceError(code, details or code, retry_after)

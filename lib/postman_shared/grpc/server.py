@@ -12,13 +12,19 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
 
-from postman_shared.grpc.errors import ERROR_CODE_KEY, ServiceError
+from postman_shared.grpc.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY, ServiceError
 from postman_shared.logging import get_logger
 
 log = get_logger(component="grpc")
 
 RPCS = Counter("postman_grpc_requests_total", "gRPC calls handled", ["method", "code"])
 RPC_SECONDS = Histogram("postman_grpc_request_seconds", "Time spent handling a gRPC call", ["method"])
+
+
+def _trailers(error: ServiceError) -> tuple[tuple[str, str], ...]:
+    if error.retry_after is None:
+        return ((ERROR_CODE_KEY, error.code),)
+    return ((ERROR_CODE_KEY, error.code), (RETRY_AFTER_KEY, str(error.retry_after)))
 
 
 class _ErrorInterceptor(grpc.ServerInterceptor):
@@ -38,7 +44,7 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
                         return behaviour(request, context)
                 except ServiceError as exc:
                     code = exc.code
-                    context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                    context.set_trailing_metadata(_trailers(exc))
                     context.abort(exc.grpc_status, exc.message)
                 except Exception:
                     code = "internal_server"
@@ -57,7 +63,7 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
                     yield from behaviour(request, context)
                 except ServiceError as exc:
                     code = exc.code
-                    context.set_trailing_metadata(((ERROR_CODE_KEY, exc.code),))
+                    context.set_trailing_metadata(_trailers(exc))
                     context.abort(exc.grpc_status, exc.message)
                 except Exception:
                     code = "internal_server"
