@@ -57,11 +57,12 @@ bench: install
 	$(PY) bench/upload_processing.py
 	$(PY) bench/recipient_file.py
 
-# Installs and starts PostgreSQL and RabbitMQ from the distribution's packages (Debian/Ubuntu, as root).
+# Installs and starts PostgreSQL, RabbitMQ and Redis from the distribution's packages (Debian/Ubuntu, as root).
 services:
 	@if [ "$$(id -u)" != 0 ]; then echo "make services installs packages: run it as root"; exit 1; fi
 	command -v pg_ctlcluster >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	command -v rabbitmq-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server)
+	command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 	bash tools/start-stores.sh
 
 clean:
