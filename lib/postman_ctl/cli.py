@@ -1,4 +1,4 @@
-"""postmanctl: create-user, create-api-key, setup."""
+"""postmanctl: users, API keys, the audit trail, setup. Thin: the work is done by the auth service's use cases."""
 
 from __future__ import annotations
 
@@ -6,27 +6,53 @@ import argparse
 import sys
 from datetime import timedelta
 
-from postman_auth import api_keys
+from sqlalchemy.exc import OperationalError
+
+from postman_auth import api_keys, audit, users
+from postman_ctl import audit_command
 from postman_ctl import setup as setup_module
 from postman_shared.db import Database
+from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings, SettingsError
+from postman_shared.timestamps import utcnow
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url, pool_size=1)
     with database.unit_of_work() as session:
-        user = api_keys.get_or_create_user(session, args.email)
+        user = api_keys.get_or_create_user(session, args.email, rate_limit=settings.send_rate_limit_default)
         print(f"user {user.id} {user.email}")
     return 0
 
 
 def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url, pool_size=1)
-    valid_for = timedelta(days=args.days) if args.days else None
+    valid_for = timedelta(days=args.days or settings.api_key_ttl_days)
     with database.unit_of_work() as session:
-        user = api_keys.get_or_create_user(session, args.email)
-        key = api_keys.create_api_key(session, user, args.label, valid_for)
+        user = api_keys.get_or_create_user(session, args.email, rate_limit=settings.send_rate_limit_default)
+        _row, key = api_keys.issue_for_user(session, user.id, args.label, audit.CLI_IP, valid_for)
     print(key)  # only the key on stdout, so that KEY=$(postmanctl create-api-key ...) works
+    return 0
+
+
+def _disable_user(args: argparse.Namespace, settings: Settings) -> int:
+    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
+        user, ended = users.disable(session, args.email, audit.CLI_IP, utcnow())
+    print(f"postmanctl: {user.email} is disabled; {ended} session(s) ended, API keys refused", file=sys.stderr)
+    return 0
+
+
+def _enable_user(args: argparse.Namespace, settings: Settings) -> int:
+    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
+        user = users.enable(session, args.email, audit.CLI_IP)
+    print(f"postmanctl: {user.email} is enabled", file=sys.stderr)
+    return 0
+
+
+def _set_rate_limit(args: argparse.Namespace, settings: Settings) -> int:
+    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
+        user = users.set_rate_limit(session, args.email, args.per_second, audit.CLI_IP)
+    print(f"postmanctl: {user.email} may send {user.rate_limit} messages per second", file=sys.stderr)
     return 0
 
 
@@ -43,6 +69,12 @@ def _check(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postmanctl", description="Operate a Postman installation.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,8 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
     create_key = commands.add_parser("create-api-key", help="create an API key, creating the user if needed")
     create_key.add_argument("email")
     create_key.add_argument("--label", default="default")
-    create_key.add_argument("--days", type=int, default=0, help="expire after this many days (default: never)")
+    create_key.add_argument("--days", type=_positive, default=0,
+                            help="expire after this many days (default: API_KEY_TTL_DAYS, 180)")
     create_key.set_defaults(run=_create_api_key)
+
+    disable = commands.add_parser("disable-user", help="disable a user: sessions end and API keys stop at once")
+    disable.add_argument("email")
+    disable.set_defaults(run=_disable_user)
+
+    enable = commands.add_parser("enable-user", help="allow a disabled user to sign in and use keys again")
+    enable.add_argument("email")
+    enable.set_defaults(run=_enable_user)
+
+    rate = commands.add_parser("set-rate-limit", help="set how many messages per second a user may send")
+    rate.add_argument("email")
+    rate.add_argument("per_second", type=_positive, metavar="N")
+    rate.set_defaults(run=_set_rate_limit)
+
+    audit_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
     commands.add_parser("check", help="check PostgreSQL and RabbitMQ are reachable").set_defaults(run=_check)
@@ -69,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args, settings))
     except (SettingsError, setup_module.DependencyUnavailable, api_keys.InvalidEmail) as exc:
         print(f"postmanctl: {exc}", file=sys.stderr)
+        return 2
+    except ServiceError as exc:
+        print(f"postmanctl: {exc.message}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown error"
+        print(f"postmanctl: cannot use the database ({reason}); is it running and migrated? "
+              "Try: postmanctl check", file=sys.stderr)
         return 2
 
 

@@ -103,7 +103,7 @@ class Settings:
     email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
 
     # sign-in, sessions, keys, limits (auth and gateway)
-    domain_allowlist: str = ".gov.sg"  # ;-separated: ".x" allows x and its subdomains, "@x" exactly domain x
+    domain_allowlist: str = ".gov.sg"  # ;-separated: ".x" allows domains ending in ".x", "@x" exactly domain x
     session_ttl_hours: int = 24
     api_key_ttl_days: int = 180
     otp_ttl_minutes: int = 10

@@ -17,12 +17,14 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from postman_auth import audit
+from postman_auth.allowlist import normalise_address, split_address
 from postman_auth.models import ApiKey, User
+from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 
 KEY_PREFIX = "live_v1_"
 _ALPHABET = string.ascii_letters + string.digits
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9]+_v[0-9]+_[A-Za-z0-9]{20,200}$")
-_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 
 
@@ -35,6 +37,7 @@ class AuthenticatedUser:
     user_id: int
     email: str
     api_key_id: int
+    rate_limit: int
 
 
 def hash_key(key: str) -> str:
@@ -46,17 +49,19 @@ def generate_key() -> str:
 
 
 def normalise_email(email: str) -> str:
-    cleaned = email.strip().lower()
-    if not _EMAIL_SHAPE.match(cleaned):
-        raise InvalidEmail(f"{email!r} is not an email address")
-    return cleaned
+    if split_address(email) is None:
+        raise InvalidEmail(f"{email.strip()!r} is not an email address")
+    return normalise_address(email)
 
 
-def get_or_create_user(session: Session, email: str) -> User:
+def get_or_create_user(session: Session, email: str, rate_limit: int | None = None) -> User:
+    """The user with this address, created (with ``rate_limit`` sends per second, if given) when new."""
     address = normalise_email(email)
     user = session.scalars(select(User).where(User.email == address)).one_or_none()
     if user is None:
-        user = User(email=address)
+        user = User(email=address, created_at=datetime.now(timezone.utc))
+        if rate_limit is not None:
+            user.rate_limit = rate_limit
         session.add(user)
         session.flush()
     return user
@@ -64,12 +69,17 @@ def get_or_create_user(session: Session, email: str) -> User:
 
 def create_api_key(session: Session, user: User, label: str, valid_for: timedelta | None = None) -> str:
     """Stores a new key for the user and returns it in clear: the only time it is ever available."""
+    return _store_key(session, user, label, valid_for)[1]
+
+
+def _store_key(session: Session, user: User, label: str, valid_for: timedelta | None) -> tuple[ApiKey, str]:
     key = generate_key()
-    expires_at = datetime.now(timezone.utc) + valid_for if valid_for else None
-    session.add(ApiKey(user_id=user.id, label=label, key_hash=hash_key(key), last_five=key[-5:],
-                       expires_at=expires_at))
+    now = datetime.now(timezone.utc)
+    row = ApiKey(user_id=user.id, label=label, key_hash=hash_key(key), last_five=key[-5:], created_at=now,
+                 expires_at=now + valid_for if valid_for else None)
+    session.add(row)
     session.flush()
-    return key
+    return row, key
 
 
 def authenticate(session: Session, key: str, now: datetime | None = None) -> AuthenticatedUser | None:
@@ -90,4 +100,47 @@ def authenticate(session: Session, key: str, now: datetime | None = None) -> Aut
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
         # Written at most once a minute per key, so authentication is not a write on every request.
         session.execute(update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
-    return AuthenticatedUser(user_id=user.id, email=user.email, api_key_id=api_key.id)
+    return AuthenticatedUser(user_id=user.id, email=user.email, api_key_id=api_key.id, rate_limit=user.rate_limit)
+
+
+def clean_label(label: str) -> str:
+    cleaned = label.strip()
+    if not 1 <= len(cleaned) <= 100:
+        raise InvalidArgument("An API key needs a label of 1 to 100 characters, e.g. the system that will use it")
+    return cleaned
+
+
+def issue_for_user(session: Session, user_id: int, label: str, ip: str, valid_for: timedelta) -> tuple[ApiKey, str]:
+    """A new key for a signed-in user, recorded in the audit trail; returns the row and the key in clear."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User")
+    if user.disabled_at is not None:
+        raise ServiceError("unauthorized", f"The account {user.email} is disabled: it cannot have new API keys")
+    row, key = _store_key(session, user, clean_label(label), valid_for)
+    audit.record(session, "api_key.created", user_id=user.id, target_type="api_key", target_id=row.id, ip=ip,
+                 details={"label": row.label, "last_five": row.last_five})
+    return row, key
+
+
+def list_for_user(session: Session, user_id: int) -> list[ApiKey]:
+    """The user's keys that are not revoked (expired ones included, so they can be seen and replaced), newest
+    first."""
+    return list(session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    ))
+
+
+def revoke_for_user(session: Session, user_id: int, api_key_id: int, ip: str, now: datetime) -> ApiKey:
+    """Revokes one of the user's own keys at once. NotFound for anyone else's key, or one already revoked."""
+    row = session.scalars(
+        select(ApiKey).where(ApiKey.id == api_key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise NotFound("API key")
+    row.revoked_at = now
+    audit.record(session, "api_key.revoked", user_id=user_id, target_type="api_key", target_id=row.id, ip=ip,
+                 details={"label": row.label, "last_five": row.last_five})
+    return row

@@ -1,22 +1,87 @@
-"""AuthService over gRPC: a thin layer over api_keys."""
+"""AuthService over gRPC: a thin layer over the use cases (api_keys, sign_in, audit)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
-from postman_auth import api_keys
+from postman_auth import api_keys, audit
+from postman_auth.models import ApiKey, User
+from postman_auth.sign_in import SignIn
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import NotFound, ServiceError
+from postman_shared.timestamps import to_timestamp, utcnow
+
+
+def _user(user: User) -> auth_pb2.User:
+    return auth_pb2.User(id=user.id, email=user.email, rate_limit=user.rate_limit,
+                         created_at=to_timestamp(user.created_at))
+
+
+def _key(row: ApiKey) -> auth_pb2.ApiKeyInfo:
+    return auth_pb2.ApiKeyInfo(
+        id=row.id, label=row.label, last_five=row.last_five, created_at=to_timestamp(row.created_at),
+        last_used_at=to_timestamp(row.last_used_at), expires_at=to_timestamp(row.expires_at),
+    )
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, sign_in: SignIn, api_key_ttl: timedelta) -> None:
         self._database = database
+        self._sign_in = sign_in
+        self._api_key_ttl = api_key_ttl
 
     def Authenticate(self, request: auth_pb2.AuthenticateRequest, context: Any) -> auth_pb2.AuthenticateResponse:
         with self._database.unit_of_work() as session:
             user = api_keys.authenticate(session, request.api_key)
         if user is None:
             raise ServiceError("unathenticated", "Invalid API key")
-        return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id)
+        return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id,
+                                             rate_limit=user.rate_limit)
+
+    def RequestOtp(self, request: auth_pb2.RequestOtpRequest, context: Any) -> auth_pb2.RequestOtpResponse:
+        sent = self._sign_in.request_otp(request.email, request.ip)
+        return auth_pb2.RequestOtpResponse(valid_for_seconds=sent.valid_for_seconds,
+                                           resend_after_seconds=sent.resend_after_seconds)
+
+    def Login(self, request: auth_pb2.LoginRequest, context: Any) -> auth_pb2.LoginResponse:
+        signed_in = self._sign_in.login(request.email, request.otp, request.ip, request.user_agent)
+        return auth_pb2.LoginResponse(session_token=signed_in.token, user=_user(signed_in.user),
+                                      expires_at=to_timestamp(signed_in.expires_at))
+
+    def ResolveSession(self, request: auth_pb2.ResolveSessionRequest, context: Any) -> auth_pb2.SessionInfo:
+        row, user = self._sign_in.resolve(request.session_token)
+        return auth_pb2.SessionInfo(session_id=row.id, user=_user(user), expires_at=to_timestamp(row.expires_at))
+
+    def Logout(self, request: auth_pb2.LogoutRequest, context: Any) -> auth_pb2.LogoutResponse:
+        self._sign_in.logout(request.session_token, request.ip)
+        return auth_pb2.LogoutResponse()
+
+    def CreateApiKey(self, request: auth_pb2.CreateApiKeyRequest, context: Any) -> auth_pb2.CreatedApiKey:
+        with self._database.unit_of_work() as session:
+            row, key = api_keys.issue_for_user(session, request.user_id, request.label, request.ip,
+                                               self._api_key_ttl)
+            reply = auth_pb2.CreatedApiKey(key=_key(row), api_key=key)
+        return reply
+
+    def ListApiKeys(self, request: auth_pb2.ListApiKeysRequest, context: Any) -> auth_pb2.ApiKeyList:
+        with self._database.session() as session:
+            keys = [_key(row) for row in api_keys.list_for_user(session, request.user_id)]
+        return auth_pb2.ApiKeyList(keys=keys)
+
+    def RevokeApiKey(self, request: auth_pb2.RevokeApiKeyRequest, context: Any) -> auth_pb2.ApiKeyInfo:
+        if request.user_id <= 0:
+            raise NotFound("API key")
+        with self._database.unit_of_work() as session:
+            reply = _key(api_keys.revoke_for_user(session, request.user_id, request.api_key_id, request.ip,
+                                                  utcnow()))
+        return reply
+
+    def RecordAudit(self, request: auth_pb2.AuditRecord, context: Any) -> auth_pb2.RecordAuditResponse:
+        details = audit.parse_details(request.details_json)
+        with self._database.unit_of_work() as session:
+            audit.record(session, request.action, user_id=request.user_id or None,
+                         target_type=request.target_type or None, target_id=request.target_id or None,
+                         ip=request.ip or None, details=details)
+        return auth_pb2.RecordAuditResponse()

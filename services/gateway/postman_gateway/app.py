@@ -1,18 +1,22 @@
 """The gateway's Flask app: the public API under ``/v1``, the local upload PUT, ``/metrics``.
 
-Every route of the ``v1`` blueprint passes the API key check before its view runs; only ``/v1/ping`` sits outside
-it. A route added to ``campaigns_api`` or ``email_api`` is therefore protected without remembering to be.
+Every route of the ``v1`` blueprint passes the authentication check (an API key or a session cookie) and the
+per-user API limit before its view runs; only ``/v1/ping``, ``/v1/auth/otp`` and ``/v1/auth/login`` sit outside
+it. A route added to one of the ``v1`` blueprints is therefore protected without remembering to be.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from postman_gateway import campaigns_api, email_api, observability, uploads_api
-from postman_gateway.auth import require_api_key
+from postman_gateway import api_keys_api, campaigns_api, email_api, limiting, observability, signin_api, uploads_api
+from postman_gateway.auth import authenticate, clear_rejected_cookie
 from postman_gateway.backends import EXTENSION as BACKENDS
 from postman_gateway.backends import Backends
 from postman_gateway.errors import register_error_handlers
+from postman_gateway.rate_limits import GatewayLimits, LimitStore, store_from_settings
+from postman_gateway.sessions import EXTENSION as COOKIE_POLICY
+from postman_gateway.sessions import CookiePolicy
 from postman_shared.object_store import LocalObjectStore, object_store_from_settings
 from postman_shared.settings import Settings
 
@@ -21,19 +25,27 @@ def ping() -> Response:
     return Response("pong", mimetype="text/plain")
 
 
-def create_app(settings: Settings) -> Flask:
+def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Flask:
+    """The app on ``settings``. ``limit_store`` defaults to the one ``REDIS_URL`` selects (tests pass their own,
+    to isolate their counters)."""
     app = Flask("postman_gateway", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
     app.extensions[BACKENDS] = Backends.from_settings(settings)
+    app.extensions[COOKIE_POLICY] = CookiePolicy.from_settings(settings)
+    limiting.install(app, GatewayLimits.from_settings(settings), limit_store or store_from_settings(settings))
     observability.install(app)
     register_error_handlers(app)
+    app.after_request(clear_rejected_cookie)
 
     public = Blueprint("public", __name__, url_prefix="/v1")
     public.add_url_rule("/ping", "ping", ping, methods=["GET"])
+    public.register_blueprint(signin_api.public_blueprint)
     app.register_blueprint(public)
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
-    v1.before_request(require_api_key)
+    v1.before_request(authenticate)
+    v1.register_blueprint(signin_api.blueprint)
+    v1.register_blueprint(api_keys_api.blueprint)
     v1.register_blueprint(campaigns_api.blueprint)
     v1.register_blueprint(email_api.blueprint)
     app.register_blueprint(v1)

@@ -1,20 +1,46 @@
-"""Bearer API key check, run before every ``/v1`` route except ``/v1/ping``.
+"""Who is calling, checked before every protected ``/v1`` route: an API key or a session cookie.
 
-The key is resolved by the auth service on every request: nothing about keys or users is cached here, so a
-revoked key stops working at once.
+``Authorization: Bearer <key>`` is resolved with the auth service's ``Authenticate``; without that header, the
+``postman_session`` cookie is resolved with ``ResolveSession``. Nothing about keys, sessions or users is cached
+here, so a revoked key, a logged-out session or a disabled user stops working at once. A cookie the auth service
+does not recognise (forged, tampered with, expired, revoked) is a 401 and the response clears it.
+
+The client IP is ``request.remote_addr``, the peer of the connection: ``X-Forwarded-For`` is not trusted (no
+setting says which proxy may set it), so behind an HTTP proxy every client shares the proxy's address in the audit
+trail and the per-IP limits (see the README).
 """
 
 from __future__ import annotations
 
-from flask import g, request
+from dataclasses import dataclass
+
+from flask import Response, g, request
 
 from postman.v1 import auth_pb2
+from postman_gateway import limiting
 from postman_gateway.backends import backends
 from postman_gateway.observability import bind_to_request
+from postman_gateway.sessions import MAX_TOKEN_LENGTH, SESSION_COOKIE, cookie_policy
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 
 AUTH_TIMEOUT_SECONDS = 10.0
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_KEY = "api_key"
+SESSION = "session"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    email: str
+    rate_limit: int  # the user's send limit per second (0: the default)
+    authenticated_by: str  # API_KEY or SESSION
+    session_token: str = ""  # only for SESSION: what logout revokes
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
 
 
 def bearer_key() -> str | None:
@@ -27,12 +53,68 @@ def bearer_key() -> str | None:
     return key
 
 
-def require_api_key() -> None:
-    """Flask ``before_request`` hook: puts the caller's user id on ``flask.g`` or answers 401."""
+def _by_api_key() -> Caller:
     key = bearer_key()
     if key is None:
-        raise ServiceError("unathenticated", "Missing or malformed Authorization header: expected 'Bearer <API key>'")
+        raise ServiceError("unathenticated", "Malformed Authorization header: expected 'Bearer <API key>'")
     user = client.call(backends().auth.Authenticate, auth_pb2.AuthenticateRequest(api_key=key),
                        timeout=AUTH_TIMEOUT_SECONDS)
-    g.user_id = user.user_id
-    bind_to_request(user_id=user.user_id)
+    return Caller(user.user_id, user.email, user.rate_limit, API_KEY)
+
+
+def refuse_cross_site() -> None:
+    """403 for a state-changing request whose ``Origin`` is another site.
+
+    A cookie can be sent by a page of another site only if the browser ignores SameSite; refusing cross-site
+    state changes as well means one broken browser is not enough for a forged request."""
+    if request.method not in SAFE_METHODS and cookie_policy().is_cross_site(request.headers.get("Origin")):
+        raise ServiceError("unauthorized", "Cross-site request refused: this request's Origin is not this site")
+
+
+def _by_session(token: str) -> Caller:
+    refuse_cross_site()
+    try:
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+            raise ServiceError("unathenticated", "not a session token")
+        session = client.call(backends().auth.ResolveSession, auth_pb2.ResolveSessionRequest(session_token=token),
+                              timeout=AUTH_TIMEOUT_SECONDS)
+    except ServiceError as exc:
+        if exc.code != "unathenticated":
+            raise
+        g.clear_session_cookie = True
+        raise ServiceError("unathenticated", "Your session has ended or is not valid: sign in again") from None
+    return Caller(session.user.id, session.user.email, session.user.rate_limit, SESSION, token)
+
+
+def authenticate() -> None:
+    """Flask ``before_request`` hook of the protected ``/v1`` routes: puts the ``Caller`` on ``flask.g`` (and its
+    user id as ``g.user_id``) and counts the request against the caller's API limit, or answers 401/429."""
+    if "Authorization" in request.headers:
+        caller = _by_api_key()
+    elif SESSION_COOKIE in request.cookies:
+        caller = _by_session(request.cookies[SESSION_COOKIE])
+    else:
+        raise ServiceError("unathenticated",
+                           "Sign in first, or send an API key in an 'Authorization: Bearer <API key>' header")
+    g.caller = caller
+    g.user_id = caller.user_id
+    bind_to_request(user_id=caller.user_id)
+    limiting.check_api_limit(caller.user_id)
+
+
+def current_caller() -> Caller:
+    return g.caller  # type: ignore[no-any-return]
+
+
+def require_session(refusal: str = "API keys can only be managed from a signed-in session") -> None:
+    """``before_request`` hook of the routes that manage credentials: an API key may not mint or revoke keys, so
+    a leaked key cannot be turned into more keys or used to lock its owner out."""
+    if current_caller().authenticated_by != SESSION:
+        raise ServiceError("unauthorized", refusal)
+
+
+def clear_rejected_cookie(response: Response) -> Response:
+    """``after_request`` hook: a response that refused the session cookie also tells the browser to drop it."""
+    if g.get("clear_session_cookie"):
+        cookie_policy().clear_cookie(response)
+    return response

@@ -12,7 +12,8 @@ from flask import Blueprint, Response, g, jsonify
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2, stats_pb2
-from postman_gateway import serializers
+from postman_gateway import audit, limiting, serializers
+from postman_gateway.auth import current_caller
 from postman_gateway.backends import backends
 from postman_gateway.validation import (
     campaign_id,
@@ -101,7 +102,11 @@ def preview(campaign_id: str) -> ResponseReturnValue:
 @blueprint.post("/send")
 def send(campaign_id: str) -> ResponseReturnValue:
     # The contract's client posts no body, `{}` or an empty form-encoded body: whatever arrives is ignored.
-    result = client.call(backends().campaign.SendCampaign, _ref(campaign_id))
+    ref = _ref(campaign_id)
+    caller = current_caller()
+    limiting.check_send_limit(caller.user_id, caller.rate_limit)
+    result = client.call(backends().campaign.SendCampaign, ref)
+    audit.record("campaign.sent", "campaign", ref.campaign_id, {"job_ids": list(result.job_ids)})
     return jsonify(serializers.send_result(result))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from postman.v1 import campaign_pb2, stats_pb2
+from postman.v1 import auth_pb2, campaign_pb2, stats_pb2
 from postman_shared.timestamps import to_iso
 
 
@@ -135,4 +135,21 @@ def export_row(row: stats_pb2.ExportRow) -> dict[str, Any]:
         "updated_at": to_iso(row.updated_at),
         "unsubscriber.recipient": None,
         "unsubscriber.reason": None,
+    }
+
+
+def user_info(user_id: int, email: str, rate_limit: int, authenticated_by: str) -> dict[str, Any]:
+    """``GET /auth/userinfo`` and ``POST /auth/login``: who is signed in, and how this request was authenticated."""
+    return {"id": user_id, "email": email, "rate_limit": rate_limit, "authenticated_by": authenticated_by}
+
+
+def api_key(key: auth_pb2.ApiKeyInfo) -> dict[str, Any]:
+    """An API key as listed: never the key itself, only its last five characters."""
+    return {
+        "id": key.id,
+        "label": key.label,
+        "last_five": key.last_five,
+        "created_at": to_iso(key.created_at),
+        "last_used_at": to_iso(key.last_used_at),
+        "expires_at": to_iso(key.expires_at),
     }

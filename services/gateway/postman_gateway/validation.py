@@ -14,7 +14,7 @@ from postman_shared.grpc.errors import ServiceError
 
 MAX_JSON_BYTES = 1024 * 1024
 _MISSING = object()
-_CAMPAIGN_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a BIGINT
+_POSITIVE_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a BIGINT
 
 
 def json_body() -> dict[str, Any]:
@@ -120,8 +120,13 @@ def required_query(field: str) -> str:
     return raw
 
 
-def campaign_id(raw: str) -> int:
-    """The ``campaignId`` path parameter: a positive whole number."""
-    if not _CAMPAIGN_ID.fullmatch(raw):
-        raise api_validation("campaignId", "must be a positive whole number")
+def positive_id(raw: str, field: str) -> int:
+    """A path parameter that is a database id: a positive whole number."""
+    if not _POSITIVE_ID.fullmatch(raw):
+        raise api_validation(field, "must be a positive whole number")
     return int(raw)
+
+
+def campaign_id(raw: str) -> int:
+    """The ``campaignId`` path parameter."""
+    return positive_id(raw, "campaignId")

@@ -1,25 +1,34 @@
-"""Composition root of the sender-email service: a consumer of ``email.send``, no gRPC server."""
+"""Composition root of the sender-email service: consumers of ``email.send`` and ``email.priority``, no gRPC server.
+
+Each consumer has its own thread, broker connection and transport instance (for SMTP, its own connections), so a
+campaign holding every connection of its transport never delays a one-time password.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from postman_sender_email import consumer, delivery
+from postman_sender_email import consumer, delivery, priority
 from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transports import EmailTransport
-from postman_shared.broker.topology import EMAIL_SEND
-from postman_shared.messages import RenderedEmail
+from postman_shared.broker.topology import EMAIL_PRIORITY, EMAIL_SEND
+from postman_shared.messages import PriorityEmail, RenderedEmail
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.settings import Settings
 
+# The priority path carries a handful of emails at a time: one connection to the provider is enough.
+PRIORITY_CONNECTIONS = 1
 
-def build_transport(settings: Settings) -> EmailTransport:
-    """The transport named by EMAIL_TRANSPORT."""
+
+def build_transport(settings: Settings, connections: int | None = None) -> EmailTransport:
+    """The transport named by EMAIL_TRANSPORT, with ``connections`` connections (SMTP) or requests in flight (SES),
+    SMTP_CONNECTIONS when not given."""
+    connections = connections or settings.smtp_connections
     if settings.email_transport == "smtp":
         from postman_sender_email.transports.smtp import SmtpTransport
 
         return SmtpTransport(
-            settings.smtp_host, settings.smtp_port, connections=settings.smtp_connections,
+            settings.smtp_host, settings.smtp_port, connections=connections,
             timeout=settings.smtp_timeout, starttls=settings.smtp_starttls,
             username=settings.smtp_username, password=settings.smtp_password,
         )
@@ -33,7 +42,7 @@ def build_transport(settings: Settings) -> EmailTransport:
             config=client_config(),
         )
         # SMTP_CONNECTIONS doubles as "requests in flight to the provider" for SES.
-        return SesTransport(client, settings.ses_configuration_set, concurrency=settings.smtp_connections)
+        return SesTransport(client, settings.ses_configuration_set, concurrency=connections)
     from postman_sender_email.transports.outbox import OutboxTransport
 
     return OutboxTransport(settings.outbox_dir)
@@ -50,10 +59,27 @@ def build(settings: Settings) -> ServiceRuntime:
 
     # The pause is the consumer's own (bound below, looked up when a pause is due): stopping the service cuts it short.
     backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))
-    email_send = consumer.EmailSendConsumer(
+    email_send = consumer.EmailConsumer(
         transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
         delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(email_send)
+    runtime.add_consumer(_priority_consumer(settings, runtime))
     return runtime
+
+
+def _priority_consumer(settings: Settings, runtime: ServiceRuntime) -> consumer.EmailConsumer:
+    """Small batches, delivered as soon as they arrive, through a transport of their own."""
+    transport = build_transport(settings, connections=PRIORITY_CONNECTIONS)
+    retry = priority.QuickRetry()
+
+    def deliver(emails: Sequence[PriorityEmail]) -> None:
+        # The pause is the consumer's own (bound below): it keeps the broker connection alive, and stopping cuts it.
+        priority.deliver(emails, runtime.database, transport, retry, pause=lambda s: email_priority.pause(s))
+
+    email_priority = consumer.EmailConsumer(
+        transport, settings.amqp_url, EMAIL_PRIORITY, consumer.priority_handler(deliver),
+        batch_size=10, prefetch=20, max_wait=0.01, delivery_limit=settings.queue_delivery_limit,
+    )
+    return email_priority

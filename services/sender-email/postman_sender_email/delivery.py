@@ -25,7 +25,7 @@ from postman_sender_email import mime
 from postman_sender_email.metrics import MESSAGES
 from postman_sender_email.models import EmailDelivery
 from postman_sender_email.retry import RetryPolicy, gave_up
-from postman_sender_email.transports import EmailTransport, Outcome
+from postman_sender_email.transports import Email, EmailTransport, Outcome, campaign_of
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS
 from postman_shared.db import Database
@@ -67,10 +67,10 @@ def deliver(
 
     unique = list({email.message_id: email for email in reversed(emails)}.values())[::-1]
     with database.session() as session:
-        recorded = _recorded_outcomes(session, [email.message_id for email in unique])
+        recorded = recorded_outcomes(session, [email.message_id for email in unique])
 
     fresh = [email for email in unique if email.message_id not in recorded]
-    outcomes = _send(fresh, transport)
+    outcomes = send(fresh, transport)
 
     waiting = [
         email for email in fresh
@@ -81,7 +81,7 @@ def deliver(
     final = {email.message_id: _final(outcomes[email.message_id], attempt(email)) for email in finished}
     if final:
         with database.unit_of_work() as session:
-            recorded.update(_record(session, finished, final))
+            recorded.update(record(session, finished, final))
 
     parked = [retry.next_attempt(email, attempt(email)) for email in waiting]
     events = [_event(email, recorded[email.message_id]) for email in unique if email.message_id not in waiting_ids]
@@ -121,14 +121,14 @@ def _log_batch(emails: list[RenderedEmail], final: dict[str, Outcome], waiting: 
                  announced_again=tally["announced_again"])
 
 
-def _send(emails: list[RenderedEmail], transport: EmailTransport) -> dict[str, Outcome]:
+def send(emails: Sequence[Email], transport: EmailTransport) -> dict[str, Outcome]:
     """The transport's outcome of each message, keyed by message id; unsafe addresses never reach it."""
     outcomes: dict[str, Outcome] = {}
     sendable = []
     for email in emails:
         if mime.has_line_break(email.to) or mime.has_line_break(email.sender) or mime.has_line_break(email.reply_to):
             outcomes[email.message_id] = Outcome.error(
-                email.recipient_id, "invalid_recipient", "An address of this message contains a line break")
+                email.message_id, "invalid_recipient", "An address of this message contains a line break")
         else:
             sendable.append(email)
     if sendable:
@@ -137,12 +137,13 @@ def _send(emails: list[RenderedEmail], transport: EmailTransport) -> dict[str, O
     return outcomes
 
 
-def _recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
+def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
+    """The outcomes already in ``email_deliveries`` of these message ids (one query)."""
     if not message_ids:
         return {}
     rows = session.execute(_RECORDED, {"ids": message_ids})
     return {
-        row.message_id: Outcome(int(row.message_id), row.status, row.error_code, row.error_reason)
+        row.message_id: Outcome(row.message_id, row.status, row.error_code, row.error_reason)
         for row in rows
     }
 
@@ -152,12 +153,12 @@ _INSERT_DELIVERIES = (
 )
 
 
-def _record(session: Session, emails: list[RenderedEmail], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
+def record(session: Session, emails: Sequence[Email], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
     """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
     rows = [
         {
             "message_id": email.message_id,
-            "campaign_id": email.campaign_id,
+            "campaign_id": campaign_of(email),
             "status": outcomes[email.message_id].status,
             "error_code": outcomes[email.message_id].error_code,
             "error_reason": outcomes[email.message_id].reason,
@@ -170,7 +171,7 @@ def _record(session: Session, emails: list[RenderedEmail], outcomes: dict[str, O
     result = {message_id: outcomes[message_id] for message_id in inserted}
     lost = [email.message_id for email in emails if email.message_id not in inserted]
     if lost:
-        result.update(_recorded_outcomes(session, lost))
+        result.update(recorded_outcomes(session, lost))
     return result
 
 

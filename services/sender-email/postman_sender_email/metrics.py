@@ -9,3 +9,9 @@ MESSAGES = Counter(
     "Emails handed to the transport, by transport and outcome (SENT, ERROR, or RETRY: to be tried again later)",
     ["transport", "status"],
 )
+
+PRIORITY_MESSAGES = Counter(
+    "postman_email_priority_messages_total",
+    "Priority emails (one-time passwords) by transport and outcome (SENT, ERROR, or RETRY: tried again at once)",
+    ["transport", "status"],
+)

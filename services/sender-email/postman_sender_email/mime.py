@@ -17,9 +17,11 @@ from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 
-from postman_shared.messages import RenderedEmail
+from postman_shared.messages import PriorityEmail, RenderedEmail
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+# A Message-ID left part keeps to characters that need no quoting (RFC 5322 dot-atom text, minus a few).
+_UNSAFE_IN_MESSAGE_ID = re.compile(r"[^A-Za-z0-9._+-]")
 # RFC 5322 allows 998 characters on a line; long plain subjects are folded by Header like non-ASCII ones.
 _LONG_HEADER = 900
 
@@ -69,11 +71,16 @@ def encode_body(html: str) -> bytes:
     return base64.encodebytes(html.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
-def message_id(email: RenderedEmail, sender_address: str) -> str:
-    return f"<{email.recipient_id}.{email.campaign_id}@{domain_of(sender_address)}>"
+def message_id(email: RenderedEmail | PriorityEmail, sender_address: str) -> str:
+    """The Message-ID header: the recipient and campaign of a campaign message, the queue id of a priority one."""
+    if isinstance(email, RenderedEmail):
+        seed = f"{email.recipient_id}.{email.campaign_id}"
+    else:
+        seed = _UNSAFE_IN_MESSAGE_ID.sub("_", email.message_id)
+    return f"<{seed}@{domain_of(sender_address)}>"
 
 
-def build(email: RenderedEmail, date: str | None = None) -> bytes:
+def build(email: RenderedEmail | PriorityEmail, date: str | None = None) -> bytes:
     """The complete message. ``date`` (an RFC 5322 date) lets a batch format the clock once."""
     sender_address, sender_header = mailbox(email.sender)
     _to_address, to_header = mailbox(email.to)

@@ -54,7 +54,7 @@ def attempt_of(headers: Mapping[str, Any]) -> int:
 def gave_up(outcome: Outcome, attempts: int) -> Outcome:
     """The permanent ERROR of a message that failed transiently on every one of its attempts."""
     return Outcome.error(
-        outcome.recipient_id, outcome.error_code or "unavailable",
+        outcome.message_id, outcome.error_code or "unavailable",
         f"Failed {attempts} time{'' if attempts == 1 else 's'} because the provider was unavailable; "
         f"the last time: {outcome.reason}",
     )

@@ -1,10 +1,13 @@
-"""Gateway fixtures: the Flask app on the test settings, API keys made through the auth service's own code, and
-helpers that drive the API as the Postman client would."""
+"""Gateway fixtures: the Flask app on the test settings, API keys made through the auth service's own code, users
+signed in through the gateway with a one-time password read from the priority email queue, and helpers that drive
+the API as the Postman client would."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,7 @@ from flask.testing import FlaskClient
 
 from postman_auth import api_keys
 from postman_gateway.app import create_app
+from postman_shared.broker.topology import EMAIL_PRIORITY
 from postman_shared.db import Database
 from postman_shared.settings import Settings
 from tests.support.inprocess import running
@@ -34,6 +38,21 @@ class Caller:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
+
+
+@dataclass(frozen=True)
+class Browser:
+    """A user signed in with a one-time password: ``client`` holds the session cookie, as a browser would."""
+
+    client: FlaskClient
+    email: str
+    user_id: int
+
+    @property
+    def session_token(self) -> str:
+        cookie = self.client.get_cookie("postman_session")
+        assert cookie is not None, "not signed in"
+        return cookie.value
 
 
 @pytest.fixture
@@ -113,3 +132,38 @@ def upload_file(http: FlaskClient, caller: Caller, campaign_id: int, path: Path)
                   lambda r: r.status_code != 200 or not r.json["is_csv_processing"], f"{path.name} to be processed")
     assert status.status_code == 200, status.json
     return status.json  # type: ignore[no-any-return]
+
+
+def new_address() -> str:
+    return f"officer-{secrets.token_hex(4)}@agency.gov.sg"
+
+
+def one_time_password(amqp_channel: Any, email: str) -> str:
+    """The password of the latest one-time password email to ``email`` on the priority queue (nothing consumes
+    that queue in these tests: sender-email is not running)."""
+
+    def next_email() -> Any:
+        method, _properties, body = amqp_channel.basic_get(EMAIL_PRIORITY, auto_ack=True)
+        return json.loads(body) if method is not None else None
+
+    message = poll(next_email, lambda m: m is not None and m["to"] == email.lower(), f"the email to {email}")
+    found = re.search(r">([^<>\s]{6})</p>", message["body"])
+    assert found, message["body"]
+    return found.group(1)
+
+
+@pytest.fixture
+def sign_in(app: Flask, amqp_channel: Any) -> Callable[..., Browser]:
+    """Signs a user in through the gateway (needs the auth service): OTP request, the emailed password, login."""
+
+    def make(email: str | None = None) -> Browser:
+        email = email or new_address()
+        browser = app.test_client()
+        requested = browser.post("/v1/auth/otp", json={"email": email})
+        assert requested.status_code == 200, requested.json
+        otp = one_time_password(amqp_channel, email)
+        login = browser.post("/v1/auth/login", json={"email": email, "otp": otp})
+        assert login.status_code == 200, login.json
+        return Browser(browser, email, login.json["id"])
+
+    return make

@@ -1,4 +1,8 @@
-"""Who may call what, checked over every route the app declares: a new route without the check fails here."""
+"""Who may call what, checked over every route the app declares: a new route without the check fails here.
+
+Callers are API keys and signed-in sessions; a second user presenting the first user's ids gets 404 and changes
+nothing, whichever way they authenticate.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,30 @@ import pytest
 
 from postman_gateway.app import create_app
 
-PUBLIC = {"/v1/ping"}
+PUBLIC = {"/v1/ping", "/v1/auth/otp", "/v1/auth/login"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
+API_KEY_PREFIX = "/v1/api-key"
+# Routes that take no id: they can only ever act on the caller's own data (the user id comes from the credential).
+CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key"}
 
-# Inputs that pass the gateway's own validation, so a request reaches the owner check of the campaign service.
+# Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
 # A new route that validates its input needs an entry here.
 SAMPLE_INPUT = {
-    ("PUT", "/template"): {"json": {"subject": "Hello {{name}}", "body": "Dear {{name}}", "reply_to": None,
-                                    "from": "Postman <donotreply@mail.postman.gov.sg>"}},
-    ("GET", "/upload/start"): {"query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
-    ("POST", "/upload/complete"): {"json": {"transaction_id": "00000000-0000-0000-0000-000000000000",
-                                            "filename": "list.csv"}},
+    ("PUT", CAMPAIGN_PREFIX + "email/template"): {
+        "json": {"subject": "Hello {{name}}", "body": "Dear {{name}}", "reply_to": None,
+                 "from": "Postman <donotreply@mail.postman.gov.sg>"}},
+    ("GET", CAMPAIGN_PREFIX + "email/upload/start"): {
+        "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
+    ("POST", CAMPAIGN_PREFIX + "email/upload/complete"): {
+        "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
+    ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
+    ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
 }
 
 
 def api_routes(app):
-    """(method, rule) of every /v1 route that needs a key."""
+    """(method, rule) of every /v1 route that needs a caller."""
     return sorted(
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
@@ -31,48 +43,78 @@ def api_routes(app):
 
 
 def campaign_routes(app):
-    return [(method, rule) for method, rule in api_routes(app) if rule.startswith("/v1/campaign/<campaign_id>/")]
+    return [(method, rule) for method, rule in api_routes(app) if rule.startswith(CAMPAIGN_PREFIX)]
 
 
-def sample_input(method, rule):
-    return SAMPLE_INPUT.get((method, rule.removeprefix("/v1/campaign/<campaign_id>/email")), {})
+def api_key_routes(app):
+    return [(method, rule) for method, rule in api_routes(app) if rule.startswith(API_KEY_PREFIX)]
 
 
-def test_the_matrix_covers_the_email_campaign_routes(settings):
+def url_of(rule, campaign_id=1, key_id=1):
+    return rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
+
+
+def call_every(client, routes, headers=None, **ids):
+    """{(method, rule): (status, code)} for one request to each route."""
+    answered = {}
+    for method, rule in routes:
+        response = client.open(url_of(rule, **ids), method=method, headers=headers or {},
+                               **SAMPLE_INPUT.get((method, rule), {}))
+        answered[(method, rule)] = (response.status_code, (response.json or {}).get("code")
+                                    if response.is_json and isinstance(response.json, dict) else None)
+    return answered
+
+
+def test_every_route_is_public_or_checked_by_this_matrix(settings):
+    """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
-    assert "/v1/campaigns" in routes
-    assert len([r for r in routes if r.startswith("/v1/campaign/<campaign_id>/email")]) == 9
+    unchecked = {r for r in routes if r not in CALLERS_OWN and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
+    assert unchecked == set()
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 9
+    assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
 
 
 @pytest.mark.usefixtures("auth_service")
-@pytest.mark.parametrize("authorization", [None, "Bearer live_v1_" + "w" * 40, "Bearer not-a-key"])
-def test_every_api_route_but_ping_is_401_without_a_valid_key(app, http, authorization):
+@pytest.mark.parametrize(
+    ("authorization", "cookie"),
+    [
+        (None, None),
+        ("Bearer live_v1_" + "w" * 40, None),
+        ("Bearer not-a-key", None),
+        (None, "forged-session-token"),
+        (None, "x" * 1000),
+    ],
+    ids=["nothing", "unknown-key", "malformed-key", "forged-cookie", "oversized-cookie"],
+)
+def test_every_api_route_but_the_public_ones_is_401_without_valid_credentials(app, http, authorization, cookie):
     headers = {"Authorization": authorization} if authorization else {}
-    answered = {}
-    for method, rule in api_routes(app):
-        url = rule.replace("<campaign_id>", "1")
-        response = http.open(url, method=method, headers=headers, **sample_input(method, rule))
-        answered[(method, rule)] = (response.status_code, (response.json or {}).get("code"))
+    if cookie:
+        http.set_cookie("postman_session", cookie)
+    answered = call_every(http, api_routes(app), headers)
     assert answered == {route: (401, "unathenticated") for route in answered}
+    if cookie:
+        assert http.get_cookie("postman_session") is None  # the refusal told the browser to drop it
 
 
 @pytest.mark.usefixtures("pipeline")
-def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_nothing(app, http, new_caller):
-    owner, intruder = new_caller(), new_caller()
+@pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
+def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_nothing(
+        app, http, new_caller, sign_in, intruder_kind):
+    owner = new_caller()
     created = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's", "type": "EMAIL"})
     assert created.status_code == 201, created.json
     campaign_id = created.json["id"]
     before = http.get(f"/v1/campaign/{campaign_id}/email", headers=owner.headers).json
 
-    answered = {}
-    for method, rule in campaign_routes(app):
-        url = rule.replace("<campaign_id>", str(campaign_id))
-        response = http.open(url, method=method, headers=intruder.headers, **sample_input(method, rule))
-        answered[(method, rule)] = (response.status_code, (response.json or {}).get("code"))
+    if intruder_kind == "api_key":
+        intruder_client, intruder_headers = app.test_client(), new_caller().headers
+    else:
+        intruder_client, intruder_headers = sign_in().client, {}
+    answered = call_every(intruder_client, campaign_routes(app), intruder_headers, campaign_id=campaign_id)
 
     assert answered == {route: (404, "not_found") for route in answered}
     assert http.get(f"/v1/campaign/{campaign_id}/email", headers=owner.headers).json == before
-    listed = http.get("/v1/campaigns", headers=intruder.headers).json
+    listed = intruder_client.get("/v1/campaigns", headers=intruder_headers).json
     assert listed == {"campaigns": [], "total_count": 0}
 
 
@@ -81,3 +123,32 @@ def test_a_campaign_that_does_not_exist_is_404(http, new_caller):
     response = http.get("/v1/campaign/987654321/email", headers=new_caller().headers)
     assert response.status_code == 404
     assert response.json["code"] == "not_found"
+
+
+@pytest.mark.usefixtures("auth_service")
+def test_revoking_another_users_key_is_404_and_the_key_still_works(app, sign_in):
+    owner, intruder = sign_in(), sign_in()
+    created = owner.client.post("/v1/api-key", json={"label": "owner's laptop"})
+    assert created.status_code == 201, created.json
+    owner_key = {"Authorization": f"Bearer {created.json['api_key']}"}
+
+    revoked = intruder.client.delete(f"/v1/api-key/{created.json['id']}")
+
+    assert (revoked.status_code, revoked.json["code"]) == (404, "not_found")
+    assert app.test_client().get("/v1/auth/userinfo", headers=owner_key).status_code == 200
+    assert [k["id"] for k in owner.client.get("/v1/api-key").json] == [created.json["id"]]
+    assert intruder.client.get("/v1/api-key").json == []
+
+
+@pytest.mark.usefixtures("auth_service")
+def test_api_key_routes_refuse_an_api_key_even_the_users_own(app, http, sign_in):
+    owner = sign_in()
+    created = owner.client.post("/v1/api-key", json={"label": "ci"})
+    assert created.status_code == 201, created.json
+    key = {"Authorization": f"Bearer {created.json['api_key']}"}
+
+    answered = call_every(http, api_key_routes(app), key, key_id=created.json["id"])
+
+    assert answered == {route: (403, "unauthorized") for route in answered}
+    assert [k["id"] for k in owner.client.get("/v1/api-key").json] == [created.json["id"]]
+    assert http.get("/v1/auth/userinfo", headers=key).status_code == 200

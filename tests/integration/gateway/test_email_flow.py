@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from postman_auth.models import AuditEvent
 from postman_shared.broker.topology import CAMPAIGN_SEND, EXCHANGE
 from tests.conftest import TESTDATA
 from tests.integration.gateway.conftest import poll, upload_file
@@ -61,7 +63,14 @@ def test_create_then_list_shows_campaign_meta(http, caller):
     assert [c["id"] for c in listed.json["campaigns"]] == [created["id"]]
 
 
-def test_full_email_flow(http, caller, settings, send_tap):
+def audit_trail(database, user_id, action):
+    with database.session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.user_id == user_id,
+                                                          AuditEvent.action == action)).all()
+        return [(e.target_type, e.target_id, e.ip, e.details) for e in events]
+
+
+def test_full_email_flow(http, caller, settings, send_tap, database):
     campaign_id = create_campaign(http, caller)["id"]
     base = f"/v1/campaign/{campaign_id}/email"
 
@@ -103,6 +112,8 @@ def test_full_email_flow(http, caller, settings, send_tap):
     properties, job = send_tap()
     assert job == {"job_id": sent.json["job_id"][0], "campaign_id": campaign_id, "user_id": caller.user_id}
     assert properties.message_id == f"job-{job['job_id']}"
+    assert audit_trail(database, caller.user_id, "campaign.sent") == [
+        ("campaign", str(campaign_id), "127.0.0.1", {"job_ids": sent.json["job_id"]})]
 
     stats = http.get(f"{base}/stats", headers=caller.headers)
     assert stats.status_code == 200, stats.json

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
-from postman_shared.messages import RenderedEmail
+from postman_shared.messages import PriorityEmail, RenderedEmail
 
 SENT = "SENT"
 ERROR = "ERROR"
+
+# What a transport sends: one message of a campaign, or an urgent email of no campaign (a one-time password).
+Email: TypeAlias = RenderedEmail | PriorityEmail
+
+
+def campaign_of(email: Email) -> int | None:
+    return email.campaign_id if isinstance(email, RenderedEmail) else None
+
+
+def log_ids(email: Email) -> dict[str, object]:
+    """The ids that name a message in a log line (never its address or content)."""
+    if isinstance(email, RenderedEmail):
+        return {"message_id": email.message_id, "campaign_id": email.campaign_id}
+    return {"message_id": email.message_id}
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What the provider said about one message."""
 
-    recipient_id: int
+    message_id: str  # the queue message's id: the recipient id of a campaign message
     status: str  # SENT | ERROR
     error_code: str | None = None
     reason: str | None = None
@@ -24,23 +38,23 @@ class Outcome:
     transient: bool = False  # an ERROR for a passing reason (outage, throttling): worth another attempt later
 
     @classmethod
-    def sent(cls, recipient_id: int, provider_message_id: str | None = None) -> "Outcome":
-        return cls(recipient_id, SENT, provider_message_id=provider_message_id)
+    def sent(cls, message_id: str, provider_message_id: str | None = None) -> "Outcome":
+        return cls(message_id, SENT, provider_message_id=provider_message_id)
 
     @classmethod
-    def error(cls, recipient_id: int, code: str, reason: str) -> "Outcome":
-        return cls(recipient_id, ERROR, error_code=code[:64], reason=reason)
+    def error(cls, message_id: str, code: str, reason: str) -> "Outcome":
+        return cls(message_id, ERROR, error_code=code[:64], reason=reason)
 
     @classmethod
-    def unavailable(cls, recipient_id: int, code: str, reason: str) -> "Outcome":
+    def unavailable(cls, message_id: str, code: str, reason: str) -> "Outcome":
         """The provider could not take the message now, even after the transport's own quick retries."""
-        return cls(recipient_id, ERROR, error_code=code[:64], reason=reason, transient=True)
+        return cls(message_id, ERROR, error_code=code[:64], reason=reason, transient=True)
 
 
 class EmailTransport(Protocol):
     name: str
 
-    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
         """Hands every message to the provider; returns one outcome per message, in the same order.
 
         Refusals and failures are ERROR outcomes, never exceptions: permanent ones from ``Outcome.error``, those

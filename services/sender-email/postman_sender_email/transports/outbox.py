@@ -1,16 +1,29 @@
-"""Development transport: every message becomes an ``.eml`` file in the outbox folder."""
+"""Development transport: every message becomes an ``.eml`` file in the outbox folder.
+
+A campaign message is ``<campaign_id>-<recipient_id>.eml``; a priority email (no campaign) is ``<message_id>.eml``.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Sequence
 from email.utils import formatdate
 from pathlib import Path
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Outcome
+from postman_sender_email.transports.base import Email, Outcome
 from postman_shared.messages import RenderedEmail
+
+# A priority email's id comes from another service: keep its file name inside the folder whatever it holds.
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def file_name(email: Email) -> str:
+    if isinstance(email, RenderedEmail):
+        return f"{email.campaign_id}-{email.recipient_id}.eml"
+    return f"{_UNSAFE_IN_FILE_NAME.sub('_', email.message_id)}.eml"
 
 
 class OutboxTransport:
@@ -19,18 +32,18 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
         self._folder.mkdir(parents=True, exist_ok=True)
         date = formatdate(usegmt=True)
         outcomes = []
         for email in messages:
-            name = f"{email.campaign_id}-{email.recipient_id}.eml"
+            name = file_name(email)
             # A temporary name, then a rename: a reader never sees half a file, and two processes writing the same
             # redelivered message do not interleave.
             temporary = self._folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
             temporary.write_bytes(mime.build(email, date))
             os.replace(temporary, self._folder / name)
-            outcomes.append(Outcome.sent(email.recipient_id, name))
+            outcomes.append(Outcome.sent(email.message_id, name))
         return outcomes
 
     def close(self) -> None:

@@ -18,9 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Outcome
+from postman_sender_email.transports.base import Email, Outcome, log_ids
 from postman_shared.logging import get_logger
-from postman_shared.messages import RenderedEmail
 
 log = get_logger(component="ses")
 
@@ -44,14 +43,14 @@ class SesTransport:
         self._configuration_set = configuration_set
         self._workers = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="ses")
 
-    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
         date = formatdate(usegmt=True)
         return list(self._workers.map(lambda email: self._send_one(email, date), messages))
 
     def close(self) -> None:
         self._workers.shutdown(wait=True)
 
-    def _send_one(self, email: RenderedEmail, date: str) -> Outcome:
+    def _send_one(self, email: Email, date: str) -> Outcome:
         request: dict[str, Any] = {
             "FromEmailAddress": mime.mailbox(email.sender)[1].decode("utf-8"),
             "Destination": {"ToAddresses": [mime.mailbox(email.to)[0]]},
@@ -66,12 +65,10 @@ class SesTransport:
             code = str(error.get("Code") or "ses_error")
             reason = str(error.get("Message") or exc)
             if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-                log.warning("ses kept failing", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
-                            code=code, reason=reason)
-                return Outcome.unavailable(email.recipient_id, "ses_unavailable", f"{code}: {reason}")
-            return Outcome.error(email.recipient_id, code, reason)
+                log.warning("ses kept failing", **log_ids(email), code=code, reason=reason)
+                return Outcome.unavailable(email.message_id, "ses_unavailable", f"{code}: {reason}")
+            return Outcome.error(email.message_id, code, reason)
         except BotoCoreError as exc:  # connection errors that outlived the retries
-            log.warning("ses unreachable", recipient_id=email.recipient_id, campaign_id=email.campaign_id,
-                        error=str(exc))
-            return Outcome.unavailable(email.recipient_id, "ses_unavailable", str(exc))
-        return Outcome.sent(email.recipient_id, reply.get("MessageId"))
+            log.warning("ses unreachable", **log_ids(email), error=str(exc))
+            return Outcome.unavailable(email.message_id, "ses_unavailable", str(exc))
+        return Outcome.sent(email.message_id, reply.get("MessageId"))

@@ -20,9 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Outcome
+from postman_sender_email.transports.base import Email, Outcome, log_ids
 from postman_shared.logging import get_logger
-from postman_shared.messages import RenderedEmail
 
 log = get_logger(component="smtp")
 
@@ -98,7 +97,7 @@ class SmtpTransport:
             self._idle.put(_Connection(self))
         self._workers = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="smtp")
 
-    def send_batch(self, messages: Sequence[RenderedEmail]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
         if not messages:
             return []
         date = formatdate(usegmt=True)
@@ -116,14 +115,14 @@ class SmtpTransport:
 
     # -- one connection's share of a batch -------------------------------------------------------------------
 
-    def _send_slice(self, messages: Sequence[RenderedEmail], date: str) -> list[Outcome]:
+    def _send_slice(self, messages: Sequence[Email], date: str) -> list[Outcome]:
         connection = self._idle.get()
         try:
             return [self._send_one(connection, email, date) for email in messages]
         finally:
             self._idle.put(connection)
 
-    def _send_one(self, connection: _Connection, email: RenderedEmail, date: str) -> Outcome:
+    def _send_one(self, connection: _Connection, email: Email, date: str) -> Outcome:
         data = mime.build(email, date)
         sender, recipient = mime.mailbox(email.sender)[0], mime.mailbox(email.to)[0]
         problem = ""
@@ -135,22 +134,22 @@ class SmtpTransport:
             except UnicodeEncodeError:
                 # smtplib speaks ASCII commands only; an internationalised address will never go through.
                 connection.discard()
-                return Outcome.error(email.recipient_id, "invalid_recipient",
+                return Outcome.error(email.message_id, "invalid_recipient",
                                      "The address has characters the SMTP connection cannot carry")
             except (smtplib.SMTPException, OSError) as exc:
                 connection.discard()
                 problem = _text(str(exc)) or type(exc).__name__
-                log.warning("smtp connection failed, retrying on a new one", recipient_id=email.recipient_id,
-                            campaign_id=email.campaign_id, attempt=attempt + 1, error=problem)
+                log.warning("smtp connection failed, retrying on a new one", **log_ids(email),
+                            attempt=attempt + 1, error=problem)
                 continue
             if 200 <= code < 300:
-                return Outcome.sent(email.recipient_id, mime.message_id(email, sender))
+                return Outcome.sent(email.message_id, mime.message_id(email, sender))
             if code >= 500:
-                return Outcome.error(email.recipient_id, f"smtp_{code}", reply)
+                return Outcome.error(email.message_id, f"smtp_{code}", reply)
             # 4xx: the server asks us to come back later; a fresh connection often lands on a healthier backend.
             problem = f"{code} {reply}"
             connection.discard()
-        return Outcome.unavailable(email.recipient_id, "smtp_unavailable", problem)
+        return Outcome.unavailable(email.message_id, "smtp_unavailable", problem)
 
     @staticmethod
     def _transaction(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, str]:

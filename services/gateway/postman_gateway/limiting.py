@@ -1,0 +1,37 @@
+"""The gateway's rate limits, applied to the request being handled (see ``rate_limits`` for the counting)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from postman_gateway.rate_limits import GatewayLimits, LimitStore, RateLimiter, address_subject
+
+EXTENSION = "postman_gateway.limits"
+
+
+def install(app: Flask, limits: GatewayLimits, store: LimitStore) -> None:
+    app.extensions[EXTENSION] = (limits, RateLimiter(store))
+
+
+def _limits() -> tuple[GatewayLimits, RateLimiter]:
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def check_api_limit(user_id: int) -> None:
+    """``API_RATE_LIMIT`` requests per user per second, over the whole API."""
+    limits, limiter = _limits()
+    limiter.check(limits.api, str(user_id))
+
+
+def check_send_limit(user_id: int, rate_limit: int) -> None:
+    """The user's own sends per second (``postmanctl set-rate-limit``, else ``SEND_RATE_LIMIT_DEFAULT``)."""
+    limits, limiter = _limits()
+    limiter.check(limits.send(rate_limit), str(user_id))
+
+
+def check_otp_limits(ip: str, email: str) -> None:
+    """``OTP_IP_LIMIT_PER_HOUR`` per client IP, then ``OTP_EMAIL_LIMIT_PER_HOUR`` per address. The address is
+    counted even when it turns out not to be allowed, so probing the allowlist costs the same as asking."""
+    limits, limiter = _limits()
+    limiter.check(limits.otp_per_ip, ip or "unknown")
+    limiter.check(limits.otp_per_address, address_subject(email))
