@@ -114,6 +114,7 @@ class Settings:
     redis_url: str = ""  # shared store for rate limits across gateways; empty: in-process (one gateway only)
     send_rate_limit_default: int = 10  # per user per second, for sends, unless set with postmanctl
     api_rate_limit: int = 100  # requests per user per second on the whole API
+    trusted_proxies: int = 0  # proxies in front of the gateway whose X-Forwarded-For is trusted for the client IP
     cookie_secure: str = "auto"  # auto: Secure unless PUBLIC_URL is plain-http localhost; true | false
 
     # pipeline tuning
@@ -179,6 +180,7 @@ class Settings:
             redis_url=_str(e, "REDIS_URL", cls.redis_url),
             send_rate_limit_default=_int(e, "SEND_RATE_LIMIT_DEFAULT", cls.send_rate_limit_default, minimum=1),
             api_rate_limit=_int(e, "API_RATE_LIMIT", cls.api_rate_limit, minimum=1),
+            trusted_proxies=_int(e, "TRUSTED_PROXIES", cls.trusted_proxies, minimum=0),
             cookie_secure=_choice(e, "COOKIE_SECURE", cls.cookie_secure, ("auto", "true", "false")),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),

@@ -8,6 +8,7 @@ it. A route added to one of the ``v1`` blueprints is therefore protected without
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from postman_gateway import api_keys_api, campaigns_api, email_api, limiting, observability, signin_api, uploads_api
 from postman_gateway.auth import authenticate, clear_rejected_cookie
@@ -50,6 +51,9 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(email_api.blueprint)
     app.register_blueprint(v1)
 
+    if settings.trusted_proxies:
+        # Behind a load balancer the peer is the proxy: take the client from the last N X-Forwarded-For hops only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     if settings.object_store == "local":
         store = object_store_from_settings(settings)
         assert isinstance(store, LocalObjectStore)

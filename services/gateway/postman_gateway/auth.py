@@ -5,9 +5,8 @@
 here, so a revoked key, a logged-out session or a disabled user stops working at once. A cookie the auth service
 does not recognise (forged, tampered with, expired, revoked) is a 401 and the response clears it.
 
-The client IP is ``request.remote_addr``, the peer of the connection: ``X-Forwarded-For`` is not trusted (no
-setting says which proxy may set it), so behind an HTTP proxy every client shares the proxy's address in the audit
-trail and the per-IP limits (see the README).
+The client IP is ``request.remote_addr``: the peer of the connection, or, with ``TRUSTED_PROXIES=N``, the address
+the last N proxies report in ``X-Forwarded-For`` (werkzeug's ProxyFix, installed in ``create_app``).
 """
 
 from __future__ import annotations

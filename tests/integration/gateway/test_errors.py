@@ -144,3 +144,17 @@ def test_metrics_count_requests_by_route_template_and_status(http, new_caller):
     assert ('gateway_requests_total{method="GET",route="/v1/campaign/<campaign_id>/email/upload/start",'
             'status="400"} 2.0') in text
     assert "gateway_request_seconds_bucket" in text
+
+
+def test_the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(settings):
+    from dataclasses import replace
+
+    from postman_gateway.app import create_app
+    from postman_gateway.auth import client_ip
+
+    forwarded = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}  # a client-supplied hop, then the proxy's
+    for proxies, expected in ((0, "10.0.0.9"), (1, "203.0.113.7"), (2, "198.51.100.1")):
+        app = create_app(replace(settings, trusted_proxies=proxies))
+        app.add_url_rule("/test-client-ip", "test_client_ip", client_ip)
+        answer = app.test_client().get("/test-client-ip", headers=forwarded, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        assert answer.get_data(as_text=True) == expected, proxies
