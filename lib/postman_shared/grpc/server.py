@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from typing import Any
 
@@ -27,6 +28,25 @@ def _trailers(error: ServiceError) -> tuple[tuple[str, str], ...]:
     return ((ERROR_CODE_KEY, error.code), (RETRY_AFTER_KEY, str(error.retry_after)))
 
 
+@contextlib.contextmanager
+def _answered(method: str, context: grpc.ServicerContext) -> Iterator[None]:
+    """Counts the call; a ServiceError becomes its status and API code, anything else an opaque INTERNAL."""
+    code = "ok"
+    try:
+        yield
+    except ServiceError as exc:
+        code = exc.code
+        context.set_trailing_metadata(_trailers(exc))
+        context.abort(exc.grpc_status, exc.message)
+    except Exception:
+        code = "internal_server"
+        log.exception("unhandled error in gRPC method", method=method)
+        context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
+        context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
+    finally:
+        RPCS.labels(method, code).inc()
+
+
 class _ErrorInterceptor(grpc.ServerInterceptor):
     """Turns ServiceError into a status with the API code in trailing metadata, and hides other exceptions."""
 
@@ -38,40 +58,16 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
 
         def wrap_unary(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
-                code = "ok"
-                try:
-                    with RPC_SECONDS.labels(method).time():
-                        return behaviour(request, context)
-                except ServiceError as exc:
-                    code = exc.code
-                    context.set_trailing_metadata(_trailers(exc))
-                    context.abort(exc.grpc_status, exc.message)
-                except Exception:
-                    code = "internal_server"
-                    log.exception("unhandled error in gRPC method", method=method)
-                    context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
-                    context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
-                finally:
-                    RPCS.labels(method, code).inc()
+                with _answered(method, context), RPC_SECONDS.labels(method).time():
+                    return behaviour(request, context)
+                return None  # not reached: _answered aborts the call when the behaviour raised
 
             return call
 
         def wrap_stream(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
-                code = "ok"
-                try:
+                with _answered(method, context):
                     yield from behaviour(request, context)
-                except ServiceError as exc:
-                    code = exc.code
-                    context.set_trailing_metadata(_trailers(exc))
-                    context.abort(exc.grpc_status, exc.message)
-                except Exception:
-                    code = "internal_server"
-                    log.exception("unhandled error in gRPC stream", method=method)
-                    context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
-                    context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
-                finally:
-                    RPCS.labels(method, code).inc()
 
             return call
 
