@@ -117,6 +117,16 @@ class Settings:
     trusted_proxies: int = 0  # proxies in front of the gateway whose X-Forwarded-For is trusted for the client IP
     cookie_secure: str = "auto"  # auto: Secure unless PUBLIC_URL is plain-http localhost; true | false
 
+    # SMS and Telegram (issue 4)
+    default_phone_region: str = "SG"  # region of phone numbers written without a country code
+    sms_max_segments: int = 10  # longest SMS template accepted, in segments
+    credentials_key: str = ""  # base64 of 32 bytes: master key sealing stored provider credentials
+    credentials_key_file: Path = Path("var/credentials.key")  # used when CREDENTIALS_KEY is empty (make run)
+    credentials_old_keys: str = ""  # comma-separated base64 keys still accepted for opening, during a rotation
+    credentials_kms_key_id: str = ""  # when set, data keys are wrapped by AWS KMS instead of CREDENTIALS_KEY
+    kms_region: str = "ap-southeast-1"
+    kms_endpoint_url: str = ""
+
     # pipeline tuning
     render_batch_size: int = 500
     sender_prefetch: int = 1000
@@ -182,6 +192,14 @@ class Settings:
             api_rate_limit=_int(e, "API_RATE_LIMIT", cls.api_rate_limit, minimum=1),
             trusted_proxies=_int(e, "TRUSTED_PROXIES", cls.trusted_proxies, minimum=0),
             cookie_secure=_choice(e, "COOKIE_SECURE", cls.cookie_secure, ("auto", "true", "false")),
+            default_phone_region=_str(e, "DEFAULT_PHONE_REGION", cls.default_phone_region).upper(),
+            sms_max_segments=_int(e, "SMS_MAX_SEGMENTS", cls.sms_max_segments, minimum=1),
+            credentials_key=_str(e, "CREDENTIALS_KEY", cls.credentials_key),
+            credentials_key_file=Path(_str(e, "CREDENTIALS_KEY_FILE", str(cls.credentials_key_file))),
+            credentials_old_keys=_str(e, "CREDENTIALS_OLD_KEYS", cls.credentials_old_keys),
+            credentials_kms_key_id=_str(e, "CREDENTIALS_KMS_KEY_ID", cls.credentials_kms_key_id),
+            kms_region=_str(e, "KMS_REGION", cls.kms_region),
+            kms_endpoint_url=_str(e, "KMS_ENDPOINT_URL", cls.kms_endpoint_url),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),
