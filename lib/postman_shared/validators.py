@@ -1,13 +1,20 @@
 """Recipient address validation: fast enough to run on every row of a recipient file.
 
-In the spirit of GOV.UK Notify's ``validate_email_address``: a deliberately strict local part (no quoted strings, no
-semicolons, nothing SES would fail on), dot-separated domain labels, a real-looking top-level domain, the RFC length
-limits, and internationalised domains accepted when the ``idna`` codec encodes them faithfully. No DNS look-ups.
+Email addresses: in the spirit of GOV.UK Notify's ``validate_email_address``: a deliberately strict local part (no
+quoted strings, no semicolons, nothing SES would fail on), dot-separated domain labels, a real-looking top-level
+domain, the RFC length limits, and internationalised domains accepted when the ``idna`` codec encodes them
+faithfully. No DNS look-ups.
+
+Phone numbers (SMS, Telegram): parsed by ``phonenumbers`` (Google's libphonenumber metadata) with a default region for
+numbers written without a country code, checked with ``is_valid_number`` (a number in an assigned range, not merely
+the right length), and stored in E.164 (``+6591234567``).
 """
 
 from __future__ import annotations
 
 import re
+
+import phonenumbers
 
 _LOCAL_CHAR = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]"
 # A dot-atom: dots only between characters, never first, last or doubled.
@@ -52,3 +59,35 @@ def _is_valid_internationalised_email(address: str) -> bool:
     except UnicodeError:
         return False
     return faithful and _ASCII_EMAIL.fullmatch(f"{local_part}@{ascii_domain}") is not None
+
+
+# What people put between digits: spaces (any Unicode white space), dashes, dots, slashes and parentheses.
+_PHONE_SEPARATORS = re.compile(r"[\s\-./()\u2010-\u2015\u2212]+")
+# After separators are removed only an optional "+" and ASCII digits may remain. phonenumbers alone is lenient: it
+# reads letters as keypad digits, takes "ext. 12" as an extension and ignores trailing words, none of which is an
+# address an SMS can go to.
+_PHONE_DIGITS = re.compile(r"\+?[0-9]{3,17}")
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+def normalise_phone(raw: str, region: str) -> str | None:
+    """``raw`` as an E.164 number (``+6591234567``), or None when it is not a valid phone number.
+
+    A number without "+" is read as ``region`` (ISO 3166 code, e.g. "SG") writes it: national numbers
+    ("9123 4567"), the region's international call prefix ("001 ..." from SG), and the country code written without
+    "+" ("65 8123 4567" with region SG) are all understood.
+    """
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if _PHONE_DIGITS.fullmatch(digits) is None:
+        return None
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, _E164)
+
+
+def is_valid_phone(raw: str, region: str) -> bool:
+    return normalise_phone(raw, region) is not None

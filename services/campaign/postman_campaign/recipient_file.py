@@ -4,6 +4,10 @@ The file is streamed (decoded incrementally, parsed by the csv module, a row at 
 the memory used. Every problem that makes the file unusable is a ``RecipientFileError`` whose message names the file
 and the line and column a person should look at; a recipient that is merely not a valid address is yielded with
 ``valid=False`` so it is stored and counted, but never sent.
+
+Recipients are email addresses for the EMAIL channel and phone numbers for SMS and TELEGRAM: a valid number is
+stored in E.164 (numbers without a country code are read in the file's ``phone_region``), an invalid one as written
+(trimmed) so the person can find it in their file.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import typing
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
-from postman_shared.validators import is_valid_email, normalise_email
+from postman_shared.validators import is_valid_email, normalise_email, normalise_phone
 
 RECIPIENT_KEY = "recipient"
 # The csv module refuses fields over its limit (128 KiB by default); 1 MiB is roomy for any template value and still
@@ -43,15 +47,32 @@ class RecipientFileError(Exception):
 @dataclass(slots=True)
 class RecipientRow:
     line: int  # line of the file on which this row starts
-    recipient: str  # normalised: stripped of surrounding white space; for EMAIL also lower-cased
+    recipient: str  # normalised: stripped of surrounding white space; for EMAIL also lower-cased; for SMS and
+    # TELEGRAM the E.164 number when valid
     params: dict[str, str]  # lower-cased header -> value as in the file (except "recipient", normalised)
     valid: bool  # False for a recipient that is not a valid address (stored and counted invalid, never sent)
 
 
-# channel -> (normalise, is_valid). Only email is validated here; other channels need their own validator first.
-_RECIPIENT_RULES: dict[str, tuple[Callable[[str], str], Callable[[str], bool]]] = {
-    "EMAIL": (normalise_email, is_valid_email),
-}
+PHONE_CHANNELS = ("SMS", "TELEGRAM")
+DEFAULT_PHONE_REGION = "SG"
+
+# Reads one recipient cell: (the recipient as stored, whether it can be sent to).
+RecipientRule = Callable[[str], tuple[str, bool]]
+
+
+def email_recipient(raw: str) -> tuple[str, bool]:
+    address = normalise_email(raw)
+    return address, is_valid_email(address)
+
+
+def phone_recipient_rule(region: str) -> RecipientRule:
+    """Phone numbers read in ``region``: the E.164 number when valid, else the cell as written (trimmed)."""
+
+    def phone_recipient(raw: str) -> tuple[str, bool]:
+        number = normalise_phone(raw, region)
+        return (number, True) if number is not None else (raw.strip(), False)
+
+    return phone_recipient
 
 
 class RecipientFile:
@@ -63,12 +84,17 @@ class RecipientFile:
         filename: str,
         channel: str = "EMAIL",
         required_keys: Collection[str] = (),
+        phone_region: str = DEFAULT_PHONE_REGION,
     ) -> None:
-        if channel not in _RECIPIENT_RULES:
+        self._recipient_of: RecipientRule
+        if channel == "EMAIL":
+            self._recipient_of = email_recipient
+        elif channel in PHONE_CHANNELS:
+            self._recipient_of = phone_recipient_rule(phone_region)
+        else:
             raise ValueError(f"recipient files for the {channel} channel are not supported")
         self._stream = stream
         self.filename = filename
-        self._normalise, self._is_valid = _RECIPIENT_RULES[channel]
         self._required_keys = [key.strip().lower() for key in required_keys]
         self._header: list[str] | None = None
         self._reader: typing.Any = None  # the csv reader, created with the header
@@ -99,7 +125,7 @@ class RecipientFile:
         keys = self.read_header()
         width = len(keys)
         recipient_at = keys.index(RECIPIENT_KEY)
-        normalise, is_valid = self._normalise, self._is_valid
+        recipient_of = self._recipient_of
         reader = self._reader
         filename = self.filename
         previous_line = reader.line_num
@@ -115,13 +141,13 @@ class RecipientFile:
                         "Check for a missing or extra comma, or a value with a comma that is not in quotes.",
                         line=line,
                     )
-                recipient = normalise(fields[recipient_at])
+                recipient, valid = recipient_of(fields[recipient_at])
                 if not recipient and not any(fields):
                     continue  # a row of empty cells, as Excel writes a blank row
                 params = dict(zip(keys, fields, strict=True))
                 params[RECIPIENT_KEY] = recipient
                 self.rows_read += 1
-                yield RecipientRow(line, recipient, params, is_valid(recipient))
+                yield RecipientRow(line, recipient, params, valid)
         except csv.Error as error:
             raise self._csv_error(error, record_line=previous_line + 1) from None
         if self.rows_read == 0:

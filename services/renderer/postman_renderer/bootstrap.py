@@ -17,7 +17,7 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("renderer", settings)
     runtime.serve_grpc(
         settings.renderer_addr,
-        [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer())],
+        [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer(settings))],
         ["postman.v1.RendererService"],
     )
     renderer = JobRenderer(

@@ -1,4 +1,4 @@
-"""RendererService over gRPC: a thin layer over the email template language."""
+"""RendererService over gRPC: a thin layer over the email and SMS template languages."""
 
 from __future__ import annotations
 
@@ -6,17 +6,31 @@ from typing import Any
 
 from postman.v1 import renderer_pb2, renderer_pb2_grpc
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template
+from postman_renderer.sms import measure
+from postman_renderer.sms_template import SmsMessageTemplate, validate_sms_template
 from postman_renderer.template import TemplateError
 from postman_shared.grpc.errors import ServiceError
+from postman_shared.settings import Settings
 
-SUPPORTED_CHANNELS = ("", "EMAIL")
+EMAIL_CHANNELS = ("", "EMAIL")
+SMS_CHANNELS = ("SMS",)
 
 
 class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._sms_max_segments = (settings or Settings()).sms_max_segments
+
     def ValidateTemplate(
         self, request: renderer_pb2.ValidateTemplateRequest, context: Any
     ) -> renderer_pb2.ValidateTemplateResponse:
-        _check_channel(request.channel)
+        if _is_sms(request.channel):
+            try:
+                sms = validate_sms_template(request.body, self._sms_max_segments)
+            except TemplateError as exc:
+                raise ServiceError("invalid_template", exc.message) from None
+            return renderer_pb2.ValidateTemplateResponse(
+                body=sms.body, params=sms.params, segments=sms.length.segments, encoding=sms.length.encoding
+            )
         try:
             template = validate_email_template(request.subject, request.body)
         except TemplateError as exc:
@@ -26,16 +40,27 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
         )
 
     def RenderPreview(self, request: renderer_pb2.RenderPreviewRequest, context: Any) -> renderer_pb2.RenderedMessage:
-        _check_channel(request.channel)
+        values = {key.lower(): value for key, value in request.params.items()}
+        if _is_sms(request.channel):
+            try:
+                text = SmsMessageTemplate.parse(request.body).render(values)
+            except TemplateError as exc:
+                raise ServiceError("invalid_template", exc.message) from None
+            length = measure(text)
+            return renderer_pb2.RenderedMessage(body=text, segments=length.segments, encoding=length.encoding)
         try:
             template = EmailMessageTemplate.parse(request.subject, request.body)
         except TemplateError as exc:
             raise ServiceError("invalid_template", exc.message) from None
-        values = {key.lower(): value for key, value in request.params.items()}
         subject, body = template.render(values)
         return renderer_pb2.RenderedMessage(subject=subject, body=body)
 
 
-def _check_channel(channel: str) -> None:
-    if channel.upper() not in SUPPORTED_CHANNELS:
-        raise ServiceError("invalid_parameters", f'Channel "{channel}" is not supported: only EMAIL templates are')
+def _is_sms(channel: str) -> bool:
+    """Whether ``channel`` is SMS (else it is email); raises for a channel this service has no templates for."""
+    channel = channel.upper()
+    if channel in SMS_CHANNELS:
+        return True
+    if channel in EMAIL_CHANNELS:
+        return False
+    raise ServiceError("invalid_parameters", f'Channel "{channel}" is not supported: only EMAIL and SMS templates are')

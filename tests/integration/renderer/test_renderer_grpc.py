@@ -49,5 +49,5 @@ def test_render_preview_escapes_values_in_the_body_only(renderer):
 def test_other_channels_are_refused(renderer):
     with pytest.raises(ServiceError) as raised:
         client.call(renderer.ValidateTemplate, renderer_pb2.ValidateTemplateRequest(
-            channel="SMS", subject="", body="x"))
+            channel="TELEGRAM", subject="", body="x"))
     assert raised.value.code == "invalid_parameters"

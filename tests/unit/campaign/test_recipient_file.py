@@ -292,9 +292,9 @@ def test_a_line_longer_than_the_limit_is_rejected_before_it_is_held_whole() -> N
     assert "line 2 is longer than 8 MB" in str(error)
 
 
-def test_only_email_recipient_files_are_supported() -> None:
-    with pytest.raises(ValueError, match="SMS"):
-        read(b"recipient\n91234567\n", channel="SMS")
+def test_a_channel_without_recipient_rules_is_refused() -> None:
+    with pytest.raises(ValueError, match="FAX"):
+        read(b"recipient\n91234567\n", channel="FAX")
 
 
 # -- streaming ---------------------------------------------------------------------------------------------------
