@@ -1,4 +1,6 @@
-"""postmanctl: users, API keys, the audit trail, setup. Thin: the work is done by the auth service's use cases."""
+"""postmanctl: users, API keys, the audit trail, credentials key rotation, setup.
+
+Thin: the work is done by the services' use cases and the command modules next to this one."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from postman_auth import api_keys, audit, users
-from postman_ctl import audit_command
+from postman_ctl import audit_command, credentials_command
 from postman_ctl import setup as setup_module
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
@@ -104,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.set_defaults(run=_set_rate_limit)
 
     audit_command.add_parser(commands)
+    credentials_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
     commands.add_parser("check", help="check PostgreSQL and RabbitMQ are reachable").set_defaults(run=_check)

@@ -10,6 +10,7 @@ import psycopg2
 from psycopg2 import sql
 
 from postman_shared.broker.topology import declare_from_url
+from postman_shared.credentials import create_key_file
 from postman_shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -89,4 +90,16 @@ def setup(settings: Settings) -> list[str]:
     done.append("RabbitMQ topology declared")
     for folder in (settings.upload_dir, settings.outbox_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    if not settings.credentials_key and not settings.credentials_kms_key_id:
+        done.extend(_development_credentials_key(settings.credentials_key_file))
     return done
+
+
+def _development_credentials_key(path: Path) -> list[str]:
+    try:
+        created = create_key_file(path)
+    except OSError as exc:  # e.g. a read-only root filesystem in a cluster, where CREDENTIALS_KEY belongs anyway
+        return [f"could not create the credentials master key {path} ({exc.strerror}); set CREDENTIALS_KEY"]
+    if created:
+        return [f"created the credentials master key {path} (development only: set CREDENTIALS_KEY in production)"]
+    return []

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -90,6 +103,27 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Credential(Base):
+    """A user's provider credential (Twilio secret, bot token), sealed by ``postman_shared.credentials.Sealer`` with
+    ``credential_aad(user_id, channel)``. Opened only by the sender that uses it; never returned by any API."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        # PostgreSQL treats NULLs as distinct, so a label is unique per user and channel only when set.
+        UniqueConstraint("user_id", "channel", "label", name="uq_credentials_user_id_channel_label"),
+        CheckConstraint("channel IN ('SMS', 'TELEGRAM')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the owner (auth's users.id)
+    channel: Mapped[str] = mapped_column(String(16))  # SMS | TELEGRAM
+    label: Mapped[str | None] = mapped_column(String(100))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(255), index=True)  # the master key wrapping it (for rotation)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 outbox = outbox_table(Base.metadata, "campaign_outbox")
