@@ -137,3 +137,28 @@ def test_queues_are_durable_quorum_queues_with_a_delivery_limit(stores, amqp_cha
     with pytest.raises(pika.exceptions.ChannelClosedByBroker):
         ch.queue_declare(EMAIL_SEND, durable=True, arguments={"x-queue-type": "classic"})
     conn.close()
+
+
+def test_consumed_and_published_messages_are_counted_for_prometheus(stores, amqp_channel):
+    from prometheus_client import REGISTRY
+
+    def sample(name, labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published_before = sample("postman_published_messages_total", {"routing_key": CAMPAIGN_SEND})
+    acked_before = sample("postman_queue_messages_total", {"queue": CAMPAIGN_SEND, "outcome": "acked"})
+    dead_before = sample("postman_queue_messages_total", {"queue": CAMPAIGN_SEND, "outcome": "dead_lettered"})
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    publisher.publish([OutgoingMessage(CAMPAIGN_SEND, {"n": i}, f"p{i}") for i in range(3)])
+    publisher.close()
+
+    def handler(batch):
+        consumer.stop()
+        return [d for d in batch if d.message_id == "p1"]
+
+    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, handler, batch_size=3, max_wait=0.5)
+    consumer.run()
+    assert sample("postman_published_messages_total", {"routing_key": CAMPAIGN_SEND}) == published_before + 3
+    assert sample("postman_queue_messages_total", {"queue": CAMPAIGN_SEND, "outcome": "acked"}) == acked_before + 2
+    assert sample("postman_queue_messages_total",
+                  {"queue": CAMPAIGN_SEND, "outcome": "dead_lettered"}) == dead_before + 1

@@ -17,11 +17,16 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
+from prometheus_client import Counter, Histogram
 
 from postman_shared.broker.topology import declare_topology
 from postman_shared.logging import get_logger
 
 log = get_logger(component="consumer")
+
+HANDLED = Counter("postman_queue_messages_total", "Messages consumed, by queue and what became of them",
+                  ["queue", "outcome"])
+BATCH_SECONDS = Histogram("postman_queue_batch_seconds", "Time a handler spent on one batch", ["queue"])
 
 
 @dataclass
@@ -136,12 +141,17 @@ class BatchConsumer:
 
     def _dispatch(self, channel: BlockingChannel, batch: list[Delivery]) -> None:
         try:
-            rejected = list(self._handler(batch) or [])
+            with BATCH_SECONDS.labels(self._queue).time():
+                rejected = list(self._handler(batch) or [])
         except Exception:
             log.exception("batch failed, requeueing", queue=self._queue, size=len(batch))
             channel.basic_nack(batch[-1].delivery_tag, multiple=True, requeue=True)
+            HANDLED.labels(self._queue, "requeued").inc(len(batch))
             self._stopping.wait(1.0)
             return
+        HANDLED.labels(self._queue, "acked").inc(len(batch) - len(rejected))
+        if rejected:
+            HANDLED.labels(self._queue, "dead_lettered").inc(len(rejected))
         for delivery in rejected:
             log.error("dead-lettering a message", queue=self._queue, message_id=delivery.message_id)
             channel.basic_nack(delivery.delivery_tag, requeue=False)

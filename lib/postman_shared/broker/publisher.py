@@ -18,11 +18,15 @@ from typing import Any
 import pika
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
+from prometheus_client import Counter
 
 from postman_shared.broker.topology import EXCHANGE
 from postman_shared.logging import get_logger
 
 log = get_logger(component="publisher")
+
+PUBLISHED = Counter("postman_published_messages_total", "Messages published and confirmed by the broker",
+                    ["routing_key"])
 
 
 class PublishError(RuntimeError):
@@ -94,6 +98,11 @@ class Publisher:
             raise PublishError(f"broker did not confirm {batch.remaining} of {len(messages)} messages in {timeout}s")
         if batch.error:
             raise PublishError(batch.error)
+        per_key: dict[str, int] = {}
+        for message in messages:
+            per_key[message.routing_key] = per_key.get(message.routing_key, 0) + 1
+        for routing_key, count in per_key.items():
+            PUBLISHED.labels(routing_key).inc(count)
 
     def close(self) -> None:
         with self._lock:
