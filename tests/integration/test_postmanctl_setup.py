@@ -1,0 +1,39 @@
+"""`postmanctl setup` / `check`: what `make run` runs first, and what it says when a store is down."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.support.stores import free_port
+
+
+def _postmanctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "postman_ctl.cli", *args], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", **env}, timeout=60)
+
+
+def test_an_unreachable_postgresql_is_named_with_how_to_start_it(stores):
+    result = _postmanctl("check", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/postman",
+                         AMQP_URL=stores.amqp_url)
+    assert result.returncode == 2
+    assert "PostgreSQL is not reachable" in result.stderr and "pg_ctlcluster" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_rabbitmq_is_named_with_how_to_start_it(stores):
+    result = _postmanctl("check", DATABASE_URL=stores.database_url,
+                         AMQP_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    assert result.returncode == 2
+    assert "RabbitMQ is not reachable" in result.stderr and "rabbitmq-server -detached" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_setup_is_idempotent_on_a_prepared_installation(stores, tmp_path):
+    env = {"DATABASE_URL": stores.database_url, "AMQP_URL": stores.amqp_url, "UPLOAD_DIR": str(tmp_path / "u"),
+           "OUTBOX_DIR": str(tmp_path / "o"), "CREDENTIALS_KEY_FILE": str(tmp_path / "credentials.key")}
+    for _ in range(2):
+        result = _postmanctl("setup", **env)
+        assert result.returncode == 0, result.stderr
+    assert "database migrated" in result.stderr and "topology declared" in result.stderr
+    assert (tmp_path / "u").is_dir() and (tmp_path / "o").is_dir()
