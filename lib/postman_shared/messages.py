@@ -59,6 +59,35 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
+class RenderedSms:
+    """renderer -> sender-sms, on SMS_SEND: one personalised SMS, ready to send with the user's stored credential."""
+
+    recipient_id: int
+    campaign_id: int
+    job_id: int
+    user_id: int  # the credential's owner: the sealed credential opens only for this user
+    to: str  # E.164
+    body: str  # plain text
+    credential_id: int
+
+    @property
+    def message_id(self) -> str:
+        return str(self.recipient_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RenderedSms":
+        if not isinstance(d["to"], str) or not isinstance(d["body"], str):
+            raise TypeError("to and body must be strings")
+        return cls(
+            recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
+            user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
+        )
+
+
+@dataclass(frozen=True)
 class DeliveryEvent:
     """sender -> stats, on DELIVERY_EVENTS: what happened to one message."""
 

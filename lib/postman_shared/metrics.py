@@ -10,6 +10,7 @@ DEFAULT_METRICS_PORTS = {
     "renderer": 9103,
     "sender-email": 9104,
     "stats": 9105,
+    "sender-sms": 9106,
 }
 
 

@@ -97,7 +97,7 @@ def test_a_pause_of_the_consumer_ends_as_soon_as_it_is_stopped(stores):
 
 
 def test_every_declared_work_queue_has_a_consuming_service():
-    services = {"renderer", "sender-email", "stats"}
+    services = {"renderer", "sender-email", "sender-sms", "stats"}
     assert set(QUEUE_CONSUMERS.values()) <= services
     for queue, service in QUEUE_CONSUMERS.items():
         assert service in services, f"{queue} has no consumer"

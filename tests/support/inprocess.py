@@ -15,6 +15,7 @@ PACKAGES = {
     "campaign": "postman_campaign",
     "renderer": "postman_renderer",
     "sender-email": "postman_sender_email",
+    "sender-sms": "postman_sender_sms",
     "stats": "postman_stats",
 }
 

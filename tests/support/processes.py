@@ -24,6 +24,7 @@ SERVICES = {
     "campaign": "postman_campaign",
     "renderer": "postman_renderer",
     "sender-email": "postman_sender_email",
+    "sender-sms": "postman_sender_sms",
     "stats": "postman_stats",
     "gateway": "postman_gateway",
 }

@@ -23,6 +23,7 @@ CAMPAIGN_SEND = "campaign.send"  # a send job was committed: campaign -> rendere
 EMAIL_SEND = "email.send"  # one rendered email: renderer -> sender-email
 DELIVERY_EVENTS = "delivery.events"  # a message's outcome, or a job fully rendered: senders, renderer -> stats
 EMAIL_PRIORITY = "email.priority"  # one urgent email (one-time passwords): auth -> sender-email, never behind campaigns
+SMS_SEND = "sms.send"  # one rendered SMS: renderer -> sender-sms
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -30,6 +31,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
     CAMPAIGN_SEND: "renderer",
     EMAIL_SEND: "sender-email",
     EMAIL_PRIORITY: "sender-email",
+    SMS_SEND: "sender-sms",
     DELIVERY_EVENTS: "stats",
 }
 

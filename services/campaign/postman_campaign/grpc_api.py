@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
-from postman_campaign import campaign_list, campaigns, previews, sending, templates, uploads, wire
+from postman_campaign import campaign_list, campaigns, credentials, previews, sending, templates, uploads, wire
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.object_store import ObjectStore
@@ -91,3 +91,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         for rows in sending.stream_recipients(self._database, request.campaign_id, request.after_id,
                                               request.batch_size, request.valid_only):
             yield wire.recipient_batch(rows)
+
+    def GetSealedCredential(self, request: campaign_pb2.GetSealedCredentialRequest,
+                            context: Any) -> campaign_pb2.SealedCredential:
+        found = credentials.get_sealed_credential(self._database, request.credential_id)
+        return campaign_pb2.SealedCredential(id=found.id, user_id=found.user_id, channel=found.channel,
+                                             sealed=found.sealed)

@@ -1,0 +1,1 @@
+"""sender-sms: sends rendered SMS through the user's own Twilio account."""

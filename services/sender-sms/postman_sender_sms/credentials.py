@@ -1,0 +1,114 @@
+"""The Twilio account a message is sent with: the user's stored credential, fetched sealed from campaign over gRPC
+and opened here with the master key, bound to its owner (``credential_aad(user_id, "SMS")``).
+
+A ready ``TwilioSender`` is kept per credential id for a few minutes, so a campaign costs one fetch, not one per
+message, and a changed or removed credential is picked up soon after. The plaintext is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from postman.v1 import campaign_pb2, campaign_pb2_grpc
+from postman_sender_sms.twilio_transport import TwilioAccount, TwilioSender
+from postman_shared.credentials import Sealer, SealError, credential_aad
+from postman_shared.grpc import client
+from postman_shared.grpc.errors import ServiceError
+
+CHANNEL = "SMS"
+CACHE_SECONDS = 300.0
+_FIELDS = ("account_sid", "api_key", "api_secret", "messaging_service_sid")
+
+
+class CredentialUnusable(Exception):
+    """The message names a credential that cannot send it (missing, another user's, not Twilio's, not openable):
+    a permanent error of the message. ``code`` is the error code recorded for it."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SealedCredential:
+    id: int
+    user_id: int
+    channel: str
+    sealed: bytes
+
+
+class CampaignCredentials:
+    """CampaignService.GetSealedCredential; the channel is opened on first use."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+
+    def get(self, credential_id: int) -> SealedCredential | None:
+        """The sealed credential, None when campaign has none with this id; ServiceError when campaign fails."""
+        stub = client.stub(self._address, campaign_pb2_grpc.CampaignServiceStub)
+        try:
+            found = client.call(stub.GetSealedCredential,
+                                campaign_pb2.GetSealedCredentialRequest(credential_id=credential_id), timeout=10.0)
+        except ServiceError as exc:
+            if exc.code == "not_found":
+                return None
+            raise
+        return SealedCredential(found.id, found.user_id, found.channel, found.sealed)
+
+
+def open_account(sealer: Sealer, credential: SealedCredential, user_id: int) -> TwilioAccount:
+    """The Twilio account sealed in ``credential`` if it is ``user_id``'s SMS credential; else CredentialUnusable."""
+    if credential.user_id != user_id or credential.channel != CHANNEL:
+        raise CredentialUnusable("invalid_credential",
+                                 f"Credential {credential.id} is not an SMS credential of the campaign's owner")
+    try:
+        plaintext = sealer.open(credential.sealed, credential_aad(user_id, CHANNEL))
+    except SealError as exc:
+        raise CredentialUnusable("invalid_credential", f"Credential {credential.id} does not open: {exc}") from None
+    try:
+        fields = json.loads(plaintext)
+        values = {name: fields[name] for name in _FIELDS}
+    except (ValueError, KeyError, TypeError):
+        # The problem is named without the content: it holds the secret.
+        raise CredentialUnusable("invalid_credential", f"Credential {credential.id} is not a Twilio credential: "
+                                 f"it must be a JSON object with {', '.join(_FIELDS)}") from None
+    if not all(isinstance(value, str) and value for value in values.values()):
+        raise CredentialUnusable("invalid_credential",
+                                 f"Credential {credential.id} has an empty or non-text field: {', '.join(_FIELDS)} "
+                                 "must all be set")
+    return TwilioAccount(**values)
+
+
+class TwilioSenders:
+    """The TwilioSender of each credential, cached for ``cache_seconds``. Thread-safe."""
+
+    def __init__(self, credentials: CampaignCredentials, sealer: Callable[[], Sealer], api_base: str,
+                 cache_seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._credentials = credentials
+        self._sealer = sealer  # built on first use: a missing master key fails the batch, not the start
+        self._api_base = api_base
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[int, int], tuple[float, TwilioSender]] = {}
+        self._lock = threading.Lock()
+
+    def for_message(self, credential_id: int, user_id: int) -> TwilioSender:
+        """Raises CredentialUnusable (the message's fault), ServiceError or SettingsError (passing or ours)."""
+        key = (credential_id, user_id)
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        credential = self._credentials.get(credential_id)
+        if credential is None:
+            raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
+        sender = TwilioSender(open_account(self._sealer(), credential, user_id), self._api_base)
+        with self._lock:
+            self._cache[key] = (now + self._cache_seconds, sender)
+        return sender

@@ -1,0 +1,144 @@
+"""Delivering a batch of rendered SMS, at least once and recorded exactly once.
+
+1. One query finds the messages of the batch whose outcome is already in ``sms_deliveries`` (a redelivery after a
+   crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
+   the crash may have happened between the commit and the publish (stats ignores a duplicate event).
+2. The Twilio account of every other message is made ready first (a failure to reach campaign raises before
+   anything is sent, so the whole batch is requeued untouched); then the messages are sent, a few at a time.
+3. Every outcome is inserted in one multi-row statement and committed.
+4. Only then are the DeliveryEvents published, with one confirm wait for the batch.
+When this returns, the batch may be acked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, wait
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
+from postman_sender_sms.metrics import MESSAGES
+from postman_sender_sms.models import SmsDelivery
+from postman_sender_sms.twilio_transport import Outcome, TwilioSender
+from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker.topology import DELIVERY_EVENTS
+from postman_shared.db import Database
+from postman_shared.logging import get_logger
+from postman_shared.messages import DeliveryEvent, RenderedSms
+
+log = get_logger(component="delivery")
+
+_RECORDED = text(
+    "SELECT message_id, status, error_code, error_reason FROM sms_deliveries WHERE message_id = ANY(:ids)"
+)
+_INSERT_DELIVERIES = (
+    insert(SmsDelivery).on_conflict_do_nothing(index_elements=["message_id"]).returning(SmsDelivery.message_id)
+)
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    sent: int
+    errored: int
+    announced_again: int
+
+
+def deliver(messages: Sequence[RenderedSms], database: Database, senders: TwilioSenders, publisher: Publisher,
+            pool: Executor, keepalive: Callable[[], object] = lambda: None) -> BatchReport:
+    """Sends what was not sent before, records it, then announces every outcome of the batch.
+
+    ``keepalive`` is called about once a second while messages are with Twilio (the broker's heartbeats)."""
+    unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
+    with database.session() as session:
+        recorded = recorded_outcomes(session, [m.message_id for m in unique])
+
+    fresh = [m for m in unique if m.message_id not in recorded]
+    outcomes = send(fresh, senders, pool, keepalive)
+    if outcomes:
+        with database.unit_of_work() as session:
+            recorded.update(record(session, fresh, outcomes))
+
+    events = [_event(m, recorded[m.message_id]) for m in unique]
+    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
+
+    for outcome in outcomes.values():
+        MESSAGES.labels(status=outcome.status).inc()
+    _log_batch(unique, outcomes)
+    return BatchReport(
+        sent=sum(o.status == "SENT" for o in outcomes.values()),
+        errored=sum(o.status == "ERROR" for o in outcomes.values()),
+        announced_again=len(unique) - len(fresh),
+    )
+
+
+def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor,
+         keepalive: Callable[[], object] = lambda: None) -> dict[str, Outcome]:
+    """Twilio's outcome of each message, keyed by message id."""
+    outcomes: dict[str, Outcome] = {}
+    ready: list[tuple[RenderedSms, TwilioSender]] = []
+    for message in messages:
+        try:
+            ready.append((message, senders.for_message(message.credential_id, message.user_id)))
+        except CredentialUnusable as unusable:
+            outcomes[message.message_id] = Outcome.error(message.message_id, unusable.code, unusable.reason)
+    pending = {pool.submit(sender.send, message.message_id, message.to, message.body) for message, sender in ready}
+    while pending:
+        done, pending = wait(pending, timeout=1.0)
+        for future in done:
+            outcome = future.result()
+            outcomes[outcome.message_id] = outcome
+        keepalive()
+    return outcomes
+
+
+def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
+    """The outcomes already in ``sms_deliveries`` of these message ids (one query)."""
+    if not message_ids:
+        return {}
+    rows = session.execute(_RECORDED, {"ids": message_ids})
+    return {row.message_id: Outcome(row.message_id, row.status, row.error_code, row.error_reason) for row in rows}
+
+
+def record(session: Session, messages: Sequence[RenderedSms], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
+    """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
+    rows = [
+        {
+            "message_id": m.message_id,
+            "campaign_id": m.campaign_id,
+            "status": outcomes[m.message_id].status,
+            "error_code": outcomes[m.message_id].error_code,
+            "error_reason": outcomes[m.message_id].reason,
+            "provider_message_id": (outcomes[m.message_id].provider_message_id or "")[:64] or None,
+        }
+        for m in messages
+    ]
+    # Rows as parameters, not .values(rows): compiled once and cached, still sent as multi-row INSERTs.
+    inserted = set(session.execute(_INSERT_DELIVERIES, rows).scalars())
+    result = {message_id: outcomes[message_id] for message_id in inserted}
+    lost = [m.message_id for m in messages if m.message_id not in inserted]
+    if lost:
+        result.update(recorded_outcomes(session, lost))
+    return result
+
+
+def _event(message: RenderedSms, outcome: Outcome) -> DeliveryEvent:
+    return DeliveryEvent(
+        recipient_id=message.recipient_id, campaign_id=message.campaign_id, job_id=message.job_id,
+        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
+    )
+
+
+def _log_batch(messages: list[RenderedSms], outcomes: dict[str, Outcome]) -> None:
+    """One line per job of the batch (a batch rarely spans more than one)."""
+    tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
+    for message in messages:
+        outcome = outcomes.get(message.message_id)
+        tallies[(message.campaign_id, message.job_id)][outcome.status if outcome else "announced_again"] += 1
+    for (campaign_id, job_id), tally in tallies.items():
+        log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally["SENT"],
+                 errored=tally["ERROR"], announced_again=tally["announced_again"])

@@ -1,0 +1,156 @@
+"""A local HTTP server that speaks Twilio's REST wire format for sending a message.
+
+``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded (``To``, ``Body``, ``MessagingServiceSid`` or
+``From``), HTTP Basic auth with an API key SID and secret; success is ``201`` with the JSON message resource; errors
+are Twilio's shape ``{"code", "message", "more_info", "status"}`` with that HTTP status. Every request that passes
+authentication is recorded in ``received``, including the ones answered with an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.support.stores import free_port
+
+MESSAGES_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+
+@dataclass(frozen=True)
+class TwilioRequest:
+    account_sid: str
+    username: str  # the API key SID of the Basic auth
+    to: str | None
+    body: str | None
+    messaging_service_sid: str | None
+    from_: str | None
+    answered: int  # the HTTP status the fake answered with
+
+
+class FakeTwilio:
+    """``with FakeTwilio(api_key="SK..", api_secret="..", invalid={"+6590000000"}, throttle_first=1) as twilio:
+    ... twilio.base_url ... twilio.sent`` (the requests answered 201)."""
+
+    def __init__(self, api_key: str, api_secret: str, invalid: set[str] | None = None, throttle_first: int = 0,
+                 unavailable_first: int = 0) -> None:
+        self.port = free_port()
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.invalid = set(invalid or ())
+        self.throttle_remaining = throttle_first  # 429 code 20429 for the next this many requests
+        self.unavailable_remaining = unavailable_first  # then 503 for this many
+        self.received: list[TwilioRequest] = []
+        self.lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def sent(self) -> list[TwilioRequest]:
+        with self.lock:
+            return [r for r in self.received if r.answered == 201]
+
+    def __enter__(self) -> "FakeTwilio":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _authorised(self, header: str | None) -> str | None:
+        """The username of valid Basic credentials, else None."""
+        if not header or not header.startswith("Basic "):
+            return None
+        try:
+            username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if secrets.compare_digest(username, self.api_key) and secrets.compare_digest(password, self.api_secret):
+            return username
+        return None
+
+    def _answer(self, account_sid: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        to = form.get("To")
+        with self.lock:
+            if self.throttle_remaining > 0:
+                self.throttle_remaining -= 1
+                return 429, _error(20429, "Too Many Requests", 429)
+            if self.unavailable_remaining > 0:
+                self.unavailable_remaining -= 1
+                return 503, _error(20503, "Service Unavailable", 503)
+        if not to:
+            return 400, _error(21604, "A 'To' phone number is required.", 400)
+        if to in self.invalid:
+            return 400, _error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+        if not form.get("MessagingServiceSid") and not form.get("From"):
+            return 400, _error(21603, "A 'From' phone number is required.", 400)
+        return 201, _message_resource(account_sid, form)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+        prefix, suffix = MESSAGES_PATH.split("{account_sid}")
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if not (self.path.startswith(prefix) and self.path.endswith(suffix)):
+                    self._reply(404, _error(20404, "The requested resource was not found", 404))
+                    return
+                account_sid = self.path[len(prefix):-len(suffix)]
+                username = fake._authorised(self.headers.get("Authorization"))
+                if username is None:
+                    self._reply(401, _error(20003, "Authenticate", 401))
+                    return
+                form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+                status, answer = fake._answer(account_sid, form)
+                with fake.lock:
+                    fake.received.append(TwilioRequest(
+                        account_sid=account_sid, username=username, to=form.get("To"), body=form.get("Body"),
+                        messaging_service_sid=form.get("MessagingServiceSid"), from_=form.get("From"),
+                        answered=status))
+                self._reply(status, answer)
+
+            def _reply(self, status: int, answer: dict[str, Any]) -> None:
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _error(code: int, message: str, status: int) -> dict[str, Any]:
+    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+
+
+def _message_resource(account_sid: str, form: dict[str, str]) -> dict[str, Any]:
+    sid = "SM" + secrets.token_hex(16)
+    now = format_datetime(datetime.now(timezone.utc), usegmt=True)
+    body = form.get("Body", "")
+    return {
+        "account_sid": account_sid, "api_version": "2010-04-01", "body": body, "date_created": now,
+        "date_sent": None, "date_updated": now, "direction": "outbound-api", "error_code": None,
+        "error_message": None, "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
+        "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
+        "to": form.get("To"), "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+    }
