@@ -51,7 +51,10 @@ class GatewayServer:
         if self._server is not None:
             # Let requests in progress finish, then close every socket, which ends waitress's loop.
             self._server.task_dispatcher.shutdown(cancel_pending=False, timeout=grace)
-            close_all(self._server._map)  # waitress keeps its socket map private
+            # Close every socket from waitress's own loop thread (closing them from here races its select() and
+            # fails it with EBADF); an empty socket map ends the loop. Waitress keeps its socket map private.
+            socket_map = self._server._map
+            self._server.trigger.pull_trigger(lambda: close_all(socket_map))
         if self._thread is not None:
             self._thread.join(timeout=grace)
         client.close_all()
