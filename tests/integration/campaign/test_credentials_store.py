@@ -8,15 +8,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import boto3
 import pytest
-import requests
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +28,7 @@ from postman_shared.credentials import (
 )
 from postman_shared.db import Database
 from postman_shared.settings import Settings
+from tests.support.aws import local_aws
 from tests.support.stores import free_port
 
 REGION = "ap-southeast-1"
@@ -107,24 +104,8 @@ def test_a_label_is_unique_per_user_and_channel_but_unlabelled_credentials_may_r
 
 @pytest.fixture(scope="module")
 def kms_server() -> Iterator[str]:
-    # A separate process: importing moto into the test process would hook botocore for every other test too.
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the local KMS server (moto) did not start") from None
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(10)
+    with local_aws() as url:
+        yield url
 
 
 @pytest.fixture

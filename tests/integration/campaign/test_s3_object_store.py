@@ -11,9 +11,6 @@ import dataclasses
 import hashlib
 import json
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
@@ -30,8 +27,8 @@ from postman_campaign.upload_worker import DONE, FAILED, MISSING_FILE, process_u
 from postman_shared.object_store import S3ObjectStore, object_store_from_settings
 from tests.conftest import TESTDATA
 from tests.integration.campaign.support import CampaignApi
+from tests.support.aws import local_aws
 from tests.support.inprocess import running
-from tests.support.stores import free_port
 
 REGION = "ap-southeast-1"
 
@@ -52,24 +49,8 @@ class LocalS3:
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    # A separate process: importing moto into the test process would hook botocore for every other test too.
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the local S3 server (moto) did not start") from None
-            time.sleep(0.1)
-    yield url
-    server.terminate()
-    server.wait(10)
+    with local_aws() as url:
+        yield url
 
 
 @pytest.fixture
