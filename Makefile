@@ -56,6 +56,7 @@ bench: install
 	$(PY) bench/stages.py
 	$(PY) bench/upload_processing.py
 	$(PY) bench/recipient_file.py
+	$(PY) bench/sms_rate.py
 
 # Installs and starts PostgreSQL, RabbitMQ and Redis from the distribution's packages (Debian/Ubuntu, as root).
 services:

@@ -69,6 +69,7 @@ class RenderedSms:
     to: str  # E.164
     body: str  # plain text
     credential_id: int
+    rate: int | None = None  # the campaign's messages per second; None (older messages): SMS_DEFAULT_RATE
 
     @property
     def message_id(self) -> str:
@@ -81,9 +82,13 @@ class RenderedSms:
     def from_dict(cls, d: dict[str, Any]) -> "RenderedSms":
         if not isinstance(d["to"], str) or not isinstance(d["body"], str):
             raise TypeError("to and body must be strings")
+        rate = d.get("rate")
+        if rate is not None and (isinstance(rate, bool) or int(rate) < 1):
+            raise ValueError(f"rate must be a whole number of messages per second, at least 1, not {rate!r}")
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
+            rate=None if rate is None else int(rate),
         )
 
 

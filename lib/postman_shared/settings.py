@@ -112,7 +112,7 @@ class Settings:
     otp_resend_seconds: int = 30
     otp_ip_limit_per_hour: int = 30  # one-time passwords one IP address may ask for per hour
     otp_email_limit_per_hour: int = 10  # one-time passwords one address may ask for per hour
-    redis_url: str = ""  # shared store for rate limits across gateways; empty: in-process (one gateway only)
+    redis_url: str = ""  # shared rate limits (gateways) and send-rate schedule (senders); empty: in-process only
     send_rate_limit_default: int = 10  # per user per second, for sends, unless set with postmanctl
     api_rate_limit: int = 100  # requests per user per second on the whole API
     trusted_proxies: int = 0  # proxies in front of the gateway whose X-Forwarded-For is trusted for the client IP
@@ -121,6 +121,7 @@ class Settings:
     # SMS and Telegram (issue 4)
     default_phone_region: str = "SG"  # region of phone numbers written without a country code
     sms_max_segments: int = 10  # longest SMS template accepted, in segments
+    sms_default_rate: int = 10  # SMS per second per campaign when the campaign does not say (sender-sms)
     credentials_key: str = ""  # base64 of 32 bytes: master key sealing stored provider credentials
     credentials_key_file: Path = Path("var/credentials.key")  # used when CREDENTIALS_KEY is empty (make run)
     credentials_old_keys: str = ""  # comma-separated base64 keys still accepted for opening, during a rotation
@@ -196,6 +197,7 @@ class Settings:
             cookie_secure=_choice(e, "COOKIE_SECURE", cls.cookie_secure, ("auto", "true", "false")),
             default_phone_region=_str(e, "DEFAULT_PHONE_REGION", cls.default_phone_region).upper(),
             sms_max_segments=_int(e, "SMS_MAX_SEGMENTS", cls.sms_max_segments, minimum=1),
+            sms_default_rate=_int(e, "SMS_DEFAULT_RATE", cls.sms_default_rate, minimum=1),
             credentials_key=_str(e, "CREDENTIALS_KEY", cls.credentials_key),
             credentials_key_file=Path(_str(e, "CREDENTIALS_KEY_FILE", str(cls.credentials_key_file))),
             credentials_old_keys=_str(e, "CREDENTIALS_OLD_KEYS", cls.credentials_old_keys),

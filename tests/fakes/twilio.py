@@ -3,7 +3,7 @@
 ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded (``To``, ``Body``, ``MessagingServiceSid`` or
 ``From``), HTTP Basic auth with an API key SID and secret; success is ``201`` with the JSON message resource; errors
 are Twilio's shape ``{"code", "message", "more_info", "status"}`` with that HTTP status. Every request that passes
-authentication is recorded in ``received``, including the ones answered with an error.
+authentication is recorded in ``received`` with the moment it arrived, including the ones answered with an error.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import base64
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -33,6 +34,7 @@ class TwilioRequest:
     messaging_service_sid: str | None
     from_: str | None
     answered: int  # the HTTP status the fake answered with
+    received_at: float = 0.0  # time.monotonic() when the request arrived (before its body was read)
 
 
 class FakeTwilio:
@@ -107,6 +109,7 @@ class FakeTwilio:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                received_at = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 if not (self.path.startswith(prefix) and self.path.endswith(suffix)):
@@ -123,7 +126,7 @@ class FakeTwilio:
                     fake.received.append(TwilioRequest(
                         account_sid=account_sid, username=username, to=form.get("To"), body=form.get("Body"),
                         messaging_service_sid=form.get("MessagingServiceSid"), from_=form.get("From"),
-                        answered=status))
+                        answered=status, received_at=received_at))
                 self._reply(status, answer)
 
             def _reply(self, status: int, answer: dict[str, Any]) -> None:

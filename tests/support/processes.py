@@ -98,10 +98,12 @@ def start_services(stores: Stores, work_dir: Path, names: list[str], timeout: fl
     return system
 
 
-def start_service(system: RunningSystem, name: str) -> None:
-    """Starts (or restarts, after it died) one service of a running system."""
-    log = (system.log_dir / f"{name}.log").open("ab")
-    system.processes[name] = subprocess.Popen(
+def start_service(system: RunningSystem, name: str, replica: str = "") -> None:
+    """Starts (or restarts, after it died) one service of a running system; a ``replica`` name (e.g. "2") starts
+    another process of the same service, known (and logged) as ``<name>-<replica>``."""
+    key = f"{name}-{replica}" if replica else name
+    log = (system.log_dir / f"{key}.log").open("ab")
+    system.processes[key] = subprocess.Popen(
         [sys.executable, "-m", SERVICES[name]], env=system.env, stdout=log, stderr=subprocess.STDOUT
     )
 

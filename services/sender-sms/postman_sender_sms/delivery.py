@@ -4,14 +4,18 @@
    crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
    the crash may have happened between the commit and the publish (stats ignores a duplicate event).
 2. The Twilio account of every other message is made ready first (a failure to reach campaign raises before
-   anything is sent, so the whole batch is requeued untouched); then the messages are sent, a few at a time.
+   anything is sent, so the whole batch is requeued untouched); then the messages are sent, a few at a time, each
+   request (retries too) waiting for its slot of the campaign's send rate (``pace``). A message whose wait is cut
+   short by the service stopping is not sent: it is published again to ``sms.send`` (same id) with the events.
 3. Every outcome is inserted in one multi-row statement and committed.
-4. Only then are the DeliveryEvents published, with one confirm wait for the batch.
+4. Only then are the DeliveryEvents (and the messages put back) published, with one confirm wait for the batch.
 When this returns, the batch may be acked.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
@@ -26,10 +30,11 @@ from postman_sender_sms.metrics import MESSAGES
 from postman_sender_sms.models import SmsDelivery
 from postman_sender_sms.twilio_transport import Outcome, TwilioSender
 from postman_shared.broker import OutgoingMessage, Publisher
-from postman_shared.broker.topology import DELIVERY_EVENTS
+from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_SEND
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedSms
+from postman_shared.send_rate import SendRate, SendRateStopped
 
 log = get_logger(component="delivery")
 
@@ -46,10 +51,24 @@ class BatchReport:
     sent: int
     errored: int
     announced_again: int
+    put_back: int = 0  # not sent because the service is stopping: published again to sms.send
+
+
+Pace = Callable[[RenderedSms], object]
+
+
+def campaign_pace(send_rate: SendRate, default_rate: int, stop: threading.Event | None = None) -> Pace:
+    """Waits for the message's slot at its campaign's rate (``rate``, else ``default_rate``) per second, shared by
+    every replica that uses the same store; raises SendRateStopped when ``stop`` is set first."""
+    def pace(message: RenderedSms) -> None:
+        send_rate.acquire(f"sms:campaign:{message.campaign_id}", message.rate or default_rate, stop)
+
+    return pace
 
 
 def deliver(messages: Sequence[RenderedSms], database: Database, senders: TwilioSenders, publisher: Publisher,
-            pool: Executor, keepalive: Callable[[], object] = lambda: None) -> BatchReport:
+            pool: Executor, keepalive: Callable[[], object] = lambda: None,
+            pace: Pace = lambda message: None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
     ``keepalive`` is called about once a second while messages are with Twilio (the broker's heartbeats)."""
@@ -58,27 +77,30 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
         recorded = recorded_outcomes(session, [m.message_id for m in unique])
 
     fresh = [m for m in unique if m.message_id not in recorded]
-    outcomes = send(fresh, senders, pool, keepalive)
+    outcomes = send(fresh, senders, pool, keepalive, pace)
     if outcomes:
         with database.unit_of_work() as session:
-            recorded.update(record(session, fresh, outcomes))
+            recorded.update(record(session, [m for m in fresh if m.message_id in outcomes], outcomes))
 
-    events = [_event(m, recorded[m.message_id]) for m in unique]
-    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
+    put_back = [m for m in fresh if m.message_id not in recorded]
+    events = [_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
+    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
+                      + [OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in put_back])
 
     for outcome in outcomes.values():
         MESSAGES.labels(status=outcome.status).inc()
-    _log_batch(unique, outcomes)
+    _log_batch(unique, outcomes, {m.message_id for m in put_back})
     return BatchReport(
         sent=sum(o.status == "SENT" for o in outcomes.values()),
         errored=sum(o.status == "ERROR" for o in outcomes.values()),
         announced_again=len(unique) - len(fresh),
+        put_back=len(put_back),
     )
 
 
 def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor,
-         keepalive: Callable[[], object] = lambda: None) -> dict[str, Outcome]:
-    """Twilio's outcome of each message, keyed by message id."""
+         keepalive: Callable[[], object] = lambda: None, pace: Pace = lambda message: None) -> dict[str, Outcome]:
+    """Twilio's outcome of each message, keyed by message id; a message whose pace was stopped has none."""
     outcomes: dict[str, Outcome] = {}
     ready: list[tuple[RenderedSms, TwilioSender]] = []
     for message in messages:
@@ -86,11 +108,16 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
             ready.append((message, senders.for_message(message.credential_id, message.user_id)))
         except CredentialUnusable as unusable:
             outcomes[message.message_id] = Outcome.error(message.message_id, unusable.code, unusable.reason)
-    pending = {pool.submit(sender.send, message.message_id, message.to, message.body) for message, sender in ready}
+    pending = {pool.submit(sender.send, message.message_id, message.to, message.body,
+                           functools.partial(pace, message))
+               for message, sender in ready}
     while pending:
         done, pending = wait(pending, timeout=1.0)
         for future in done:
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except SendRateStopped:
+                continue  # not sent: deliver puts it back on the queue
             outcomes[outcome.message_id] = outcome
         keepalive()
     return outcomes
@@ -133,12 +160,13 @@ def _event(message: RenderedSms, outcome: Outcome) -> DeliveryEvent:
     )
 
 
-def _log_batch(messages: list[RenderedSms], outcomes: dict[str, Outcome]) -> None:
+def _log_batch(messages: list[RenderedSms], outcomes: dict[str, Outcome], put_back: set[str]) -> None:
     """One line per job of the batch (a batch rarely spans more than one)."""
     tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
     for message in messages:
         outcome = outcomes.get(message.message_id)
-        tallies[(message.campaign_id, message.job_id)][outcome.status if outcome else "announced_again"] += 1
+        kind = outcome.status if outcome else "put_back" if message.message_id in put_back else "announced_again"
+        tallies[(message.campaign_id, message.job_id)][kind] += 1
     for (campaign_id, job_id), tally in tallies.items():
         log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally["SENT"],
-                 errored=tally["ERROR"], announced_again=tally["announced_again"])
+                 errored=tally["ERROR"], announced_again=tally["announced_again"], put_back=tally["put_back"])

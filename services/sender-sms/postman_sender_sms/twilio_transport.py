@@ -73,13 +73,17 @@ class TwilioSender:
         self._pause = pause
         self._retry_pauses = tuple(retry_pauses)
 
-    def send(self, message_id: str, to: str, body: str) -> Outcome:
-        """Twilio's answer to one message, tried again after a passing failure."""
+    def send(self, message_id: str, to: str, body: str, before_try: Callable[[], object] = lambda: None) -> Outcome:
+        """Twilio's answer to one message, tried again after a passing failure.
+
+        ``before_try`` is called right before every request, retries included (the campaign's send rate); what it
+        raises propagates, and the message was then not taken by Twilio."""
         last_reason = ""
         for attempt in range(len(self._retry_pauses) + 1):
             if attempt:
                 PROVIDER_RETRIES.inc()
                 self._pause(self._retry_pauses[attempt - 1])
+            before_try()
             try:
                 return self._send_once(message_id, to, body)
             except _Passing as passing:
