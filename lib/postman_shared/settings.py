@@ -102,6 +102,7 @@ class Settings:
     email_retry_delay_seconds: int = 30  # wait before another attempt after a transient provider failure
     email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
     twilio_api_base: str = "https://api.twilio.com"  # Twilio's REST API; tests point the real client at a local one
+    telegram_api_base: str = "https://api.telegram.org"  # the Bot API; tests point the client at a local one
 
     # sign-in, sessions, keys, limits (auth and gateway)
     domain_allowlist: str = ".gov.sg"  # ;-separated: ".x" allows domains ending in ".x", "@x" exactly domain x
@@ -182,6 +183,7 @@ class Settings:
             email_retry_delay_seconds=_int(e, "EMAIL_RETRY_DELAY_SECONDS", cls.email_retry_delay_seconds, minimum=1),
             email_max_attempts=_int(e, "EMAIL_MAX_ATTEMPTS", cls.email_max_attempts, minimum=1),
             twilio_api_base=_str(e, "TWILIO_API_BASE", cls.twilio_api_base).rstrip("/"),
+            telegram_api_base=_str(e, "TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
             domain_allowlist=_str(e, "DOMAIN_ALLOWLIST", cls.domain_allowlist),
             session_ttl_hours=_int(e, "SESSION_TTL_HOURS", cls.session_ttl_hours, minimum=1),
             api_key_ttl_days=_int(e, "API_KEY_TTL_DAYS", cls.api_key_ttl_days, minimum=1),
