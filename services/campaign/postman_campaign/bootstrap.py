@@ -19,7 +19,8 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("campaign", settings)
     store = object_store_from_settings(settings)
     relay = OutboxRelay(runtime.database, models.outbox, runtime.publisher)
-    workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS)
+    workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS,
+                            phone_region=settings.default_phone_region)
     servicer = CampaignServicer(
         runtime.database, GrpcRenderer(settings.renderer_addr), store, settings,
         process_upload=workers.submit, publish_outbox=relay.flush,

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from postman_campaign.models import Campaign, EmailTemplate, Job, Upload
+from postman_campaign.models import Campaign, EmailTemplate, Job, SmsTemplate, Upload
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
-SUPPORTED_CHANNELS = ("EMAIL",)
+SUPPORTED_CHANNELS = ("EMAIL", "SMS")
 MAX_NAME_LENGTH = 255
 PROCESSING = "PROCESSING"
+TEMPLATE_MODELS: dict[str, type[EmailTemplate] | type[SmsTemplate]] = {"EMAIL": EmailTemplate, "SMS": SmsTemplate}
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class CampaignView:
 
     campaign: Campaign
     jobs: list[Job]
-    template: EmailTemplate | None
+    template: EmailTemplate | SmsTemplate | None  # the one of the campaign's channel
     is_csv_processing: bool
 
     @property
@@ -57,6 +58,13 @@ def owned_campaign(session: Session, campaign_id: int, user_id: int, lock: bool 
     return campaign
 
 
+def ensure_channel(campaign: Campaign, channel: str) -> None:
+    """Refuses a call of one channel (``/email/...``) on a campaign of another, naming the campaign's channel."""
+    if campaign.type != channel:
+        raise InvalidArgument(f"Campaign {campaign.id} is an {campaign.type} campaign, not an {channel} campaign; "
+                              f"use its {campaign.type.lower()} endpoints")
+
+
 def has_job(session: Session, campaign_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Job.campaign_id == campaign_id))))
 
@@ -76,7 +84,8 @@ def create_campaign(session: Session, user_id: int, name: str, channel: str, pro
     if channel not in CHANNELS:
         raise InvalidArgument(f"type must be one of {', '.join(CHANNELS)}", code="api_validation")
     if channel not in SUPPORTED_CHANNELS:
-        raise InvalidArgument(f"{channel} campaigns are not supported yet; only EMAIL campaigns can be created")
+        supported = " and ".join(SUPPORTED_CHANNELS)
+        raise InvalidArgument(f"{channel} campaigns are not supported yet; only {supported} campaigns can be created")
     if protect:
         raise InvalidArgument("Password-protected campaigns are not supported yet")
     campaign = Campaign(user_id=user_id, name=name, type=channel, protect=False, recipient_keys=[])
@@ -98,8 +107,12 @@ def views_of(session: Session, campaigns: Sequence[Campaign]) -> list[CampaignVi
     jobs: dict[int, list[Job]] = {}
     for job in session.scalars(select(Job).where(Job.campaign_id.in_(ids)).order_by(Job.id)):
         jobs.setdefault(job.campaign_id, []).append(job)
-    templates = {t.campaign_id: t for t in session.scalars(select(EmailTemplate).where(
-        EmailTemplate.campaign_id.in_(ids)))}
+    templates: dict[int, EmailTemplate | SmsTemplate] = {}
+    for channel, model in TEMPLATE_MODELS.items():
+        channel_ids = [c.id for c in campaigns if c.type == channel]
+        if channel_ids:
+            templates.update((t.campaign_id, t) for t in session.scalars(
+                select(model).where(model.campaign_id.in_(channel_ids))))
     processing = set(session.scalars(select(Upload.campaign_id).where(
         Upload.campaign_id.in_(ids), Upload.status == PROCESSING)))
     return [

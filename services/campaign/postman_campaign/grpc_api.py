@@ -6,7 +6,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
-from postman_campaign import campaign_list, campaigns, credentials, previews, sending, templates, uploads, wire
+from postman_campaign import (
+    campaign_list,
+    campaigns,
+    credentials,
+    models,
+    previews,
+    sending,
+    templates,
+    uploads,
+    wire,
+)
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.object_store import ObjectStore
@@ -50,9 +60,20 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
             from_address=request.from_address)
         updated = templates.update_email_template(self._database, self._renderer, self._settings.email_from,
                                                   request.campaign_id, request.user_id, change)
+        assert isinstance(updated.template, models.EmailTemplate)
         return campaign_pb2.UpdateTemplateResponse(
             message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
             num_recipients=updated.num_recipients, template=wire.email_template(updated.template))
+
+    def UpdateSmsTemplate(self, request: campaign_pb2.UpdateSmsTemplateRequest,
+                          context: Any) -> campaign_pb2.UpdateTemplateResponse:
+        updated = templates.update_sms_template(self._database, self._renderer, request.campaign_id,
+                                                request.user_id, request.body)
+        assert isinstance(updated.template, models.SmsTemplate)
+        return campaign_pb2.UpdateTemplateResponse(
+            message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
+            num_recipients=updated.num_recipients,
+            sms_template=wire.sms_template(updated.template, updated.segments, updated.encoding))
 
     def StartUpload(self, request: campaign_pb2.StartUploadRequest, context: Any) -> campaign_pb2.StartUploadResponse:
         started = uploads.start_upload(self._database, self._store, request.campaign_id, request.user_id,
@@ -74,6 +95,10 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def PreviewEmail(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.EmailPreview:
         return wire.email_preview(previews.preview_email(self._database, self._renderer, request.campaign_id,
                                                          request.user_id))
+
+    def PreviewSms(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SmsPreview:
+        return wire.sms_preview(previews.preview_sms(self._database, self._renderer, request.campaign_id,
+                                                     request.user_id))
 
     def SendCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SendCampaignResponse:
         job_ids = sending.send_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id)

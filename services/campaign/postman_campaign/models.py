@@ -61,6 +61,15 @@ class EmailTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class SmsTemplate(Base):
+    __tablename__ = "sms_templates"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # plain text, <br> for line breaks
+    params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # lower-cased keys
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Upload(Base):
     """One recipient file upload: started, then processing, then done or failed."""
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postman_campaign.campaigns import owned_campaign
-from postman_campaign.models import EmailTemplate, Recipient
+from postman_campaign.campaigns import TEMPLATE_MODELS, ensure_channel, owned_campaign
+from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -24,21 +24,34 @@ class EmailPreview:
 
 
 @dataclass(frozen=True)
+class SmsPreview:
+    body: str
+    segments: int  # SMS parts this rendered message is sent as
+    encoding: str
+
+
+@dataclass(frozen=True)
 class PreviewSource:
     """What a preview is made of, read in one short session so the renderer call holds no connection."""
 
-    template: EmailTemplate
+    template: EmailTemplate | SmsTemplate
     params: dict[str, str]
 
 
-def preview_source(session: Session, campaign_id: int) -> PreviewSource | None:
+def template_of(session: Session, campaign: Campaign) -> EmailTemplate | SmsTemplate | None:
+    """The saved template of the campaign's channel, if any."""
+    model = TEMPLATE_MODELS.get(campaign.type)
+    return session.get(model, campaign.id) if model is not None else None
+
+
+def preview_source(session: Session, campaign: Campaign) -> PreviewSource | None:
     """The template and the first valid recipient's values, or None when either is missing."""
-    template = session.get(EmailTemplate, campaign_id)
+    template = template_of(session, campaign)
     if template is None:
         return None
     row = session.execute(
         select(Recipient.recipient, Recipient.params)
-        .where(Recipient.campaign_id == campaign_id, Recipient.valid.is_(True))
+        .where(Recipient.campaign_id == campaign.id, Recipient.valid.is_(True))
         .order_by(Recipient.id)
         .limit(1)
     ).first()
@@ -53,19 +66,36 @@ def as_strings(params: dict[str, Any] | None, recipient: str) -> dict[str, str]:
     return values
 
 
-def render(renderer: Renderer, source: PreviewSource) -> EmailPreview:
+def render(renderer: Renderer, source: PreviewSource) -> EmailPreview | SmsPreview:
     t = source.template
+    if isinstance(t, SmsTemplate):
+        rendered = renderer.render_preview("SMS", "", t.body, source.params)
+        return SmsPreview(body=rendered.body, segments=rendered.segments, encoding=rendered.encoding)
     rendered = renderer.render_preview("EMAIL", t.subject, t.body, source.params)
     return EmailPreview(subject=rendered.subject, body=rendered.body, reply_to=t.reply_to,
                         from_address=t.from_address)
 
 
-def preview_email(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> EmailPreview:
+def _preview(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
+             channel: str) -> EmailPreview | SmsPreview:
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
-        owned_campaign(session, campaign_id, user_id)
-        if session.get(EmailTemplate, campaign_id) is None:
+        campaign = owned_campaign(session, campaign_id, user_id)
+        ensure_channel(campaign, channel)
+        if template_of(session, campaign) is None:
             raise InvalidArgument("There is no template to preview; please save a template first")
-        source = preview_source(session, campaign_id)
+        source = preview_source(session, campaign)
     if source is None:
         raise InvalidArgument("There are no valid recipients to preview with; please upload a recipient list")
     return render(renderer, source)
+
+
+def preview_email(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> EmailPreview:
+    preview = _preview(database, renderer, campaign_id, user_id, "EMAIL")
+    assert isinstance(preview, EmailPreview)
+    return preview
+
+
+def preview_sms(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> SmsPreview:
+    preview = _preview(database, renderer, campaign_id, user_id, "SMS")
+    assert isinstance(preview, SmsPreview)
+    return preview

@@ -15,12 +15,16 @@ class ValidatedTemplate:
     subject: str
     body: str  # sanitised HTML
     params: list[str]  # lower-cased keys, in first-seen order
+    segments: int = 0  # SMS only: parts the message is sent as
+    encoding: str = ""  # SMS only: "GSM-7" or "UCS-2"
 
 
 @dataclass(frozen=True)
 class RenderedPreview:
     subject: str
     body: str
+    segments: int = 0  # SMS only
+    encoding: str = ""  # SMS only
 
 
 class Renderer(Protocol):
@@ -47,7 +51,8 @@ class GrpcRenderer:
             renderer_pb2.ValidateTemplateRequest(channel=channel, subject=subject, body=body),
             timeout=self._timeout,
         )
-        return ValidatedTemplate(subject=response.subject, body=response.body, params=list(response.params))
+        return ValidatedTemplate(subject=response.subject, body=response.body, params=list(response.params),
+                                 segments=response.segments, encoding=response.encoding)
 
     def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str]) -> RenderedPreview:
         response = call(
@@ -55,4 +60,5 @@ class GrpcRenderer:
             renderer_pb2.RenderPreviewRequest(channel=channel, subject=subject, body=body, params=dict(params)),
             timeout=self._timeout,
         )
-        return RenderedPreview(subject=response.subject, body=response.body)
+        return RenderedPreview(subject=response.subject, body=response.body, segments=response.segments,
+                               encoding=response.encoding)

@@ -42,6 +42,9 @@ def send_campaign(database: Database, after_commit: Callable[[], object], campai
     """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids."""
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        if campaign.type != "EMAIL":  # the pipeline renders and sends email only, so far
+            raise InvalidArgument(f"Campaign {campaign_id} is an {campaign.type} campaign; sending "
+                                  f"{campaign.type} campaigns is not supported yet")
         ensure_not_sent(session, campaign_id)
         if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
             raise InvalidArgument("The recipient list is still being processed; send once it is done")

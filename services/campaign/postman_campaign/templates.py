@@ -1,17 +1,17 @@
-"""The email template of a campaign: validated and sanitised by the renderer, then saved.
+"""The template of a campaign (email or SMS): validated and sanitised by the renderer, then saved.
 
 The renderer call happens before the transaction opens, so no database connection waits on the network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from postman_campaign.campaigns import CampaignView, ensure_not_sent, owned_campaign, views_of
-from postman_campaign.models import EmailTemplate
+from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
+from postman_campaign.models import EmailTemplate, SmsTemplate
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -36,7 +36,9 @@ class TemplateUpdated:
     valid: bool
     num_recipients: int
     extra_keys: list[str]
-    template: EmailTemplate
+    template: EmailTemplate | SmsTemplate
+    segments: int = 0  # SMS only: parts the template is sent as
+    encoding: str = ""  # SMS only
 
 
 def address_of(from_header: str) -> str:
@@ -61,19 +63,48 @@ def check_change(change: TemplateChange, default_from: str) -> TemplateChange:
 
 def update_email_template(database: Database, renderer: Renderer, default_from: str, campaign_id: int,
                           user_id: int, change: TemplateChange) -> TemplateUpdated:
-    with database.session() as session:
-        # Ownership and "already sent" first: another user's campaign is NotFound whatever the template says.
-        owned_campaign(session, campaign_id, user_id)
-        ensure_not_sent(session, campaign_id)
+    _check_editable(database, campaign_id, user_id, "EMAIL")
     change = check_change(change, default_from)
     validated = renderer.validate_template("EMAIL", change.subject, change.body)
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        ensure_channel(campaign, "EMAIL")
         ensure_not_sent(session, campaign_id)
         template = _save(session, campaign_id, validated.subject, validated.body, validated.params, change)
         view = views_of(session, [campaign])[0]
     log.info("template updated", campaign_id=campaign_id, params=template.params)
     return _outcome(template, view)
+
+
+def update_sms_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
+                        body: str) -> TemplateUpdated:
+    """Saves the SMS template; the result says how many SMS parts it takes and in which encoding."""
+    _check_editable(database, campaign_id, user_id, "SMS")
+    if not body.strip():
+        raise InvalidArgument("body is required", code="api_validation")
+    validated = renderer.validate_template("SMS", "", body)
+    with database.unit_of_work() as session:
+        campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        ensure_channel(campaign, "SMS")
+        ensure_not_sent(session, campaign_id)
+        template = session.get(SmsTemplate, campaign_id)
+        if template is None:
+            template = SmsTemplate(campaign_id=campaign_id)
+            session.add(template)
+        template.body = validated.body
+        template.params = list(validated.params)
+        template.updated_at = utcnow()
+        session.flush()
+        view = views_of(session, [campaign])[0]
+    log.info("sms template updated", campaign_id=campaign_id, params=template.params, segments=validated.segments)
+    return replace(_outcome(template, view), segments=validated.segments, encoding=validated.encoding)
+
+
+def _check_editable(database: Database, campaign_id: int, user_id: int, channel: str) -> None:
+    with database.session() as session:
+        # Ownership and "already sent" first: another user's campaign is NotFound whatever the template says.
+        ensure_channel(owned_campaign(session, campaign_id, user_id), channel)
+        ensure_not_sent(session, campaign_id)
 
 
 def _save(session: Session, campaign_id: int, subject: str, body: str, params: list[str],
@@ -92,7 +123,7 @@ def _save(session: Session, campaign_id: int, subject: str, body: str, params: l
     return template
 
 
-def _outcome(template: EmailTemplate, view: CampaignView) -> TemplateUpdated:
+def _outcome(template: EmailTemplate | SmsTemplate, view: CampaignView) -> TemplateUpdated:
     csv_filename, num_recipients = view.campaign.csv_filename, view.campaign.num_recipients
     missing_keys = view.missing_keys
     if not csv_filename:

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import delete, select, update
 
 from postman_campaign.campaigns import has_job
-from postman_campaign.models import Campaign, EmailTemplate, Recipient, Upload
-from postman_campaign.recipient_file import RecipientFile, RecipientFileError
+from postman_campaign.models import Campaign, Recipient, Upload
+from postman_campaign.previews import template_of
+from postman_campaign.recipient_file import DEFAULT_PHONE_REGION, RecipientFile, RecipientFileError
 from postman_campaign.recipients_store import CopyInterrupted, RecipientCopySource, copy_recipients
 from postman_campaign.uploads import DONE, FAILED, PROCESSING
 from postman_shared.db import Database
@@ -37,19 +38,26 @@ class UploadRejected(Exception):
 
 
 def process_upload(database: Database, store: ObjectStore, upload_id: int,
-                   should_stop: Callable[[], bool] | None = None, progress_every: int = 10_000) -> str:
-    """Processes one PROCESSING upload; returns DONE, FAILED, SKIPPED (not PROCESSING any more) or INTERRUPTED."""
+                   should_stop: Callable[[], bool] | None = None, progress_every: int = 10_000,
+                   phone_region: str = DEFAULT_PHONE_REGION) -> str:
+    """Processes one PROCESSING upload; returns DONE, FAILED, SKIPPED (not PROCESSING any more) or INTERRUPTED.
+
+    Recipients are read as the campaign's channel wants them: email addresses, or phone numbers in E.164 (numbers
+    without a country code are read in ``phone_region``)."""
     with database.session() as session:
         upload = session.get(Upload, upload_id)
         if upload is None or upload.status != PROCESSING:
             return SKIPPED
-        template = session.get(EmailTemplate, upload.campaign_id)
+        campaign = session.get(Campaign, upload.campaign_id)
+        channel = campaign.type if campaign is not None else "EMAIL"
+        template = template_of(session, campaign) if campaign is not None else None
         required_keys = list(template.params or ()) if template is not None else []
         campaign_id, key, filename = upload.campaign_id, upload.object_key, upload.filename or upload.object_key
     bound = log.bind(campaign_id=campaign_id, upload_id=upload_id)
     try:
         with contextlib.closing(store.open(key)) as stream:
-            reader = RecipientFile(stream, filename, "EMAIL", required_keys=required_keys)
+            reader = RecipientFile(stream, filename, channel, required_keys=required_keys,
+                                   phone_region=phone_region)
             outcome = _replace_recipients(database, upload_id, campaign_id, filename, reader, should_stop,
                                           progress_every)
     except CopyInterrupted:
@@ -122,8 +130,10 @@ def _mark_failed(database: Database, upload_id: int, error: str) -> str:
 class UploadWorkers:
     """A few threads that process uploads; ``run`` is the runtime loop that owns their life."""
 
-    def __init__(self, database: Database, store: ObjectStore, threads: int = 2, progress_every: int = 10_000) -> None:
+    def __init__(self, database: Database, store: ObjectStore, threads: int = 2, progress_every: int = 10_000,
+                 phone_region: str = DEFAULT_PHONE_REGION) -> None:
         self._database = database
+        self._phone_region = phone_region
         self._store = store
         self._progress_every = progress_every
         self._stopping = threading.Event()
@@ -139,7 +149,8 @@ class UploadWorkers:
             log.info("upload left for the next start", upload_id=upload_id)
 
     def process(self, upload_id: int) -> str:
-        return process_upload(self._database, self._store, upload_id, self._stopping.is_set, self._progress_every)
+        return process_upload(self._database, self._store, upload_id, self._stopping.is_set, self._progress_every,
+                              self._phone_region)
 
     def requeue_interrupted(self) -> int:
         """Submits uploads a previous run left PROCESSING (a crash or a stop mid-file); returns how many."""

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import ensure_not_sent, owned_campaign
 from postman_campaign.models import Upload
-from postman_campaign.previews import EmailPreview, PreviewSource, preview_source, render
+from postman_campaign.previews import EmailPreview, PreviewSource, SmsPreview, preview_source, render
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, ServiceError
@@ -45,7 +45,7 @@ class UploadStatusView:
     csv_error: str
     num_recipients: int
     rows_processed: int
-    preview: EmailPreview | None
+    preview: EmailPreview | SmsPreview | None  # of the campaign's channel
 
 
 def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_id: int, mime_type: str,
@@ -120,7 +120,7 @@ def upload_status(database: Database, renderer: Renderer, campaign_id: int, user
             Upload.campaign_id == campaign_id, Upload.status.in_((DONE, FAILED)))
             .order_by(Upload.updated_at.desc(), Upload.id.desc()).limit(1)
         ).first()
-        source = preview_source(session, campaign_id) if campaign.num_recipients else None
+        source = preview_source(session, campaign) if campaign.num_recipients else None
     failed = finished if finished is not None and finished.status == FAILED else None
     shown = processing or failed
     return UploadStatusView(
@@ -134,7 +134,8 @@ def upload_status(database: Database, renderer: Renderer, campaign_id: int, user
     )
 
 
-def _preview_or_none(renderer: Renderer, source: PreviewSource | None, campaign_id: int) -> EmailPreview | None:
+def _preview_or_none(renderer: Renderer, source: PreviewSource | None,
+                     campaign_id: int) -> EmailPreview | SmsPreview | None:
     if source is None:
         return None
     try:

@@ -7,8 +7,8 @@ from typing import Any
 
 from postman.v1 import campaign_pb2
 from postman_campaign.campaigns import CampaignView
-from postman_campaign.models import EmailTemplate, Job
-from postman_campaign.previews import EmailPreview
+from postman_campaign.models import EmailTemplate, Job, SmsTemplate
+from postman_campaign.previews import EmailPreview, SmsPreview
 from postman_campaign.uploads import UploadStatusView
 from postman_shared.timestamps import to_timestamp
 
@@ -23,8 +23,13 @@ def email_template(t: EmailTemplate) -> campaign_pb2.EmailTemplate:
                                       from_address=t.from_address, params=list(t.params or ()))
 
 
+def sms_template(t: SmsTemplate, segments: int = 0, encoding: str = "") -> campaign_pb2.SmsTemplate:
+    return campaign_pb2.SmsTemplate(body=t.body, params=list(t.params or ()), segments=segments, encoding=encoding)
+
+
 def campaign(view: CampaignView) -> campaign_pb2.Campaign:
     c = view.campaign
+    t = view.template
     return campaign_pb2.Campaign(
         id=c.id, user_id=c.user_id, name=c.name, type=c.type, created_at=to_timestamp(c.created_at),
         # Email campaigns send through the platform's own transport: its default credential always applies.
@@ -33,7 +38,8 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
         csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
         num_recipients=c.num_recipients, num_invalid=c.num_invalid,
         jobs=[job(j) for j in view.jobs],
-        email_template=email_template(view.template) if view.template is not None else None,
+        email_template=email_template(t) if isinstance(t, EmailTemplate) else None,
+        sms_template=sms_template(t) if isinstance(t, SmsTemplate) else None,
     )
 
 
@@ -41,11 +47,16 @@ def email_preview(p: EmailPreview) -> campaign_pb2.EmailPreview:
     return campaign_pb2.EmailPreview(subject=p.subject, body=p.body, reply_to=p.reply_to, **{"from": p.from_address})
 
 
+def sms_preview(p: SmsPreview) -> campaign_pb2.SmsPreview:
+    return campaign_pb2.SmsPreview(body=p.body, segments=p.segments, encoding=p.encoding)
+
+
 def upload_status(s: UploadStatusView) -> campaign_pb2.UploadStatus:
     return campaign_pb2.UploadStatus(
         is_csv_processing=s.is_csv_processing, csv_filename=s.csv_filename, temp_csv_filename=s.temp_csv_filename,
         csv_error=s.csv_error, num_recipients=s.num_recipients, rows_processed=s.rows_processed,
-        preview=email_preview(s.preview) if s.preview is not None else None,
+        preview=email_preview(s.preview) if isinstance(s.preview, EmailPreview) else None,
+        sms_preview=sms_preview(s.preview) if isinstance(s.preview, SmsPreview) else None,
     )
 
 

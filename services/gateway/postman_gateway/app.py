@@ -10,7 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from postman_gateway import api_keys_api, campaigns_api, email_api, limiting, observability, signin_api, uploads_api
+from postman_gateway import (
+    api_keys_api,
+    campaigns_api,
+    email_api,
+    limiting,
+    observability,
+    signin_api,
+    sms_api,
+    uploads_api,
+)
 from postman_gateway.auth import authenticate, clear_rejected_cookie
 from postman_gateway.backends import EXTENSION as BACKENDS
 from postman_gateway.backends import Backends
@@ -49,6 +58,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(api_keys_api.blueprint)
     v1.register_blueprint(campaigns_api.blueprint)
     v1.register_blueprint(email_api.blueprint)
+    v1.register_blueprint(sms_api.blueprint)
     app.register_blueprint(v1)
 
     if settings.trusted_proxies:

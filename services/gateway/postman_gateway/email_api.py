@@ -8,21 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2, stats_pb2
-from postman_gateway import audit, limiting, serializers
+from postman_gateway import audit, channel_routes, limiting, serializers
 from postman_gateway.auth import current_caller
 from postman_gateway.backends import backends
-from postman_gateway.validation import (
-    campaign_id,
-    json_body,
-    nullable_string,
-    optional_string,
-    required_query,
-    required_string,
-)
+from postman_gateway.validation import json_body, nullable_string, required_string
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import from_rpc_error
 from postman_shared.logging import get_logger
@@ -33,13 +26,12 @@ EXPORT_TIMEOUT_SECONDS = 3600.0
 blueprint = Blueprint("email", __name__, url_prefix="/campaign/<campaign_id>/email")
 
 
-def _ref(raw_id: str) -> campaign_pb2.CampaignRef:
-    return campaign_pb2.CampaignRef(campaign_id=campaign_id(raw_id), user_id=g.user_id)
+_ref = channel_routes.ref
 
 
 @blueprint.get("")
 def get_campaign(campaign_id: str) -> ResponseReturnValue:
-    campaign = client.call(backends().campaign.GetCampaign, _ref(campaign_id))
+    campaign = channel_routes.campaign_of_channel(campaign_id, "EMAIL")
     return jsonify(serializers.email_campaign(campaign))
 
 
@@ -61,36 +53,17 @@ def update_template(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/upload/start")
 def start_upload(campaign_id: str) -> ResponseReturnValue:
-    ref = _ref(campaign_id)
-    request = campaign_pb2.StartUploadRequest(
-        campaign_id=ref.campaign_id,
-        user_id=ref.user_id,
-        mime_type=required_query("mime_type"),
-        md5=required_query("md5"),
-    )
-    result = client.call(backends().campaign.StartUpload, request)
-    return jsonify(presigned_url=result.presigned_url, transaction_id=result.transaction_id)
+    return channel_routes.start_upload(campaign_id)
 
 
 @blueprint.post("/upload/complete")
 def complete_upload(campaign_id: str) -> ResponseReturnValue:
-    ref = _ref(campaign_id)
-    body = json_body()
-    request = campaign_pb2.CompleteUploadRequest(
-        campaign_id=ref.campaign_id,
-        user_id=ref.user_id,
-        transaction_id=required_string(body, "transaction_id"),
-        filename=required_string(body, "filename"),
-        etag=optional_string(body, "etag") or "",
-    )
-    result = client.call(backends().campaign.CompleteUpload, request)
-    return jsonify(id=str(result.campaign_id or ref.campaign_id)), 202
+    return channel_routes.complete_upload(campaign_id)
 
 
 @blueprint.get("/upload/status")
 def upload_status(campaign_id: str) -> ResponseReturnValue:
-    status = client.call(backends().campaign.GetUploadStatus, _ref(campaign_id))
-    return jsonify(serializers.upload_status(status))
+    return channel_routes.upload_status(campaign_id)
 
 
 @blueprint.get("/preview")

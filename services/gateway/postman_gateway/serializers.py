@@ -65,6 +65,32 @@ def email_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
     }
 
 
+def _sms_template(template: campaign_pb2.SmsTemplate, with_segments: bool = False) -> dict[str, Any]:
+    """ChannelTemplate; the template PUT adds ``segments`` and ``encoding`` (extra keys beyond the contract)."""
+    body: dict[str, Any] = {"body": template.body, "params": list(template.params)}
+    if with_segments:
+        body.update(segments=template.segments, encoding=template.encoding)
+    return body
+
+
+def sms_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """SMSCampaign: ``GET /campaign/{id}/sms`` (no ``protect``; ``cost_per_message`` is not known yet)."""
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "created_at": to_iso(campaign.created_at),
+        "type": campaign.type,
+        "has_credential": campaign.has_credential,
+        "valid": campaign.valid,
+        "redacted": campaign.redacted,
+        "csv_filename": _or_none(campaign.csv_filename),
+        "is_csv_processing": campaign.is_csv_processing,
+        "num_recipients": campaign.num_recipients,
+        "job_queue": job_queue(campaign.jobs),
+        "sms_templates": _sms_template(campaign.sms_template) if campaign.HasField("sms_template") else None,
+    }
+
+
 def template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, Any]:
     """TemplateResult: ``PUT /campaign/{id}/email/template``; ``extra_keys`` only when there are some."""
     body: dict[str, Any] = {
@@ -76,6 +102,29 @@ def template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, An
     if result.extra_keys:
         body["extra_keys"] = list(result.extra_keys)
     return body
+
+
+def sms_template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, Any]:
+    """TemplateResult: ``PUT /campaign/{id}/sms/template``; ``template`` is required, with its segment count."""
+    body: dict[str, Any] = {
+        "message": result.message,
+        "valid": result.valid,
+        "num_recipients": result.num_recipients,
+        "template": _sms_template(result.sms_template, with_segments=True),
+    }
+    if result.extra_keys:
+        body["extra_keys"] = list(result.extra_keys)
+    return body
+
+
+def _sms_preview(preview: campaign_pb2.SmsPreview) -> dict[str, Any]:
+    """``{body}`` of the contract, plus how many SMS parts the message takes and in which encoding."""
+    return {"body": preview.body, "segments": preview.segments, "encoding": preview.encoding}
+
+
+def sms_preview(preview: campaign_pb2.SmsPreview) -> dict[str, Any]:
+    """ChannelPreview: ``GET /campaign/{id}/sms/preview``."""
+    return {"preview": _sms_preview(preview)}
 
 
 def upload_status(status: campaign_pb2.UploadStatus) -> dict[str, Any]:
@@ -92,6 +141,8 @@ def upload_status(status: campaign_pb2.UploadStatus) -> dict[str, Any]:
             "replyTo": preview.reply_to if preview.HasField("reply_to") else None,
             "from": getattr(preview, "from"),
         }
+    elif status.HasField("sms_preview"):
+        body["preview"] = _sms_preview(status.sms_preview)
     return body
 
 

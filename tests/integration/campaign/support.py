@@ -45,7 +45,8 @@ class CampaignApi:
     def call(self, method: str, **fields):
         request_type = {
             "CreateCampaign": pb.CreateCampaignRequest, "ListCampaigns": pb.ListCampaignsRequest,
-            "UpdateEmailTemplate": pb.UpdateEmailTemplateRequest, "StartUpload": pb.StartUploadRequest,
+            "UpdateEmailTemplate": pb.UpdateEmailTemplateRequest,
+            "UpdateSmsTemplate": pb.UpdateSmsTemplateRequest, "StartUpload": pb.StartUploadRequest,
             "CompleteUpload": pb.CompleteUploadRequest, "GetJob": pb.GetJobRequest,
             "SetJobStatus": pb.SetJobStatusRequest,
         }.get(method, pb.CampaignRef)
@@ -53,8 +54,8 @@ class CampaignApi:
             fields.setdefault("user_id", self.user_id)
         return client.call(getattr(self.stub, method), request_type(**fields))
 
-    def create(self, name: str = "Appointment reminders") -> int:
-        return self.call("CreateCampaign", name=name, type="EMAIL").id
+    def create(self, name: str = "Appointment reminders", channel: str = "EMAIL") -> int:
+        return self.call("CreateCampaign", name=name, type=channel).id
 
     def get(self, campaign_id: int) -> pb.Campaign:
         return self.call("GetCampaign", campaign_id=campaign_id)

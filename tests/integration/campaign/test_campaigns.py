@@ -32,7 +32,6 @@ def test_an_email_campaign_is_created_as_a_draft(settings):
 
 @pytest.mark.parametrize("name, channel, code, words", [
     ("", "EMAIL", "api_validation", "name is required"),
-    ("Reminders", "SMS", "invalid_parameters", "not supported yet"),
     ("Reminders", "TELEGRAM", "invalid_parameters", "not supported yet"),
     ("Reminders", "FAX", "api_validation", "type must be one of"),
 ])

@@ -112,11 +112,12 @@ def poll(fetch: Callable[[], Any], done: Callable[[Any], bool], what: str, timeo
         time.sleep(0.05)
 
 
-def upload_file(http: FlaskClient, caller: Caller, campaign_id: int, path: Path) -> dict[str, Any]:
+def upload_file(http: FlaskClient, caller: Caller, campaign_id: int, path: Path,
+                channel: str = "email") -> dict[str, Any]:
     """Uploads a recipient file as the client does (start, presigned PUT, complete) and waits for processing."""
     data = path.read_bytes()
     md5 = content_md5(data)
-    base = f"/v1/campaign/{campaign_id}/email"
+    base = f"/v1/campaign/{campaign_id}/{channel}"
     start = http.get(f"{base}/upload/start", query_string={"mime_type": "text/csv", "md5": md5},
                      headers=caller.headers)
     assert start.status_code == 200, start.json

@@ -27,6 +27,11 @@ SAMPLE_INPUT = {
         "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
     ("POST", CAMPAIGN_PREFIX + "email/upload/complete"): {
         "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
+    ("PUT", CAMPAIGN_PREFIX + "sms/template"): {"json": {"body": "Dear {{name}}"}},
+    ("GET", CAMPAIGN_PREFIX + "sms/upload/start"): {
+        "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
+    ("POST", CAMPAIGN_PREFIX + "sms/upload/complete"): {
+        "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
     ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
 }
@@ -71,6 +76,7 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     unchecked = {r for r in routes if r not in CALLERS_OWN and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert unchecked == set()
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 9
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 6
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
 
 
@@ -98,13 +104,15 @@ def test_every_api_route_but_the_public_ones_is_401_without_valid_credentials(ap
 
 @pytest.mark.usefixtures("pipeline")
 @pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
+@pytest.mark.parametrize("channel", ["EMAIL", "SMS"])
 def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_nothing(
-        app, http, new_caller, sign_in, intruder_kind):
+        app, http, new_caller, sign_in, intruder_kind, channel):
     owner = new_caller()
-    created = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's", "type": "EMAIL"})
+    created = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's", "type": channel})
     assert created.status_code == 201, created.json
     campaign_id = created.json["id"]
-    before = http.get(f"/v1/campaign/{campaign_id}/email", headers=owner.headers).json
+    details = f"/v1/campaign/{campaign_id}/{channel.lower()}"
+    before = http.get(details, headers=owner.headers).json
 
     if intruder_kind == "api_key":
         intruder_client, intruder_headers = app.test_client(), new_caller().headers
@@ -113,7 +121,7 @@ def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_noth
     answered = call_every(intruder_client, campaign_routes(app), intruder_headers, campaign_id=campaign_id)
 
     assert answered == {route: (404, "not_found") for route in answered}
-    assert http.get(f"/v1/campaign/{campaign_id}/email", headers=owner.headers).json == before
+    assert http.get(details, headers=owner.headers).json == before
     listed = intruder_client.get("/v1/campaigns", headers=intruder_headers).json
     assert listed == {"campaigns": [], "total_count": 0}
 

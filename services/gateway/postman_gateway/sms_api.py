@@ -1,0 +1,53 @@
+"""``/v1/campaign/{campaignId}/sms/...``: one SMS campaign's details, template, upload and preview. Send,
+credentials, stats and export of SMS campaigns are not built yet. Calling these on a campaign of another channel
+is refused by the campaign service, naming the campaign's channel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from postman.v1 import campaign_pb2
+from postman_gateway import channel_routes, serializers
+from postman_gateway.backends import backends
+from postman_gateway.channel_routes import ref
+from postman_gateway.validation import json_body, required_string
+from postman_shared.grpc import client
+
+blueprint = Blueprint("sms", __name__, url_prefix="/campaign/<campaign_id>/sms")
+
+
+@blueprint.get("")
+def get_campaign(campaign_id: str) -> ResponseReturnValue:
+    campaign = channel_routes.campaign_of_channel(campaign_id, "SMS")
+    return jsonify(serializers.sms_campaign(campaign))
+
+
+@blueprint.put("/template")
+def update_template(campaign_id: str) -> ResponseReturnValue:
+    campaign = ref(campaign_id)
+    request = campaign_pb2.UpdateSmsTemplateRequest(
+        campaign_id=campaign.campaign_id, user_id=campaign.user_id, body=required_string(json_body(), "body"))
+    result = client.call(backends().campaign.UpdateSmsTemplate, request)
+    return jsonify(serializers.sms_template_result(result))
+
+
+@blueprint.get("/upload/start")
+def start_upload(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.start_upload(campaign_id)
+
+
+@blueprint.post("/upload/complete")
+def complete_upload(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.complete_upload(campaign_id)
+
+
+@blueprint.get("/upload/status")
+def upload_status(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.upload_status(campaign_id)
+
+
+@blueprint.get("/preview")
+def preview(campaign_id: str) -> ResponseReturnValue:
+    result = client.call(backends().campaign.PreviewSms, ref(campaign_id))
+    return jsonify(serializers.sms_preview(result))
