@@ -77,7 +77,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def StartUpload(self, request: campaign_pb2.StartUploadRequest, context: Any) -> campaign_pb2.StartUploadResponse:
         started = uploads.start_upload(self._database, self._store, request.campaign_id, request.user_id,
-                                       request.mime_type, request.md5)
+                                       request.mime_type, request.md5, request.channel)
         return campaign_pb2.StartUploadResponse(presigned_url=started.presigned_url,
                                                 transaction_id=started.transaction_id)
 
@@ -85,12 +85,12 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                        context: Any) -> campaign_pb2.CompleteUploadResponse:
         uploads.complete_upload(self._database, self._store, self._process_upload, request.campaign_id,
                                 request.user_id, request.transaction_id, request.filename,
-                                self._settings.max_upload_bytes)
+                                self._settings.max_upload_bytes, request.channel)
         return campaign_pb2.CompleteUploadResponse(campaign_id=request.campaign_id)
 
     def GetUploadStatus(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.UploadStatus:
         return wire.upload_status(uploads.upload_status(self._database, self._renderer, request.campaign_id,
-                                                        request.user_id))
+                                                        request.user_id, request.channel))
 
     def PreviewEmail(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.EmailPreview:
         return wire.email_preview(previews.preview_email(self._database, self._renderer, request.campaign_id,

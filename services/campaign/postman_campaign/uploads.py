@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postman_campaign.campaigns import ensure_not_sent, owned_campaign
-from postman_campaign.models import Upload
+from postman_campaign.campaigns import ensure_channel, ensure_not_sent, owned_campaign
+from postman_campaign.models import Campaign, Upload
 from postman_campaign.previews import EmailPreview, PreviewSource, SmsPreview, preview_source, render
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
@@ -49,10 +49,10 @@ class UploadStatusView:
 
 
 def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_id: int, mime_type: str,
-                 md5: str) -> StartedUpload:
+                 md5: str, channel: str = "") -> StartedUpload:
     media_type = mime_type.split(";", 1)[0].strip().lower()
     with database.unit_of_work() as session:
-        owned_campaign(session, campaign_id, user_id)
+        _owned_of_channel(session, campaign_id, user_id, channel)
         ensure_not_sent(session, campaign_id)
         if media_type not in CSV_MIME_TYPES:
             raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file "
@@ -68,11 +68,11 @@ def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_
 
 
 def complete_upload(database: Database, store: ObjectStore, process: Callable[[int], None], campaign_id: int,
-                    user_id: int, transaction_id: str, filename: str, max_bytes: int) -> None:
+                    user_id: int, transaction_id: str, filename: str, max_bytes: int, channel: str = "") -> None:
     """Marks the upload PROCESSING and hands it to ``process`` (a background worker); returns at once."""
     filename = os.path.basename(filename.replace("\\", "/")).strip()[:MAX_FILENAME_LENGTH]
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
-        owned_campaign(session, campaign_id, user_id)
+        _owned_of_channel(session, campaign_id, user_id, channel)
         upload = _upload_of(session, campaign_id, transaction_id)
     if not filename:
         raise InvalidArgument("filename is required", code="api_validation")
@@ -99,6 +99,14 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
     process(upload.id)
 
 
+def _owned_of_channel(session: Session, campaign_id: int, user_id: int, channel: str) -> Campaign:
+    """The caller's campaign; when the call names a channel (``/sms/upload/...``), it must be that channel's."""
+    campaign = owned_campaign(session, campaign_id, user_id)
+    if channel:
+        ensure_channel(campaign, channel.upper())
+    return campaign
+
+
 def _upload_of(session: Session, campaign_id: int, transaction_id: str) -> Upload:
     upload = session.scalars(select(Upload).where(
         Upload.transaction_id == transaction_id, Upload.campaign_id == campaign_id)).one_or_none()
@@ -107,12 +115,13 @@ def _upload_of(session: Session, campaign_id: int, transaction_id: str) -> Uploa
     return upload
 
 
-def upload_status(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> UploadStatusView:
+def upload_status(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
+                  channel: str = "") -> UploadStatusView:
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
         # One snapshot for every read below: the worker commits the campaign's counts and the upload's DONE
         # together, and reading them at two moments could show "not processing" with the old counts.
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        campaign = owned_campaign(session, campaign_id, user_id)
+        campaign = _owned_of_channel(session, campaign_id, user_id, channel)
         processing = session.scalars(select(Upload).where(
             Upload.campaign_id == campaign_id, Upload.status == PROCESSING).order_by(Upload.id.desc()).limit(1)
         ).first()

@@ -30,11 +30,12 @@ def campaign_of_channel(raw_id: str, channel: str) -> campaign_pb2.Campaign:
     return campaign
 
 
-def start_upload(raw_id: str) -> ResponseReturnValue:
+def start_upload(raw_id: str, channel: str) -> ResponseReturnValue:
     campaign = ref(raw_id)
     request = campaign_pb2.StartUploadRequest(
         campaign_id=campaign.campaign_id,
         user_id=campaign.user_id,
+        channel=channel,
         mime_type=required_query("mime_type"),
         md5=required_query("md5"),
     )
@@ -42,12 +43,13 @@ def start_upload(raw_id: str) -> ResponseReturnValue:
     return jsonify(presigned_url=result.presigned_url, transaction_id=result.transaction_id)
 
 
-def complete_upload(raw_id: str) -> ResponseReturnValue:
+def complete_upload(raw_id: str, channel: str) -> ResponseReturnValue:
     campaign = ref(raw_id)
     body = json_body()
     request = campaign_pb2.CompleteUploadRequest(
         campaign_id=campaign.campaign_id,
         user_id=campaign.user_id,
+        channel=channel,
         transaction_id=required_string(body, "transaction_id"),
         filename=required_string(body, "filename"),
         etag=optional_string(body, "etag") or "",
@@ -57,6 +59,8 @@ def complete_upload(raw_id: str) -> ResponseReturnValue:
     return jsonify(id=str(result.campaign_id or campaign.campaign_id)), 202
 
 
-def upload_status(raw_id: str) -> ResponseReturnValue:
-    status = client.call(backends().campaign.GetUploadStatus, ref(raw_id))
+def upload_status(raw_id: str, channel: str) -> ResponseReturnValue:
+    request = ref(raw_id)
+    request.channel = channel
+    status = client.call(backends().campaign.GetUploadStatus, request)
     return jsonify(serializers.upload_status(status))

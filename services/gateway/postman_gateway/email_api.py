@@ -53,17 +53,17 @@ def update_template(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/upload/start")
 def start_upload(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.start_upload(campaign_id)
+    return channel_routes.start_upload(campaign_id, "EMAIL")
 
 
 @blueprint.post("/upload/complete")
 def complete_upload(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.complete_upload(campaign_id)
+    return channel_routes.complete_upload(campaign_id, "EMAIL")
 
 
 @blueprint.get("/upload/status")
 def upload_status(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.upload_status(campaign_id)
+    return channel_routes.upload_status(campaign_id, "EMAIL")
 
 
 @blueprint.get("/preview")

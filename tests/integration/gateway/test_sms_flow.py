@@ -74,6 +74,12 @@ def test_a_template_without_a_body_is_refused(http, caller):
     ("EMAIL", "sms", "GET", None),
     ("EMAIL", "sms/template", "PUT", TEMPLATE),
     ("EMAIL", "sms/preview", "GET", None),
+    ("SMS", "email/upload/start?mime_type=text/csv&md5=x", "GET", None),
+    ("SMS", "email/upload/complete", "POST", {"transaction_id": "t", "filename": "f.csv"}),
+    ("SMS", "email/upload/status", "GET", None),
+    ("EMAIL", "sms/upload/start?mime_type=text/csv&md5=x", "GET", None),
+    ("EMAIL", "sms/upload/complete", "POST", {"transaction_id": "t", "filename": "f.csv"}),
+    ("EMAIL", "sms/upload/status", "GET", None),
 ])
 def test_a_route_of_another_channel_is_refused_naming_the_campaigns_channel(http, caller, channel, path, method,
                                                                              json):
