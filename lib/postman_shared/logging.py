@@ -8,6 +8,17 @@ import sys
 import structlog
 
 
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time of writing, not the one at configuration: loggers are
+    cached, and a test runner (or a daemon) may swap standard output after logging was configured."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> structlog.stdlib.BoundLogger:
     """Sets up structlog and the standard library logging so both print JSON with ``service`` bound."""
     renderer: structlog.typing.Processor
@@ -23,10 +34,10 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> s
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_CurrentStdout())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
