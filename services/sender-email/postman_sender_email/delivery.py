@@ -17,8 +17,6 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from postman_sender_email import mime
@@ -29,14 +27,13 @@ from postman_sender_email.transports import Email, EmailTransport, Outcome, camp
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS
 from postman_shared.db import Database
+from postman_shared.delivery_log import DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedEmail
 
 log = get_logger(component="delivery")
 
-_RECORDED = text(
-    "SELECT message_id, status, error_code, error_reason FROM email_deliveries WHERE message_id = ANY(:ids)"
-)
+DELIVERIES = DeliveryLog(EmailDelivery, provider_id_length=255)
 
 
 @dataclass(frozen=True)
@@ -139,40 +136,12 @@ def send(emails: Sequence[Email], transport: EmailTransport) -> dict[str, Outcom
 
 def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
     """The outcomes already in ``email_deliveries`` of these message ids (one query)."""
-    if not message_ids:
-        return {}
-    rows = session.execute(_RECORDED, {"ids": message_ids})
-    return {
-        row.message_id: Outcome(row.message_id, row.status, row.error_code, row.error_reason)
-        for row in rows
-    }
-
-
-_INSERT_DELIVERIES = (
-    insert(EmailDelivery).on_conflict_do_nothing(index_elements=["message_id"]).returning(EmailDelivery.message_id)
-)
+    return DELIVERIES.recorded(session, message_ids)
 
 
 def record(session: Session, emails: Sequence[Email], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
     """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
-    rows = [
-        {
-            "message_id": email.message_id,
-            "campaign_id": campaign_of(email),
-            "status": outcomes[email.message_id].status,
-            "error_code": outcomes[email.message_id].error_code,
-            "error_reason": outcomes[email.message_id].reason,
-            "provider_message_id": (outcomes[email.message_id].provider_message_id or "")[:255] or None,
-        }
-        for email in emails
-    ]
-    # Rows as parameters, not .values(rows): compiled once and cached, still sent as multi-row INSERTs.
-    inserted = set(session.execute(_INSERT_DELIVERIES, rows).scalars())
-    result = {message_id: outcomes[message_id] for message_id in inserted}
-    lost = [email.message_id for email in emails if email.message_id not in inserted]
-    if lost:
-        result.update(recorded_outcomes(session, lost))
-    return result
+    return DELIVERIES.record(session, [(email.message_id, campaign_of(email)) for email in emails], outcomes)
 
 
 def _event(email: RenderedEmail, outcome: Outcome) -> DeliveryEvent:

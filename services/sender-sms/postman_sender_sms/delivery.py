@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
@@ -32,18 +30,14 @@ from postman_sender_sms.twilio_transport import Outcome, TwilioSender
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_SEND
 from postman_shared.db import Database
+from postman_shared.delivery_log import DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedSms
 from postman_shared.send_rate import SendRate, SendRateStopped
 
 log = get_logger(component="delivery")
 
-_RECORDED = text(
-    "SELECT message_id, status, error_code, error_reason FROM sms_deliveries WHERE message_id = ANY(:ids)"
-)
-_INSERT_DELIVERIES = (
-    insert(SmsDelivery).on_conflict_do_nothing(index_elements=["message_id"]).returning(SmsDelivery.message_id)
-)
+DELIVERIES = DeliveryLog(SmsDelivery, provider_id_length=64)
 
 
 @dataclass(frozen=True)
@@ -125,32 +119,12 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
 
 def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
     """The outcomes already in ``sms_deliveries`` of these message ids (one query)."""
-    if not message_ids:
-        return {}
-    rows = session.execute(_RECORDED, {"ids": message_ids})
-    return {row.message_id: Outcome(row.message_id, row.status, row.error_code, row.error_reason) for row in rows}
+    return DELIVERIES.recorded(session, message_ids)
 
 
 def record(session: Session, messages: Sequence[RenderedSms], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
     """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
-    rows = [
-        {
-            "message_id": m.message_id,
-            "campaign_id": m.campaign_id,
-            "status": outcomes[m.message_id].status,
-            "error_code": outcomes[m.message_id].error_code,
-            "error_reason": outcomes[m.message_id].reason,
-            "provider_message_id": (outcomes[m.message_id].provider_message_id or "")[:64] or None,
-        }
-        for m in messages
-    ]
-    # Rows as parameters, not .values(rows): compiled once and cached, still sent as multi-row INSERTs.
-    inserted = set(session.execute(_INSERT_DELIVERIES, rows).scalars())
-    result = {message_id: outcomes[message_id] for message_id in inserted}
-    lost = [m.message_id for m in messages if m.message_id not in inserted]
-    if lost:
-        result.update(recorded_outcomes(session, lost))
-    return result
+    return DELIVERIES.record(session, [(m.message_id, m.campaign_id) for m in messages], outcomes)
 
 
 def _event(message: RenderedSms, outcome: Outcome) -> DeliveryEvent:

@@ -18,29 +18,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from postman_sender_sms.metrics import PROVIDER_RETRIES
+from postman_shared.delivery_log import Outcome
 
 # Pauses before the second and third try of a request that failed for a passing reason.
 RETRY_PAUSES: tuple[float, ...] = (0.5, 2.0)
 REQUEST_TIMEOUT_SECONDS = 15.0
 UNAVAILABLE = "twilio_unavailable"
 NO_ANSWER = "twilio_no_answer"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    message_id: str
-    status: str  # SENT | ERROR
-    error_code: str | None = None
-    reason: str | None = None
-    provider_message_id: str | None = None  # Twilio's message SID
-
-    @classmethod
-    def sent(cls, message_id: str, sid: str | None) -> "Outcome":
-        return cls(message_id, "SENT", provider_message_id=sid)
-
-    @classmethod
-    def error(cls, message_id: str, code: str, reason: str) -> "Outcome":
-        return cls(message_id, "ERROR", code, reason)
 
 
 class _Passing(Exception):

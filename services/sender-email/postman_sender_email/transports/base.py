@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
+from postman_shared.delivery_log import ERROR, SENT, Outcome
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
-SENT = "SENT"
-ERROR = "ERROR"
+__all__ = ["ERROR", "SENT", "Email", "EmailTransport", "Outcome", "campaign_of", "log_ids"]
 
 # What a transport sends: one message of a campaign, or an urgent email of no campaign (a one-time password).
 Email: TypeAlias = RenderedEmail | PriorityEmail
@@ -24,31 +23,6 @@ def log_ids(email: Email) -> dict[str, object]:
     if isinstance(email, RenderedEmail):
         return {"message_id": email.message_id, "campaign_id": email.campaign_id}
     return {"message_id": email.message_id}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the provider said about one message."""
-
-    message_id: str  # the queue message's id: the recipient id of a campaign message
-    status: str  # SENT | ERROR
-    error_code: str | None = None
-    reason: str | None = None
-    provider_message_id: str | None = None
-    transient: bool = False  # an ERROR for a passing reason (outage, throttling): worth another attempt later
-
-    @classmethod
-    def sent(cls, message_id: str, provider_message_id: str | None = None) -> "Outcome":
-        return cls(message_id, SENT, provider_message_id=provider_message_id)
-
-    @classmethod
-    def error(cls, message_id: str, code: str, reason: str) -> "Outcome":
-        return cls(message_id, ERROR, error_code=code[:64], reason=reason)
-
-    @classmethod
-    def unavailable(cls, message_id: str, code: str, reason: str) -> "Outcome":
-        """The provider could not take the message now, even after the transport's own quick retries."""
-        return cls(message_id, ERROR, error_code=code[:64], reason=reason, transient=True)
 
 
 class EmailTransport(Protocol):
