@@ -39,6 +39,8 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         campaign_addr=f"127.0.0.1:{free_port()}",
         renderer_addr=f"127.0.0.1:{free_port()}",
         stats_addr=f"127.0.0.1:{free_port()}",
+        sms_sender_addr=f"127.0.0.1:{free_port()}",
+        telegram_sender_addr=f"127.0.0.1:{free_port()}",
         metrics_port=0,
         log_format="console",
     )

@@ -93,20 +93,120 @@ class RenderedSms:
 
 
 @dataclass(frozen=True)
-class DeliveryEvent:
-    """sender -> stats, on DELIVERY_EVENTS: what happened to one message."""
+class RenderedTelegram:
+    """renderer -> sender-telegram, on TELEGRAM_SEND: one personalised Telegram message for a phone number; the
+    sender finds the chat of the person who subscribed to the credential's bot with that number."""
 
     recipient_id: int
     campaign_id: int
     job_id: int
-    status: str  # SENT | ERROR
-    error_code: str | None = None
-    reason: str | None = None
-    kind: str = "delivery"
+    user_id: int  # the credential's owner: the sealed bot token opens only for this user
+    to: str  # E.164 phone number
+    body: str  # Telegram HTML (b, i, u, s, a, code, pre only)
+    credential_id: int
+    rate: int | None = None  # messages per second for the campaign; None: TELEGRAM_MAX_RATE
 
     @property
     def message_id(self) -> str:
-        return f"delivery-{self.recipient_id}"
+        return str(self.recipient_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RenderedTelegram":
+        if not isinstance(d["to"], str) or not isinstance(d["body"], str):
+            raise TypeError("to and body must be strings")
+        rate = d.get("rate")
+        if rate is not None and (isinstance(rate, bool) or int(rate) < 1):
+            raise ValueError(f"rate must be a whole number of messages per second, at least 1, not {rate!r}")
+        return cls(
+            recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
+            user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
+            rate=None if rate is None else int(rate),
+        )
+
+
+@dataclass(frozen=True)
+class TelegramUpdate:
+    """gateway -> sender-telegram, on TELEGRAM_UPDATES: one webhook update of a registered bot, whose secret token
+    the gateway has checked. ``update`` is Telegram's Update object as received."""
+
+    credential_id: int
+    update: dict[str, Any]
+
+    @property
+    def message_id(self) -> str:
+        return f"tg-update-{self.credential_id}-{self.update.get('update_id')}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TelegramUpdate":
+        if not isinstance(d["update"], dict):
+            raise TypeError("update must be an object")
+        return cls(credential_id=int(d["credential_id"]), update=d["update"])
+
+
+@dataclass(frozen=True)
+class SmsStatusReport:
+    """gateway -> sender-sms, on SMS_STATUS: one Twilio status callback of a campaign SMS, whose URL signature the
+    gateway has checked. ``url`` (the public URL Twilio called), ``params`` (the form as received) and ``signature``
+    (X-Twilio-Signature, "" when absent) are what Twilio's own request signature is checked against."""
+
+    campaign_id: int
+    recipient_id: int
+    credential_id: int
+    message_sid: str
+    status: str  # Twilio's MessageStatus: queued, sent, delivered, undelivered, failed...
+    error_code: str | None  # Twilio's ErrorCode, e.g. "30003"
+    url: str
+    params: dict[str, str]
+    signature: str
+
+    @property
+    def message_id(self) -> str:
+        return f"sms-status-{self.recipient_id}-{self.status}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SmsStatusReport":
+        params = d["params"]
+        if not isinstance(params, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in params.items()):
+            raise TypeError("params must be an object of strings")
+        texts = {name: d[name] for name in ("message_sid", "status", "url", "signature")}
+        if not all(isinstance(value, str) for value in texts.values()):
+            raise TypeError("message_sid, status, url and signature must be strings")
+        error_code = d.get("error_code")
+        if error_code is not None and not isinstance(error_code, str):
+            raise TypeError("error_code must be a string")
+        return cls(campaign_id=int(d["campaign_id"]), recipient_id=int(d["recipient_id"]),
+                   credential_id=int(d["credential_id"]), error_code=error_code, params=params, **texts)
+
+
+@dataclass(frozen=True)
+class DeliveryEvent:
+    """sender -> stats, on DELIVERY_EVENTS: what happened to one message.
+
+    ``kind`` "delivery": the sender's outcome (SENT | ERROR). ``kind`` "receipt": the provider's final word after
+    the message was sent (a delivery receipt: DELIVERED | ERROR); ``job_id`` is 0 there, the sender of a receipt
+    does not know it."""
+
+    recipient_id: int
+    campaign_id: int
+    job_id: int
+    status: str  # SENT | ERROR; a receipt: DELIVERED | ERROR
+    error_code: str | None = None
+    reason: str | None = None
+    kind: str = "delivery"  # delivery | receipt
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.kind}-{self.recipient_id}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,9 +233,12 @@ def parse_event(d: dict[str, Any]) -> DeliveryEvent | JobRendered:
     """Decodes a DELIVERY_EVENTS message; raises KeyError/ValueError/TypeError when it is malformed."""
     if d.get("kind") == "job_rendered":
         return JobRendered(job_id=int(d["job_id"]), campaign_id=int(d["campaign_id"]), total=int(d["total"]))
+    kind = d.get("kind", "delivery")
+    if kind not in ("delivery", "receipt"):
+        raise ValueError(f"unknown event kind {kind!r}")
     return DeliveryEvent(
         recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
-        status=str(d["status"]), error_code=d.get("error_code"), reason=d.get("reason"),
+        status=str(d["status"]), error_code=d.get("error_code"), reason=d.get("reason"), kind=kind,
     )
 
 

@@ -11,6 +11,7 @@ DEFAULT_METRICS_PORTS = {
     "sender-email": 9104,
     "stats": 9105,
     "sender-sms": 9106,
+    "sender-telegram": 9107,
 }
 
 

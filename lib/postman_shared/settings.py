@@ -71,6 +71,8 @@ class Settings:
     campaign_addr: str = "127.0.0.1:50052"
     renderer_addr: str = "127.0.0.1:50053"
     stats_addr: str = "127.0.0.1:50054"
+    sms_sender_addr: str = "127.0.0.1:50055"
+    telegram_sender_addr: str = "127.0.0.1:50056"
     grpc_bind_host: str = "127.0.0.1"
     grpc_port: int = 0  # 0: the port of this service's own *_ADDR
     metrics_port: int = -1  # -1: the service's default; 0: disabled
@@ -123,6 +125,8 @@ class Settings:
     default_phone_region: str = "SG"  # region of phone numbers written without a country code
     sms_max_segments: int = 10  # longest SMS template accepted, in segments
     sms_default_rate: int = 10  # SMS per second per campaign when the campaign does not say (sender-sms)
+    telegram_max_rate: int = 30  # Telegram messages per second per bot: the default and the most a send may ask
+    callback_signing_key: str = "dev-only-callback-signing-key"  # HMAC of provider callback and webhook URLs
     credentials_key: str = ""  # base64 of 32 bytes: master key sealing stored provider credentials
     credentials_key_file: Path = Path("var/credentials.key")  # used when CREDENTIALS_KEY is empty (make run)
     credentials_old_keys: str = ""  # comma-separated base64 keys still accepted for opening, during a rotation
@@ -156,6 +160,8 @@ class Settings:
             campaign_addr=_str(e, "CAMPAIGN_ADDR", cls.campaign_addr),
             renderer_addr=_str(e, "RENDERER_ADDR", cls.renderer_addr),
             stats_addr=_str(e, "STATS_ADDR", cls.stats_addr),
+            sms_sender_addr=_str(e, "SMS_SENDER_ADDR", cls.sms_sender_addr),
+            telegram_sender_addr=_str(e, "TELEGRAM_SENDER_ADDR", cls.telegram_sender_addr),
             grpc_bind_host=_str(e, "GRPC_BIND_HOST", cls.grpc_bind_host),
             grpc_port=_int(e, "GRPC_PORT", cls.grpc_port),
             metrics_port=_int(e, "METRICS_PORT", cls.metrics_port),
@@ -200,6 +206,8 @@ class Settings:
             default_phone_region=_str(e, "DEFAULT_PHONE_REGION", cls.default_phone_region).upper(),
             sms_max_segments=_int(e, "SMS_MAX_SEGMENTS", cls.sms_max_segments, minimum=1),
             sms_default_rate=_int(e, "SMS_DEFAULT_RATE", cls.sms_default_rate, minimum=1),
+            telegram_max_rate=_int(e, "TELEGRAM_MAX_RATE", cls.telegram_max_rate, minimum=1),
+            callback_signing_key=_str(e, "CALLBACK_SIGNING_KEY", cls.callback_signing_key),
             credentials_key=_str(e, "CREDENTIALS_KEY", cls.credentials_key),
             credentials_key_file=Path(_str(e, "CREDENTIALS_KEY_FILE", str(cls.credentials_key_file))),
             credentials_old_keys=_str(e, "CREDENTIALS_OLD_KEYS", cls.credentials_old_keys),

@@ -25,10 +25,12 @@ SERVICES = {
     "renderer": "postman_renderer",
     "sender-email": "postman_sender_email",
     "sender-sms": "postman_sender_sms",
+    "sender-telegram": "postman_sender_telegram",
     "stats": "postman_stats",
     "gateway": "postman_gateway",
 }
-GRPC_SERVICES = {"auth": "AUTH_ADDR", "campaign": "CAMPAIGN_ADDR", "renderer": "RENDERER_ADDR", "stats": "STATS_ADDR"}
+GRPC_SERVICES = {"auth": "AUTH_ADDR", "campaign": "CAMPAIGN_ADDR", "renderer": "RENDERER_ADDR", "stats": "STATS_ADDR",
+                 "sender-sms": "SMS_SENDER_ADDR", "sender-telegram": "TELEGRAM_SENDER_ADDR"}
 
 
 @dataclass

@@ -24,6 +24,9 @@ EMAIL_SEND = "email.send"  # one rendered email: renderer -> sender-email
 DELIVERY_EVENTS = "delivery.events"  # a message's outcome, or a job fully rendered: senders, renderer -> stats
 EMAIL_PRIORITY = "email.priority"  # one urgent email (one-time passwords): auth -> sender-email, never behind campaigns
 SMS_SEND = "sms.send"  # one rendered SMS: renderer -> sender-sms
+SMS_STATUS = "sms.status"  # a Twilio status callback, URL signature checked: gateway -> sender-sms
+TELEGRAM_SEND = "telegram.send"  # one rendered Telegram message: renderer -> sender-telegram
+TELEGRAM_UPDATES = "telegram.updates"  # a bot's webhook update, checked by the gateway: gateway -> sender-telegram
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -32,6 +35,9 @@ QUEUE_CONSUMERS: dict[str, str] = {
     EMAIL_SEND: "sender-email",
     EMAIL_PRIORITY: "sender-email",
     SMS_SEND: "sender-sms",
+    SMS_STATUS: "sender-sms",
+    TELEGRAM_SEND: "sender-telegram",
+    TELEGRAM_UPDATES: "sender-telegram",
     DELIVERY_EVENTS: "stats",
 }
 

@@ -20,6 +20,8 @@ CODES: dict[str, tuple[grpc.StatusCode, int]] = {
     "invalid_template": (grpc.StatusCode.INVALID_ARGUMENT, 400),
     "invalid_from_address": (grpc.StatusCode.INVALID_ARGUMENT, 400),
     "malformed": (grpc.StatusCode.INVALID_ARGUMENT, 400),
+    "invalid_credentials": (grpc.StatusCode.INVALID_ARGUMENT, 400),
+    "invalid_credential_label": (grpc.StatusCode.INVALID_ARGUMENT, 400),
     "unathenticated": (grpc.StatusCode.UNAUTHENTICATED, 401),
     "unauthorized": (grpc.StatusCode.PERMISSION_DENIED, 403),
     "already_sent": (grpc.StatusCode.FAILED_PRECONDITION, 403),

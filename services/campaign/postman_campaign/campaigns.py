@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from postman_campaign.models import Campaign, EmailTemplate, Job, SmsTemplate, Upload
+from postman_campaign.models import Campaign, EmailTemplate, Job, SmsTemplate, TelegramTemplate, Upload
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
-SUPPORTED_CHANNELS = ("EMAIL", "SMS")
+SUPPORTED_CHANNELS = CHANNELS
 MAX_NAME_LENGTH = 255
 PROCESSING = "PROCESSING"
-TEMPLATE_MODELS: dict[str, type[EmailTemplate] | type[SmsTemplate]] = {"EMAIL": EmailTemplate, "SMS": SmsTemplate}
+AnyTemplate = EmailTemplate | SmsTemplate | TelegramTemplate
+TEMPLATE_MODELS: dict[str, type[EmailTemplate] | type[SmsTemplate] | type[TelegramTemplate]] = {
+    "EMAIL": EmailTemplate, "SMS": SmsTemplate, "TELEGRAM": TelegramTemplate}
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class CampaignView:
 
     campaign: Campaign
     jobs: list[Job]
-    template: EmailTemplate | SmsTemplate | None  # the one of the campaign's channel
+    template: AnyTemplate | None  # the one of the campaign's channel
     is_csv_processing: bool
 
     @property
@@ -107,7 +109,7 @@ def views_of(session: Session, campaigns: Sequence[Campaign]) -> list[CampaignVi
     jobs: dict[int, list[Job]] = {}
     for job in session.scalars(select(Job).where(Job.campaign_id.in_(ids)).order_by(Job.id)):
         jobs.setdefault(job.campaign_id, []).append(job)
-    templates: dict[int, EmailTemplate | SmsTemplate] = {}
+    templates: dict[int, AnyTemplate] = {}
     for channel, model in TEMPLATE_MODELS.items():
         channel_ids = [c.id for c in campaigns if c.type == channel]
         if channel_ids:

@@ -100,9 +100,50 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         return wire.sms_preview(previews.preview_sms(self._database, self._renderer, request.campaign_id,
                                                      request.user_id))
 
-    def SendCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SendCampaignResponse:
-        job_ids = sending.send_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id)
+    def UpdateTelegramTemplate(self, request: campaign_pb2.UpdateSmsTemplateRequest,
+                               context: Any) -> campaign_pb2.UpdateTemplateResponse:
+        updated = templates.update_telegram_template(self._database, self._renderer, request.campaign_id,
+                                                     request.user_id, request.body)
+        assert isinstance(updated.template, models.TelegramTemplate)
+        return campaign_pb2.UpdateTemplateResponse(
+            message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
+            num_recipients=updated.num_recipients, sms_template=wire.telegram_template(updated.template))
+
+    def PreviewTelegram(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SmsPreview:
+        return wire.sms_preview(previews.preview_telegram(self._database, self._renderer, request.campaign_id,
+                                                          request.user_id))
+
+    def SendCampaign(self, request: campaign_pb2.SendCampaignRequest,
+                     context: Any) -> campaign_pb2.SendCampaignResponse:
+        send = sending.SendRequest(campaign_id=request.campaign_id, user_id=request.user_id, channel=request.channel,
+                                   rate=request.rate)
+        job_ids = sending.send_campaign(self._database, self._publish_outbox, send, self._settings.telegram_max_rate)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=job_ids)
+
+    def FindCredential(self, request: campaign_pb2.FindCredentialRequest,
+                       context: Any) -> campaign_pb2.CredentialInfo:
+        return wire.credential(credentials.find_credential(self._database, request.user_id, request.channel,
+                                                           request.label))
+
+    def ListCredentials(self, request: campaign_pb2.ListCredentialsRequest,
+                        context: Any) -> campaign_pb2.ListCredentialsResponse:
+        found = credentials.list_credentials(self._database, request.user_id, request.channel)
+        return campaign_pb2.ListCredentialsResponse(credentials=[wire.credential(c) for c in found])
+
+    def AssignCredential(self, request: campaign_pb2.AssignCredentialRequest, context: Any) -> campaign_pb2.Campaign:
+        return wire.campaign(credentials.assign_credential(self._database, request.campaign_id, request.user_id,
+                                                           request.credential_id))
+
+    def DeleteCredential(self, request: campaign_pb2.DeleteCredentialRequest,
+                         context: Any) -> campaign_pb2.CredentialInfo:
+        return wire.credential(credentials.delete_credential(self._database, request.user_id,
+                                                             request.credential_id))
+
+    def StoreSealedCredential(self, request: campaign_pb2.StoreSealedCredentialRequest,
+                              context: Any) -> campaign_pb2.CredentialInfo:
+        return wire.credential(credentials.store_sealed(
+            self._database, request.user_id, request.channel, request.label, request.sealed, request.key_id,
+            request.description, request.campaign_id))
 
     def GetJob(self, request: campaign_pb2.GetJobRequest, context: Any) -> campaign_pb2.JobDetails:
         details = sending.get_job(self._database, request.job_id)

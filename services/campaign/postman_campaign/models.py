@@ -45,6 +45,8 @@ class Campaign(Base):
     recipient_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     num_recipients: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     num_invalid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The provider credential an SMS or Telegram campaign sends with.
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -66,6 +68,17 @@ class SmsTemplate(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     body: Mapped[str] = mapped_column(Text)  # plain text, <br> for line breaks
+    params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # lower-cased keys
+    segments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of the template as written
+    encoding: Mapped[str] = mapped_column(String(8), default="", server_default="")  # GSM-7 | UCS-2
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TelegramTemplate(Base):
+    __tablename__ = "telegram_templates"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # Telegram HTML (its allowed tags only)
     params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # lower-cased keys
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -111,6 +124,7 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16))  # READY ENQUEUED SENDING SENT STOPPED LOGGED
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    send_rate: Mapped[int | None] = mapped_column(Integer)  # messages per second (SMS, TELEGRAM); None: default
     status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -129,6 +143,7 @@ class Credential(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the owner (auth's users.id)
     channel: Mapped[str] = mapped_column(String(16))  # SMS | TELEGRAM
     label: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(255), default="", server_default="")  # not secret: "@bot"
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(255), index=True)  # the master key wrapping it (for rotation)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import TEMPLATE_MODELS, ensure_channel, owned_campaign
-from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate
+from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -34,11 +34,11 @@ class SmsPreview:
 class PreviewSource:
     """What a preview is made of, read in one short session so the renderer call holds no connection."""
 
-    template: EmailTemplate | SmsTemplate
+    template: EmailTemplate | SmsTemplate | TelegramTemplate
     params: dict[str, str]
 
 
-def template_of(session: Session, campaign: Campaign) -> EmailTemplate | SmsTemplate | None:
+def template_of(session: Session, campaign: Campaign) -> EmailTemplate | SmsTemplate | TelegramTemplate | None:
     """The saved template of the campaign's channel, if any."""
     model = TEMPLATE_MODELS.get(campaign.type)
     return session.get(model, campaign.id) if model is not None else None
@@ -71,6 +71,9 @@ def render(renderer: Renderer, source: PreviewSource) -> EmailPreview | SmsPrevi
     if isinstance(t, SmsTemplate):
         rendered = renderer.render_preview("SMS", "", t.body, source.params)
         return SmsPreview(body=rendered.body, segments=rendered.segments, encoding=rendered.encoding)
+    if isinstance(t, TelegramTemplate):
+        rendered = renderer.render_preview("TELEGRAM", "", t.body, source.params)
+        return SmsPreview(body=rendered.body, segments=0, encoding="")
     rendered = renderer.render_preview("EMAIL", t.subject, t.body, source.params)
     return EmailPreview(subject=rendered.subject, body=rendered.body, reply_to=t.reply_to,
                         from_address=t.from_address)
@@ -97,5 +100,11 @@ def preview_email(database: Database, renderer: Renderer, campaign_id: int, user
 
 def preview_sms(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> SmsPreview:
     preview = _preview(database, renderer, campaign_id, user_id, "SMS")
+    assert isinstance(preview, SmsPreview)
+    return preview
+
+
+def preview_telegram(database: Database, renderer: Renderer, campaign_id: int, user_id: int) -> SmsPreview:
+    preview = _preview(database, renderer, campaign_id, user_id, "TELEGRAM")
     assert isinstance(preview, SmsPreview)
     return preview

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from postman_campaign import models
-from postman_campaign.campaigns import CampaignView, ensure_not_sent, owned_campaign, views_of
+from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.recipients_store import recipients_after
 from postman_campaign.uploads import PROCESSING
@@ -25,6 +25,13 @@ from postman_shared.logging import get_logger
 from postman_shared.messages import SendJob
 from postman_shared.timestamps import utcnow
 
+CREDENTIAL_NEEDED = {
+    "SMS": "The campaign has no Twilio credentials; add them (new-credentials) or choose saved ones (credentials) "
+           "before sending",
+    "TELEGRAM": "The campaign has no Telegram bot; add one (new-credentials) or choose a saved one (credentials) "
+                "before sending",
+}
+MAX_SMS_RATE = 1000
 JOB_STATUSES = ("READY", "ENQUEUED", "SENDING", "SENT", "STOPPED", "LOGGED")
 DEFAULT_STREAM_BATCH = 1000
 MAX_STREAM_BATCH = 5000
@@ -38,18 +45,42 @@ class JobDetails:
     campaign: CampaignView
 
 
-def send_campaign(database: Database, after_commit: Callable[[], object], campaign_id: int, user_id: int) -> list[int]:
+@dataclass(frozen=True)
+class SendRequest:
+    campaign_id: int
+    user_id: int
+    channel: str = ""  # when set, a campaign of another channel is refused
+    rate: int = 0  # SMS/TELEGRAM messages per second; 0: the channel's default
+
+
+def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
+    """The send rate to store with the job: None for email (and for the channel's default), else 1..max."""
+    if channel == "EMAIL" or rate == 0:
+        return None
+    if rate < 0:
+        raise InvalidArgument("rate must be a whole number of messages per second, at least 1", code="api_validation")
+    if channel == "TELEGRAM" and rate > telegram_max_rate:
+        raise InvalidArgument(f"rate must be at most {telegram_max_rate} messages per second for Telegram, the most "
+                              "Telegram lets a bot send", code="api_validation")
+    if rate > MAX_SMS_RATE:
+        raise InvalidArgument(f"rate must be at most {MAX_SMS_RATE} messages per second", code="api_validation")
+    return rate
+
+
+def send_campaign(database: Database, after_commit: Callable[[], object], request: SendRequest,
+                  telegram_max_rate: int = 30) -> list[int]:
     """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids."""
+    campaign_id, user_id = request.campaign_id, request.user_id
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
-        if campaign.type != "EMAIL":  # the pipeline renders and sends email only, so far
-            raise InvalidArgument(f"Campaign {campaign_id} is an {campaign.type} campaign; sending "
-                                  f"{campaign.type} campaigns is not supported yet")
+        if request.channel:
+            ensure_channel(campaign, request.channel)
         ensure_not_sent(session, campaign_id)
+        rate = checked_rate(campaign.type, request.rate, telegram_max_rate)
         if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
             raise InvalidArgument("The recipient list is still being processed; send once it is done")
         _ensure_ready(views_of(session, [campaign])[0])
-        job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow())
+        job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=rate)
         session.add(job)
         session.flush()
         message = SendJob(job_id=job.id, campaign_id=campaign_id, user_id=user_id)
@@ -67,6 +98,8 @@ def _ensure_ready(view: CampaignView) -> None:
     c = view.campaign
     if view.template is None:
         raise InvalidArgument("The campaign has no template; save a template before sending")
+    if c.type in CREDENTIAL_NEEDED and c.credential_id is None:
+        raise InvalidArgument(CREDENTIAL_NEEDED[c.type], code="invalid_credentials")
     if not c.csv_filename:
         raise InvalidArgument("The campaign has no recipients; upload a recipient list before sending")
     if c.num_recipients - c.num_invalid <= 0:

@@ -11,7 +11,7 @@ from email.utils import parseaddr
 from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
-from postman_campaign.models import EmailTemplate, SmsTemplate
+from postman_campaign.models import EmailTemplate, SmsTemplate, TelegramTemplate
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -36,7 +36,7 @@ class TemplateUpdated:
     valid: bool
     num_recipients: int
     extra_keys: list[str]
-    template: EmailTemplate | SmsTemplate
+    template: EmailTemplate | SmsTemplate | TelegramTemplate
     segments: int = 0  # SMS only: parts the template is sent as
     encoding: str = ""  # SMS only
 
@@ -79,24 +79,39 @@ def update_email_template(database: Database, renderer: Renderer, default_from: 
 def update_sms_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
                         body: str) -> TemplateUpdated:
     """Saves the SMS template; the result says how many SMS parts it takes and in which encoding."""
-    _check_editable(database, campaign_id, user_id, "SMS")
+    return _update_text_template(database, renderer, campaign_id, user_id, body, "SMS")
+
+
+def update_telegram_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
+                             body: str) -> TemplateUpdated:
+    """Saves the Telegram template, its HTML reduced to the tags Telegram accepts."""
+    return _update_text_template(database, renderer, campaign_id, user_id, body, "TELEGRAM")
+
+
+def _update_text_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int, body: str,
+                          channel: str) -> TemplateUpdated:
+    _check_editable(database, campaign_id, user_id, channel)
     if not body.strip():
         raise InvalidArgument("body is required", code="api_validation")
-    validated = renderer.validate_template("SMS", "", body)
+    validated = renderer.validate_template(channel, "", body)
+    model = SmsTemplate if channel == "SMS" else TelegramTemplate
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
-        ensure_channel(campaign, "SMS")
+        ensure_channel(campaign, channel)
         ensure_not_sent(session, campaign_id)
-        template = session.get(SmsTemplate, campaign_id)
+        template = session.get(model, campaign_id)
         if template is None:
-            template = SmsTemplate(campaign_id=campaign_id)
+            template = model(campaign_id=campaign_id)
             session.add(template)
         template.body = validated.body
         template.params = list(validated.params)
+        if isinstance(template, SmsTemplate):
+            template.segments, template.encoding = validated.segments, validated.encoding
         template.updated_at = utcnow()
         session.flush()
         view = views_of(session, [campaign])[0]
-    log.info("sms template updated", campaign_id=campaign_id, params=template.params, segments=validated.segments)
+    log.info("template updated", channel=channel, campaign_id=campaign_id, params=template.params,
+             segments=validated.segments or None)
     return replace(_outcome(template, view), segments=validated.segments, encoding=validated.encoding)
 
 
@@ -123,7 +138,7 @@ def _save(session: Session, campaign_id: int, subject: str, body: str, params: l
     return template
 
 
-def _outcome(template: EmailTemplate | SmsTemplate, view: CampaignView) -> TemplateUpdated:
+def _outcome(template: EmailTemplate | SmsTemplate | TelegramTemplate, view: CampaignView) -> TemplateUpdated:
     csv_filename, num_recipients = view.campaign.csv_filename, view.campaign.num_recipients
     missing_keys = view.missing_keys
     if not csv_filename:

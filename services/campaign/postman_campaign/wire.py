@@ -7,7 +7,8 @@ from typing import Any
 
 from postman.v1 import campaign_pb2
 from postman_campaign.campaigns import CampaignView
-from postman_campaign.models import EmailTemplate, Job, SmsTemplate
+from postman_campaign.credentials import CredentialInfo
+from postman_campaign.models import EmailTemplate, Job, SmsTemplate, TelegramTemplate
 from postman_campaign.previews import EmailPreview, SmsPreview
 from postman_campaign.uploads import UploadStatusView
 from postman_shared.timestamps import to_timestamp
@@ -15,7 +16,7 @@ from postman_shared.timestamps import to_timestamp
 
 def job(j: Job) -> campaign_pb2.Job:
     return campaign_pb2.Job(id=j.id, status=j.status, sent_at=to_timestamp(j.sent_at),
-                            status_updated_at=to_timestamp(j.status_updated_at))
+                            status_updated_at=to_timestamp(j.status_updated_at), send_rate=j.send_rate or 0)
 
 
 def email_template(t: EmailTemplate) -> campaign_pb2.EmailTemplate:
@@ -33,14 +34,25 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
     return campaign_pb2.Campaign(
         id=c.id, user_id=c.user_id, name=c.name, type=c.type, created_at=to_timestamp(c.created_at),
         # Email campaigns send through the platform's own transport: its default credential always applies.
-        has_credential=c.type == "EMAIL",
+        has_credential=c.type == "EMAIL" or c.credential_id is not None,
+        credential_id=c.credential_id or 0,
         valid=view.valid, halted=c.halted, protect=c.protect, redacted=c.redacted,
         csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
         num_recipients=c.num_recipients, num_invalid=c.num_invalid,
         jobs=[job(j) for j in view.jobs],
         email_template=email_template(t) if isinstance(t, EmailTemplate) else None,
-        sms_template=sms_template(t) if isinstance(t, SmsTemplate) else None,
+        sms_template=sms_template(t, t.segments, t.encoding) if isinstance(t, SmsTemplate) else None,
+        telegram_template=telegram_template(t) if isinstance(t, TelegramTemplate) else None,
     )
+
+
+def telegram_template(t: TelegramTemplate) -> campaign_pb2.SmsTemplate:
+    return campaign_pb2.SmsTemplate(body=t.body, params=list(t.params or ()))
+
+
+def credential(info: CredentialInfo) -> campaign_pb2.CredentialInfo:
+    return campaign_pb2.CredentialInfo(id=info.id, user_id=info.user_id, channel=info.channel, label=info.label,
+                                       description=info.description, created_at=to_timestamp(info.created_at))
 
 
 def email_preview(p: EmailPreview) -> campaign_pb2.EmailPreview:

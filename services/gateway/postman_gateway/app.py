@@ -1,4 +1,4 @@
-"""The gateway's Flask app: the public API under ``/v1``, the local upload PUT, ``/metrics``.
+"""The gateway's Flask app: the public API under ``/v1``, the local upload PUT, Telegram's webhook, ``/metrics``.
 
 Every route of the ``v1`` blueprint passes the authentication check (an API key or a session cookie) and the
 per-user API limit before its view runs; only ``/v1/ping``, ``/v1/auth/otp`` and ``/v1/auth/login`` sit outside
@@ -16,8 +16,11 @@ from postman_gateway import (
     email_api,
     limiting,
     observability,
+    provider_callbacks,
     signin_api,
     sms_api,
+    telegram_api,
+    telegram_webhook,
     uploads_api,
 )
 from postman_gateway.auth import authenticate, clear_rejected_cookie
@@ -59,7 +62,12 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(campaigns_api.blueprint)
     v1.register_blueprint(email_api.blueprint)
     v1.register_blueprint(sms_api.blueprint)
+    v1.register_blueprint(telegram_api.blueprint)
     app.register_blueprint(v1)
+    # Telegram's webhook: no API key, the bot's secret token header is checked instead.
+    telegram_webhook.install(app, settings)
+    # Twilio's status callbacks: no API key, the URL's own signature is checked instead.
+    provider_callbacks.install(app, settings)
 
     if settings.trusted_proxies:
         # Behind a load balancer the peer is the proxy: take the client from the last N X-Forwarded-For hops only.

@@ -1,16 +1,40 @@
-"""The services the gateway calls, as gRPC stubs. The gateway never opens the database."""
+"""The services the gateway calls, as gRPC stubs, and its one publisher (provider callbacks and bot updates go on
+queues, not through a service). The gateway never opens the database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from flask import current_app
 
-from postman.v1 import auth_pb2_grpc, campaign_pb2_grpc, stats_pb2_grpc
+from postman.v1 import auth_pb2_grpc, campaign_pb2_grpc, senders_pb2_grpc, stats_pb2_grpc
+from postman_shared.broker.publisher import Publisher
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
 
 EXTENSION = "postman_gateway.backends"
+
+
+class LazyPublisher:
+    """A Publisher opened on the first publish (most gateway requests never publish), shared by every thread."""
+
+    def __init__(self, amqp_url: str) -> None:
+        self._amqp_url = amqp_url
+        self._publisher: Publisher | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Publisher:
+        with self._lock:
+            if self._publisher is None:
+                self._publisher = Publisher(self._amqp_url, app_id="gateway")
+            return self._publisher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._publisher is not None:
+                self._publisher.close()
+                self._publisher = None
 
 
 @dataclass(frozen=True)
@@ -18,6 +42,9 @@ class Backends:
     auth: auth_pb2_grpc.AuthServiceStub
     campaign: campaign_pb2_grpc.CampaignServiceStub
     stats: stats_pb2_grpc.StatsServiceStub
+    sms_sender: senders_pb2_grpc.SmsSenderServiceStub
+    telegram_sender: senders_pb2_grpc.TelegramSenderServiceStub
+    publisher: LazyPublisher = field(compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
@@ -25,6 +52,9 @@ class Backends:
             auth=client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub),
             campaign=client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub),
             stats=client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub),
+            sms_sender=client.stub(settings.sms_sender_addr, senders_pb2_grpc.SmsSenderServiceStub),
+            telegram_sender=client.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub),
+            publisher=LazyPublisher(settings.amqp_url),
         )
 
 

@@ -9,6 +9,7 @@ from waitress.server import BaseWSGIServer
 from waitress.wasyncore import close_all
 
 from postman_gateway.app import create_app
+from postman_gateway.backends import EXTENSION as BACKENDS
 from postman_shared.grpc import client
 from postman_shared.grpc.server import wait_for_termination_signal
 from postman_shared.logging import configure_logging
@@ -57,6 +58,7 @@ class GatewayServer:
             self._server.trigger.pull_trigger(lambda: close_all(socket_map))
         if self._thread is not None:
             self._thread.join(timeout=grace)
+        self.app.extensions[BACKENDS].publisher.close()
         client.close_all()
         self.log.info("stopped")
 

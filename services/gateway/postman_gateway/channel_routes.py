@@ -1,19 +1,37 @@
 """What every channel's ``/v1/campaign/{id}/<channel>/...`` routes share: the campaign reference, the channel
-check of the details route, and the recipient list upload (start, complete, status). The campaign service treats
-uploads alike for every channel; only the preview in the status differs, and the serializer shows the one the
-campaign service filled."""
+check of the details route, the recipient list upload (start, complete, status), send, stats and export, and the
+provider credentials of SMS and Telegram. The campaign service treats uploads alike for every channel; only the
+preview in the status differs, and the serializer shows the one the campaign service filled."""
 
 from __future__ import annotations
 
-from flask import g, jsonify
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from flask import Response, g, jsonify
 from flask.typing import ResponseReturnValue
 
-from postman.v1 import campaign_pb2
-from postman_gateway import serializers
+from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
+from postman_gateway import audit, limiting, serializers
+from postman_gateway.auth import current_caller
 from postman_gateway.backends import backends
-from postman_gateway.validation import campaign_id, json_body, optional_string, required_query, required_string
+from postman_gateway.validation import (
+    campaign_id,
+    json_body,
+    optional_string,
+    required_query,
+    required_string,
+)
 from postman_shared.grpc import client
-from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.grpc.errors import InvalidArgument, ServiceError, from_rpc_error
+from postman_shared.logging import get_logger
+
+# An export of a large campaign streams for a while; the deadline only guards against a stuck stats service.
+EXPORT_TIMEOUT_SECONDS = 3600.0
+# A test message goes to the provider and back; a slow provider must not hold a gateway thread for long.
+CREDENTIAL_CHECK_TIMEOUT_SECONDS = 45.0
 
 
 def ref(raw_id: str) -> campaign_pb2.CampaignRef:
@@ -64,3 +82,150 @@ def upload_status(raw_id: str, channel: str) -> ResponseReturnValue:
     request.channel = channel
     status = client.call(backends().campaign.GetUploadStatus, request)
     return jsonify(serializers.upload_status(status))
+
+
+def send_rate(body: dict[str, Any]) -> int:
+    """The optional ``rate`` of an SMS or Telegram send: a whole number of messages per second, at least 1."""
+    rate = body.get("rate")
+    if rate is None:
+        return 0
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        raise ServiceError("api_validation", "rate must be a whole number of messages per second, at least 1")
+    return rate
+
+
+def send(raw_id: str, channel: str, rate: int) -> ResponseReturnValue:
+    campaign = ref(raw_id)
+    caller = current_caller()
+    limiting.check_send_limit(caller.user_id, caller.rate_limit)
+    request = campaign_pb2.SendCampaignRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id,
+                                               channel=channel, rate=rate)
+    result = client.call(backends().campaign.SendCampaign, request)
+    audit.record("campaign.sent", "campaign", campaign.campaign_id,
+                 {"job_ids": list(result.job_ids), **({"rate": rate} if rate else {})})
+    return jsonify(serializers.send_result(result))
+
+
+def campaign_stats(raw_id: str) -> stats_pb2.CampaignStats:
+    campaign = ref(raw_id)
+    return client.call(backends().stats.GetCampaignStats,  # type: ignore[no-any-return]
+                       stats_pb2.StatsRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id))
+
+
+def export(raw_id: str, row: Callable[[stats_pb2.ExportRow], dict[str, Any]]) -> ResponseReturnValue:
+    """Streams the JSON array as the stats service streams its batches, so memory stays flat for any size.
+
+    The first batch is read before answering: a missing campaign or a redacted one is an error status, not a
+    200 with a broken body.
+    """
+    campaign = ref(raw_id)
+    batches = backends().stats.ExportCampaign(
+        stats_pb2.StatsRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id),
+        # Not wait_for_ready: with stats down, the stream would otherwise wait out its whole deadline; this way
+        # the caller gets a prompt 503.
+        timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False,
+    )
+    try:
+        first = next(batches, None)
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
+    return Response(_json_array(first, batches, campaign.campaign_id, row), mimetype="application/json")
+
+
+def _json_array(first: Any, batches: Any, campaign: int,
+                row: Callable[[stats_pb2.ExportRow], dict[str, Any]]) -> Iterator[str]:
+    try:
+        yield "["
+        separator = ""
+        batch = first
+        while batch is not None:
+            if batch.rows:
+                yield separator + ",".join(json.dumps(row(r)) for r in batch.rows)
+                separator = ","
+            batch = next(batches, None)
+        yield "]"
+    except grpc.RpcError as exc:
+        # Too late to change the status: the array is left unclosed, so the client cannot mistake it for a
+        # complete export.
+        get_logger(component="gateway").error("export stream failed", campaign_id=campaign, code=str(exc.code()))
+    finally:
+        batches.cancel()
+
+
+def optional_label(body: dict[str, Any]) -> str:
+    return (optional_string(body, "label") or "").strip()
+
+
+def new_twilio_credentials(raw_id: str) -> ResponseReturnValue:
+    """Checks a Twilio account with a test SMS to ``recipient``; on success it is stored sealed (saved for reuse
+    under ``label`` when given) and assigned to the campaign. The secrets go only to sender-sms."""
+    campaign = ref(raw_id)
+    channel_campaign = campaign_of_channel(raw_id, "SMS")
+    body = json_body()
+    request = senders_pb2.AddTwilioCredentialRequest(
+        user_id=campaign.user_id, campaign_id=channel_campaign.id, label=optional_label(body),
+        test_recipient=optional_string(body, "recipient") or "",
+        account=senders_pb2.TwilioAccountFields(
+            account_sid=optional_string(body, "twilio_account_sid") or "",
+            api_key=optional_string(body, "twilio_api_key") or "",
+            api_secret=optional_string(body, "twilio_api_secret") or "",
+            messaging_service_sid=optional_string(body, "twilio_messaging_service_sid") or "",
+        ),
+    )
+    stored = client.call(backends().sms_sender.AddTwilioCredential, request,
+                         timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+    audit.record("credential.added", "credential", stored.credential_id,
+                 {"channel": "SMS", "campaign_id": channel_campaign.id, "label": stored.label or None})
+    return jsonify(message="OK")
+
+
+def new_telegram_credentials(raw_id: str) -> ResponseReturnValue:
+    """Checks a bot token with Telegram (getMe) and registers the bot's webhook; on success the token is stored
+    sealed (saved for reuse under ``label`` when given) and assigned to the campaign."""
+    campaign = ref(raw_id)
+    channel_campaign = campaign_of_channel(raw_id, "TELEGRAM")
+    body = json_body()
+    token = (optional_string(body, "telegram_bot_token") or "").strip()
+    if not token:
+        raise ServiceError("invalid_credentials", "telegram_bot_token is required: the token BotFather gave you")
+    request = senders_pb2.AddBotRequest(user_id=campaign.user_id, campaign_id=channel_campaign.id,
+                                        label=optional_label(body), bot_token=token)
+    stored = client.call(backends().telegram_sender.AddBot, request, timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+    audit.record("credential.added", "credential", stored.credential_id,
+                 {"channel": "TELEGRAM", "campaign_id": channel_campaign.id, "label": stored.label or None})
+    return jsonify(message="OK")
+
+
+def saved_credentials(raw_id: str, channel: str) -> ResponseReturnValue:
+    """Uses a saved credential (``label``) for the campaign. For SMS, a test SMS goes to ``recipient`` first."""
+    campaign = ref(raw_id)
+    channel_campaign = campaign_of_channel(raw_id, channel)
+    body = json_body()
+    label = optional_label(body)
+    if not label:
+        raise ServiceError("invalid_credential_label", "label is required: the name of your saved credentials")
+    found = client.call(backends().campaign.FindCredential, campaign_pb2.FindCredentialRequest(
+        user_id=campaign.user_id, channel=channel, label=label))
+    if channel == "SMS":
+        client.call(backends().sms_sender.SendTestSms, senders_pb2.SendTestRequest(
+            user_id=campaign.user_id, credential_id=found.id, recipient=optional_string(body, "recipient") or "",
+            campaign_id=channel_campaign.id), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+    client.call(backends().campaign.AssignCredential, campaign_pb2.AssignCredentialRequest(
+        campaign_id=channel_campaign.id, user_id=campaign.user_id, credential_id=found.id))
+    return jsonify(message="OK")
+
+
+def verify_telegram_credentials(raw_id: str) -> ResponseReturnValue:
+    """Sends a test message with the campaign's bot to ``recipient``, a phone number subscribed to the bot."""
+    campaign = ref(raw_id)
+    channel_campaign = campaign_of_channel(raw_id, "TELEGRAM")
+    if not channel_campaign.credential_id:
+        raise ServiceError("invalid_credentials", "The campaign has no Telegram bot yet; add one with "
+                                                  "new-credentials or choose a saved one with credentials")
+    recipient = (optional_string(json_body(), "recipient") or "").strip()
+    if not recipient:
+        raise ServiceError("invalid_recipient", "recipient is required: a phone number subscribed to the bot")
+    client.call(backends().telegram_sender.SendTestMessage, senders_pb2.SendTestRequest(
+        user_id=campaign.user_id, credential_id=channel_campaign.credential_id, recipient=recipient,
+        campaign_id=channel_campaign.id), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+    return jsonify(message="OK")

@@ -74,7 +74,8 @@ def _sms_template(template: campaign_pb2.SmsTemplate, with_segments: bool = Fals
 
 
 def sms_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
-    """SMSCampaign: ``GET /campaign/{id}/sms`` (no ``protect``; ``cost_per_message`` is not known yet)."""
+    """SMSCampaign: ``GET /campaign/{id}/sms`` (no ``protect``; ``cost_per_message`` is not reported: Twilio's price
+    of a message is not known when it is sent). ``sms_templates`` also says how many parts the template takes."""
     return {
         "id": campaign.id,
         "name": campaign.name,
@@ -87,8 +88,42 @@ def sms_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "is_csv_processing": campaign.is_csv_processing,
         "num_recipients": campaign.num_recipients,
         "job_queue": job_queue(campaign.jobs),
-        "sms_templates": _sms_template(campaign.sms_template) if campaign.HasField("sms_template") else None,
+        "sms_templates": (_sms_template(campaign.sms_template, with_segments=True)
+                          if campaign.HasField("sms_template") else None),
     }
+
+
+def telegram_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """``GET /campaign/{id}/telegram``: the client's wrapper ``{campaign, num_recipients}``; the flat fields are
+    repeated at the top level for callers written against the upstream server (contract section 7)."""
+    details = {
+        "id": campaign.id,
+        "name": campaign.name,
+        "created_at": to_iso(campaign.created_at),
+        "type": campaign.type,
+        "has_credential": campaign.has_credential,
+        "valid": campaign.valid,
+        "redacted": campaign.redacted,
+        "csv_filename": _or_none(campaign.csv_filename),
+        "is_csv_processing": campaign.is_csv_processing,
+        "job_queue": job_queue(campaign.jobs),
+        "telegram_templates": (_sms_template(campaign.telegram_template)
+                               if campaign.HasField("telegram_template") else None),
+    }
+    return {"campaign": details, "num_recipients": campaign.num_recipients, **details}
+
+
+def telegram_template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, Any]:
+    """TemplateResult: ``PUT /campaign/{id}/telegram/template``; ``template`` is required."""
+    body: dict[str, Any] = {
+        "message": result.message,
+        "valid": result.valid,
+        "num_recipients": result.num_recipients,
+        "template": _sms_template(result.sms_template),
+    }
+    if result.extra_keys:
+        body["extra_keys"] = list(result.extra_keys)
+    return body
 
 
 def template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str, Any]:
@@ -118,7 +153,9 @@ def sms_template_result(result: campaign_pb2.UpdateTemplateResponse) -> dict[str
 
 
 def _sms_preview(preview: campaign_pb2.SmsPreview) -> dict[str, Any]:
-    """``{body}`` of the contract, plus how many SMS parts the message takes and in which encoding."""
+    """``{body}`` of the contract, plus (SMS) how many SMS parts the message takes and in which encoding."""
+    if not preview.encoding:  # Telegram: no segments
+        return {"body": preview.body}
     return {"body": preview.body, "segments": preview.segments, "encoding": preview.encoding}
 
 
@@ -174,6 +211,32 @@ def email_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
         "redacted": stats.redacted,
         "status": stats.status or "READY",
         "updated_at": to_iso(stats.updated_at),
+    }
+
+
+def channel_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
+    """CampaignStats: ``GET /campaign/{id}/{sms,telegram}/stats`` (no unsubscribed counter)."""
+    body = email_stats(stats)
+    del body["unsubscribed"]
+    return body
+
+
+def sms_stats(stats: stats_pb2.CampaignStats, campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """CampaignStats plus how many SMS parts the template takes (``segments``, ``encoding``: extra keys), so the
+    parts billed are ``sent`` x ``segments`` for a message that values do not lengthen."""
+    body = channel_stats(stats)
+    if campaign.HasField("sms_template"):
+        body.update(segments=campaign.sms_template.segments, encoding=campaign.sms_template.encoding)
+    return body
+
+
+def channel_export_row(row: stats_pb2.ExportRow) -> dict[str, Any]:
+    """CampaignRecipient: an SMS or Telegram export row."""
+    return {
+        "recipient": row.recipient,
+        "status": row.status,
+        "error_code": _or_none(row.error_code),
+        "updated_at": to_iso(row.updated_at),
     }
 
 

@@ -1,6 +1,6 @@
-"""``/v1/campaign/{campaignId}/sms/...``: one SMS campaign's details, template, upload and preview. Send,
-credentials, stats and export of SMS campaigns are not built yet. Calling these on a campaign of another channel
-is refused by the campaign service, naming the campaign's channel."""
+"""``/v1/campaign/{campaignId}/sms/...``: one SMS campaign's details, template, upload, Twilio credentials, preview,
+send (at a chosen rate), stats and export. Calling these on a campaign of another channel is refused by the
+campaign service, naming the campaign's channel."""
 
 from __future__ import annotations
 
@@ -47,7 +47,34 @@ def upload_status(campaign_id: str) -> ResponseReturnValue:
     return channel_routes.upload_status(campaign_id, "SMS")
 
 
+@blueprint.post("/new-credentials")
+def new_credentials(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.new_twilio_credentials(campaign_id)
+
+
+@blueprint.post("/credentials")
+def credentials(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.saved_credentials(campaign_id, "SMS")
+
+
 @blueprint.get("/preview")
 def preview(campaign_id: str) -> ResponseReturnValue:
     result = client.call(backends().campaign.PreviewSms, ref(campaign_id))
     return jsonify(serializers.sms_preview(result))
+
+
+@blueprint.post("/send")
+def send(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.send(campaign_id, "SMS", channel_routes.send_rate(json_body()))
+
+
+@blueprint.get("/stats")
+def stats(campaign_id: str) -> ResponseReturnValue:
+    campaign = channel_routes.campaign_of_channel(campaign_id, "SMS")
+    return jsonify(serializers.sms_stats(channel_routes.campaign_stats(campaign_id), campaign))
+
+
+@blueprint.get("/export")
+def export(campaign_id: str) -> ResponseReturnValue:
+    channel_routes.campaign_of_channel(campaign_id, "SMS")
+    return channel_routes.export(campaign_id, serializers.channel_export_row)

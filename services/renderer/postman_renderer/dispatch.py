@@ -1,4 +1,5 @@
-"""Rendering a send job: every valid recipient of the campaign becomes one RenderedEmail on ``email.send``.
+"""Rendering a send job: every valid recipient of the campaign becomes one message on its channel's queue (a
+RenderedEmail on ``email.send``, a RenderedSms on ``sms.send``, a RenderedTelegram on ``telegram.send``).
 
 The job is resumable. Recipients stream in id order after the job's recorded resume point; each batch is
 published and confirmed before the resume point moves past it, in one short transaction. A process that dies
@@ -13,9 +14,11 @@ from typing import Any, Protocol
 
 from postman_renderer import progress
 from postman_renderer.email_template import EmailMessageTemplate
+from postman_renderer.sms_template import SmsMessageTemplate
+from postman_renderer.telegram_template import TelegramMessageTemplate
 from postman_renderer.template import TemplateError
 from postman_shared.broker.publisher import OutgoingMessage
-from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND
+from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
@@ -78,13 +81,7 @@ class JobRenderer:
             log.info("job already rendered, ignoring the redelivered send job", status=status)
             return
         campaign = details.campaign
-        if not campaign.HasField("email_template"):
-            raise JobCannotBeRendered(f"campaign {campaign.id} has no email template")
-        template = campaign.email_template
-        try:
-            message_template = EmailMessageTemplate.parse(template.subject, template.body)
-        except TemplateError as exc:
-            raise JobCannotBeRendered(f"the saved template does not parse: {exc.message}") from None
+        envelope = self._envelope(details, send_job.job_id)
         if status != "SENDING":
             self._campaigns.set_job_status(send_job.job_id, "SENDING")
 
@@ -94,16 +91,10 @@ class JobRenderer:
         if after_id:
             log.info("resuming rendering", after_recipient_id=after_id, published=published)
 
-        envelope = JobEnvelope(
-            campaign_id=campaign.id,
-            job_id=send_job.job_id,
-            sender=template.from_address or self._default_sender,
-            reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
-        )
         for recipients in self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size):
             if not recipients:
                 continue
-            self._publisher.publish([envelope.message(message_template, r) for r in recipients])
+            self._publisher.publish([envelope.message(r) for r in recipients])
             with self._database.unit_of_work() as session:
                 progress.record_batch(session, send_job.job_id, recipients[-1].id, len(recipients))
             published += len(recipients)
@@ -117,19 +108,78 @@ class JobRenderer:
         log.info("job rendered", total=published)
 
 
-class JobEnvelope:
-    """What every message of a job shares; builds one recipient's message."""
+    def _envelope(self, details: Any, job_id: int) -> "Envelope":
+        """What every message of the job shares, for the campaign's channel."""
+        campaign = details.campaign
+        try:
+            if campaign.type == "EMAIL":
+                if not campaign.HasField("email_template"):
+                    raise JobCannotBeRendered(f"campaign {campaign.id} has no email template")
+                template = campaign.email_template
+                return JobEnvelope(
+                    campaign_id=campaign.id, job_id=job_id,
+                    template=EmailMessageTemplate.parse(template.subject, template.body),
+                    sender=template.from_address or self._default_sender,
+                    reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
+                )
+            if campaign.type in ("SMS", "TELEGRAM"):
+                if not campaign.credential_id:
+                    raise JobCannotBeRendered(f"campaign {campaign.id} has no credential to send with")
+                rate = details.job.send_rate or None
+                if campaign.type == "SMS":
+                    if not campaign.HasField("sms_template"):
+                        raise JobCannotBeRendered(f"campaign {campaign.id} has no SMS template")
+                    return TextEnvelope(SMS_SEND, campaign.id, job_id, campaign.user_id, campaign.credential_id,
+                                        rate, SmsMessageTemplate.parse(campaign.sms_template.body).render)
+                if not campaign.HasField("telegram_template"):
+                    raise JobCannotBeRendered(f"campaign {campaign.id} has no Telegram template")
+                return TextEnvelope(TELEGRAM_SEND, campaign.id, job_id, campaign.user_id, campaign.credential_id,
+                                    rate, TelegramMessageTemplate.parse(campaign.telegram_template.body).render)
+        except TemplateError as exc:
+            raise JobCannotBeRendered(f"the saved template does not parse: {exc.message}") from None
+        raise JobCannotBeRendered(f"campaign {campaign.id} is of channel {campaign.type!r}, which has no sender")
 
-    def __init__(self, campaign_id: int, job_id: int, sender: str, reply_to: str | None) -> None:
+
+class Envelope(Protocol):
+    def message(self, recipient: RecipientLike) -> OutgoingMessage: ...
+
+
+def _values(recipient: RecipientLike) -> dict[str, object]:
+    values: dict[str, object] = dict(recipient.params)
+    values.setdefault("recipient", recipient.recipient)
+    return values
+
+
+class TextEnvelope:
+    """An SMS or Telegram job: one text per recipient, sent with the campaign's credential at the job's rate.
+    The body of a RenderedSms / RenderedTelegram, built directly."""
+
+    def __init__(self, queue: str, campaign_id: int, job_id: int, user_id: int, credential_id: int,
+                 rate: int | None, render: Callable[[Mapping[str, object]], str]) -> None:
+        self._queue = queue
+        self._fixed = {"campaign_id": campaign_id, "job_id": job_id, "user_id": user_id,
+                       "credential_id": credential_id, "rate": rate}
+        self._render = render
+
+    def message(self, recipient: RecipientLike) -> OutgoingMessage:
+        body = {"recipient_id": recipient.id, **self._fixed, "to": recipient.recipient,
+                "body": self._render(_values(recipient))}
+        return OutgoingMessage(self._queue, body, str(recipient.id))
+
+
+class JobEnvelope:
+    """What every message of an email job shares; builds one recipient's message."""
+
+    def __init__(self, campaign_id: int, job_id: int, template: EmailMessageTemplate, sender: str,
+                 reply_to: str | None) -> None:
         self.campaign_id = campaign_id
         self.job_id = job_id
+        self.template = template
         self.sender = sender
         self.reply_to = reply_to
 
-    def message(self, template: EmailMessageTemplate, recipient: RecipientLike) -> OutgoingMessage:
-        values = dict(recipient.params)
-        values.setdefault("recipient", recipient.recipient)
-        subject, html = template.render(values)
+    def message(self, recipient: RecipientLike) -> OutgoingMessage:
+        subject, html = self.template.render(_values(recipient))
         # The body of a RenderedEmail, built directly: dataclasses.asdict costs more than the rendering itself.
         body = {
             "recipient_id": recipient.id, "campaign_id": self.campaign_id, "job_id": self.job_id,

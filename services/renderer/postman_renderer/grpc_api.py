@@ -1,4 +1,4 @@
-"""RendererService over gRPC: a thin layer over the email and SMS template languages."""
+"""RendererService over gRPC: a thin layer over the email, SMS and Telegram template languages."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from postman.v1 import renderer_pb2, renderer_pb2_grpc
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template
 from postman_renderer.sms import measure
 from postman_renderer.sms_template import SmsMessageTemplate, validate_sms_template
+from postman_renderer.telegram_template import TelegramMessageTemplate, validate_telegram_template
 from postman_renderer.template import TemplateError
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings
 
 EMAIL_CHANNELS = ("", "EMAIL")
 SMS_CHANNELS = ("SMS",)
+TELEGRAM = "TELEGRAM"
 
 
 class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
@@ -23,6 +25,12 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
     def ValidateTemplate(
         self, request: renderer_pb2.ValidateTemplateRequest, context: Any
     ) -> renderer_pb2.ValidateTemplateResponse:
+        if request.channel.upper() == TELEGRAM:
+            try:
+                telegram = validate_telegram_template(request.body)
+            except TemplateError as exc:
+                raise ServiceError("invalid_template", exc.message) from None
+            return renderer_pb2.ValidateTemplateResponse(body=telegram.body, params=telegram.params)
         if _is_sms(request.channel):
             try:
                 sms = validate_sms_template(request.body, self._sms_max_segments)
@@ -41,6 +49,11 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
 
     def RenderPreview(self, request: renderer_pb2.RenderPreviewRequest, context: Any) -> renderer_pb2.RenderedMessage:
         values = {key.lower(): value for key, value in request.params.items()}
+        if request.channel.upper() == TELEGRAM:
+            try:
+                return renderer_pb2.RenderedMessage(body=TelegramMessageTemplate.parse(request.body).render(values))
+            except TemplateError as exc:
+                raise ServiceError("invalid_template", exc.message) from None
         if _is_sms(request.channel):
             try:
                 text = SmsMessageTemplate.parse(request.body).render(values)
@@ -63,4 +76,5 @@ def _is_sms(channel: str) -> bool:
         return True
     if channel in EMAIL_CHANNELS:
         return False
-    raise ServiceError("invalid_parameters", f'Channel "{channel}" is not supported: only EMAIL and SMS templates are')
+    raise ServiceError("invalid_parameters",
+                       f'Channel "{channel}" is not supported: only EMAIL, SMS and TELEGRAM templates are')

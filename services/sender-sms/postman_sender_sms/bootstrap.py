@@ -1,8 +1,11 @@
-"""Composition root of the sender-sms service: one consumer of ``sms.send``, no gRPC server.
+"""Composition root of the sender-sms service: the consumer of ``sms.send`` and the SmsSenderService gRPC server
+(checking and adding Twilio credentials with a test SMS).
 
 Messages go to Twilio a few at a time (``SEND_CONCURRENCY`` requests in flight), each through the Twilio account of
 the credential it names, opened here and kept for a few minutes (``credentials.TwilioSenders``), and each request
 in its slot of the campaign's send rate, a schedule shared by every replica through Redis when ``REDIS_URL`` is set.
+Each message asks Twilio to report its delivery to the gateway (a signed ``PUBLIC_URL`` path); the gateway queues
+those reports on ``sms.status``, whose consumer here turns the final ones into receipts for stats (``receipts``).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from postman_sender_sms import consumer, delivery
+from postman.v1 import senders_pb2_grpc
+from postman_sender_sms import consumer, delivery, receipts
 from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
+from postman_sender_sms.grpc_api import SmsSenderServicer
 from postman_shared.broker import BatchConsumer
-from postman_shared.broker.topology import SMS_SEND
+from postman_shared.broker.topology import SMS_SEND, SMS_STATUS
 from postman_shared.credentials import sealer_from_settings
 from postman_shared.messages import RenderedSms
 from postman_shared.runtime import ServiceRuntime
@@ -31,14 +36,21 @@ def build(settings: Settings) -> ServiceRuntime:
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     senders = TwilioSenders(CampaignCredentials(settings.campaign_addr), lambda: sealer_from_settings(settings),
                             settings.twilio_api_base)
+    servicer = SmsSenderServicer(senders, lambda: sealer_from_settings(settings), settings.campaign_addr,
+                                 settings.twilio_api_base, settings.default_phone_region)
+    runtime.serve_grpc(settings.sms_sender_addr,
+                       [(senders_pb2_grpc.add_SmsSenderServiceServicer_to_server, servicer)],
+                       ["postman.v1.SmsSenderService"])
     # Threads are created on the first send, not here.
     pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="sms-send")
     # A wait for a slot ends when the service stops; that message is put back on the queue unsent.
     pace = delivery.campaign_pace(send_rate_from_url(settings.redis_url), settings.sms_default_rate, runtime.stopping)
+    # Twilio reports each message's delivery to the gateway, which queues the report on sms.status.
+    callback_url = delivery.status_callback_url(settings.public_url, settings.callback_signing_key)
 
     def deliver(messages: Sequence[RenderedSms]) -> delivery.BatchReport:
         return delivery.deliver(messages, runtime.database, senders, runtime.publisher, pool,
-                                keepalive=sms_send.keepalive, pace=pace)
+                                keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url)
 
     sms_send = BatchConsumer(
         settings.amqp_url, SMS_SEND, consumer.handler(deliver),
@@ -46,4 +58,10 @@ def build(settings: Settings) -> ServiceRuntime:
         delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(sms_send)
+    runtime.add_consumer(BatchConsumer(
+        settings.amqp_url, SMS_STATUS,
+        receipts.ReceiptHandler(senders, runtime.database, lambda events: runtime.publisher.publish(events)),
+        batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
+        delivery_limit=settings.queue_delivery_limit,
+    ))
     return runtime

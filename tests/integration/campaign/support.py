@@ -48,7 +48,10 @@ class CampaignApi:
             "UpdateEmailTemplate": pb.UpdateEmailTemplateRequest,
             "UpdateSmsTemplate": pb.UpdateSmsTemplateRequest, "StartUpload": pb.StartUploadRequest,
             "CompleteUpload": pb.CompleteUploadRequest, "GetJob": pb.GetJobRequest,
-            "SetJobStatus": pb.SetJobStatusRequest,
+            "SetJobStatus": pb.SetJobStatusRequest, "SendCampaign": pb.SendCampaignRequest,
+            "UpdateTelegramTemplate": pb.UpdateSmsTemplateRequest, "FindCredential": pb.FindCredentialRequest,
+            "ListCredentials": pb.ListCredentialsRequest, "AssignCredential": pb.AssignCredentialRequest,
+            "DeleteCredential": pb.DeleteCredentialRequest, "StoreSealedCredential": pb.StoreSealedCredentialRequest,
         }.get(method, pb.CampaignRef)
         if request_type not in (pb.GetJobRequest, pb.SetJobStatusRequest):
             fields.setdefault("user_id", self.user_id)

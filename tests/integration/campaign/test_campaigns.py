@@ -32,7 +32,7 @@ def test_an_email_campaign_is_created_as_a_draft(settings):
 
 @pytest.mark.parametrize("name, channel, code, words", [
     ("", "EMAIL", "api_validation", "name is required"),
-    ("Reminders", "TELEGRAM", "invalid_parameters", "not supported yet"),
+    ("   ", "TELEGRAM", "api_validation", "name is required"),
     ("Reminders", "FAX", "api_validation", "type must be one of"),
 ])
 def test_creation_refuses_what_it_cannot_do(settings, name, channel, code, words):

@@ -98,10 +98,13 @@ def test_calls_meant_for_another_channel_are_refused_naming_the_campaigns_channe
     assert not api.get(sms_id).HasField("email_template") and not api.get(email_id).HasField("sms_template")
 
 
-def test_sending_an_sms_campaign_is_refused_until_sms_sending_exists(api):
+def test_an_sms_campaign_without_credentials_is_not_sent(api, database):
     campaign_id = api.create(channel="SMS")
+    api.call("UpdateSmsTemplate", campaign_id=campaign_id, body=SMS_BODY)
+    api.upload(campaign_id, "sms_sg_numbers.csv")
     error = _error(api.call, "SendCampaign", campaign_id=campaign_id)
-    assert error.code == "invalid_parameters" and "not supported yet" in error.message
+    assert error.code == "invalid_credentials" and "no Twilio credentials" in error.message
+    assert not api.get(campaign_id).jobs
 
 
 def test_another_users_sms_campaign_is_not_found(api, settings):

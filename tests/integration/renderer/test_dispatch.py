@@ -9,11 +9,18 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from postman_campaign.models import Campaign, EmailTemplate, Job, Recipient
+from postman_campaign.models import Campaign, Credential, EmailTemplate, Job, Recipient, SmsTemplate, TelegramTemplate
 from postman_renderer.models import RenderProgress
 from postman_shared.broker import OutgoingMessage, Publisher
-from postman_shared.broker.topology import CAMPAIGN_SEND, DEAD_LETTER_QUEUE, DELIVERY_EVENTS, EMAIL_SEND
-from postman_shared.messages import SendJob
+from postman_shared.broker.topology import (
+    CAMPAIGN_SEND,
+    DEAD_LETTER_QUEUE,
+    DELIVERY_EVENTS,
+    EMAIL_SEND,
+    SMS_SEND,
+    TELEGRAM_SEND,
+)
+from postman_shared.messages import RenderedSms, RenderedTelegram, SendJob
 from tests.support.inprocess import running
 
 DEADLINE = 30.0
@@ -174,3 +181,71 @@ def test_malformed_and_unknown_send_jobs_are_dead_lettered(services, database, p
     ids = {message_id for message_id, _body in dead}
     assert ids == {"job-garbage", "job-987654321"}
     assert queue_is_empty(amqp_channel, EMAIL_SEND)
+
+
+def create_text_campaign(database, channel: str, body: str, send_rate: int | None,
+                         with_credential: bool = True) -> tuple[int, int, list[int]]:
+    """An SMS or Telegram campaign of phone numbers with a credential and one job; (campaign, job, valid ids)."""
+    rows = [("+6591234567", "Ann <b>", True), ("12", "Bad", False), ("+6581234567", "Bob & co", True)]
+    with database.unit_of_work() as session:
+        credential = Credential(user_id=7, channel=channel, sealed=b"sealed", key_id="k")
+        session.add(credential)
+        session.flush()
+        campaign = Campaign(user_id=7, name="Text dispatch", type=channel, csv_filename="list.csv",
+                            recipient_keys=["recipient", "name"], num_recipients=3, num_invalid=1,
+                            credential_id=credential.id if with_credential else None)
+        session.add(campaign)
+        session.flush()
+        model = SmsTemplate if channel == "SMS" else TelegramTemplate
+        session.add(model(campaign_id=campaign.id, body=body, params=["name"]))
+        recipients = [Recipient(campaign_id=campaign.id, line=line, recipient=number, valid=valid,
+                                params={"recipient": number, "name": name})
+                      for line, (number, name, valid) in enumerate(rows, start=2)]
+        session.add_all(recipients)
+        job = Job(campaign_id=campaign.id, status="ENQUEUED", send_rate=send_rate)
+        session.add(job)
+        session.flush()
+        return campaign.id, job.id, [r.id for r in recipients if r.valid]
+
+
+def test_an_sms_job_renders_one_rendered_sms_per_valid_number_with_the_credential_and_rate(
+        services, database, publisher, amqp_channel):
+    campaign_id, job_id, valid_ids = create_text_campaign(database, "SMS", "Dear {{ name }},\nbye", send_rate=25)
+    send(publisher, campaign_id, job_id)
+
+    messages = [RenderedSms.from_dict({k: v for k, v in m.items() if k != "message_id"})
+                for m in take(amqp_channel, SMS_SEND, len(valid_ids))]
+    [rendered] = take(amqp_channel, DELIVERY_EVENTS, 1)
+    wait_for_status(database, job_id, "SENT")
+
+    assert [m.recipient_id for m in messages] == valid_ids and rendered["total"] == 2
+    assert [(m.to, m.body) for m in messages] == [("+6591234567", "Dear Ann <b>,\nbye"),
+                                                  ("+6581234567", "Dear Bob & co,\nbye")]
+    assert {(m.user_id, m.rate, m.campaign_id, m.job_id) for m in messages} == {(7, 25, campaign_id, job_id)}
+    assert queue_is_empty(amqp_channel, EMAIL_SEND) and queue_is_empty(amqp_channel, TELEGRAM_SEND)
+
+
+def test_a_telegram_job_renders_html_with_escaped_values_on_the_telegram_queue(services, database, publisher,
+                                                                                amqp_channel):
+    campaign_id, job_id, valid_ids = create_text_campaign(database, "TELEGRAM", "<b>Dear</b> {{ name }}",
+                                                          send_rate=None)
+    send(publisher, campaign_id, job_id)
+
+    messages = [RenderedTelegram.from_dict({k: v for k, v in m.items() if k != "message_id"})
+                for m in take(amqp_channel, TELEGRAM_SEND, len(valid_ids))]
+    wait_for_status(database, job_id, "SENT")
+
+    assert [m.body for m in messages] == ["<b>Dear</b> Ann &lt;b&gt;", "<b>Dear</b> Bob &amp; co"]
+    assert all(m.rate is None and m.credential_id > 0 for m in messages)
+    assert queue_is_empty(amqp_channel, SMS_SEND)
+
+
+def test_a_text_job_whose_campaign_lost_its_credential_is_dead_lettered_unsent(services, database, publisher,
+                                                                              amqp_channel):
+    campaign_id, job_id, _ = create_text_campaign(database, "SMS", "Hi {{ name }}", send_rate=None,
+                                                  with_credential=False)
+    send(publisher, campaign_id, job_id)
+
+    [dead] = receive(amqp_channel, DEAD_LETTER_QUEUE, 1)
+    assert dead[0] == f"job-{job_id}"
+    assert queue_is_empty(amqp_channel, SMS_SEND) and job_status(database, job_id) == "ENQUEUED"

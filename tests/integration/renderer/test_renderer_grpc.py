@@ -49,5 +49,15 @@ def test_render_preview_escapes_values_in_the_body_only(renderer):
 def test_other_channels_are_refused(renderer):
     with pytest.raises(ServiceError) as raised:
         client.call(renderer.ValidateTemplate, renderer_pb2.ValidateTemplateRequest(
-            channel="TELEGRAM", subject="", body="x"))
-    assert raised.value.code == "invalid_parameters"
+            channel="WHATSAPP", subject="", body="x"))
+    assert raised.value.code == "invalid_parameters" and "WHATSAPP" in raised.value.message
+
+
+def test_a_telegram_template_keeps_only_telegram_tags_and_its_preview_escapes_values(renderer):
+    validated = client.call(renderer.ValidateTemplate, renderer_pb2.ValidateTemplateRequest(
+        channel="TELEGRAM", body="<h1>Hi</h1><p><b>{{ Name }}</b>, see <a href='https://x.gov.sg'>this</a></p>"))
+    assert validated.body == 'Hi<b>{{ Name }}</b>, see <a href="https://x.gov.sg">this</a>'
+    assert list(validated.params) == ["name"]
+    preview = client.call(renderer.RenderPreview, renderer_pb2.RenderPreviewRequest(
+        channel="TELEGRAM", body=validated.body, params={"name": "<Ann & Bob>"}))
+    assert "<b>&lt;Ann &amp; Bob&gt;</b>" in preview.body

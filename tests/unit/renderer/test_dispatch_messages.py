@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from postman_renderer.dispatch import JobEnvelope
+from postman_renderer.dispatch import JobEnvelope, TextEnvelope
 from postman_renderer.email_template import EmailMessageTemplate
-from postman_shared.broker.topology import EMAIL_SEND
-from postman_shared.messages import RenderedEmail
+from postman_renderer.sms_template import SmsMessageTemplate
+from postman_renderer.telegram_template import TelegramMessageTemplate, validate_telegram_template
+from postman_renderer.template import TemplateError
+from postman_shared.broker.topology import EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
+from postman_shared.messages import RenderedEmail, RenderedSms, RenderedTelegram
 
 
 @dataclass
@@ -19,9 +22,10 @@ class _Recipient:
 
 def test_a_rendered_email_message_decodes_as_a_rendered_email_with_the_recipient_id_as_message_id():
     template = EmailMessageTemplate.parse("Hi {{ name }}", "<p>{{ name }} at {{ recipient }}</p>")
-    envelope = JobEnvelope(campaign_id=7, job_id=9, sender="Agency <a@agency.gov.sg>", reply_to=None)
+    envelope = JobEnvelope(campaign_id=7, job_id=9, template=template, sender="Agency <a@agency.gov.sg>",
+                           reply_to=None)
 
-    message = envelope.message(template, _Recipient(42, "ann@x.sg", {"name": "<Ann>"}))
+    message = envelope.message(_Recipient(42, "ann@x.sg", {"name": "<Ann>"}))
 
     assert (message.routing_key, message.message_id) == (EMAIL_SEND, "42")
     assert RenderedEmail.from_dict(message.body) == RenderedEmail(
@@ -33,6 +37,41 @@ def test_a_rendered_email_message_decodes_as_a_rendered_email_with_the_recipient
 
 def test_a_recipient_column_in_the_values_wins_over_the_normalised_address():
     template = EmailMessageTemplate.parse("s", "{{ recipient }}")
-    envelope = JobEnvelope(campaign_id=1, job_id=1, sender="a@b.sg", reply_to="r@b.sg")
-    message = envelope.message(template, _Recipient(1, "ann@x.sg", {"recipient": "Ann@X.sg"}))
+    envelope = JobEnvelope(campaign_id=1, job_id=1, template=template, sender="a@b.sg", reply_to="r@b.sg")
+    message = envelope.message(_Recipient(1, "ann@x.sg", {"recipient": "Ann@X.sg"}))
     assert message.body["body"] == "Ann@X.sg" and message.body["reply_to"] == "r@b.sg"
+
+
+def test_a_rendered_sms_carries_the_owner_credential_and_rate_and_its_values_are_not_escaped():
+    template = SmsMessageTemplate.parse("Dear {{ name }},<br>see you at {{ time }}")
+    envelope = TextEnvelope(SMS_SEND, campaign_id=7, job_id=9, user_id=3, credential_id=11, rate=25,
+                            render=template.render)
+
+    message = envelope.message(_Recipient(42, "+6591234567", {"name": "Ann & <Bob>", "time": "9am"}))
+
+    assert (message.routing_key, message.message_id) == (SMS_SEND, "42")
+    assert RenderedSms.from_dict(message.body) == RenderedSms(
+        recipient_id=42, campaign_id=7, job_id=9, user_id=3, to="+6591234567",
+        body="Dear Ann & <Bob>,\nsee you at 9am", credential_id=11, rate=25)
+
+
+def test_a_rendered_telegram_message_escapes_values_and_keeps_only_telegram_tags():
+    validated = validate_telegram_template('<p>Hi <b>{{ name }}</b></p><a href="{{ link }}">open</a><div>x</div>')
+    assert "<p>" not in validated.body and "<div>" not in validated.body and "<b>{{ name }}</b>" in validated.body
+    envelope = TextEnvelope(TELEGRAM_SEND, campaign_id=1, job_id=2, user_id=3, credential_id=4, rate=None,
+                            render=TelegramMessageTemplate.parse(validated.body).render)
+
+    message = envelope.message(_Recipient(5, "+6591234567", {"name": "<i>Ann</i>", "link": "javascript:alert(1)"}))
+
+    decoded = RenderedTelegram.from_dict(message.body)
+    assert message.routing_key == TELEGRAM_SEND and decoded.rate is None and decoded.credential_id == 4
+    assert "<b>&lt;i&gt;Ann&lt;/i&gt;</b>" in decoded.body and "javascript" not in decoded.body
+
+
+def test_a_telegram_template_longer_than_telegram_allows_is_refused():
+    try:
+        validate_telegram_template("x" * 4097)
+    except TemplateError as exc:
+        assert "4,097 characters" in exc.message and "4,096" in exc.message
+    else:
+        raise AssertionError("a 4,097-character template was accepted")
