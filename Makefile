@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/upload_processing.py
 	$(PY) bench/recipient_file.py
 	$(PY) bench/sms_rate.py
+	$(PY) bench/telegram_rate.py
 
 # Installs and starts PostgreSQL, RabbitMQ and Redis from the distribution's packages (Debian/Ubuntu, as root).
 services:

@@ -9,11 +9,13 @@ from postman_campaign.models import Base as CampaignBase
 from postman_renderer.models import Base as RendererBase
 from postman_sender_email.models import Base as SenderEmailBase
 from postman_sender_sms.models import Base as SenderSmsBase
+from postman_sender_telegram.models import Base as SenderTelegramBase
 from postman_shared.db import sqlalchemy_url
 from postman_shared.settings import Settings
 from postman_stats.models import Base as StatsBase
 
-target_metadata = [m.metadata for m in (AuthBase, CampaignBase, RendererBase, SenderEmailBase, SenderSmsBase, StatsBase)]
+target_metadata = [m.metadata for m in (AuthBase, CampaignBase, RendererBase, SenderEmailBase, SenderSmsBase,
+                                         SenderTelegramBase, StatsBase)]
 
 
 def _url() -> str:

@@ -27,7 +27,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
     PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app/lib:/app/services/gateway:/app/services/auth:/app/services/campaign:/app/services/renderer:/app/services/sender-email:/app/services/sender-sms:/app/services/stats
+    PYTHONPATH=/app/lib:/app/services/gateway:/app/services/auth:/app/services/campaign:/app/services/renderer:/app/services/sender-email:/app/services/sender-sms:/app/services/sender-telegram:/app/services/stats
 RUN groupadd --system --gid 10001 postman \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin postman
 WORKDIR /app

@@ -164,9 +164,12 @@ class SmsStatusReport:
     url: str
     params: dict[str, str]
     signature: str
+    transactional_sms_id: int = 0  # set (campaign and recipient ids 0) for a transactional SMS's callback
 
     @property
     def message_id(self) -> str:
+        if self.transactional_sms_id:
+            return f"sms-status-t{self.transactional_sms_id}-{self.status}"
         return f"sms-status-{self.recipient_id}-{self.status}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,7 +188,8 @@ class SmsStatusReport:
         if error_code is not None and not isinstance(error_code, str):
             raise TypeError("error_code must be a string")
         return cls(campaign_id=int(d["campaign_id"]), recipient_id=int(d["recipient_id"]),
-                   credential_id=int(d["credential_id"]), error_code=error_code, params=params, **texts)
+                   credential_id=int(d["credential_id"]), error_code=error_code, params=params,
+                   transactional_sms_id=int(d.get("transactional_sms_id") or 0), **texts)
 
 
 @dataclass(frozen=True)

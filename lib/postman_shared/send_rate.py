@@ -39,6 +39,9 @@ class SlotStore(Protocol):
     def reserve(self, key: str, interval_seconds: float) -> float:
         """Reserves the next slot of ``key`` and returns the seconds until it (0 when it is now)."""
 
+    def hold(self, key: str, seconds: float) -> None:
+        """No slot of ``key`` before ``seconds`` from now (a provider said to wait); later slots stay as they are."""
+
 
 class MemorySlotStore:
     """Theoretical arrival times in a dict guarded by a lock: correct for one process."""
@@ -62,6 +65,11 @@ class MemorySlotStore:
             self._arrivals[key] = slot + interval_seconds
         return slot - now
 
+    def hold(self, key: str, seconds: float) -> None:
+        with self._lock:
+            now = self._clock()
+            self._arrivals[key] = max(self._arrivals.get(key, now), now + seconds)
+
 
 # One round trip, atomic. Times are whole microseconds from Redis's TIME (exact in a Lua double until 2255). The
 # key expires one second after its TAT, when a schedule that has fallen behind is the same as no schedule.
@@ -76,6 +84,18 @@ redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next
 return slot - now
 """
 
+# Moves the TAT to now + ARGV[1] microseconds unless it is already later.
+_HOLD_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local hold_until = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if hold_until > tat then
+  redis.call('SET', KEYS[1], string.format('%d', hold_until), 'PX', math.floor((hold_until - now) / 1000) + 1000)
+end
+return 0
+"""
+
 
 class RedisSlotStore:
     """Theoretical arrival times in Redis, shared by every replica. Keys are ``<key_prefix><subject>``."""
@@ -86,6 +106,7 @@ class RedisSlotStore:
         self._redis = redis.Redis.from_url(url, socket_timeout=self.TIMEOUT_SECONDS,
                                            socket_connect_timeout=self.TIMEOUT_SECONDS)
         self._script = self._redis.register_script(_RESERVE_SCRIPT)
+        self._hold_script = self._redis.register_script(_HOLD_SCRIPT)
         self.key_prefix = key_prefix
 
     def reserve(self, key: str, interval_seconds: float) -> float:
@@ -95,6 +116,12 @@ class RedisSlotStore:
         except redis.RedisError as exc:
             raise SlotStoreUnavailable(str(exc)) from exc
         return int(wait_us) / 1_000_000
+
+    def hold(self, key: str, seconds: float) -> None:
+        try:
+            self._hold_script(keys=[self.key_prefix + key], args=[max(0, round(seconds * 1_000_000))])
+        except redis.RedisError as exc:
+            raise SlotStoreUnavailable(str(exc)) from exc
 
     def close(self) -> None:
         self._redis.close()
@@ -128,6 +155,19 @@ class SendRate:
             self._sleep(wait)
         elif stop.wait(wait):
             raise SendRateStopped(subject)
+
+    def hold(self, subject: str, seconds: float) -> None:
+        """No slot of ``subject`` for the next ``seconds``, for any replica (e.g. a provider's 429 retry-after);
+        callers already given a slot inside that time keep it."""
+        if time.monotonic() >= self._store_down_until:
+            try:
+                self._store.hold(subject, seconds)
+                return
+            except SlotStoreUnavailable as exc:
+                self._store_down_until = time.monotonic() + self.RETRY_AFTER_FAILURE_SECONDS
+                get_logger(component="send_rate").warning(
+                    "send rate store unavailable, pacing this process alone", subject=subject, error=str(exc))
+        self._fallback.hold(subject, seconds)
 
     def _reserve(self, subject: str, interval: float) -> float:
         if time.monotonic() >= self._store_down_until:

@@ -30,11 +30,12 @@ class BotApiError(Exception):
     None when no reply came; ``retry_after`` is the seconds Telegram asked to wait (429 only)."""
 
     def __init__(self, error_code: int | None, description: str, retry_after: int | None = None,
-                 method: str = "") -> None:
+                 method: str = "", no_answer: bool = False) -> None:
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
         self.method = method
+        self.no_answer = no_answer  # the request went out but no reply came in time: it may have been carried out
         where = f"Telegram {method}" if method else "Telegram"
         code = f"{error_code} " if error_code is not None else ""
         wait = f" (retry after {retry_after} s)" if retry_after is not None else ""
@@ -104,7 +105,8 @@ class BotApi:
         except requests.RequestException as exc:
             reason = self._redact(f"{type(exc).__name__}: {exc}")
             log.warning("telegram_unreachable", method=method, reason=reason)
-            raise BotApiError(None, f"could not reach the Bot API ({reason})", method=method) from None
+            raise BotApiError(None, f"could not reach the Bot API ({reason})", method=method,
+                              no_answer=isinstance(exc, requests.ReadTimeout)) from None
         try:
             answer = response.json()
         except ValueError:

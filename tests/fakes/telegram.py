@@ -50,16 +50,21 @@ class FakeTelegram:
     ... telegram.base_url ... telegram.sent`` (the sendMessage calls answered 200).
 
     ``blocked`` chat ids get 403 "Forbidden: bot was blocked by the user", ``missing`` ones 400 "Bad Request: chat
-    not found"; the first ``throttle_first`` sendMessage calls get 429 with ``retry_after``."""
+    not found"; the first ``throttle_first`` sendMessage calls get 429 with ``retry_after``, the first
+    ``unavailable_first`` (after those) 502 "Bad Gateway", as Telegram's front end answers during an outage.
+    With ``require_https`` setWebhook refuses a plain-http URL, as the real Bot API always does."""
 
     def __init__(self, tokens: Iterable[str], blocked: Iterable[int | str] = (), missing: Iterable[int | str] = (),
-                 throttle_first: int = 0, retry_after: int = 5) -> None:
+                 throttle_first: int = 0, retry_after: int = 5, unavailable_first: int = 0,
+                 require_https: bool = False) -> None:
         self.port = free_port()
         self.tokens = set(tokens)
         self.blocked = {str(chat_id) for chat_id in blocked}
         self.missing = {str(chat_id) for chat_id in missing}
         self.throttle_remaining = throttle_first
         self.retry_after = retry_after
+        self.unavailable_remaining = unavailable_first
+        self.require_https = require_https
         self.webhooks: dict[str, Webhook] = {}  # by token
         self.calls: list[TelegramCall] = []
         self.lock = threading.Lock()
@@ -117,6 +122,8 @@ class FakeTelegram:
         secret = str(params.get("secret_token") or "")
         if secret and not _SECRET_TOKEN.match(secret):
             return _error(400, "Bad Request: secret token contains unallowed characters")
+        if url and self.require_https and not url.startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         allowed = params.get("allowed_updates") or []
         if isinstance(allowed, str):  # a form body carries it JSON-serialised
             allowed = json.loads(allowed)
@@ -134,6 +141,9 @@ class FakeTelegram:
             if self.throttle_remaining > 0:
                 self.throttle_remaining -= 1
                 return _error(429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after)
+            if self.unavailable_remaining > 0:
+                self.unavailable_remaining -= 1
+                return _error(502, "Bad Gateway")
         if not chat_id:
             return _error(400, "Bad Request: chat_id is empty")
         if not text.strip():

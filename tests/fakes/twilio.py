@@ -4,21 +4,33 @@
 ``From``), HTTP Basic auth with an API key SID and secret; success is ``201`` with the JSON message resource; errors
 are Twilio's shape ``{"code", "message", "more_info", "status"}`` with that HTTP status. Every request that passes
 authentication is recorded in ``received`` with the moment it arrived, including the ones answered with an error.
+
+A message created with a ``StatusCallback`` URL is reported to it as Twilio does, after the answer: form-encoded
+POSTs (``MessageSid``, ``MessageStatus``, ``ErrorCode``...), first ``sent`` (unless ``sent_callback=False``), then
+the final status: ``delivered``, or ``undelivered`` with ``ErrorCode`` 30003 for a number in ``undelivered``. Each
+carries ``X-Twilio-Signature``, computed with the twilio library's ``RequestValidator`` and the account's auth token:
+the Basic-auth password when the username is the account SID, else ``auth_token`` (which the caller cannot know,
+as with a real account used through an API key). The callbacks made are in ``callbacks``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import queue
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+
+from twilio.request_validator import RequestValidator
 
 from tests.support.stores import free_port
 
@@ -35,6 +47,20 @@ class TwilioRequest:
     from_: str | None
     answered: int  # the HTTP status the fake answered with
     received_at: float = 0.0  # time.monotonic() when the request arrived (before its body was read)
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class TwilioCallback:
+    """One status callback the fake made."""
+
+    url: str
+    params: dict[str, str]
+    signature: str
+    answered: int | None  # the HTTP status the callback URL answered with; None: no answer (no connection)
+
+
+UNDELIVERED_ERROR_CODE = "30003"  # Twilio: "Unreachable destination handset"
 
 
 class FakeTwilio:
@@ -42,11 +68,19 @@ class FakeTwilio:
     ... twilio.base_url ... twilio.sent`` (the requests answered 201)."""
 
     def __init__(self, api_key: str, api_secret: str, invalid: set[str] | None = None, throttle_first: int = 0,
-                 unavailable_first: int = 0) -> None:
+                 unavailable_first: int = 0, undelivered: set[str] | None = None, sent_callback: bool = True,
+                 auth_token: str | None = None) -> None:
         self.port = free_port()
         self.api_key = api_key
         self.api_secret = api_secret
         self.invalid = set(invalid or ())
+        self.undelivered = set(undelivered or ())  # numbers whose final status is "undelivered"
+        self.sent_callback = sent_callback
+        self.auth_token = auth_token or secrets.token_hex(16)  # the account's, when the API key is not its SID
+        self.callbacks: list[TwilioCallback] = []
+        self._pending_callbacks: queue.Queue[tuple[str, dict[str, str], str] | None] = queue.Queue()
+        self._callback_thread = threading.Thread(target=self._make_callbacks, name="fake-twilio-callbacks",
+                                                 daemon=True)
         self.throttle_remaining = throttle_first  # 429 code 20429 for the next this many requests
         self.unavailable_remaining = unavailable_first  # then 503 for this many
         self.received: list[TwilioRequest] = []
@@ -65,14 +99,54 @@ class FakeTwilio:
 
     def __enter__(self) -> "FakeTwilio":
         self._thread.start()
+        self._callback_thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._pending_callbacks.put(None)
+        self._callback_thread.join(timeout=10)
 
-    def _authorised(self, header: str | None) -> str | None:
-        """The username of valid Basic credentials, else None."""
+    def _schedule_callbacks(self, account_sid: str, username: str, password: str, form: dict[str, str],
+                            message: dict[str, Any]) -> None:
+        """Queues the status callbacks of a created message (made in order by one thread, after the answer)."""
+        url = form.get("StatusCallback")
+        if not url:
+            return
+        token = password if username == account_sid else self.auth_token
+        statuses = ["sent"] if self.sent_callback else []
+        statuses.append("undelivered" if form.get("To") in self.undelivered else "delivered")
+        for status in statuses:
+            params = {
+                "AccountSid": account_sid, "ApiVersion": "2010-04-01", "From": "+6580000000",
+                "MessageSid": message["sid"], "MessageStatus": status,
+                "MessagingServiceSid": form.get("MessagingServiceSid", ""), "SmsSid": message["sid"],
+                "SmsStatus": status, "To": form.get("To", ""),
+            }
+            if status == "undelivered":
+                params["ErrorCode"] = UNDELIVERED_ERROR_CODE
+            self._pending_callbacks.put((url, params, RequestValidator(token).compute_signature(url, params)))
+
+    def _make_callbacks(self) -> None:
+        while (job := self._pending_callbacks.get()) is not None:
+            url, params, signature = job
+            request = urllib.request.Request(url, data=urlencode(params).encode(), method="POST", headers={
+                "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+                "User-Agent": "TwilioProxy/1.1"})
+            answered: int | None
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answered = response.status
+            except urllib.error.HTTPError as error:
+                answered = error.code
+            except (OSError, ValueError):
+                answered = None
+            with self.lock:
+                self.callbacks.append(TwilioCallback(url, params, signature, answered))
+
+    def _authorised(self, header: str | None) -> tuple[str, str] | None:
+        """The username and password of valid Basic credentials, else None."""
         if not header or not header.startswith("Basic "):
             return None
         try:
@@ -80,7 +154,7 @@ class FakeTwilio:
         except (ValueError, UnicodeDecodeError):
             return None
         if secrets.compare_digest(username, self.api_key) and secrets.compare_digest(password, self.api_secret):
-            return username
+            return username, password
         return None
 
     def _answer(self, account_sid: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -116,18 +190,21 @@ class FakeTwilio:
                     self._reply(404, _error(20404, "The requested resource was not found", 404))
                     return
                 account_sid = self.path[len(prefix):-len(suffix)]
-                username = fake._authorised(self.headers.get("Authorization"))
-                if username is None:
+                authorised = fake._authorised(self.headers.get("Authorization"))
+                if authorised is None:
                     self._reply(401, _error(20003, "Authenticate", 401))
                     return
+                username, password = authorised
                 form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
                 status, answer = fake._answer(account_sid, form)
                 with fake.lock:
                     fake.received.append(TwilioRequest(
                         account_sid=account_sid, username=username, to=form.get("To"), body=form.get("Body"),
                         messaging_service_sid=form.get("MessagingServiceSid"), from_=form.get("From"),
-                        answered=status, received_at=received_at))
+                        answered=status, received_at=received_at, status_callback=form.get("StatusCallback")))
                 self._reply(status, answer)
+                if status == 201:
+                    fake._schedule_callbacks(account_sid, username, password, form, answer)
 
             def _reply(self, status: int, answer: dict[str, Any]) -> None:
                 data = json.dumps(answer).encode()

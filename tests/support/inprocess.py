@@ -16,6 +16,7 @@ PACKAGES = {
     "renderer": "postman_renderer",
     "sender-email": "postman_sender_email",
     "sender-sms": "postman_sender_sms",
+    "sender-telegram": "postman_sender_telegram",
     "stats": "postman_stats",
 }
 

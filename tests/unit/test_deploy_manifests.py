@@ -31,6 +31,19 @@ SERVICE_FOLDERS = sorted(
 )
 # Every *_addr setting names a gRPC service: auth_addr -> "auth", served at <name>:<port>.
 GRPC_SERVICES = sorted(name[: -len("_addr")] for name in vars(Settings()) if name.endswith("_addr"))
+# A sender's address setting is named after what it serves (telegram_sender_addr), its folder after the channel.
+SENDER_ADDRESSES = {"sms_sender": ("sender-sms", "SmsSenderService"),
+                    "telegram_sender": ("sender-telegram", "TelegramSenderService")}
+
+
+def folder_serving(service: str) -> str:
+    """The services/ folder (and Deployment, Service) serving the gRPC address ``<service>_addr``."""
+    return SENDER_ADDRESSES[service][0] if service in SENDER_ADDRESSES else service
+
+
+def health_name_of(service: str) -> str:
+    name = SENDER_ADDRESSES[service][1] if service in SENDER_ADDRESSES else f"{service.capitalize()}Service"
+    return f"postman.v1.{name}"
 
 
 def package_of(folder: str) -> str:
@@ -208,19 +221,20 @@ def test_every_workload_runs_non_root_read_only_and_within_limits(where: str, wo
 def test_grpc_services_are_probed_and_served_on_the_port_of_their_address(service: str) -> None:
     address = config()[f"{service.upper()}_ADDR"]
     host, port = address.rsplit(":", 1)
-    assert host == service, f"{service.upper()}_ADDR should name the {service} Service, got {address!r}"
+    folder = folder_serving(service)
+    assert host == folder, f"{service.upper()}_ADDR should name the {folder} Service, got {address!r}"
     port_number = int(port)
-    deployment = find("Deployment", service)
+    deployment = find("Deployment", folder)
     container = only_container(deployment)
-    where = f"deploy/k8s/{service}.yaml (configmap.yaml has {service.upper()}_ADDR={address})"
+    where = f"deploy/k8s/{folder}.yaml (configmap.yaml has {service.upper()}_ADDR={address})"
     assert container_ports(deployment)["grpc"] == port_number, where
-    health_name = f"postman.v1.{service.capitalize()}Service"
+    health_name = health_name_of(service)
     assert container["readinessProbe"]["grpc"] == {"port": port_number, "service": health_name}, where
     assert container["livenessProbe"]["grpc"]["port"] == port_number, where
     assert proto_services() >= {health_name}, f"no proto declares {health_name}"
-    (service_port,) = find("Service", service)["spec"]["ports"]
+    (service_port,) = find("Service", folder)["spec"]["ports"]
     assert (service_port["port"], service_port["targetPort"]) == (port_number, "grpc"), where
-    assert str(port_number) in dockerfile_exposed(service), f"services/{service}/Dockerfile must EXPOSE {port}"
+    assert str(port_number) in dockerfile_exposed(folder), f"services/{folder}/Dockerfile must EXPOSE {port}"
 
 
 @cache
@@ -254,7 +268,7 @@ def test_dockerfiles_expose_exactly_the_ports_the_deployment_declares(folder: st
 
 
 def test_services_without_a_grpc_server_are_probed_on_their_metrics_port() -> None:
-    for folder in set(SERVICE_FOLDERS) - set(GRPC_SERVICES) - {"gateway"}:
+    for folder in set(SERVICE_FOLDERS) - {folder_serving(service) for service in GRPC_SERVICES} - {"gateway"}:
         container = only_container(find("Deployment", folder))
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["tcpSocket"]["port"] == DEFAULT_METRICS_PORTS[folder], f"{folder} {probe}"
@@ -269,7 +283,9 @@ def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
     assert [p["targetPort"] for p in find("Service", "gateway")["spec"]["ports"]] == ["http"]
     ingress = find("Ingress", "gateway")
     paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
-    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway")]
+    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway"),
+                                                                             ("/telegram/webhook", "gateway"),
+                                                                             ("/callbacks/twilio", "gateway")]
 
 
 # --- configuration ----------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from postman_gateway import (
     sms_api,
     telegram_api,
     telegram_webhook,
+    transactional_sms_api,
     uploads_api,
 )
 from postman_gateway.auth import authenticate, clear_rejected_cookie
@@ -63,6 +64,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(email_api.blueprint)
     v1.register_blueprint(sms_api.blueprint)
     v1.register_blueprint(telegram_api.blueprint)
+    v1.register_blueprint(transactional_sms_api.blueprint)
     app.register_blueprint(v1)
     # Telegram's webhook: no API key, the bot's secret token header is checked instead.
     telegram_webhook.install(app, settings)

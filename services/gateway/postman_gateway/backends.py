@@ -44,6 +44,7 @@ class Backends:
     stats: stats_pb2_grpc.StatsServiceStub
     sms_sender: senders_pb2_grpc.SmsSenderServiceStub
     telegram_sender: senders_pb2_grpc.TelegramSenderServiceStub
+    transactional_sms: senders_pb2_grpc.TransactionalSmsServiceStub
     publisher: LazyPublisher = field(compare=False)
 
     @classmethod
@@ -54,6 +55,7 @@ class Backends:
             stats=client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub),
             sms_sender=client.stub(settings.sms_sender_addr, senders_pb2_grpc.SmsSenderServiceStub),
             telegram_sender=client.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub),
+            transactional_sms=client.stub(settings.sms_sender_addr, senders_pb2_grpc.TransactionalSmsServiceStub),
             publisher=LazyPublisher(settings.amqp_url),
         )
 

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from postman.v1 import senders_pb2_grpc
-from postman_sender_sms import consumer, delivery, receipts
+from postman_sender_sms import consumer, delivery, receipts, transactional
 from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.grpc_api import SmsSenderServicer
+from postman_sender_sms.transactional_api import TransactionalSmsServicer
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import SMS_SEND, SMS_STATUS
 from postman_shared.credentials import sealer_from_settings
@@ -38,9 +39,13 @@ def build(settings: Settings) -> ServiceRuntime:
                             settings.twilio_api_base)
     servicer = SmsSenderServicer(senders, lambda: sealer_from_settings(settings), settings.campaign_addr,
                                  settings.twilio_api_base, settings.default_phone_region)
+    transactional_sms = TransactionalSmsServicer(
+        runtime.database, senders, settings.default_phone_region,
+        transactional.status_callback_url(settings.public_url, settings.callback_signing_key))
     runtime.serve_grpc(settings.sms_sender_addr,
-                       [(senders_pb2_grpc.add_SmsSenderServiceServicer_to_server, servicer)],
-                       ["postman.v1.SmsSenderService"])
+                       [(senders_pb2_grpc.add_SmsSenderServiceServicer_to_server, servicer),
+                        (senders_pb2_grpc.add_TransactionalSmsServiceServicer_to_server, transactional_sms)],
+                       ["postman.v1.SmsSenderService", "postman.v1.TransactionalSmsService"])
     # Threads are created on the first send, not here.
     pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="sms-send")
     # A wait for a slot ends when the service stops; that message is put back on the queue unsent.

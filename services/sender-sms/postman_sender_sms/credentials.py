@@ -95,6 +95,7 @@ class TwilioSenders:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._cache: dict[tuple[int, int], tuple[float, TwilioSender]] = {}
+        self._accounts: dict[int, tuple[float, TwilioAccount]] = {}
         self._lock = threading.Lock()
 
     def for_message(self, credential_id: int, user_id: int) -> TwilioSender:
@@ -112,3 +113,19 @@ class TwilioSenders:
         with self._lock:
             self._cache[key] = (now + self._cache_seconds, sender)
         return sender
+
+    def account(self, credential_id: int) -> TwilioAccount:
+        """The Twilio account of a stored SMS credential, opened for its own owner (a status callback names the
+        credential, not the user). Raises CredentialUnusable, ServiceError or SettingsError like ``for_message``."""
+        now = self._clock()
+        with self._lock:
+            cached = self._accounts.get(credential_id)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        credential = self._credentials.get(credential_id)
+        if credential is None:
+            raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
+        account = open_account(self._sealer(), credential, credential.user_id)
+        with self._lock:
+            self._accounts[credential_id] = (now + self._cache_seconds, account)
+        return account

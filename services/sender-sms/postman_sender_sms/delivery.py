@@ -29,6 +29,7 @@ from postman_sender_sms.models import SmsDelivery
 from postman_sender_sms.twilio_transport import Outcome, TwilioSender
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_SEND
+from postman_shared.callbacks import sms_status_path
 from postman_shared.db import Database
 from postman_shared.delivery_log import DeliveryLog
 from postman_shared.logging import get_logger
@@ -49,6 +50,19 @@ class BatchReport:
 
 
 Pace = Callable[[RenderedSms], object]
+CallbackUrl = Callable[[RenderedSms], str | None]  # where Twilio reports the message's statuses; None: nowhere
+
+
+def status_callback_url(public_url: str, signing_key: str) -> CallbackUrl:
+    """The signed status callback URL of each message at the gateway (``PUBLIC_URL``); none when it is empty."""
+    base = public_url.rstrip("/")
+
+    def url(message: RenderedSms) -> str | None:
+        if not base:
+            return None
+        return base + sms_status_path(message.campaign_id, message.recipient_id, message.credential_id, signing_key)
+
+    return url
 
 
 def campaign_pace(send_rate: SendRate, default_rate: int, stop: threading.Event | None = None) -> Pace:
@@ -62,7 +76,7 @@ def campaign_pace(send_rate: SendRate, default_rate: int, stop: threading.Event 
 
 def deliver(messages: Sequence[RenderedSms], database: Database, senders: TwilioSenders, publisher: Publisher,
             pool: Executor, keepalive: Callable[[], object] = lambda: None,
-            pace: Pace = lambda message: None) -> BatchReport:
+            pace: Pace = lambda message: None, callback_url: CallbackUrl = lambda message: None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
     ``keepalive`` is called about once a second while messages are with Twilio (the broker's heartbeats)."""
@@ -71,7 +85,7 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
         recorded = recorded_outcomes(session, [m.message_id for m in unique])
 
     fresh = [m for m in unique if m.message_id not in recorded]
-    outcomes = send(fresh, senders, pool, keepalive, pace)
+    outcomes = send(fresh, senders, pool, keepalive, pace, callback_url)
     if outcomes:
         with database.unit_of_work() as session:
             recorded.update(record(session, [m for m in fresh if m.message_id in outcomes], outcomes))
@@ -93,7 +107,8 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
 
 
 def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor,
-         keepalive: Callable[[], object] = lambda: None, pace: Pace = lambda message: None) -> dict[str, Outcome]:
+         keepalive: Callable[[], object] = lambda: None, pace: Pace = lambda message: None,
+         callback_url: CallbackUrl = lambda message: None) -> dict[str, Outcome]:
     """Twilio's outcome of each message, keyed by message id; a message whose pace was stopped has none."""
     outcomes: dict[str, Outcome] = {}
     ready: list[tuple[RenderedSms, TwilioSender]] = []
@@ -103,7 +118,7 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
         except CredentialUnusable as unusable:
             outcomes[message.message_id] = Outcome.error(message.message_id, unusable.code, unusable.reason)
     pending = {pool.submit(sender.send, message.message_id, message.to, message.body,
-                           functools.partial(pace, message))
+                           functools.partial(pace, message), callback_url(message))
                for message, sender in ready}
     while pending:
         done, pending = wait(pending, timeout=1.0)

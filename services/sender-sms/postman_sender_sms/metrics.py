@@ -14,3 +14,10 @@ PROVIDER_RETRIES = Counter(
     "postman_sms_provider_retries_total",
     "Requests to Twilio tried again after a passing failure (429, 5xx, no connection)",
 )
+
+RECEIPTS = Counter(
+    "postman_sms_receipts_total",
+    "Twilio status callbacks handled: delivered or error (a receipt for stats), ignored (not a final status), "
+    "forged (Twilio's signature does not match), mismatched (another message's SID)",
+    ["outcome"],
+)

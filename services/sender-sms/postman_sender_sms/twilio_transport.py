@@ -44,6 +44,14 @@ class TwilioAccount:
         return (f"TwilioAccount(account_sid={self.account_sid!r}, api_key={self.api_key!r}, "
                 f"messaging_service_sid={self.messaging_service_sid!r})")
 
+    @property
+    def auth_token(self) -> str | None:
+        """The account's auth token, which signs Twilio's callbacks: known only when the agency gave its Account
+        SID as the API key (Twilio takes Basic auth AccountSid:AuthToken); with an API key SID ("SK...") it is not."""
+        if self.api_key.startswith("AC") and self.api_key == self.account_sid:
+            return self.api_secret
+        return None
+
 
 class TwilioSender:
     """Sends through one Twilio account (one ``twilio.rest.Client``, its HTTP connections reused)."""
@@ -57,11 +65,13 @@ class TwilioSender:
         self._pause = pause
         self._retry_pauses = tuple(retry_pauses)
 
-    def send(self, message_id: str, to: str, body: str, before_try: Callable[[], object] = lambda: None) -> Outcome:
+    def send(self, message_id: str, to: str, body: str, before_try: Callable[[], object] = lambda: None,
+             status_callback: str | None = None) -> Outcome:
         """Twilio's answer to one message, tried again after a passing failure.
 
         ``before_try`` is called right before every request, retries included (the campaign's send rate); what it
-        raises propagates, and the message was then not taken by Twilio."""
+        raises propagates, and the message was then not taken by Twilio. ``status_callback``: the URL at which
+        Twilio reports the message's later statuses (its delivery receipt); None: no reports."""
         last_reason = ""
         for attempt in range(len(self._retry_pauses) + 1):
             if attempt:
@@ -69,17 +79,18 @@ class TwilioSender:
                 self._pause(self._retry_pauses[attempt - 1])
             before_try()
             try:
-                return self._send_once(message_id, to, body)
+                return self._send_once(message_id, to, body, status_callback)
             except _Passing as passing:
                 last_reason = str(passing)
         tries = len(self._retry_pauses) + 1
         return Outcome.error(message_id, UNAVAILABLE, f"Twilio did not take the message after {tries} tries: "
                                                       f"{last_reason}")
 
-    def _send_once(self, message_id: str, to: str, body: str) -> Outcome:
+    def _send_once(self, message_id: str, to: str, body: str, status_callback: str | None) -> Outcome:
+        extra = {"status_callback": status_callback} if status_callback else {}
         try:
             message = self._client.messages.create(to=to, body=body,
-                                                   messaging_service_sid=self._messaging_service_sid)
+                                                   messaging_service_sid=self._messaging_service_sid, **extra)
         except TwilioRestException as exc:
             reason = exc.msg or f"HTTP {exc.status}"
             if exc.status == 429 or exc.status >= 500:

@@ -18,8 +18,10 @@ def decode(batch: list[Delivery]) -> tuple[list[DeliveryEvent | JobRendered], li
     for delivery in batch:
         try:
             event = parse_event(delivery.json())
-            if isinstance(event, DeliveryEvent) and event.status not in recording.STATUSES:
-                raise ValueError(f"status must be SENT or ERROR, got {event.status!r}")
+            if isinstance(event, DeliveryEvent):
+                allowed = recording.RECEIPT_STATUSES if event.kind == recording.RECEIPT else recording.STATUSES
+                if event.status not in allowed:
+                    raise ValueError(f"status of a {event.kind} must be {' or '.join(allowed)}, got {event.status!r}")
             events.append(event)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.error("malformed delivery event", message_id=delivery.message_id,
@@ -38,6 +40,6 @@ class EventHandler:
         if events:
             recorded = recording.record(self._database, events)
             log.info("events recorded", campaign_ids=recorded.campaign_ids, counted=recorded.counted,
-                     duplicates=recorded.duplicates)
+                     receipts=recorded.receipts, duplicates=recorded.duplicates)
             finishing.finish_completed(self._database, self._jobs, recorded.campaign_ids)
         return malformed

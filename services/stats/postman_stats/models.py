@@ -15,18 +15,25 @@ class Base(DeclarativeBase):
 
 
 class MessageOutcome(Base):
-    """One message's recorded outcome; the primary key makes recording idempotent."""
+    """One message's recorded outcome; the primary key makes recording idempotent.
+
+    ``receipt`` is the provider's final word on a sent message (an SMS delivery receipt), applied at most once:
+    DELIVERED leaves the message SENT; ERROR turns it into an ERROR. A receipt may come before the sender's own
+    event; the outcome is then recorded from the receipt (``job_id`` 0: not known yet) and the sender's event
+    finds it recorded."""
 
     __tablename__ = "message_outcomes"
     __table_args__ = (Index("ix_message_outcomes_campaign_id", "campaign_id"),)
 
     recipient_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
-    job_id: Mapped[int] = mapped_column(BigInteger)
+    job_id: Mapped[int] = mapped_column(BigInteger)  # 0 when recorded from a receipt that came first
     status: Mapped[str] = mapped_column(String(16))  # SENT | ERROR
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    receipt: Mapped[str | None] = mapped_column(String(16))  # DELIVERED | ERROR; NULL: no receipt (yet)
+    receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CampaignCounter(Base):

@@ -3,6 +3,14 @@
 Outcomes go into ``message_outcomes`` with ``ON CONFLICT DO NOTHING``; the counters of each campaign move by what
 that statement actually inserted, so an event delivered twice is counted once. ``JobRendered`` tells how many
 messages the job has in all (``expected``).
+
+Receipts (an SMS delivery receipt: the provider's final word) are applied once per message, recorded in the
+outcome's ``receipt``. One that finds no outcome yet (it overtook the sender's own event) is inserted by the same
+statement as the sender's events, as SENT (DELIVERED) or ERROR, so the sender's event later finds the message
+recorded. One that finds an outcome without a receipt locks it and moves it: DELIVERED keeps a SENT message SENT;
+ERROR turns a SENT message into an ERROR (counters sent-1, error+1) and changes nothing on an ERROR one; DELIVERED
+on an ERROR the sender recorded without knowing (Twilio did not answer in time, yet took the message) makes it SENT.
+``sent + error`` therefore never changes for a message already counted.
 """
 
 from __future__ import annotations
@@ -10,47 +18,74 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
 from postman_shared.db import Database
 from postman_shared.messages import DeliveryEvent, JobRendered
 from postman_stats.models import CampaignCounter, MessageOutcome
 
-STATUSES = ("SENT", "ERROR")
+STATUSES = ("SENT", "ERROR")  # of the sender's own event (kind "delivery")
+RECEIPT_STATUSES = ("DELIVERED", "ERROR")  # of a receipt (kind "receipt")
+RECEIPT = "receipt"
 
 
 @dataclass(frozen=True)
 class Recorded:
     counted: int  # outcomes that were new
-    duplicates: int  # outcomes recorded before (a redelivered event)
+    duplicates: int  # events that changed nothing (a redelivered event, a receipt applied before)
     campaign_ids: list[int]  # every campaign the batch spoke about
+    receipts: int = 0  # receipts applied (to a new or an existing outcome)
+
+
+@dataclass
+class _Change:
+    """How a campaign's counters move in this batch."""
+
+    sent: int = 0
+    error: int = 0
+    job_id: int | None = None
+    inserted: int = 0  # outcomes newly recorded
 
 
 _INSERT_OUTCOMES = (
     insert(MessageOutcome).on_conflict_do_nothing(index_elements=["recipient_id"])
-    .returning(MessageOutcome.campaign_id, MessageOutcome.job_id, MessageOutcome.status)
+    .returning(MessageOutcome.recipient_id, MessageOutcome.campaign_id, MessageOutcome.job_id,
+               MessageOutcome.status, MessageOutcome.receipt)
+)
+_table = cast(Table, MessageOutcome.__table__)
+# One row per parameter set (executemany), by primary key; Core, not ORM, so no session state is involved.
+_APPLY_RECEIPT = (
+    update(_table).where(_table.c.recipient_id == bindparam("r_id"))
+    .values(status=bindparam("r_status"), error_code=bindparam("r_error_code"),
+            error_reason=bindparam("r_error_reason"), receipt=bindparam("r_receipt"), receipt_at=func.now(),
+            updated_at=func.now())
 )
 
 
 def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) -> Recorded:
-    deliveries = {e.recipient_id: e for e in events if isinstance(e, DeliveryEvent)}
+    deliveries = {e.recipient_id: e for e in events if isinstance(e, DeliveryEvent) and e.kind != RECEIPT}
+    receipts: dict[int, DeliveryEvent] = {}
+    for event in events:  # a message has one final status: a second receipt in the batch would change nothing
+        if isinstance(event, DeliveryEvent) and event.kind == RECEIPT:
+            receipts.setdefault(event.recipient_id, event)
     rendered = {e.campaign_id: e for e in events if isinstance(e, JobRendered)}
     campaign_ids = sorted({e.campaign_id for e in events})
+    changes: dict[int, _Change] = defaultdict(_Change)
+    counted = receipts_applied = 0
+    inserted_receipts: set[int] = set()
     with database.unit_of_work() as session:
-        inserted: list[tuple[int, int, str]] = []
-        if deliveries:
-            # Sorted keys: two consumers inserting overlapping batches lock rows in the same order (no deadlock).
-            rows = [
-                {"recipient_id": e.recipient_id, "campaign_id": e.campaign_id, "job_id": e.job_id,
-                 "status": e.status, "error_code": e.error_code, "error_reason": e.reason}
-                for _, e in sorted(deliveries.items())
-            ]
-            # Rows as parameters, not .values(rows): the statement is compiled once and cached, and SQLAlchemy
-            # still sends multi-row INSERTs ("insertmanyvalues"), returning only the rows actually inserted.
-            inserted = [(row.campaign_id, row.job_id, row.status) for row in session.execute(_INSERT_OUTCOMES, rows)]
-        counters = _counter_changes(inserted, rendered)
+        if deliveries or receipts:
+            inserted_receipts = _insert_outcomes(session, list(deliveries.values()), list(receipts.values()),
+                                                 changes)
+            counted = sum(change.inserted for change in changes.values())
+            pending = [e for recipient_id, e in sorted(receipts.items()) if recipient_id not in inserted_receipts]
+            receipts_applied = len(inserted_receipts) + _apply_receipts(session, pending, changes)
+        counters = _counter_changes(changes, rendered)
         if counters:
             upsert = insert(CampaignCounter).values(counters)
             session.execute(upsert.on_conflict_do_update(
@@ -63,16 +98,80 @@ def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) ->
                     "updated_at": func.now(),
                 },
             ))
-    return Recorded(counted=len(inserted), duplicates=len(deliveries) - len(inserted), campaign_ids=campaign_ids)
+    changed = counted - len(inserted_receipts) + receipts_applied  # events that recorded or moved something
+    return Recorded(counted=counted, duplicates=len(deliveries) + len(receipts) - changed,
+                    campaign_ids=campaign_ids, receipts=receipts_applied)
 
 
-def _counter_changes(inserted: list[tuple[int, int, str]], rendered: dict[int, JobRendered]) -> list[dict]:
+def _outcome_row(event: DeliveryEvent, receipt_at: datetime | None) -> dict[str, Any]:
+    """The outcome an event records when it is the first news of the message."""
+    receipt = event.status if event.kind == RECEIPT else None
+    return {"recipient_id": event.recipient_id, "campaign_id": event.campaign_id, "job_id": event.job_id,
+            "status": "SENT" if receipt == "DELIVERED" else event.status, "error_code": event.error_code,
+            "error_reason": event.reason, "receipt": receipt, "receipt_at": receipt_at if receipt else None}
+
+
+def _insert_outcomes(session: Session, deliveries: list[DeliveryEvent], receipts: list[DeliveryEvent],
+                     changes: dict[int, _Change]) -> set[int]:
+    """Inserts the outcomes of messages not recorded yet, counting them in ``changes``; returns the recipients
+    whose receipt was the one inserted."""
+    now = datetime.now(timezone.utc)
+    # Sorted keys, a sender's event before a receipt of the same message (the receipt then finds it recorded):
+    # two consumers inserting overlapping batches lock rows in the same order (no deadlock).
+    rows = sorted([_outcome_row(e, None) for e in deliveries] + [_outcome_row(e, now) for e in receipts],
+                  key=lambda row: (row["recipient_id"], row["receipt"] is not None))
+    inserted_receipts = set()
+    # Rows as parameters, not .values(rows): the statement is compiled once and cached, and SQLAlchemy still sends
+    # multi-row INSERTs ("insertmanyvalues"), returning only the rows actually inserted.
+    for row in session.execute(_INSERT_OUTCOMES, rows):
+        change = changes[row.campaign_id]
+        change.inserted += 1
+        if row.status == "SENT":
+            change.sent += 1
+        else:
+            change.error += 1
+        if row.receipt is None:
+            change.job_id = row.job_id
+        else:
+            inserted_receipts.add(row.recipient_id)
+    return inserted_receipts
+
+
+def _apply_receipts(session: Session, receipts: list[DeliveryEvent], changes: dict[int, _Change]) -> int:
+    """Applies receipts to outcomes already recorded (locked first, in recipient order); returns how many moved
+    an outcome. A receipt for a message that has one already, or an ERROR for an ERROR, changes nothing."""
+    if not receipts:
+        return 0
+    by_recipient = {e.recipient_id: e for e in receipts}
+    locked = session.execute(
+        select(_table.c.recipient_id, _table.c.campaign_id, _table.c.status, _table.c.receipt)
+        .where(_table.c.recipient_id.in_(sorted(by_recipient))).order_by(_table.c.recipient_id).with_for_update()
+    ).all()
+    updates = []
+    for recipient_id, campaign_id, status, receipt in locked:
+        event = by_recipient[recipient_id]
+        if receipt is not None or (status == "ERROR" and event.status == "ERROR"):
+            continue
+        delivered = event.status == "DELIVERED"
+        updates.append({"r_id": recipient_id, "r_status": "SENT" if delivered else "ERROR", "r_receipt": event.status,
+                        "r_error_code": None if delivered else event.error_code,
+                        "r_error_reason": None if delivered else event.reason})
+        if (status == "SENT") != delivered:  # the message moves between the counters
+            change = changes[campaign_id]
+            change.sent += 1 if delivered else -1
+            change.error += -1 if delivered else 1
+    if updates:
+        session.execute(_APPLY_RECEIPT, updates)
+    return len(updates)
+
+
+def _counter_changes(changes: dict[int, _Change], rendered: dict[int, JobRendered]) -> list[dict[str, Any]]:
     """One row per campaign (an upsert may touch a row once), in campaign order."""
-    changes: dict[int, dict] = defaultdict(lambda: {"sent": 0, "error": 0, "expected": None, "job_id": None})
-    for campaign_id, job_id, status in inserted:
-        change = changes[campaign_id]
-        change["sent" if status == "SENT" else "error"] += 1
-        change["job_id"] = job_id
+    rows: dict[int, dict[str, Any]] = {
+        campaign_id: {"sent": change.sent, "error": change.error, "expected": None, "job_id": change.job_id}
+        for campaign_id, change in changes.items()
+    }
     for campaign_id, event in rendered.items():
-        changes[campaign_id].update(expected=event.total, job_id=event.job_id)
-    return [{"campaign_id": campaign_id, **change} for campaign_id, change in sorted(changes.items())]
+        rows.setdefault(campaign_id, {"sent": 0, "error": 0, "expected": None, "job_id": None}).update(
+            expected=event.total, job_id=event.job_id)
+    return [{"campaign_id": campaign_id, **row} for campaign_id, row in sorted(rows.items())]

@@ -15,7 +15,22 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
 API_KEY_PREFIX = "/v1/api-key"
 # Routes that take no id: they can only ever act on the caller's own data (the user id comes from the credential).
-CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key"}
+CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key", "/v1/transactional/sms",
+               "/v1/transactional/sms/send"}
+# Routes reading one transactional message by id: another user's id is 404 (sender-sms checks the owner), shown by
+# tests/integration/gateway/test_transactional_sms.py (it needs a message Twilio accepted).
+TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>"}
+# Routes outside /v1 take no API key or session: each checks a credential of its own that Postman made for the one
+# caller that uses it. A new route outside /v1 needs an entry: a request that lacks the credential, and the refusal.
+OUTSIDE_V1 = {
+    ("GET", "/metrics"): None,  # Prometheus' scrape: service counters, no user data
+    ("PUT", "/uploads/<key>"): ("/uploads/probe?expires=9999999999&md5=x&signature=forged", 403),  # URL HMAC
+    ("POST", "/telegram/webhook/<int:credential_id>"): ("/telegram/webhook/1", 401),  # secret-token header
+    ("POST", "/callbacks/twilio/sms/c/<int:campaign_id>/<int:recipient_id>/<int:credential_id>/<sig>"):
+        ("/callbacks/twilio/sms/c/1/2/3/forged", 403),  # URL HMAC
+    ("POST", "/callbacks/twilio/sms/t/<int:sms_id>/<int:credential_id>/<sig>"):
+        ("/callbacks/twilio/sms/t/1/3/forged", 403),  # URL HMAC
+}
 
 # Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
 # A new route that validates its input needs an entry here.
@@ -32,6 +47,15 @@ SAMPLE_INPUT = {
         "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
     ("POST", CAMPAIGN_PREFIX + "sms/upload/complete"): {
         "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
+    ("PUT", CAMPAIGN_PREFIX + "telegram/template"): {"json": {"body": "Dear {{name}}"}},
+    ("GET", CAMPAIGN_PREFIX + "telegram/upload/start"): {
+        "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
+    ("POST", CAMPAIGN_PREFIX + "telegram/upload/complete"): {
+        "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
+    ("POST", CAMPAIGN_PREFIX + "telegram/new-credentials"): {"json": {"telegram_bot_token": "1:x", "label": "x"}},
+    ("POST", CAMPAIGN_PREFIX + "telegram/credentials/verify"): {"json": {"recipient": "+6591234567"}},
+    ("POST", CAMPAIGN_PREFIX + "telegram/credentials"): {"json": {"label": "x"}},
+    ("POST", CAMPAIGN_PREFIX + "sms/credentials"): {"json": {"label": "x", "recipient": "+6591234567"}},
     ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
 }
@@ -73,11 +97,26 @@ def call_every(client, routes, headers=None, **ids):
 def test_every_route_is_public_or_checked_by_this_matrix(settings):
     """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
-    unchecked = {r for r in routes if r not in CALLERS_OWN and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
+    unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID
+                 and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert unchecked == set()
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 9
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 6
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 11
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 12
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
+
+
+def test_every_route_outside_v1_is_listed_and_refuses_a_caller_without_its_own_credential(settings):
+    app = create_app(settings)
+    outside = {(method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith("/v1/")
+               for method in rule.methods - IGNORED_METHODS}
+    assert outside == set(OUTSIDE_V1)
+    client = app.test_client()
+    for (method, rule), probe in OUTSIDE_V1.items():
+        if probe is not None:
+            url, refusal = probe
+            response = client.open(url, method=method, data={"MessageSid": "SM1", "MessageStatus": "delivered"})
+            assert response.status_code == refusal, (rule, response.json)
 
 
 @pytest.mark.usefixtures("auth_service")
@@ -104,7 +143,7 @@ def test_every_api_route_but_the_public_ones_is_401_without_valid_credentials(ap
 
 @pytest.mark.usefixtures("pipeline")
 @pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
-@pytest.mark.parametrize("channel", ["EMAIL", "SMS"])
+@pytest.mark.parametrize("channel", ["EMAIL", "SMS", "TELEGRAM"])
 def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_nothing(
         app, http, new_caller, sign_in, intruder_kind, channel):
     owner = new_caller()

@@ -48,7 +48,8 @@ def test_full_sms_flow_up_to_send(http, caller):
     assert details.json["type"] == "SMS" and details.json["valid"] is True
     assert details.json["num_recipients"] == 6 and details.json["csv_filename"] == "sms_sg_numbers.csv"
     assert details.json["has_credential"] is False and details.json["job_queue"] == []
-    assert details.json["sms_templates"] == {"body": TEMPLATE["body"], "params": ["name"]}
+    assert details.json["sms_templates"] == {"body": TEMPLATE["body"], "params": ["name"], "segments": 1,
+                                             "encoding": "GSM-7"}
     assert "protect" not in details.json
 
 

@@ -60,6 +60,18 @@ def twilio_credential(database, sms_settings: Settings) -> StoredTwilio:
 
 
 @pytest.fixture
+def account_sid_credential(database, sms_settings: Settings) -> StoredTwilio:
+    """A Twilio credential given with the Account SID as the API key: its secret is then the account's auth token,
+    which signs Twilio's status callbacks."""
+    user_id = secrets.randbelow(10**9) + 1
+    account_sid = "AC" + secrets.token_hex(16)
+    fields = {"account_sid": account_sid, "api_key": account_sid, "api_secret": secrets.token_hex(16),
+              "messaging_service_sid": "MG" + secrets.token_hex(16)}
+    credential_id = store_credential(database, sms_settings, user_id, json.dumps(fields).encode())
+    return StoredTwilio(id=credential_id, user_id=user_id, **fields)
+
+
+@pytest.fixture
 def publish(stores) -> Iterator[Callable[[list[RenderedSms]], None]]:
     publisher = Publisher(stores.amqp_url, app_id="test")
 

@@ -1,0 +1,163 @@
+"""Delivery receipts: Twilio's status callbacks, checked by the gateway and queued on ``sms.status``, become
+DeliveryEvents of kind "receipt" for stats.
+
+The gateway has checked the callback URL's HMAC, which ties the URL to one message and one credential. Here, when
+the credential's auth token is known (the agency gave its Account SID as the API key), Twilio's own request
+signature is checked as well, with the twilio library's ``RequestValidator``: a report that fails it is dropped
+(logged, counted), never recorded. A report whose MessageSid is not the one Twilio gave us for that message is
+dropped too. Only final statuses matter: delivered -> DELIVERED; undelivered or failed -> ERROR
+``twilio_<ErrorCode>``; queued, sending, sent, accepted... are ignored.
+
+Nothing is recorded here: stats applies a receipt once, so a callback Twilio repeats, or the queue redelivers, is
+announced again harmlessly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from postman_sender_sms import transactional
+from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
+from postman_sender_sms.metrics import RECEIPTS
+from postman_sender_sms.models import SmsDelivery, TransactionalSms
+from postman_shared.broker import Delivery, OutgoingMessage
+from postman_shared.broker.topology import DELIVERY_EVENTS
+from postman_shared.db import Database
+from postman_shared.logging import get_logger
+from postman_shared.messages import DeliveryEvent, SmsStatusReport
+
+log = get_logger(component="receipts")
+
+DELIVERED = "DELIVERED"
+ERROR = "ERROR"
+# Twilio's final message statuses, and what each means for the message.
+FINAL_STATUSES = {"delivered": DELIVERED, "undelivered": ERROR, "failed": ERROR}
+# A transactional SMS shows SENT too (its own status, not stats').
+TRANSACTIONAL_STATUSES = {"sent": "SENT", **FINAL_STATUSES}
+
+
+def decode(batch: list[Delivery]) -> tuple[list[SmsStatusReport], list[Delivery]]:
+    """The well-formed reports of a batch, and the deliveries that are not (to be dead-lettered)."""
+    reports: list[SmsStatusReport] = []
+    malformed: list[Delivery] = []
+    for delivery in batch:
+        try:
+            reports.append(SmsStatusReport.from_dict(delivery.json()))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("malformed sms status report", message_id=delivery.message_id,
+                      problem=f"{type(exc).__name__}: {exc}")
+            malformed.append(delivery)
+    return reports, malformed
+
+
+def receipt_event(report: SmsStatusReport) -> DeliveryEvent:
+    """The receipt a final status report stands for."""
+    status = FINAL_STATUSES[report.status]
+    if status == DELIVERED:
+        return DeliveryEvent(report.recipient_id, report.campaign_id, 0, DELIVERED, kind="receipt")
+    code = f"twilio_{report.error_code}" if report.error_code else f"twilio_{report.status}"
+    reason = f"Twilio reported the message {report.status}" + (
+        f" (error {report.error_code})" if report.error_code else "")
+    return DeliveryEvent(report.recipient_id, report.campaign_id, 0, ERROR, code[:64], reason, kind="receipt")
+
+
+class ReceiptHandler:
+    """The ``sms.status`` batch handler; ``publish`` publishes with confirms (the runtime's publisher)."""
+
+    def __init__(self, senders: TwilioSenders, database: Database,
+                 publish: Callable[[list[OutgoingMessage]], object]) -> None:
+        self._senders = senders
+        self._database = database
+        self._publish = publish
+
+    def __call__(self, batch: list[Delivery]) -> list[Delivery]:
+        reports, malformed = decode(batch)
+        transactional_reports = [r for r in reports if r.transactional_sms_id]
+        if transactional_reports:
+            self.apply_transactional(transactional_reports)
+        reports = [r for r in reports if not r.transactional_sms_id]
+        final = [r for r in reports if r.status in FINAL_STATUSES]
+        RECEIPTS.labels(outcome="ignored").inc(len(reports) - len(final))
+        if final:
+            events = self.receipts(final)
+            self._publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
+            for event in events:
+                RECEIPTS.labels(outcome=event.status.lower()).inc()
+        return malformed
+
+    def receipts(self, reports: Sequence[SmsStatusReport]) -> list[DeliveryEvent]:
+        """The receipts of the reports that pass every check (raises when campaign cannot be reached)."""
+        known_sids = self._provider_ids([str(r.recipient_id) for r in reports])
+        events = []
+        for report in reports:
+            context = {"campaign_id": report.campaign_id, "recipient_id": report.recipient_id,
+                       "credential_id": report.credential_id, "twilio_status": report.status}
+            auth_token = self._auth_token(report.credential_id)
+            if auth_token is not None and not RequestValidator(auth_token).validate(
+                    report.url, report.params, report.signature):
+                log.warning("status callback dropped: Twilio's request signature does not match", **context)
+                RECEIPTS.labels(outcome="forged").inc()
+                continue
+            known = known_sids.get(str(report.recipient_id))
+            if known and known != report.message_sid:
+                log.warning("status callback dropped: it names another Twilio message than the one sent",
+                            message_sid=report.message_sid, **context)
+                RECEIPTS.labels(outcome="mismatched").inc()
+                continue
+            events.append(receipt_event(report))
+        return events
+
+    def apply_transactional(self, reports: Sequence[SmsStatusReport]) -> None:
+        """Moves transactional SMS by their receipts (sent, delivered, undelivered/failed), after the same checks:
+        Twilio's signature where the auth token is known, and the message SID recorded for that SMS."""
+        sids = self._transactional_sids([r.transactional_sms_id for r in reports])
+        for report in reports:
+            status = TRANSACTIONAL_STATUSES.get(report.status)
+            context = {"sms_id": report.transactional_sms_id, "credential_id": report.credential_id,
+                       "twilio_status": report.status}
+            if status is None:
+                RECEIPTS.labels(outcome="ignored").inc()
+                continue
+            auth_token = self._auth_token(report.credential_id)
+            if auth_token is not None and not RequestValidator(auth_token).validate(
+                    report.url, report.params, report.signature):
+                log.warning("status callback dropped: Twilio's request signature does not match", **context)
+                RECEIPTS.labels(outcome="forged").inc()
+                continue
+            if sids.get(report.transactional_sms_id) != report.message_sid:
+                log.warning("status callback dropped: it names another Twilio message than the one sent",
+                            message_sid=report.message_sid, **context)
+                RECEIPTS.labels(outcome="mismatched").inc()
+                continue
+            code = None
+            if status == ERROR:
+                code = (f"twilio_{report.error_code}" if report.error_code else f"twilio_{report.status}")[:64]
+            if transactional.apply_receipt(self._database, report.transactional_sms_id, status, code,
+                                           f"Twilio reported the message {report.status}"):
+                RECEIPTS.labels(outcome=status.lower()).inc()
+
+    def _transactional_sids(self, sms_ids: list[int]) -> dict[int, str]:
+        statement = select(TransactionalSms.id, TransactionalSms.provider_message_id).where(
+            TransactionalSms.id.in_(sms_ids))
+        with self._database.session() as session:
+            return {sms_id: sid for sms_id, sid in session.execute(statement) if sid}
+
+    def _auth_token(self, credential_id: int) -> str | None:
+        """The auth token of the credential's account, None when it is not known (or the credential is gone: the
+        URL's signature is then all there is to check)."""
+        try:
+            return self._senders.account(credential_id).auth_token
+        except CredentialUnusable as unusable:
+            log.info("status callback of an unusable credential: URL signature only", credential_id=credential_id,
+                     error_code=unusable.code)
+            return None
+
+    def _provider_ids(self, message_ids: list[str]) -> dict[str, str]:
+        """Twilio's message SID of each message already recorded as handed to Twilio (one query)."""
+        statement = select(SmsDelivery.message_id, SmsDelivery.provider_message_id).where(
+            SmsDelivery.message_id.in_(message_ids), SmsDelivery.provider_message_id.is_not(None))
+        with self._database.session() as session:
+            return {message_id: sid for message_id, sid in session.execute(statement) if sid}

@@ -1,0 +1,198 @@
+"""Transactional SMS: one message, sent at once with a saved Twilio credential of the user, its status then moved
+by Twilio's delivery receipts (SENT, DELIVERED, ERROR).
+
+The row is written (UNSENT) before Twilio is called and updated with Twilio's answer after, so a message is never
+sent without a record; a crash between the two leaves it UNSENT, which is what the caller was told (no 201). It does
+not wait behind campaigns: it never goes through a queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, select
+
+from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
+from postman_sender_sms.models import TransactionalSms
+from postman_shared.callbacks import transactional_sms_status_path
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.logging import get_logger
+from postman_shared.timestamps import utcnow
+from postman_shared.validators import normalise_phone
+
+STATUSES = ("UNSENT", "ACCEPTED", "SENT", "DELIVERED", "ERROR")
+MAX_BODY_CHARACTERS = 1600  # Twilio refuses a longer body
+MAX_LIMIT = 100
+SORT_COLUMNS = {"created_at": TransactionalSms.created_at, "updated_at": TransactionalSms.updated_at}
+# How a delivery receipt moves a message: a later status never goes back to an earlier one.
+_RANK = {"UNSENT": 0, "ACCEPTED": 1, "SENT": 2, "DELIVERED": 3, "ERROR": 3}
+
+log = get_logger(component="transactional-sms")
+
+
+@dataclass(frozen=True)
+class SmsToSend:
+    user_id: int
+    credential_id: int
+    credentials_label: str
+    recipient: str
+    body: str
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    gt: datetime | None = None
+    gte: datetime | None = None
+    lt: datetime | None = None
+    lte: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SmsQuery:
+    user_id: int
+    limit: int = 10
+    offset: int = 0
+    statuses: tuple[str, ...] = ()
+    created_at: TimeRange = TimeRange()
+    sort_by: tuple[str, ...] = ("created_at",)
+
+
+def checked_body(body: str) -> str:
+    text = body.strip()
+    if not text:
+        raise InvalidArgument("body is required and must not be empty", code="api_validation")
+    if len(text) > MAX_BODY_CHARACTERS:
+        raise InvalidArgument(f"body is {len(text):,} characters long; an SMS may be at most "
+                              f"{MAX_BODY_CHARACTERS:,}", code="api_validation")
+    return text
+
+
+def send(database: Database, senders: TwilioSenders, request: SmsToSend, region: str,
+         status_callback: Callable[[int, int], str | None] = lambda sms_id, credential_id: None) -> TransactionalSms:
+    """Records, sends and returns the message: ACCEPTED when Twilio took it. A refusal by Twilio is recorded
+    (ERROR) and raised as an error the caller understands."""
+    body = checked_body(request.body)
+    recipient = normalise_phone(request.recipient, region)
+    if recipient is None:
+        raise InvalidArgument(f"recipient {request.recipient[:40]!r} is not a valid phone number",
+                              code="invalid_recipient")
+    try:
+        sender = senders.for_message(request.credential_id, request.user_id)
+    except CredentialUnusable as exc:
+        raise InvalidArgument(f"The saved credentials {request.credentials_label!r} cannot be used: {exc.reason}",
+                              code="invalid_credentials") from None
+    with database.unit_of_work() as session:
+        row = TransactionalSms(user_id=request.user_id, credential_id=request.credential_id,
+                               credentials_label=request.credentials_label, recipient=recipient, body=body,
+                               status="UNSENT")
+        session.add(row)
+        session.flush()
+        message_id = row.id
+    outcome = sender.send(f"t{message_id}", recipient, body,
+                          status_callback=status_callback(message_id, request.credential_id))
+    now = utcnow()
+    with database.unit_of_work() as session:
+        row = session.get_one(TransactionalSms, message_id)
+        row.updated_at = now
+        row.provider_message_id = outcome.provider_message_id
+        if outcome.status == "SENT":
+            row.status, row.accepted_at = "ACCEPTED", now
+        else:
+            row.status, row.errored_at = "ERROR", now
+            row.error_code, row.error_reason = outcome.error_code, outcome.reason
+        session.flush()
+        session.refresh(row)
+        session.expunge(row)
+    log.info("transactional sms", sms_id=message_id, user_id=request.user_id, status=row.status,
+             error_code=row.error_code)
+    if row.status == "ERROR":
+        code = "invalid_recipient" if row.error_code in ("twilio_21211", "twilio_21614") else "invalid_credentials"
+        raise InvalidArgument(f"Twilio did not take the message ({row.error_code}): {row.error_reason}", code=code)
+    return row
+
+
+def status_callback_url(public_url: str, signing_key: str) -> Callable[[int, int], str | None]:
+    """The signed status callback URL of a transactional SMS at the gateway; none when PUBLIC_URL is empty."""
+    base = public_url.rstrip("/")
+
+    def url(sms_id: int, credential_id: int) -> str | None:
+        return base + transactional_sms_status_path(sms_id, credential_id, signing_key) if base else None
+
+    return url
+
+
+def get(database: Database, user_id: int, sms_id: int) -> TransactionalSms:
+    with database.session() as session:
+        row = session.get(TransactionalSms, sms_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound("SMS message")
+        session.expunge(row)
+        return row
+
+
+def list_messages(database: Database, query: SmsQuery) -> tuple[list[TransactionalSms], bool]:
+    """One page of the user's messages and whether there are more."""
+    with database.session() as session:
+        rows = list(session.scalars(_select(query).offset(query.offset).limit(query.limit + 1)))
+        for row in rows:
+            session.expunge(row)
+    return rows[:query.limit], len(rows) > query.limit
+
+
+def check_query(query: SmsQuery) -> SmsQuery:
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
+    if query.offset < 0:
+        raise InvalidArgument("offset must be 0 or more", code="api_validation")
+    for status in query.statuses:
+        if status not in STATUSES:
+            raise InvalidArgument(f"status {status!r} is not one of {', '.join(STATUSES)}", code="api_validation")
+    for sort in query.sort_by:
+        if sort.lstrip("+-") not in SORT_COLUMNS:
+            raise InvalidArgument(f"sort_by {sort!r} is not one of created_at, updated_at (with + or - before it)",
+                                  code="api_validation")
+    return query
+
+
+def _select(query: SmsQuery) -> Select[tuple[TransactionalSms]]:
+    statement = select(TransactionalSms).where(TransactionalSms.user_id == query.user_id)
+    if query.statuses:
+        statement = statement.where(TransactionalSms.status.in_(query.statuses))
+    window = query.created_at
+    bounds = [cond for cond in (
+        TransactionalSms.created_at > window.gt if window.gt else None,
+        TransactionalSms.created_at >= window.gte if window.gte else None,
+        TransactionalSms.created_at < window.lt if window.lt else None,
+        TransactionalSms.created_at <= window.lte if window.lte else None,
+    ) if cond is not None]
+    if bounds:
+        statement = statement.where(and_(*bounds))
+    order = []
+    for sort in query.sort_by or ("created_at",):
+        column = SORT_COLUMNS[sort.lstrip("+-")]
+        order.append(column.asc() if sort.startswith("+") else column.desc())
+    return statement.order_by(*order, TransactionalSms.id.desc())
+
+
+def apply_receipt(database: Database, sms_id: int, status: str, error_code: str | None,
+                  reason: str | None = None) -> bool:
+    """Moves a message by a Twilio receipt (SENT, DELIVERED or ERROR); a status never goes back. Returns whether
+    anything changed (a repeated receipt changes nothing)."""
+    now = utcnow()
+    with database.unit_of_work() as session:
+        row = session.scalars(select(TransactionalSms).where(TransactionalSms.id == sms_id)
+                              .with_for_update()).one_or_none()
+        if row is None or _RANK[status] <= _RANK[row.status]:
+            return False
+        row.status, row.updated_at = status, now
+        if status == "SENT":
+            row.sent_at = now
+        elif status == "DELIVERED":
+            row.delivered_at = now
+        else:
+            row.errored_at, row.error_code, row.error_reason = now, error_code, reason
+    log.info("transactional sms receipt", sms_id=sms_id, status=status, error_code=error_code)
+    return True

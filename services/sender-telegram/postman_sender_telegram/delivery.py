@@ -1,0 +1,216 @@
+"""Delivering a batch of rendered Telegram messages, at least once and recorded exactly once.
+
+1. One query finds the messages of the batch whose outcome is already in ``telegram_deliveries`` (a redelivery after
+   a crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
+   the crash may have happened between the commit and the publish (stats ignores a duplicate event).
+2. The bot of every other message is made ready (a failure to reach campaign raises before anything is sent, so
+   the whole batch is requeued untouched) and one query per bot finds the chat of each phone number. A number that
+   never shared itself with the bot is an ERROR "recipient has not subscribed to the bot" without any call.
+3. The others go to sendMessage a few at a time (``parse_mode`` HTML, the body cut down to Telegram's tags), each
+   call (retries too) in its slot of the bot's schedule (``BotSchedule``). A message that could not be sent because
+   the service is stopping, or that Telegram kept throttling, is published again to ``telegram.send`` (same id).
+4. Every outcome is inserted in one multi-row statement and committed; only then are the DeliveryEvents (and the
+   messages put back) published, with one confirm wait for the batch. When this returns, the batch may be acked.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, wait
+from dataclasses import dataclass
+
+from postman_sender_telegram.credentials import Bot, CredentialUnusable, TelegramBots
+from postman_sender_telegram.metrics import MESSAGES, PROVIDER_RETRIES
+from postman_sender_telegram.models import TelegramDelivery
+from postman_sender_telegram.subscribers import SubscriberStore
+from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker.topology import DELIVERY_EVENTS, TELEGRAM_SEND
+from postman_shared.db import Database
+from postman_shared.delivery_log import DeliveryLog, Outcome
+from postman_shared.logging import get_logger
+from postman_shared.messages import DeliveryEvent, RenderedTelegram
+from postman_shared.send_rate import SendRate, SendRateStopped
+from postman_shared.telegram_bot import BotApiError, telegram_html
+
+log = get_logger(component="delivery")
+
+DELIVERIES = DeliveryLog(TelegramDelivery, provider_id_length=64)
+NOT_SUBSCRIBED = "recipient has not subscribed to the bot"  # shown as is in stats and exports
+UNAVAILABLE = "telegram_unavailable"
+NO_ANSWER = "telegram_no_answer"
+# Pauses before the second and third try of a call that failed for a passing reason (5xx, no connection).
+RETRY_PAUSES: tuple[float, ...] = (0.5, 2.0)
+# 429s of one message honoured in a row; after that it goes back on the queue, never recorded as failed.
+MAX_THROTTLES = 5
+
+
+class PutBack(Exception):
+    """The message was not sent and is not failed: it is published to ``telegram.send`` again."""
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    sent: int
+    errored: int
+    announced_again: int
+    put_back: int = 0
+
+
+class BotSchedule:
+    """The pace of each bot's sendMessage calls, at most ``max_rate`` per second (Telegram's limit per bot) and the
+    rate a campaign asked for below that; shared by every replica using the same store (``REDIS_URL``). A 429 holds
+    the bot's schedule for Telegram's ``retry_after``, so every replica's next calls of that bot wait too."""
+
+    def __init__(self, send_rate: SendRate, max_rate: int, stop: threading.Event | None = None) -> None:
+        self._send_rate = send_rate
+        self.max_rate = max_rate
+        self._stop = stop or threading.Event()
+
+    @staticmethod
+    def subject(bot_id: int) -> str:
+        return f"telegram:bot:{bot_id}"
+
+    def rate(self, requested: int | None) -> int:
+        return min(requested or self.max_rate, self.max_rate)
+
+    def wait_turn(self, bot_id: int, rate: int) -> None:
+        """Returns at this call's slot; SendRateStopped when the service stops first."""
+        self._send_rate.acquire(self.subject(bot_id), rate, self._stop)
+
+    def hold(self, bot_id: int, seconds: float) -> None:
+        self._send_rate.hold(self.subject(bot_id), seconds)
+
+    def pause(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise SendRateStopped("stopping")
+
+
+def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSchedule,
+             retry_pauses: Sequence[float] = RETRY_PAUSES, max_throttles: int = MAX_THROTTLES) -> Outcome:
+    """Telegram's outcome of one message. A 429 is waited out (the bot's whole schedule held) and the same message
+    tried again; a 5xx or no connection is tried again after a pause, then ERROR ``telegram_unavailable``; any
+    other refusal (blocked by the user, chat not found) is one ERROR with Telegram's description as its code.
+    Raises SendRateStopped or PutBack when the message was not sent and must go back on the queue."""
+    rate = schedule.rate(message.rate)
+    text = telegram_html(message.body)
+    failures = throttles = 0
+    while True:
+        schedule.wait_turn(bot.bot_id, rate)
+        try:
+            sent = bot.api().send_message(chat_id, text, parse_mode="HTML")
+        except BotApiError as exc:
+            if exc.error_code == 429:
+                throttles += 1
+                if throttles > max_throttles:
+                    raise PutBack(f"throttled {throttles} times in a row") from None
+                PROVIDER_RETRIES.labels("throttled").inc()
+                schedule.hold(bot.bot_id, exc.retry_after or 1)
+                continue
+            if exc.no_answer:
+                # The request went out and may have been carried out: sending it again could deliver it twice.
+                return Outcome.error(message.message_id, NO_ANSWER, "Telegram did not answer in time; the message "
+                                                                    "may or may not have been sent")
+            if exc.transient:
+                failures += 1
+                if failures > len(retry_pauses):
+                    return Outcome.error(message.message_id, UNAVAILABLE, f"Telegram did not take the message "
+                                                                          f"after {failures} tries: {exc}")
+                PROVIDER_RETRIES.labels("unavailable").inc()
+                schedule.pause(retry_pauses[failures - 1])
+                continue
+            return Outcome.error(message.message_id, exc.description,
+                                 f"Telegram refused the message ({exc.error_code}): {exc.description}")
+        provider_id = sent.get("message_id") if isinstance(sent, dict) else None
+        return Outcome.sent(message.message_id, None if provider_id is None else str(provider_id))
+
+
+def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: TelegramBots,
+            subscribers: SubscriberStore, publisher: Publisher, pool: Executor, schedule: BotSchedule,
+            keepalive: Callable[[], object] = lambda: None) -> BatchReport:
+    """Sends what was not sent before, records it, then announces every outcome of the batch.
+
+    ``keepalive`` is called about once a second while messages are with Telegram (the broker's heartbeats)."""
+    unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
+    with database.session() as session:
+        recorded = DELIVERIES.recorded(session, [m.message_id for m in unique])
+
+    fresh = [m for m in unique if m.message_id not in recorded]
+    outcomes = send(fresh, bots, subscribers, pool, schedule, keepalive)
+    if outcomes:
+        with database.unit_of_work() as session:
+            recorded.update(DELIVERIES.record(
+                session, [(m.message_id, m.campaign_id) for m in fresh if m.message_id in outcomes], outcomes))
+
+    put_back = [m for m in fresh if m.message_id not in recorded]
+    events = [_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
+    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
+                      + [OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in put_back])
+
+    for outcome in outcomes.values():
+        MESSAGES.labels(status=outcome.status).inc()
+    _log_batch(unique, outcomes, {m.message_id for m in put_back})
+    return BatchReport(
+        sent=sum(o.status == "SENT" for o in outcomes.values()),
+        errored=sum(o.status == "ERROR" for o in outcomes.values()),
+        announced_again=len(unique) - len(fresh),
+        put_back=len(put_back),
+    )
+
+
+def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: SubscriberStore, pool: Executor,
+         schedule: BotSchedule, keepalive: Callable[[], object] = lambda: None) -> dict[str, Outcome]:
+    """The outcome of each message, keyed by message id; a message put back has none."""
+    outcomes: dict[str, Outcome] = {}
+    by_bot: dict[int, tuple[Bot, list[RenderedTelegram]]] = {}
+    for message in messages:
+        try:
+            bot = bots.for_message(message.credential_id, message.user_id)
+        except CredentialUnusable as unusable:
+            outcomes[message.message_id] = Outcome.error(message.message_id, unusable.code, unusable.reason)
+            continue
+        by_bot.setdefault(bot.credential_id, (bot, []))[1].append(message)
+
+    ready: list[tuple[Bot, int, RenderedTelegram]] = []
+    for bot, bot_messages in by_bot.values():
+        chats = subscribers.chats(bot.bot_id, [m.to for m in bot_messages])
+        for message in bot_messages:
+            chat_id = chats.get(message.to)
+            if chat_id is None:
+                outcomes[message.message_id] = Outcome.error(
+                    message.message_id, NOT_SUBSCRIBED,
+                    f"{message.to} has not shared this phone number with the bot (/start in Telegram)")
+            else:
+                ready.append((bot, chat_id, message))
+
+    pending = {pool.submit(send_one, bot, chat_id, message, schedule) for bot, chat_id, message in ready}
+    while pending:
+        done, pending = wait(pending, timeout=1.0)
+        for future in done:
+            try:
+                outcome = future.result()
+            except (SendRateStopped, PutBack):
+                continue  # not sent: deliver puts it back on the queue
+            outcomes[outcome.message_id] = outcome
+        keepalive()
+    return outcomes
+
+
+def _event(message: RenderedTelegram, outcome: Outcome) -> DeliveryEvent:
+    return DeliveryEvent(
+        recipient_id=message.recipient_id, campaign_id=message.campaign_id, job_id=message.job_id,
+        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
+    )
+
+
+def _log_batch(messages: list[RenderedTelegram], outcomes: dict[str, Outcome], put_back: set[str]) -> None:
+    """One line per job of the batch (a batch rarely spans more than one)."""
+    tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
+    for message in messages:
+        outcome = outcomes.get(message.message_id)
+        kind = outcome.status if outcome else "put_back" if message.message_id in put_back else "announced_again"
+        tallies[(message.campaign_id, message.job_id)][kind] += 1
+    for (campaign_id, job_id), tally in tallies.items():
+        log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally["SENT"],
+                 errored=tally["ERROR"], announced_again=tally["announced_again"], put_back=tally["put_back"])

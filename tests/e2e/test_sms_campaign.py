@@ -1,0 +1,129 @@
+"""End to end for SMS: every service as its own process, the public API, the official twilio library in sender-sms
+talking to a local Twilio fake that also calls back the gateway with delivery receipts.
+
+An engineer adds Twilio credentials (a real test SMS), uploads 300 phone numbers written every way people write
+them, sends at 100 per second; every valid number receives exactly its own message, Twilio's receipts reach the
+stats (an undelivered number becomes an error), and killing sender-sms mid-campaign loses nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from postman_auth import api_keys
+from postman_shared.credentials import new_master_key
+from tests.fakes.twilio import FakeTwilio
+from tests.support.api_client import PostmanApi
+from tests.support.processes import RunningSystem, start_service, start_system, stop_system
+
+pytestmark = pytest.mark.e2e
+
+VALID = 300
+INVALID = ["12345", "not a number", "+65 1234"]
+UNDELIVERED = "+6591230007"
+API_KEY, API_SECRET = "SK" + secrets.token_hex(16), secrets.token_hex(16)
+ACCOUNT = {"twilio_account_sid": "AC" + secrets.token_hex(16), "twilio_api_key": API_KEY,
+           "twilio_api_secret": API_SECRET, "twilio_messaging_service_sid": "MG" + secrets.token_hex(16)}
+
+
+def number(i: int) -> str:
+    return f"+659123{i:04d}"
+
+
+def written(i: int) -> str:
+    """The i-th number as a person might type it: with or without +65, spaces or dashes."""
+    local = f"9123{i:04d}"
+    return [f"+65 {local[:4]} {local[4:]}", local, f"65-{local}", f"+65{local}"][i % 4]
+
+
+def recipients_file() -> bytes:
+    rows = ["recipient,name"] + [f"{written(i)},Person {i}" for i in range(VALID)] + [f"{n},Nobody" for n in INVALID]
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.fixture
+def twilio():
+    with FakeTwilio(api_key=API_KEY, api_secret=API_SECRET, undelivered={UNDELIVERED}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def system(stores, tmp_path: Path, twilio):
+    running = start_system(stores, tmp_path, TWILIO_API_BASE=twilio.base_url, CREDENTIALS_KEY=new_master_key())
+    yield running
+    codes = stop_system(running)
+    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+
+
+def new_api(system: RunningSystem, database, email: str) -> PostmanApi:
+    with database.unit_of_work() as session:
+        key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, email), "e2e")
+    return PostmanApi(system.gateway_url, key)
+
+
+def ready_campaign(api: PostmanApi, name: str) -> int:
+    campaign_id = api.create_campaign(name, channel="SMS")
+    api.call("PUT", f"/v1/campaign/{campaign_id}/sms/template",
+             json={"body": "Dear {{ name }}, your appointment is tomorrow."})
+    api.upload(campaign_id, recipients_file(), "numbers.csv", channel="sms")
+    status = api.wait_for_upload(campaign_id, channel="sms")
+    assert not status.get("csv_error") and status["num_recipients"] == VALID + len(INVALID), status
+    api.call("POST", f"/v1/campaign/{campaign_id}/sms/new-credentials",
+             json={**ACCOUNT, "recipient": "+6587654321", "label": f"agency-{secrets.token_hex(3)}"})
+    return campaign_id
+
+
+def campaign_messages(twilio: FakeTwilio) -> list:
+    return [m for m in twilio.sent if m.to != "+6587654321"]
+
+
+def test_every_number_receives_its_own_sms_and_receipts_reach_the_stats(system, twilio, database):
+    api = new_api(system, database, "sms-engineer@agency.gov.sg")
+    campaign_id = ready_campaign(api, "SMS reminders")
+    sent = api.send(campaign_id, channel="sms", rate=100)
+    assert sent["campaign_id"] == campaign_id and len(sent["job_id"]) == 1
+
+    api.wait_for_status(campaign_id, channel="sms", timeout=120)
+    messages = campaign_messages(twilio)
+    assert Counter(m.to for m in messages) == Counter({number(i): 1 for i in range(VALID)})
+    assert all(m.body == f"Dear Person {int(m.to[-4:])}, your appointment is tomorrow." for m in messages)
+    assert all(m.status_callback and m.status_callback.startswith(system.env["PUBLIC_URL"]) for m in messages)
+
+    # Twilio's receipts arrive after the send: the undelivered number ends as an error.
+    deadline = time.monotonic() + 60
+    stats = api.stats(campaign_id, channel="sms")
+    while stats["error"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stats = api.stats(campaign_id, channel="sms")
+    assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID - 1, 1, len(INVALID), 0)
+    export = {row["recipient"]: row for row in api.export(campaign_id, channel="sms")}
+    assert export[UNDELIVERED]["status"] == "ERROR" and export[UNDELIVERED]["error_code"] == "twilio_30003"
+    assert export[number(1)]["status"] == "SENT" and export["12345"]["status"] == "INVALID"
+
+
+def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system, twilio, database):
+    api = new_api(system, database, "sms-resilient@agency.gov.sg")
+    campaign_id = ready_campaign(api, "Survives a crash")
+    api.send(campaign_id, channel="sms", rate=40)
+
+    deadline = time.monotonic() + 60
+    while len(campaign_messages(twilio)) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    system.processes["sender-sms"].send_signal(signal.SIGKILL)
+    system.processes["sender-sms"].wait()
+    killed_at = len(campaign_messages(twilio))
+    assert killed_at < VALID, "the sender finished before it could be killed; lower the rate"
+    start_service(system, "sender-sms")
+
+    stats = api.wait_for_status(campaign_id, channel="sms", timeout=120)
+    assert stats["sent"] + stats["error"] == VALID and stats["unsent"] == 0
+    received = Counter(m.to for m in campaign_messages(twilio))
+    assert set(received) == {number(i) for i in range(VALID)}, "a number was lost"
+    duplicates = sum(count - 1 for count in received.values())
+    assert duplicates <= 200, f"{duplicates} numbers were sent twice: more than one batch in flight"

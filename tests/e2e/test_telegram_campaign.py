@@ -1,0 +1,111 @@
+"""End to end for Telegram: every service as its own process, the public API, and a local Telegram fake that
+delivers updates to the bot's webhook at the gateway and receives the bot's messages.
+
+An engineer registers the agency's bot (checked with getMe, webhook set with a secret token), people subscribe by
+sending /start and sharing their contact, a test message is verified, and a campaign to their numbers, plus one
+number that never subscribed, goes out: each subscriber gets exactly their own message in their chat, the stranger
+is an error "recipient has not subscribed to the bot" in stats and export.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from postman_auth import api_keys
+from postman_shared.credentials import new_master_key
+from tests.fakes.telegram import FakeTelegram
+from tests.integration.sender_telegram.conftest import contact, message_update, new_bot_token
+from tests.support.api_client import ApiError, PostmanApi
+from tests.support.processes import start_system, stop_system
+
+pytestmark = pytest.mark.e2e
+
+SUBSCRIBERS = 40
+STRANGER = "+6581239999"
+TOKEN = new_bot_token()
+
+
+def number(i: int) -> str:
+    return f"+659123{i:04d}"
+
+
+def chat(i: int) -> int:
+    return 7_000_000 + i
+
+
+@pytest.fixture
+def telegram():
+    with FakeTelegram(tokens={TOKEN}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def system(stores, tmp_path: Path, telegram):
+    running = start_system(stores, tmp_path, TELEGRAM_API_BASE=telegram.base_url, CREDENTIALS_KEY=new_master_key())
+    yield running
+    codes = stop_system(running)
+    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+
+
+def wait_until(condition, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return result
+
+
+def test_subscribers_receive_their_own_telegram_message_and_a_stranger_is_reported(system, telegram, database):
+    with database.unit_of_work() as session:
+        key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, "tg@agency.gov.sg"), "e2e")
+    api = PostmanApi(system.gateway_url, key)
+    campaign_id = api.create_campaign("Telegram reminders", channel="TELEGRAM")
+    base = f"/v1/campaign/{campaign_id}/telegram"
+    template = api.call("PUT", f"{base}/template", json={"body": "<p><b>Dear {{ name }}</b>, see you at 9am.</p>"})
+    assert template["template"] == {"body": "<b>Dear {{ name }}</b>, see you at 9am.", "params": ["name"]}
+
+    with pytest.raises(ApiError, match="invalid_credentials"):
+        api.call("POST", f"{base}/new-credentials", json={"telegram_bot_token": "123:not-a-real-token"})
+    api.call("POST", f"{base}/new-credentials", json={"telegram_bot_token": TOKEN, "label": "agency-bot"})
+    [webhook] = telegram.calls_of("setWebhook")
+    assert webhook.params["url"].startswith(system.env["PUBLIC_URL"] + "/telegram/webhook/")
+
+    for i in range(SUBSCRIBERS):  # each person: /start, then shares their own contact
+        assert telegram.deliver_update(TOKEN, message_update(2 * i + 1, chat(i), "/start")) == 200
+        local = number(i).removeprefix("+")
+        assert telegram.deliver_update(TOKEN, message_update(2 * i + 2, chat(i),
+                                                             contact=contact(local, chat(i)))) == 200
+    wait_until(lambda: len([c for c in telegram.sent if "+659123" in c.params.get("text", "")]) == SUBSCRIBERS,
+               "every subscription to be confirmed")
+
+    api.call("POST", f"{base}/credentials/verify", json={"recipient": number(0)})
+    with pytest.raises(ApiError, match="recipient has not subscribed to the bot"):
+        api.call("POST", f"{base}/credentials/verify", json={"recipient": STRANGER})
+
+    rows = ["recipient,name"] + [f"{number(i)},Person {i}" for i in range(SUBSCRIBERS)] + [f"{STRANGER},Stranger"]
+    api.upload(campaign_id, ("\n".join(rows) + "\n").encode(), "subscribers.csv", channel="telegram")
+    assert not api.wait_for_upload(campaign_id, channel="telegram").get("csv_error")
+    assert api.call("GET", f"{base}/preview") == {"preview": {"body": "<b>Dear Person 0</b>, see you at 9am."}}
+    details = api.call("GET", base)
+    assert details["campaign"]["has_credential"] is True and details["num_recipients"] == SUBSCRIBERS + 1
+
+    before = len(telegram.sent)
+    api.send(campaign_id, channel="telegram", rate=30)
+    stats = api.wait_for_status(campaign_id, channel="telegram", timeout=120)
+
+    assert (stats["sent"], stats["error"], stats["unsent"]) == (SUBSCRIBERS, 1, 0)
+    campaign_messages = [c.params for c in telegram.sent[before:]]
+    assert Counter(m["chat_id"] for m in campaign_messages) == Counter({chat(i): 1 for i in range(SUBSCRIBERS)})
+    assert all(m["text"] == f"<b>Dear Person {m['chat_id'] - 7_000_000}</b>, see you at 9am."
+               and m["parse_mode"] == "HTML" for m in campaign_messages)
+    export = {row["recipient"]: row for row in api.export(campaign_id, channel="telegram")}
+    assert export[STRANGER]["status"] == "ERROR"
+    assert export[STRANGER]["error_code"] == "recipient has not subscribed to the bot"
+    assert export[number(3)]["status"] == "SENT"
+    logs = "".join(system.logs(service, tail=100_000) for service in system.processes)
+    assert TOKEN.split(":")[1] not in logs, "a service logged the bot token"

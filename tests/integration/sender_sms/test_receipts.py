@@ -1,0 +1,169 @@
+"""sender-sms turning Twilio status reports (from sms.status) into receipts for stats: Twilio's request signature
+is checked with the twilio library when the credential's auth token is known, only final statuses count, and a
+report about another Twilio message than the one sent is dropped. Real campaign service (the sealed credential),
+real database; the reports are what the gateway queues."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import pytest
+from prometheus_client import REGISTRY
+from twilio.request_validator import RequestValidator
+
+from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
+from postman_sender_sms.delivery import status_callback_url
+from postman_sender_sms.models import SmsDelivery
+from postman_sender_sms.receipts import ReceiptHandler
+from postman_shared.broker import Delivery, OutgoingMessage
+from postman_shared.callbacks import sms_status_path
+from postman_shared.credentials import sealer_from_settings
+from postman_shared.messages import SmsStatusReport
+from tests.fakes.twilio import FakeTwilio
+from tests.integration.sender_email.support import wait_for_events
+from tests.integration.sender_sms.conftest import StoredTwilio, rendered_sms
+from tests.support.inprocess import running
+
+PUBLIC_URL = "https://postman.example.gov.sg"
+
+
+@dataclass
+class Receipts:
+    handler: ReceiptHandler
+    published: list[OutgoingMessage]
+
+    def handle(self, *reports: SmsStatusReport | bytes) -> list[dict]:
+        """The receipt events published for these reports (as one batch); malformed ones raise."""
+        self.published.clear()
+        batch = [Delivery(delivery_tag=n, message_id=f"m{n}", redelivered=False, headers={},
+                          body=r if isinstance(r, bytes) else json.dumps(r.to_dict()).encode())
+                 for n, r in enumerate(reports)]
+        dead = self.handler(batch)
+        assert dead == [], "malformed"
+        return [m.body for m in self.published]  # type: ignore[misc]
+
+
+@pytest.fixture
+def receipts(sms_settings, database) -> Iterator[Receipts]:
+    published: list[OutgoingMessage] = []
+    senders = TwilioSenders(CampaignCredentials(sms_settings.campaign_addr), lambda: sealer_from_settings(sms_settings),
+                            "http://127.0.0.1:9")
+    with running(sms_settings, "campaign"):
+        yield Receipts(ReceiptHandler(senders, database, published.extend), published)
+
+
+def report(credential: StoredTwilio, recipient_id: int, status: str, error_code: str | None = None,
+           token: str | None = None, sid: str | None = None, campaign_id: int = 41) -> SmsStatusReport:
+    """A report as the gateway queues it, signed like Twilio with ``token`` (unsigned when None)."""
+    url = PUBLIC_URL + sms_status_path(campaign_id, recipient_id, credential.id, "test-callback-signing-key")
+    params = {"AccountSid": credential.account_sid, "ApiVersion": "2010-04-01", "MessageSid": sid or "SM" + "0" * 32,
+              "MessageStatus": status, "SmsStatus": status, "To": "+6591234567",
+              "MessagingServiceSid": credential.messaging_service_sid}
+    if error_code:
+        params["ErrorCode"] = error_code
+    signature = RequestValidator(token).compute_signature(url, params) if token else ""
+    return SmsStatusReport(campaign_id=campaign_id, recipient_id=recipient_id, credential_id=credential.id,
+                           message_sid=params["MessageSid"], status=status, error_code=error_code, url=url,
+                           params=params, signature=signature)
+
+
+def _forged() -> float:
+    return REGISTRY.get_sample_value("postman_sms_receipts_total", {"outcome": "forged"}) or 0.0
+
+
+def test_with_a_known_auth_token_a_report_signed_by_twilio_becomes_a_receipt(receipts, account_sid_credential):
+    token = account_sid_credential.api_secret
+    events = receipts.handle(report(account_sid_credential, 1001, "delivered", token=token),
+                             report(account_sid_credential, 1002, "undelivered", "30003", token=token))
+
+    assert events == [
+        {"recipient_id": 1001, "campaign_id": 41, "job_id": 0, "status": "DELIVERED", "error_code": None,
+         "reason": None, "kind": "receipt"},
+        {"recipient_id": 1002, "campaign_id": 41, "job_id": 0, "status": "ERROR", "error_code": "twilio_30003",
+         "reason": "Twilio reported the message undelivered (error 30003)", "kind": "receipt"},
+    ]
+
+
+def test_with_a_known_auth_token_a_report_not_signed_by_twilio_is_dropped(receipts, account_sid_credential):
+    genuine = report(account_sid_credential, 1001, "undelivered", "30003", token=account_sid_credential.api_secret)
+    forged_before = _forged()
+
+    events = receipts.handle(
+        report(account_sid_credential, 1001, "undelivered", "30003", token=secrets.token_hex(16)),  # another token
+        replace(genuine, params={**genuine.params, "ErrorCode": "30005"}),  # a signed form, altered
+        replace(genuine, signature=""),  # no signature at all
+        replace(genuine, url=genuine.url.replace("https://", "http://evil.example/")),  # signed for another URL
+    )
+
+    assert events == []
+    assert _forged() - forged_before == 4
+
+
+def test_without_the_auth_token_the_url_signature_checked_by_the_gateway_is_enough(receipts, twilio_credential):
+    events = receipts.handle(report(twilio_credential, 1001, "failed"))
+
+    assert [(e["status"], e["error_code"], e["reason"]) for e in events] == [
+        ("ERROR", "twilio_failed", "Twilio reported the message failed")]
+
+
+def test_statuses_that_are_not_final_are_ignored(receipts, account_sid_credential):
+    token = account_sid_credential.api_secret
+    events = receipts.handle(*(report(account_sid_credential, 1001, status, token=token)
+                               for status in ("accepted", "queued", "sending", "sent")))
+
+    assert events == []
+
+
+def test_a_report_naming_another_twilio_message_than_the_one_recorded_is_dropped(
+        receipts, twilio_credential, database):
+    sid = "SM" + secrets.token_hex(16)
+    recipient_id = secrets.randbelow(10**9) + 1
+    with database.unit_of_work() as session:
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, status="SENT", provider_message_id=sid))
+
+    wrong = receipts.handle(report(twilio_credential, recipient_id, "undelivered", "30003",
+                                   sid="SM" + secrets.token_hex(16)))
+    right = receipts.handle(report(twilio_credential, recipient_id, "undelivered", "30003", sid=sid))
+
+    assert wrong == []
+    assert [e["recipient_id"] for e in right] == [recipient_id]
+
+
+def test_a_report_of_a_credential_removed_since_relies_on_the_url_signature(receipts, twilio_credential):
+    gone = replace(twilio_credential, id=2**62)
+
+    events = receipts.handle(report(gone, 1001, "delivered"))
+
+    assert [e["status"] for e in events] == ["DELIVERED"]
+
+
+def test_a_malformed_report_is_dead_lettered(receipts, twilio_credential):
+    good = report(twilio_credential, 1001, "delivered")
+    batch = [Delivery(delivery_tag=1, message_id="bad", redelivered=False, headers={},
+                      body=json.dumps({**good.to_dict(), "params": {"To": 6591234567}}).encode()),
+             Delivery(delivery_tag=2, message_id="good", redelivered=False, headers={},
+                      body=json.dumps(good.to_dict()).encode())]
+
+    dead = receipts.handler(batch)
+
+    assert [d.message_id for d in dead] == ["bad"]
+    assert [m.body["recipient_id"] for m in receipts.published] == [1001]  # type: ignore[index]
+
+
+def test_every_message_asks_twilio_for_status_callbacks_at_its_signed_gateway_url(
+        sms_settings, amqp_channel, publish, campaign_id, twilio_credential):
+    settings = replace(sms_settings, public_url="http://127.0.0.1:9")  # nothing listens: the callbacks fail
+    messages = rendered_sms(campaign_id, twilio_credential, 3)
+    with FakeTwilio(api_key=twilio_credential.api_key, api_secret=twilio_credential.api_secret) as twilio, \
+            running(replace(settings, twilio_api_base=twilio.base_url), "campaign", "sender-sms"):
+        publish(messages)
+        wait_for_events(amqp_channel, len(messages))
+        sent = twilio.sent
+
+    url = status_callback_url(settings.public_url, settings.callback_signing_key)
+    assert sorted(r.status_callback for r in sent) == sorted(url(m) for m in messages)
+    assert all(r.status_callback.startswith(  # type: ignore[union-attr]
+        f"http://127.0.0.1:9/callbacks/twilio/sms/c/{campaign_id}/") for r in sent)
