@@ -53,6 +53,7 @@ bench: install
 	  (echo "installing postfix for its smtp-sink" && apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null)
 	$(PY) bench/email_campaign.py
+	$(PY) bench/transactional_latency.py
 	$(PY) bench/stages.py
 	$(PY) bench/upload_processing.py
 	$(PY) bench/recipient_file.py

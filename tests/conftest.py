@@ -41,6 +41,7 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         stats_addr=f"127.0.0.1:{free_port()}",
         sms_sender_addr=f"127.0.0.1:{free_port()}",
         telegram_sender_addr=f"127.0.0.1:{free_port()}",
+        email_sender_addr=f"127.0.0.1:{free_port()}",
         metrics_port=0,
         log_format="console",
     )

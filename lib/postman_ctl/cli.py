@@ -32,7 +32,7 @@ def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     valid_for = timedelta(days=args.days or settings.api_key_ttl_days)
     with database.unit_of_work() as session:
         user = api_keys.get_or_create_user(session, args.email, rate_limit=settings.send_rate_limit_default)
-        _row, key = api_keys.issue_for_user(session, user.id, args.label, audit.CLI_IP, valid_for)
+        _row, key = api_keys.issue_for_user(session, user.id, args.label, audit.CLI_IP, valid_for, test=args.test)
     print(key)  # only the key on stdout, so that KEY=$(postmanctl create-api-key ...) works
     return 0
 
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--label", default="default")
     create_key.add_argument("--days", type=_positive, default=0,
                             help="expire after this many days (default: API_KEY_TTL_DAYS, 180)")
+    create_key.add_argument("--test", action="store_true",
+                            help="a test key (test_v1_...): its messages are simulated, never sent to a provider")
     create_key.set_defaults(run=_create_api_key)
 
     disable = commands.add_parser("disable-user", help="disable a user: sessions end and API keys stop at once")

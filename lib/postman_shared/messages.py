@@ -1,13 +1,26 @@
 """The messages that travel on the queues, one dataclass each, encoded as JSON.
 
 Producer-assigned message ids: a send job is ``job-<job_id>``; a rendered message and its delivery event carry the
-recipient's id (``<recipient_id>``), unique across campaigns, so every stage can recognise a redelivery.
+recipient's id (``<recipient_id>``), unique across campaigns, so every stage can recognise a redelivery. A message of
+a retry job (``retry``) is ``<recipient_id>.<job_id>``: a new message to the senders, which record outcomes by id.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+
+def rendered_message_id(recipient_id: int, job_id: int, retry: bool) -> str:
+    """The id of a rendered campaign message: the recipient's id, or ``<recipient_id>.<job_id>`` for a retry."""
+    return f"{recipient_id}.{job_id}" if retry else str(recipient_id)
+
+
+def _retry_flag(d: dict[str, Any]) -> bool:
+    retry = d.get("retry", False)
+    if not isinstance(retry, bool):
+        raise TypeError("retry must be true or false")
+    return retry
 
 
 @dataclass(frozen=True)
@@ -42,10 +55,12 @@ class RenderedEmail:
     reply_to: str | None
     subject: str
     body: str  # HTML
+    retry: bool = False  # a message of a retry job
+    simulated: bool = False  # sent with a test API key: the sender records a simulated outcome, calls no provider
 
     @property
     def message_id(self) -> str:
-        return str(self.recipient_id)
+        return rendered_message_id(self.recipient_id, self.job_id, self.retry)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +70,7 @@ class RenderedEmail:
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             to=d["to"], sender=d["sender"], reply_to=d.get("reply_to"), subject=d["subject"], body=d["body"],
+            retry=_retry_flag(d), simulated=d.get("simulated") is True,
         )
 
 
@@ -70,10 +86,12 @@ class RenderedSms:
     body: str  # plain text
     credential_id: int
     rate: int | None = None  # the campaign's messages per second; None (older messages): SMS_DEFAULT_RATE
+    simulated: bool = False  # sent with a test API key: the sender records a simulated outcome, calls no provider
+    retry: bool = False  # a message of a retry job
 
     @property
     def message_id(self) -> str:
-        return str(self.recipient_id)
+        return rendered_message_id(self.recipient_id, self.job_id, self.retry)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +106,8 @@ class RenderedSms:
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
-            rate=None if rate is None else int(rate),
+            rate=None if rate is None else int(rate), simulated=d.get("simulated") is True,
+            retry=_retry_flag(d),
         )
 
 
@@ -105,10 +124,12 @@ class RenderedTelegram:
     body: str  # Telegram HTML (b, i, u, s, a, code, pre only)
     credential_id: int
     rate: int | None = None  # messages per second for the campaign; None: TELEGRAM_MAX_RATE
+    simulated: bool = False  # sent with a test API key: the sender records a simulated outcome, calls no provider
+    retry: bool = False  # a message of a retry job
 
     @property
     def message_id(self) -> str:
-        return str(self.recipient_id)
+        return rendered_message_id(self.recipient_id, self.job_id, self.retry)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,7 +144,8 @@ class RenderedTelegram:
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
-            rate=None if rate is None else int(rate),
+            rate=None if rate is None else int(rate), simulated=d.get("simulated") is True,
+            retry=_retry_flag(d),
         )
 
 
@@ -265,3 +287,37 @@ class PriorityEmail:
     def from_dict(cls, d: dict[str, Any]) -> "PriorityEmail":
         return cls(message_id=str(d["message_id"]), to=d["to"], sender=d["sender"], subject=d["subject"],
                    body=d["body"], reply_to=d.get("reply_to"))
+
+
+@dataclass(frozen=True)
+class EmailEvent:
+    """gateway -> sender-email, on EMAIL_EVENTS: one event SES published about an email it accepted (through SNS,
+    whose signature the gateway has checked), reduced to what moves a transactional email's status."""
+
+    provider_message_id: str  # SES's MessageId, as SendEmail returned it
+    event_type: str  # SES's eventType / notificationType: Send, Delivery, Bounce, Complaint, Open, Reject...
+    occurred_at: str  # ISO-8601, when SES says it happened
+    bounce_type: str | None = None  # Permanent | Transient | Undetermined
+    bounce_sub_type: str | None = None  # General, NoEmail, Suppressed, MailboxFull...
+    complaint_type: str | None = None  # the complaint's feedback type: abuse, fraud, not-spam...
+    sns_message_id: str = ""  # SNS's id of the notification: the same event delivered twice has the same one
+
+    @property
+    def message_id(self) -> str:
+        return f"email-event-{self.sns_message_id or self.provider_message_id + '-' + self.event_type}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EmailEvent":
+        provider_message_id, event_type, occurred_at = d["provider_message_id"], d["event_type"], d["occurred_at"]
+        if not all(isinstance(value, str) and value for value in (provider_message_id, event_type, occurred_at)):
+            raise TypeError("provider_message_id, event_type and occurred_at must be non-empty strings")
+        bounce_type, bounce_sub_type, complaint_type = d.get("bounce_type"), d.get("bounce_sub_type"), d.get(
+            "complaint_type")
+        if not all(value is None or isinstance(value, str) for value in (bounce_type, bounce_sub_type, complaint_type)):
+            raise TypeError("bounce_type, bounce_sub_type and complaint_type must be strings or null")
+        return cls(provider_message_id=provider_message_id, event_type=event_type, occurred_at=occurred_at,
+                   bounce_type=bounce_type, bounce_sub_type=bounce_sub_type, complaint_type=complaint_type,
+                   sns_message_id=str(d.get("sns_message_id") or ""))

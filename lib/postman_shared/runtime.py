@@ -32,6 +32,7 @@ class ServiceRuntime:
         self._consumers: list[BatchConsumer] = []
         self._loops: list[Callable[[threading.Event], None]] = []
         self._startup: list[Callable[[], object]] = []
+        self._shutdown: list[Callable[[], object]] = []
         self._threads: list[threading.Thread] = []
         self.stopping = threading.Event()
 
@@ -66,6 +67,11 @@ class ServiceRuntime:
         """Work done once, synchronously, before the service takes calls (e.g. resuming interrupted work)."""
         self._startup.append(step)
 
+    def on_stop(self, step: Callable[[], object]) -> None:
+        """Work done once when stopping, after the gRPC server has finished its calls (e.g. closing connections
+        its servicers use)."""
+        self._shutdown.append(step)
+
     def start(self) -> None:
         metrics_port = start_metrics_server(self.name, self.settings.metrics_port)
         for step in self._startup:
@@ -88,6 +94,8 @@ class ServiceRuntime:
             thread.join(timeout=30)
         if self.grpc is not None:
             self.grpc.stop(grace=10)
+        for step in self._shutdown:
+            step()
         if self._publisher is not None:
             self._publisher.close()
         if self._database is not None:

@@ -73,6 +73,7 @@ class Settings:
     stats_addr: str = "127.0.0.1:50054"
     sms_sender_addr: str = "127.0.0.1:50055"
     telegram_sender_addr: str = "127.0.0.1:50056"
+    email_sender_addr: str = "127.0.0.1:50057"  # sender-email's TransactionalEmailService
     grpc_bind_host: str = "127.0.0.1"
     grpc_port: int = 0  # 0: the port of this service's own *_ADDR
     metrics_port: int = -1  # -1: the service's default; 0: disabled
@@ -101,6 +102,9 @@ class Settings:
     ses_region: str = "ap-southeast-1"
     ses_endpoint_url: str = ""
     ses_configuration_set: str = ""
+    ses_untracked_configuration_set: str = ""  # for transactional emails with disable_tracking (no open tracking)
+    ses_events_topic_arns: str = ""  # comma-separated SNS topics whose SES events the gateway accepts
+    sns_cert_url_prefix: str = ""  # empty: SNS signing certificates only from https://sns.<region>.amazonaws.com/
     email_retry_delay_seconds: int = 30  # wait before another attempt after a transient provider failure
     email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
     twilio_api_base: str = "https://api.twilio.com"  # Twilio's REST API; tests point the real client at a local one
@@ -162,6 +166,7 @@ class Settings:
             stats_addr=_str(e, "STATS_ADDR", cls.stats_addr),
             sms_sender_addr=_str(e, "SMS_SENDER_ADDR", cls.sms_sender_addr),
             telegram_sender_addr=_str(e, "TELEGRAM_SENDER_ADDR", cls.telegram_sender_addr),
+            email_sender_addr=_str(e, "EMAIL_SENDER_ADDR", cls.email_sender_addr),
             grpc_bind_host=_str(e, "GRPC_BIND_HOST", cls.grpc_bind_host),
             grpc_port=_int(e, "GRPC_PORT", cls.grpc_port),
             metrics_port=_int(e, "METRICS_PORT", cls.metrics_port),
@@ -186,6 +191,10 @@ class Settings:
             ses_region=_str(e, "SES_REGION", cls.ses_region),
             ses_endpoint_url=_str(e, "SES_ENDPOINT_URL", cls.ses_endpoint_url),
             ses_configuration_set=_str(e, "SES_CONFIGURATION_SET", cls.ses_configuration_set),
+            ses_untracked_configuration_set=_str(e, "SES_UNTRACKED_CONFIGURATION_SET",
+                                                 cls.ses_untracked_configuration_set),
+            ses_events_topic_arns=_str(e, "SES_EVENTS_TOPIC_ARNS", cls.ses_events_topic_arns),
+            sns_cert_url_prefix=_str(e, "SNS_CERT_URL_PREFIX", cls.sns_cert_url_prefix),
             email_retry_delay_seconds=_int(e, "EMAIL_RETRY_DELAY_SECONDS", cls.email_retry_delay_seconds, minimum=1),
             email_max_attempts=_int(e, "EMAIL_MAX_ATTEMPTS", cls.email_max_attempts, minimum=1),
             twilio_api_base=_str(e, "TWILIO_API_BASE", cls.twilio_api_base).rstrip("/"),

@@ -29,6 +29,8 @@ class SesRequest:
     raw: bytes
     configuration_set: str | None
     message_id: str
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
 
     def parsed(self) -> EmailMessage:
         return message_from_bytes(self.raw, policy=policy.default)  # type: ignore[return-value]
@@ -89,6 +91,8 @@ class FakeSes:
                     fake.sent.append(SesRequest(
                         request.get("FromEmailAddress"), to, base64.b64decode(request["Content"]["Raw"]["Data"]),
                         request.get("ConfigurationSetName"), message_id,
+                        cc=tuple(request.get("Destination", {}).get("CcAddresses", [])),
+                        bcc=tuple(request.get("Destination", {}).get("BccAddresses", [])),
                     ))
                 self._reply(200, {"MessageId": message_id})
 

@@ -74,6 +74,11 @@ class FakeSmtpServer:
         """From now on, wait this long before accepting each message's data."""
         self._handler.delay = seconds
 
+    def accept(self, address: str) -> None:
+        """From now on, accept this address (it was refused): the mailbox has been fixed."""
+        with self._handler.lock:
+            self._handler.refuse.pop(address, None)
+
     def deferrals_left(self, address: str) -> int:
         """How many more times this address will be deferred (each RCPT of it while deferred uses one)."""
         with self._handler.lock:

@@ -30,7 +30,8 @@ SERVICES = {
     "gateway": "postman_gateway",
 }
 GRPC_SERVICES = {"auth": "AUTH_ADDR", "campaign": "CAMPAIGN_ADDR", "renderer": "RENDERER_ADDR", "stats": "STATS_ADDR",
-                 "sender-sms": "SMS_SENDER_ADDR", "sender-telegram": "TELEGRAM_SENDER_ADDR"}
+                 "sender-sms": "SMS_SENDER_ADDR", "sender-telegram": "TELEGRAM_SENDER_ADDR",
+                 "sender-email": "EMAIL_SENDER_ADDR"}
 
 
 @dataclass

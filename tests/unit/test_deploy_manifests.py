@@ -33,7 +33,8 @@ SERVICE_FOLDERS = sorted(
 GRPC_SERVICES = sorted(name[: -len("_addr")] for name in vars(Settings()) if name.endswith("_addr"))
 # A sender's address setting is named after what it serves (telegram_sender_addr), its folder after the channel.
 SENDER_ADDRESSES = {"sms_sender": ("sender-sms", "SmsSenderService"),
-                    "telegram_sender": ("sender-telegram", "TelegramSenderService")}
+                    "telegram_sender": ("sender-telegram", "TelegramSenderService"),
+                    "email_sender": ("sender-email", "TransactionalEmailService")}
 
 
 def folder_serving(service: str) -> str:
@@ -285,7 +286,8 @@ def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
     paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
     assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway"),
                                                                              ("/telegram/webhook", "gateway"),
-                                                                             ("/callbacks/twilio", "gateway")]
+                                                                             ("/callbacks/twilio", "gateway"),
+                                                                             ("/callbacks/ses", "gateway")]
 
 
 # --- configuration ----------------------------------------------------------------------------------------------------

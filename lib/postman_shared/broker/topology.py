@@ -27,6 +27,7 @@ SMS_SEND = "sms.send"  # one rendered SMS: renderer -> sender-sms
 SMS_STATUS = "sms.status"  # a Twilio status callback, URL signature checked: gateway -> sender-sms
 TELEGRAM_SEND = "telegram.send"  # one rendered Telegram message: renderer -> sender-telegram
 TELEGRAM_UPDATES = "telegram.updates"  # a bot's webhook update, checked by the gateway: gateway -> sender-telegram
+EMAIL_EVENTS = "email.events"  # an SES event (delivery, bounce, open...), SNS-signed: gateway -> sender-email
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -34,6 +35,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
     CAMPAIGN_SEND: "renderer",
     EMAIL_SEND: "sender-email",
     EMAIL_PRIORITY: "sender-email",
+    EMAIL_EVENTS: "sender-email",
     SMS_SEND: "sender-sms",
     SMS_STATUS: "sender-sms",
     TELEGRAM_SEND: "sender-telegram",

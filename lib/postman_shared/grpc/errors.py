@@ -27,6 +27,7 @@ CODES: dict[str, tuple[grpc.StatusCode, int]] = {
     "already_sent": (grpc.StatusCode.FAILED_PRECONDITION, 403),
     "not_found": (grpc.StatusCode.NOT_FOUND, 404),
     "campaign_redacted": (grpc.StatusCode.FAILED_PRECONDITION, 410),
+    "attachment_limit": (grpc.StatusCode.INVALID_ARGUMENT, 413),
     "rate_limit": (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     "internal_server": (grpc.StatusCode.INTERNAL, 500),
     "service_unavailable": (grpc.StatusCode.UNAVAILABLE, 503),

@@ -1,8 +1,9 @@
 """Users and API keys: keys are random, shown once, and stored only as a SHA-256 hash.
 
-A key has Postman's shape ``name_version_secret``: ``live_v1_`` followed by 40 random letters and digits
-(about 238 bits), so a plain SHA-256 is enough to store it safely; no salt or slow hash is needed for a secret
-with that much entropy.
+A key has Postman's shape ``name_version_secret``: ``live_v1_`` (or ``test_v1_`` for a test key) followed by 40
+random letters and digits (about 238 bits), so a plain SHA-256 is enough to store it safely; no salt or slow hash is
+needed for a secret with that much entropy. A test key works everywhere a live key does, but every message it sends
+is simulated by the senders: no provider is ever called for it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from postman_auth.models import ApiKey, User
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 
 KEY_PREFIX = "live_v1_"
+TEST_KEY_PREFIX = "test_v1_"
 _ALPHABET = string.ascii_letters + string.digits
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9]+_v[0-9]+_[A-Za-z0-9]{20,200}$")
 LAST_USED_GRANULARITY = timedelta(seconds=60)
@@ -38,14 +40,15 @@ class AuthenticatedUser:
     email: str
     api_key_id: int
     rate_limit: int
+    test: bool = False
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def generate_key() -> str:
-    return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(40))
+def generate_key(test: bool = False) -> str:
+    return (TEST_KEY_PREFIX if test else KEY_PREFIX) + "".join(secrets.choice(_ALPHABET) for _ in range(40))
 
 
 def normalise_email(email: str) -> str:
@@ -67,16 +70,18 @@ def get_or_create_user(session: Session, email: str, rate_limit: int | None = No
     return user
 
 
-def create_api_key(session: Session, user: User, label: str, valid_for: timedelta | None = None) -> str:
+def create_api_key(session: Session, user: User, label: str, valid_for: timedelta | None = None,
+                   test: bool = False) -> str:
     """Stores a new key for the user and returns it in clear: the only time it is ever available."""
-    return _store_key(session, user, label, valid_for)[1]
+    return _store_key(session, user, label, valid_for, test)[1]
 
 
-def _store_key(session: Session, user: User, label: str, valid_for: timedelta | None) -> tuple[ApiKey, str]:
-    key = generate_key()
+def _store_key(session: Session, user: User, label: str, valid_for: timedelta | None,
+               test: bool = False) -> tuple[ApiKey, str]:
+    key = generate_key(test)
     now = datetime.now(timezone.utc)
     row = ApiKey(user_id=user.id, label=label, key_hash=hash_key(key), last_five=key[-5:], created_at=now,
-                 expires_at=now + valid_for if valid_for else None)
+                 expires_at=now + valid_for if valid_for else None, test=test)
     session.add(row)
     session.flush()
     return row, key
@@ -100,7 +105,8 @@ def authenticate(session: Session, key: str, now: datetime | None = None) -> Aut
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_GRANULARITY:
         # Written at most once a minute per key, so authentication is not a write on every request.
         session.execute(update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now))
-    return AuthenticatedUser(user_id=user.id, email=user.email, api_key_id=api_key.id, rate_limit=user.rate_limit)
+    return AuthenticatedUser(user_id=user.id, email=user.email, api_key_id=api_key.id, rate_limit=user.rate_limit,
+                             test=api_key.test)
 
 
 def clean_label(label: str) -> str:
@@ -110,16 +116,17 @@ def clean_label(label: str) -> str:
     return cleaned
 
 
-def issue_for_user(session: Session, user_id: int, label: str, ip: str, valid_for: timedelta) -> tuple[ApiKey, str]:
+def issue_for_user(session: Session, user_id: int, label: str, ip: str, valid_for: timedelta,
+                   test: bool = False) -> tuple[ApiKey, str]:
     """A new key for a signed-in user, recorded in the audit trail; returns the row and the key in clear."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("User")
     if user.disabled_at is not None:
         raise ServiceError("unauthorized", f"The account {user.email} is disabled: it cannot have new API keys")
-    row, key = _store_key(session, user, clean_label(label), valid_for)
+    row, key = _store_key(session, user, clean_label(label), valid_for, test)
     audit.record(session, "api_key.created", user_id=user.id, target_type="api_key", target_id=row.id, ip=ip,
-                 details={"label": row.label, "last_five": row.last_five})
+                 details={"label": row.label, "last_five": row.last_five, "test": test})
     return row, key
 
 

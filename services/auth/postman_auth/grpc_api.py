@@ -22,7 +22,7 @@ def _user(user: User) -> auth_pb2.User:
 def _key(row: ApiKey) -> auth_pb2.ApiKeyInfo:
     return auth_pb2.ApiKeyInfo(
         id=row.id, label=row.label, last_five=row.last_five, created_at=to_timestamp(row.created_at),
-        last_used_at=to_timestamp(row.last_used_at), expires_at=to_timestamp(row.expires_at),
+        last_used_at=to_timestamp(row.last_used_at), expires_at=to_timestamp(row.expires_at), test=row.test,
     )
 
 
@@ -38,7 +38,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         if user is None:
             raise ServiceError("unathenticated", "Invalid API key")
         return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id,
-                                             rate_limit=user.rate_limit)
+                                             rate_limit=user.rate_limit, test=user.test)
 
     def RequestOtp(self, request: auth_pb2.RequestOtpRequest, context: Any) -> auth_pb2.RequestOtpResponse:
         sent = self._sign_in.request_otp(request.email, request.ip)
@@ -61,7 +61,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def CreateApiKey(self, request: auth_pb2.CreateApiKeyRequest, context: Any) -> auth_pb2.CreatedApiKey:
         with self._database.unit_of_work() as session:
             row, key = api_keys.issue_for_user(session, request.user_id, request.label, request.ip,
-                                               self._api_key_ttl)
+                                               self._api_key_ttl, test=request.test)
             reply = auth_pb2.CreatedApiKey(key=_key(row), api_key=key)
         return reply
 

@@ -1,4 +1,4 @@
-"""Composition root of the campaign service: gRPC API, outbox relay loop and upload workers."""
+"""Composition root of the campaign service: gRPC API, outbox relay loop, scheduler loop and upload workers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from postman.v1 import campaign_pb2_grpc
 from postman_campaign import models
 from postman_campaign.grpc_api import CampaignServicer
 from postman_campaign.renderer_client import GrpcRenderer
+from postman_campaign.scheduling import Scheduler
 from postman_campaign.upload_worker import UploadWorkers
 from postman_shared.object_store import object_store_from_settings
 from postman_shared.outbox import OutboxRelay
@@ -31,6 +32,7 @@ def build(settings: Settings) -> ServiceRuntime:
         ["postman.v1.CampaignService"],
     )
     runtime.add_loop(relay.run_periodically)
+    runtime.add_loop(Scheduler(runtime.database, relay.flush).run)  # releases scheduled sends when they are due
     runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)
     return runtime

@@ -1,7 +1,8 @@
 """ListCampaigns: the filters, paging and sorting of ``GET /campaigns``.
 
-A campaign's status is derived from its latest job: no job is Draft; a latest job that is SENT or LOGGED is Sent;
-any other job is Sending. ``sent_at`` sorting uses the latest job's ``sent_at`` (campaigns never sent come last).
+A campaign's status is derived from its latest job: no job is Draft; a READY job (a send scheduled for later) is
+Scheduled; a latest job that is SENT or LOGGED is Sent; any other job is Sending. ``sent_at`` sorting uses the
+latest job's ``sent_at`` (campaigns never sent come last).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from postman_campaign.campaigns import CHANNELS, CampaignView, views_of
 from postman_campaign.models import Campaign, Job
 from postman_shared.grpc.errors import InvalidArgument
 
-STATUSES = ("Draft", "Sending", "Sent")
+STATUSES = ("Draft", "Scheduled", "Sending", "Sent")
 SORT_COLUMNS = ("created_at", "sent_at")
 DONE_JOB_STATUSES = ("SENT", "LOGGED")
 DEFAULT_LIMIT = 10
@@ -78,7 +79,9 @@ def list_campaigns(session: Session, query: CampaignQuery) -> tuple[list[Campaig
     elif query.status == "Sent":
         base = base.where(latest.c.status.in_(DONE_JOB_STATUSES))
     elif query.status == "Sending":
-        base = base.where(and_(latest.c.status.is_not(None), latest.c.status.not_in(DONE_JOB_STATUSES)))
+        base = base.where(and_(latest.c.status.is_not(None), latest.c.status.not_in((*DONE_JOB_STATUSES, "READY"))))
+    elif query.status == "Scheduled":
+        base = base.where(latest.c.status == "READY")
 
     total = session.scalar(select(func.count()).select_from(base.with_only_columns(Campaign.id).subquery())) or 0
     column = Campaign.created_at if query.sort_by == "created_at" else latest.c.sent_at

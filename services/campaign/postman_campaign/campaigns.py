@@ -72,11 +72,17 @@ def has_job(session: Session, campaign_id: int) -> bool:
 
 
 def ensure_not_sent(session: Session, campaign_id: int) -> None:
-    if has_job(session, campaign_id):
+    """Refuses a change to a campaign that has a job: sent, sending, or scheduled (READY) until cancelled."""
+    latest = session.scalar(select(Job.status).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1))
+    if latest == "READY":
+        raise ServiceError("already_sent", "This campaign is scheduled to be sent; cancel the scheduled send "
+                                           "(POST /campaigns/{id}/cancel) to change it")
+    if latest is not None:
         raise ServiceError("already_sent", "This campaign has already been sent")
 
 
-def create_campaign(session: Session, user_id: int, name: str, channel: str, protect: bool = False) -> CampaignView:
+def create_campaign(session: Session, user_id: int, name: str, channel: str, protect: bool = False,
+                    test: bool = False) -> CampaignView:
     name = name.strip()
     if not name:
         raise InvalidArgument("name is required", code="api_validation")
@@ -90,7 +96,7 @@ def create_campaign(session: Session, user_id: int, name: str, channel: str, pro
         raise InvalidArgument(f"{channel} campaigns are not supported yet; only {supported} campaigns can be created")
     if protect:
         raise InvalidArgument("Password-protected campaigns are not supported yet")
-    campaign = Campaign(user_id=user_id, name=name, type=channel, protect=False, recipient_keys=[])
+    campaign = Campaign(user_id=user_id, name=name, type=channel, protect=False, recipient_keys=[], test=test)
     session.add(campaign)
     session.flush()
     session.refresh(campaign)  # server defaults: created_at, counts

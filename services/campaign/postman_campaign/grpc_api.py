@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timezone
 from typing import Any
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
@@ -10,8 +11,12 @@ from postman_campaign import (
     campaign_list,
     campaigns,
     credentials,
+    email_check,
+    management,
     models,
     previews,
+    retrying,
+    scheduling,
     sending,
     templates,
     uploads,
@@ -35,7 +40,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def CreateCampaign(self, request: campaign_pb2.CreateCampaignRequest, context: Any) -> campaign_pb2.Campaign:
         with self._database.unit_of_work() as session:
-            view = campaigns.create_campaign(session, request.user_id, request.name, request.type, request.protect)
+            view = campaigns.create_campaign(session, request.user_id, request.name, request.type, request.protect,
+                                             test=request.test)
         return wire.campaign(view)
 
     def ListCampaigns(self, request: campaign_pb2.ListCampaignsRequest,
@@ -115,8 +121,10 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def SendCampaign(self, request: campaign_pb2.SendCampaignRequest,
                      context: Any) -> campaign_pb2.SendCampaignResponse:
+        scheduled_at = request.scheduled_at.ToDatetime(tzinfo=timezone.utc) if request.HasField("scheduled_at") \
+            else None
         send = sending.SendRequest(campaign_id=request.campaign_id, user_id=request.user_id, channel=request.channel,
-                                   rate=request.rate)
+                                   rate=request.rate, scheduled_at=scheduled_at, simulated=request.simulated)
         job_ids = sending.send_campaign(self._database, self._publish_outbox, send, self._settings.telegram_max_rate)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=job_ids)
 
@@ -163,3 +171,35 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         found = credentials.get_sealed_credential(self._database, request.credential_id)
         return campaign_pb2.SealedCredential(id=found.id, user_id=found.user_id, channel=found.channel,
                                              sealed=found.sealed)
+
+    def UpdateCampaign(self, request: campaign_pb2.UpdateCampaignRequest, context: Any) -> campaign_pb2.Campaign:
+        name = request.name if request.HasField("name") else None
+        return wire.campaign(management.update_campaign(self._database, request.campaign_id, request.user_id, name))
+
+    def DeleteCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.CampaignRef:
+        management.delete_campaign(self._database, request.campaign_id, request.user_id)
+        return campaign_pb2.CampaignRef(campaign_id=request.campaign_id, user_id=request.user_id)
+
+    def CancelScheduledSend(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:
+        return wire.campaign(scheduling.cancel_scheduled(self._database, request.campaign_id, request.user_id))
+
+    def RetryCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SendCampaignResponse:
+        job_id = retrying.retry_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id,
+                                         request.channel)
+        return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=[job_id])
+
+    def DuplicateCampaign(self, request: campaign_pb2.DuplicateCampaignRequest,
+                          context: Any) -> campaign_pb2.Campaign:
+        return wire.campaign(management.duplicate_campaign(self._database, request.campaign_id, request.user_id,
+                                                           request.name, request.channel))
+
+    def ClearUploadError(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.CampaignRef:
+        uploads.clear_upload_error(self._database, request.campaign_id, request.user_id, request.channel)
+        return campaign_pb2.CampaignRef(campaign_id=request.campaign_id, user_id=request.user_id)
+
+    def SendTestEmail(self, request: campaign_pb2.SendTestEmailRequest,
+                      context: Any) -> campaign_pb2.SendTestEmailResponse:
+        message_id = email_check.send_test_email(self._database, self._renderer, self._publish_outbox,
+                                                 request.campaign_id, request.user_id, request.recipient,
+                                                 self._settings.email_from)
+        return campaign_pb2.SendTestEmailResponse(message_id=message_id)

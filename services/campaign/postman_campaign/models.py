@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -45,6 +46,8 @@ class Campaign(Base):
     recipient_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     num_recipients: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     num_invalid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Created with a test API key: every send of it is simulated (no provider is called).
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # The provider credential an SMS or Telegram campaign sends with.
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -118,6 +121,10 @@ class Job(Base):
     """A send of a campaign (Postman's job_queue)."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        # The scheduler's query: due READY jobs, oldest first; only scheduled jobs are in the index.
+        Index("ix_jobs_scheduled_at_ready", "scheduled_at", postgresql_where=text("status = 'READY'")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
@@ -125,7 +132,13 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     send_rate: Mapped[int | None] = mapped_column(Integer)  # messages per second (SMS, TELEGRAM); None: default
+    # Sent with a test API key or of a test campaign: the senders simulate every message, call no provider.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A scheduled send: the job waits READY until then, and the scheduler releases it (scheduling.py).
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A retry: the job it retries; its messages are those without a SENT outcome, with ids "<recipient>.<job>".
+    retry_of: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Credential(Base):

@@ -1,16 +1,19 @@
 """Sending a campaign, and the pipeline's view of send jobs and recipients.
 
 The job and its ``SendJob`` message are written in one transaction (transactional outbox); the message is published
-only after the commit, so the renderer never hears of a job that does not exist.
+only after the commit, so the renderer never hears of a job that does not exist. A send scheduled for later is a
+READY job with ``scheduled_at`` and no message yet: the scheduler (``scheduling.py``) releases it at that time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from postman_campaign import models
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
@@ -51,6 +54,8 @@ class SendRequest:
     user_id: int
     channel: str = ""  # when set, a campaign of another channel is refused
     rate: int = 0  # SMS/TELEGRAM messages per second; 0: the channel's default
+    scheduled_at: datetime | None = None  # in the future: released then by the scheduler; else sent at once
+    simulated: bool = False  # sent with a test API key: every message simulated by the senders
 
 
 def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
@@ -69,7 +74,9 @@ def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
 
 def send_campaign(database: Database, after_commit: Callable[[], object], request: SendRequest,
                   telegram_max_rate: int = 30) -> list[int]:
-    """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids."""
+    """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids.
+
+    A ``scheduled_at`` in the future makes a READY job with no message: the scheduler releases it at that time."""
     campaign_id, user_id = request.campaign_id, request.user_id
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
@@ -80,18 +87,31 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
         if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
             raise InvalidArgument("The recipient list is still being processed; send once it is done")
         _ensure_ready(views_of(session, [campaign])[0])
-        job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=rate)
+        now = utcnow()
+        scheduled_at = request.scheduled_at if request.scheduled_at is not None and request.scheduled_at > now \
+            else None
+        job = Job(campaign_id=campaign_id, status="READY" if scheduled_at else "ENQUEUED", status_updated_at=now,
+                  send_rate=rate, scheduled_at=scheduled_at, simulated=request.simulated or campaign.test)
         session.add(job)
         session.flush()
-        message = SendJob(job_id=job.id, campaign_id=campaign_id, user_id=user_id)
-        outbox.write(session, models.outbox, CAMPAIGN_SEND, message.message_id, message.to_dict())
         job_id = job.id
+        if scheduled_at is not None:
+            log.info("campaign send scheduled", campaign_id=campaign_id, job_id=job_id,
+                     scheduled_at=scheduled_at.isoformat())
+            return [job_id]
+        enqueue(session, job_id, campaign_id, user_id)
     log.info("campaign send enqueued", campaign_id=campaign_id, job_id=job_id)
     try:
         after_commit()
     except Exception as exc:  # noqa: BLE001 - the job is committed; the periodic relay publishes it later
         log.warning("outbox flush after send failed, the relay will retry", campaign_id=campaign_id, error=str(exc))
     return [job_id]
+
+
+def enqueue(session: Session, job_id: int, campaign_id: int, user_id: int) -> None:
+    """Writes the job's SendJob to the outbox, in the caller's transaction (published after its commit)."""
+    message = SendJob(job_id=job_id, campaign_id=campaign_id, user_id=user_id)
+    outbox.write(session, models.outbox, CAMPAIGN_SEND, message.message_id, message.to_dict())
 
 
 def _ensure_ready(view: CampaignView) -> None:

@@ -1,7 +1,8 @@
 """Recipient file uploads: start (a presigned URL), complete (hand the file to a worker), and status.
 
-An upload moves STARTED -> PROCESSING -> DONE | FAILED. The committed recipient list belongs to the campaign, and
-only a DONE upload ever replaces it, so a failed upload leaves the previous list intact.
+An upload moves STARTED -> PROCESSING -> DONE | FAILED (-> CLEARED once its error is dismissed). The committed
+recipient list belongs to the campaign, and only a DONE upload ever replaces it, so a failed upload leaves the
+previous list intact.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import ensure_channel, ensure_not_sent, owned_campaign
@@ -25,6 +26,7 @@ from postman_shared.object_store import ObjectStore
 from postman_shared.timestamps import utcnow
 
 STARTED, PROCESSING, DONE, FAILED = "STARTED", "PROCESSING", "DONE", "FAILED"
+CLEARED = "CLEARED"  # a FAILED upload whose error the user has dismissed (DELETE .../upload/status)
 CSV_MIME_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
 MAX_FILENAME_LENGTH = 255
 
@@ -97,6 +99,16 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
         upload.updated_at = utcnow()
     log.info("upload completed, processing", campaign_id=campaign_id, upload_id=upload.id, size=size)
     process(upload.id)
+
+
+def clear_upload_error(database: Database, campaign_id: int, user_id: int, channel: str = "") -> None:
+    """Clears the error of the campaign's failed uploads (FAILED -> CLEARED): the status stops reporting it. The
+    committed recipient list is not touched."""
+    with database.unit_of_work() as session:
+        _owned_of_channel(session, campaign_id, user_id, channel)
+        cleared = session.execute(update(Upload).where(Upload.campaign_id == campaign_id, Upload.status == FAILED)
+                                  .values(status=CLEARED, updated_at=utcnow())).rowcount
+    log.info("upload error cleared", campaign_id=campaign_id, uploads=cleared)
 
 
 def _owned_of_channel(session: Session, campaign_id: int, user_id: int, channel: str) -> Campaign:

@@ -16,7 +16,9 @@ from postman_shared.timestamps import to_timestamp
 
 def job(j: Job) -> campaign_pb2.Job:
     return campaign_pb2.Job(id=j.id, status=j.status, sent_at=to_timestamp(j.sent_at),
-                            status_updated_at=to_timestamp(j.status_updated_at), send_rate=j.send_rate or 0)
+                            status_updated_at=to_timestamp(j.status_updated_at), send_rate=j.send_rate or 0,
+                            scheduled_at=to_timestamp(j.scheduled_at), retry_of=j.retry_of or 0,
+                            simulated=j.simulated)
 
 
 def email_template(t: EmailTemplate) -> campaign_pb2.EmailTemplate:
@@ -35,7 +37,7 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
         id=c.id, user_id=c.user_id, name=c.name, type=c.type, created_at=to_timestamp(c.created_at),
         # Email campaigns send through the platform's own transport: its default credential always applies.
         has_credential=c.type == "EMAIL" or c.credential_id is not None,
-        credential_id=c.credential_id or 0,
+        credential_id=c.credential_id or 0, test=c.test,
         valid=view.valid, halted=c.halted, protect=c.protect, redacted=c.redacted,
         csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
         num_recipients=c.num_recipients, num_invalid=c.num_invalid,

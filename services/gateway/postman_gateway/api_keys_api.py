@@ -10,7 +10,7 @@ from postman.v1 import auth_pb2
 from postman_gateway import serializers
 from postman_gateway.auth import client_ip, current_caller, require_session
 from postman_gateway.backends import backends
-from postman_gateway.validation import json_body, positive_id, required_string
+from postman_gateway.validation import json_body, optional_bool, positive_id, required_string
 from postman_shared.grpc import client
 
 blueprint = Blueprint("api_keys", __name__, url_prefix="/api-key")
@@ -19,13 +19,14 @@ blueprint.before_request(require_session)
 
 @blueprint.post("")
 def create_api_key() -> ResponseReturnValue:
-    request = auth_pb2.CreateApiKeyRequest(user_id=current_caller().user_id,
-                                           label=required_string(json_body(), "label"), ip=client_ip())
+    body = json_body()
+    request = auth_pb2.CreateApiKeyRequest(user_id=current_caller().user_id, label=required_string(body, "label"),
+                                           ip=client_ip(), test=optional_bool(body, "test", default=False))
     created = client.call(backends().auth.CreateApiKey, request)
     # The key in clear is in this response and nowhere else: not logged, not stored, never shown again.
     key = serializers.api_key(created.key)
     return jsonify(id=key["id"], label=key["label"], api_key=created.api_key, last_five=key["last_five"],
-                   created_at=key["created_at"], expires_at=key["expires_at"]), 201
+                   created_at=key["created_at"], expires_at=key["expires_at"], test=key["test"]), 201
 
 
 @blueprint.get("")

@@ -1,8 +1,9 @@
 """The gateway's Flask app: the public API under ``/v1``, the local upload PUT, Telegram's webhook, ``/metrics``.
 
 Every route of the ``v1`` blueprint passes the authentication check (an API key or a session cookie) and the
-per-user API limit before its view runs; only ``/v1/ping``, ``/v1/auth/otp`` and ``/v1/auth/login`` sit outside
-it. A route added to one of the ``v1`` blueprints is therefore protected without remembering to be.
+per-user API limit before its view runs; only ``/v1/ping``, ``/v1/openapi.json``, ``/v1/auth/otp`` and
+``/v1/auth/login`` sit outside it. A route added to one of the ``v1`` blueprints is therefore protected without
+remembering to be.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from postman_gateway import (
     email_api,
     limiting,
     observability,
+    openapi,
     provider_callbacks,
+    ses_events,
     signin_api,
     sms_api,
     telegram_api,
     telegram_webhook,
+    transactional_email_api,
     transactional_sms_api,
     uploads_api,
 )
@@ -54,6 +58,8 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     public = Blueprint("public", __name__, url_prefix="/v1")
     public.add_url_rule("/ping", "ping", ping, methods=["GET"])
     public.register_blueprint(signin_api.public_blueprint)
+    # /v1/openapi.json (on the public blueprint: no key) and the /docs page rendered from it.
+    openapi.install(app, public, local_uploads=settings.object_store == "local")
     app.register_blueprint(public)
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
@@ -65,11 +71,14 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(sms_api.blueprint)
     v1.register_blueprint(telegram_api.blueprint)
     v1.register_blueprint(transactional_sms_api.blueprint)
+    v1.register_blueprint(transactional_email_api.blueprint)
     app.register_blueprint(v1)
     # Telegram's webhook: no API key, the bot's secret token header is checked instead.
     telegram_webhook.install(app, settings)
     # Twilio's status callbacks: no API key, the URL's own signature is checked instead.
     provider_callbacks.install(app, settings)
+    # SES's events through SNS: no API key, SNS's signature and an allowed topic are checked instead.
+    ses_events.install(app, settings)
 
     if settings.trusted_proxies:
         # Behind a load balancer the peer is the proxy: take the client from the last N X-Forwarded-For hops only.

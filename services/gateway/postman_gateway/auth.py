@@ -36,6 +36,7 @@ class Caller:
     rate_limit: int  # the user's send limit per second (0: the default)
     authenticated_by: str  # API_KEY or SESSION
     session_token: str = ""  # only for SESSION: what logout revokes
+    test: bool = False  # a test API key: what it sends is simulated by the senders, never given to a provider
 
 
 def client_ip() -> str:
@@ -58,7 +59,7 @@ def _by_api_key() -> Caller:
         raise ServiceError("unathenticated", "Malformed Authorization header: expected 'Bearer <API key>'")
     user = client.call(backends().auth.Authenticate, auth_pb2.AuthenticateRequest(api_key=key),
                        timeout=AUTH_TIMEOUT_SECONDS)
-    return Caller(user.user_id, user.email, user.rate_limit, API_KEY)
+    return Caller(user.user_id, user.email, user.rate_limit, API_KEY, test=user.test)
 
 
 def refuse_cross_site() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from postman.v1 import auth_pb2_grpc, campaign_pb2_grpc, senders_pb2_grpc, stats_pb2_grpc
+from postman.v1 import auth_pb2_grpc, campaign_pb2_grpc, senders_pb2_grpc, stats_pb2_grpc, transactional_email_pb2_grpc
 from postman_shared.broker.publisher import Publisher
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
@@ -45,6 +45,7 @@ class Backends:
     sms_sender: senders_pb2_grpc.SmsSenderServiceStub
     telegram_sender: senders_pb2_grpc.TelegramSenderServiceStub
     transactional_sms: senders_pb2_grpc.TransactionalSmsServiceStub
+    transactional_email: transactional_email_pb2_grpc.TransactionalEmailServiceStub
     publisher: LazyPublisher = field(compare=False)
 
     @classmethod
@@ -56,6 +57,8 @@ class Backends:
             sms_sender=client.stub(settings.sms_sender_addr, senders_pb2_grpc.SmsSenderServiceStub),
             telegram_sender=client.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub),
             transactional_sms=client.stub(settings.sms_sender_addr, senders_pb2_grpc.TransactionalSmsServiceStub),
+            transactional_email=client.stub(settings.email_sender_addr,
+                                            transactional_email_pb2_grpc.TransactionalEmailServiceStub),
             publisher=LazyPublisher(settings.amqp_url),
         )
 

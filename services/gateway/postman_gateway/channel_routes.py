@@ -1,16 +1,20 @@
 """What every channel's ``/v1/campaign/{id}/<channel>/...`` routes share: the campaign reference, the channel
-check of the details route, the recipient list upload (start, complete, status), send, stats and export, and the
-provider credentials of SMS and Telegram. The campaign service treats uploads alike for every channel; only the
-preview in the status differs, and the serializer shows the one the campaign service filled."""
+check of the details route, the recipient list upload (start, complete, status, clearing an error), send (now or
+scheduled), retry, stats (read and recounted), export, duplicate, the provider credentials of SMS and Telegram, and
+the answer to the features this platform does not have (managed lists, password-protected campaigns). The campaign
+service treats uploads alike for every channel; only the preview in the status differs, and the serializer shows the
+one the campaign service filled."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import grpc
 from flask import Response, g, jsonify
+from flask import request as http_request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
@@ -18,6 +22,7 @@ from postman_gateway import audit, limiting, serializers
 from postman_gateway.auth import current_caller
 from postman_gateway.backends import backends
 from postman_gateway.validation import (
+    MAX_QUERY_INT,
     campaign_id,
     json_body,
     optional_string,
@@ -27,6 +32,7 @@ from postman_gateway.validation import (
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import InvalidArgument, ServiceError, from_rpc_error
 from postman_shared.logging import get_logger
+from postman_shared.timestamps import to_timestamp
 
 # An export of a large campaign streams for a while; the deadline only guards against a stuck stats service.
 EXPORT_TIMEOUT_SECONDS = 3600.0
@@ -91,19 +97,96 @@ def send_rate(body: dict[str, Any]) -> int:
         return 0
     if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
         raise ServiceError("api_validation", "rate must be a whole number of messages per second, at least 1")
+    if rate > MAX_QUERY_INT:  # would not fit the request message: a 500 otherwise
+        raise ServiceError("api_validation", f"rate must be a whole number of messages per second, at most "
+                                             f"{MAX_QUERY_INT}")
     return rate
 
 
-def send(raw_id: str, channel: str, rate: int) -> ResponseReturnValue:
+def send_body() -> dict[str, Any]:
+    """The options of a send: a JSON object, or a form (the email client posts none, and axios then says
+    ``application/x-www-form-urlencoded``; the upstream server's callers send ``scheduledTiming`` that way)."""
+    if http_request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form: dict[str, Any] = dict(http_request.form.items())
+        rate = form.get("rate", "").strip()
+        form["rate"] = int(rate) if rate.isdigit() else (rate or None)  # a form's values are text
+        return form
+    return json_body()
+
+
+def scheduled_timing(body: dict[str, Any]) -> datetime | None:
+    """``scheduledTiming``: an ISO-8601 date-time (without an offset it is read as UTC); absent or empty: now."""
+    value = body.get("scheduledTiming")
+    if value is None or value == "":
+        return None
+    problem = '"scheduledTiming" must be an ISO-8601 date-time, like 2026-11-28T09:30:00+08:00'
+    if not isinstance(value, str):
+        raise ServiceError("api_validation", problem)
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ServiceError("api_validation", f"{problem}; got {value.strip()[:40]!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def send(raw_id: str, channel: str, rate: int, scheduled_at: datetime | None = None) -> ResponseReturnValue:
     campaign = ref(raw_id)
     caller = current_caller()
     limiting.check_send_limit(caller.user_id, caller.rate_limit)
     request = campaign_pb2.SendCampaignRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id,
-                                               channel=channel, rate=rate)
+                                               channel=channel, rate=rate, scheduled_at=to_timestamp(scheduled_at),
+                                               simulated=caller.test)
     result = client.call(backends().campaign.SendCampaign, request)
-    audit.record("campaign.sent", "campaign", campaign.campaign_id,
-                 {"job_ids": list(result.job_ids), **({"rate": rate} if rate else {})})
+    details: dict[str, Any] = {"job_ids": list(result.job_ids), **({"rate": rate} if rate else {})}
+    if scheduled_at is not None:
+        details["scheduled_at"] = scheduled_at.isoformat()
+    audit.record("campaign.sent", "campaign", campaign.campaign_id, details)
     return jsonify(serializers.send_result(result))
+
+
+def retry(raw_id: str, channel: str) -> ResponseReturnValue:
+    """Sends again what failed (and, for a stopped job, what was never sent); no body. The send limit applies."""
+    campaign = ref(raw_id)
+    campaign.channel = channel
+    caller = current_caller()
+    limiting.check_send_limit(caller.user_id, caller.rate_limit)
+    result = client.call(backends().campaign.RetryCampaign, campaign)
+    audit.record("campaign.retried", "campaign", campaign.campaign_id, {"job_ids": list(result.job_ids)})
+    return jsonify(campaign_id=result.campaign_id)
+
+
+def refresh_stats(raw_id: str) -> stats_pb2.CampaignStats:
+    """Recounts the campaign's counters from its messages' outcomes; the same stats as ``campaign_stats``."""
+    campaign = ref(raw_id)
+    return client.call(backends().stats.RefreshCampaignStats,  # type: ignore[no-any-return]
+                       stats_pb2.StatsRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id))
+
+
+def duplicate(raw_id: str, channel: str, name_required: bool) -> ResponseReturnValue:
+    """A copy of the campaign and its template (not its recipients, not its credential) → 201."""
+    campaign = ref(raw_id)
+    body = json_body()
+    name = required_string(body, "name") if name_required else (optional_string(body, "name") or "")
+    copy = client.call(backends().campaign.DuplicateCampaign, campaign_pb2.DuplicateCampaignRequest(
+        campaign_id=campaign.campaign_id, user_id=campaign.user_id, channel=channel, name=name))
+    audit.record("campaign.duplicated", "campaign", copy.id, {"from": campaign.campaign_id})
+    return jsonify(serializers.campaign_duplicate_meta(copy)), 201
+
+
+def clear_upload_error(raw_id: str, channel: str) -> ResponseReturnValue:
+    """Clears the error of a failed upload, so the status stops reporting it → ``{id}``."""
+    campaign = ref(raw_id)
+    campaign.channel = channel
+    client.call(backends().campaign.ClearUploadError, campaign)
+    return jsonify(id=str(campaign.campaign_id))
+
+
+def not_on_this_platform(raw_id: str, channel: str, feature: str) -> ResponseReturnValue:
+    """Managed lists and password-protected campaigns do not exist here: after the ownership check (another user's
+    campaign is 404 like everywhere), a plain 400 that says so and that nothing changed."""
+    campaign_of_channel(raw_id, channel)
+    raise ServiceError("invalid_parameters", f"{feature} do not exist on this platform, so this call is not "
+                                             "supported; the campaign is unchanged")
 
 
 def campaign_stats(raw_id: str) -> stats_pb2.CampaignStats:
@@ -164,6 +247,7 @@ def new_twilio_credentials(raw_id: str) -> ResponseReturnValue:
     body = json_body()
     request = senders_pb2.AddTwilioCredentialRequest(
         user_id=campaign.user_id, campaign_id=channel_campaign.id, label=optional_label(body),
+        simulated=current_caller().test,
         test_recipient=optional_string(body, "recipient") or "",
         account=senders_pb2.TwilioAccountFields(
             account_sid=optional_string(body, "twilio_account_sid") or "",
@@ -189,7 +273,8 @@ def new_telegram_credentials(raw_id: str) -> ResponseReturnValue:
     if not token:
         raise ServiceError("invalid_credentials", "telegram_bot_token is required: the token BotFather gave you")
     request = senders_pb2.AddBotRequest(user_id=campaign.user_id, campaign_id=channel_campaign.id,
-                                        label=optional_label(body), bot_token=token)
+                                        label=optional_label(body), bot_token=token,
+                                        simulated=current_caller().test)
     stored = client.call(backends().telegram_sender.AddBot, request, timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     audit.record("credential.added", "credential", stored.credential_id,
                  {"channel": "TELEGRAM", "campaign_id": channel_campaign.id, "label": stored.label or None})
@@ -209,7 +294,8 @@ def saved_credentials(raw_id: str, channel: str) -> ResponseReturnValue:
     if channel == "SMS":
         client.call(backends().sms_sender.SendTestSms, senders_pb2.SendTestRequest(
             user_id=campaign.user_id, credential_id=found.id, recipient=optional_string(body, "recipient") or "",
-            campaign_id=channel_campaign.id), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+            campaign_id=channel_campaign.id, simulated=current_caller().test),
+            timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     client.call(backends().campaign.AssignCredential, campaign_pb2.AssignCredentialRequest(
         campaign_id=channel_campaign.id, user_id=campaign.user_id, credential_id=found.id))
     return jsonify(message="OK")
@@ -227,5 +313,5 @@ def verify_telegram_credentials(raw_id: str) -> ResponseReturnValue:
         raise ServiceError("invalid_recipient", "recipient is required: a phone number subscribed to the bot")
     client.call(backends().telegram_sender.SendTestMessage, senders_pb2.SendTestRequest(
         user_id=campaign.user_id, credential_id=channel_campaign.credential_id, recipient=recipient,
-        campaign_id=channel_campaign.id), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+        campaign_id=channel_campaign.id, simulated=current_caller().test), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     return jsonify(message="OK")

@@ -1,5 +1,6 @@
-"""``/v1/campaign/{campaignId}/email/...``: one email campaign's details, template, upload, preview, send, stats
-and export. Ownership is the campaign service's decision: another user's campaign comes back as ``not_found``."""
+"""``/v1/campaign/{campaignId}/email/...``: one email campaign's details, template, upload, test email, preview,
+send (now or scheduled), retry, stats, export and duplicate; managed lists and protected uploads are refused.
+Ownership is the campaign service's decision: another user's campaign comes back as ``not_found``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from postman.v1 import campaign_pb2
 from postman_gateway import channel_routes, serializers
 from postman_gateway.backends import backends
-from postman_gateway.validation import json_body, nullable_string, required_string
+from postman_gateway.validation import json_body, nullable_string, optional_string, required_string
 from postman_shared.grpc import client
 
 blueprint = Blueprint("email", __name__, url_prefix="/campaign/<campaign_id>/email")
@@ -63,8 +64,10 @@ def preview(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/send")
 def send(campaign_id: str) -> ResponseReturnValue:
-    # The contract's client posts no body, `{}` or an empty form-encoded body: whatever arrives is ignored.
-    return channel_routes.send(campaign_id, "EMAIL", rate=0)
+    # The contract's client posts no body, `{}` or an empty form-encoded body; the upstream server's callers may add
+    # `scheduledTiming` (JSON or form). `rate` is ignored for email.
+    body = channel_routes.send_body()
+    return channel_routes.send(campaign_id, "EMAIL", rate=0, scheduled_at=channel_routes.scheduled_timing(body))
 
 
 @blueprint.get("/stats")
@@ -75,3 +78,49 @@ def stats(campaign_id: str) -> ResponseReturnValue:
 @blueprint.get("/export")
 def export(campaign_id: str) -> ResponseReturnValue:
     return channel_routes.export(campaign_id, serializers.export_row)
+
+
+@blueprint.delete("/upload/status")
+def clear_upload_error(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.clear_upload_error(campaign_id, "EMAIL")
+
+
+@blueprint.post("/credentials")
+def credentials(campaign_id: str) -> ResponseReturnValue:
+    """A test email of the template to ``recipient``; email always sends with the platform's own credential."""
+    ref = _ref(campaign_id)
+    recipient = optional_string(json_body(), "recipient") or ""  # `{}` is invalid_recipient, after the owner check
+    client.call(backends().campaign.SendTestEmail, campaign_pb2.SendTestEmailRequest(
+        campaign_id=ref.campaign_id, user_id=ref.user_id, recipient=recipient))
+    return jsonify(message="OK")
+
+
+@blueprint.post("/retry")
+def retry(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.retry(campaign_id, "EMAIL")
+
+
+@blueprint.post("/refresh-stats")
+def refresh_stats(campaign_id: str) -> ResponseReturnValue:
+    channel_routes.campaign_of_channel(campaign_id, "EMAIL")
+    return jsonify(serializers.email_stats(channel_routes.refresh_stats(campaign_id)))
+
+
+@blueprint.post("/duplicate")
+def duplicate(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.duplicate(campaign_id, "EMAIL", name_required=True)
+
+
+@blueprint.post("/select-list")
+def select_list(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.not_on_this_platform(campaign_id, "EMAIL", "Managed recipient lists")
+
+
+@blueprint.get("/protect/upload/start")
+def start_protected_upload(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.not_on_this_platform(campaign_id, "EMAIL", "Password-protected campaigns")
+
+
+@blueprint.post("/protect/upload/complete")
+def complete_protected_upload(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.not_on_this_platform(campaign_id, "EMAIL", "Password-protected campaigns")

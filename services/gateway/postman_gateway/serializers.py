@@ -13,8 +13,10 @@ def _or_none(value: str) -> str | None:
 
 
 def job_queue(jobs: Any) -> list[dict[str, Any]]:
+    """JobQueue items, plus ``scheduled_at`` (an extra key): when a READY job is released, null when sent at once."""
     return [
-        {"status": job.status, "sent_at": to_iso(job.sent_at), "status_updated_at": to_iso(job.status_updated_at)}
+        {"status": job.status, "sent_at": to_iso(job.sent_at), "status_updated_at": to_iso(job.status_updated_at),
+         "scheduled_at": to_iso(job.scheduled_at)}
         for job in jobs
     ]
 
@@ -34,6 +36,12 @@ def campaign_meta(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "should_save_list": False,  # managed lists are not implemented
         "job_queue": job_queue(campaign.jobs),
     }
+
+
+def campaign_duplicate_meta(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """CampaignDuplicateMeta: ``POST /campaign/{id}/{channel}/duplicate``."""
+    return {"id": campaign.id, "name": campaign.name, "type": campaign.type,
+            "created_at": to_iso(campaign.created_at), "protect": campaign.protect}
 
 
 def _email_template(template: campaign_pb2.EmailTemplate) -> dict[str, Any]:
@@ -266,4 +274,5 @@ def api_key(key: auth_pb2.ApiKeyInfo) -> dict[str, Any]:
         "created_at": to_iso(key.created_at),
         "last_used_at": to_iso(key.last_used_at),
         "expires_at": to_iso(key.expires_at),
+        "test": key.test,
     }

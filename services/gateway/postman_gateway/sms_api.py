@@ -1,6 +1,7 @@
 """``/v1/campaign/{campaignId}/sms/...``: one SMS campaign's details, template, upload, Twilio credentials, preview,
-send (at a chosen rate), stats and export. Calling these on a campaign of another channel is refused by the
-campaign service, naming the campaign's channel."""
+send (at a chosen rate, now or scheduled), retry, stats (read or recounted), export and duplicate; managed lists
+are refused. Calling these on a campaign of another channel is refused by the campaign service, naming the
+campaign's channel."""
 
 from __future__ import annotations
 
@@ -65,7 +66,9 @@ def preview(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/send")
 def send(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.send(campaign_id, "SMS", channel_routes.send_rate(json_body()))
+    body = channel_routes.send_body()
+    return channel_routes.send(campaign_id, "SMS", channel_routes.send_rate(body),
+                               channel_routes.scheduled_timing(body))
 
 
 @blueprint.get("/stats")
@@ -78,3 +81,29 @@ def stats(campaign_id: str) -> ResponseReturnValue:
 def export(campaign_id: str) -> ResponseReturnValue:
     channel_routes.campaign_of_channel(campaign_id, "SMS")
     return channel_routes.export(campaign_id, serializers.channel_export_row)
+
+
+@blueprint.delete("/upload/status")
+def clear_upload_error(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.clear_upload_error(campaign_id, "SMS")
+
+
+@blueprint.post("/retry")
+def retry(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.retry(campaign_id, "SMS")
+
+
+@blueprint.post("/refresh-stats")
+def refresh_stats(campaign_id: str) -> ResponseReturnValue:
+    campaign = channel_routes.campaign_of_channel(campaign_id, "SMS")
+    return jsonify(serializers.sms_stats(channel_routes.refresh_stats(campaign_id), campaign))
+
+
+@blueprint.post("/duplicate")
+def duplicate(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.duplicate(campaign_id, "SMS", name_required=True)
+
+
+@blueprint.post("/select-list")
+def select_list(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.not_on_this_platform(campaign_id, "SMS", "Managed recipient lists")

@@ -1,6 +1,7 @@
 """``/v1/campaign/{campaignId}/telegram/...``: one Telegram campaign's details, template, upload, bot credentials
-(add, use a saved one, verify with a test message), preview, send (at most TELEGRAM_MAX_RATE per second), stats
-and export. Recipients are phone numbers; each must have subscribed to the campaign's bot."""
+(add, use a saved one, verify with a test message), preview, send (at most TELEGRAM_MAX_RATE per second, now or
+scheduled), retry, stats (read or recounted), export and duplicate. Recipients are phone numbers; each must have
+subscribed to the campaign's bot."""
 
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ def preview(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/send")
 def send(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.send(campaign_id, "TELEGRAM", channel_routes.send_rate(json_body()))
+    body = channel_routes.send_body()
+    return channel_routes.send(campaign_id, "TELEGRAM", channel_routes.send_rate(body),
+                               channel_routes.scheduled_timing(body))
 
 
 @blueprint.get("/stats")
@@ -83,3 +86,24 @@ def stats(campaign_id: str) -> ResponseReturnValue:
 def export(campaign_id: str) -> ResponseReturnValue:
     channel_routes.campaign_of_channel(campaign_id, "TELEGRAM")
     return channel_routes.export(campaign_id, serializers.channel_export_row)
+
+
+@blueprint.delete("/upload/status")
+def clear_upload_error(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.clear_upload_error(campaign_id, "TELEGRAM")
+
+
+@blueprint.post("/retry")
+def retry(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.retry(campaign_id, "TELEGRAM")
+
+
+@blueprint.post("/refresh-stats")
+def refresh_stats(campaign_id: str) -> ResponseReturnValue:
+    channel_routes.campaign_of_channel(campaign_id, "TELEGRAM")
+    return jsonify(serializers.channel_stats(channel_routes.refresh_stats(campaign_id)))
+
+
+@blueprint.post("/duplicate")
+def duplicate(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.duplicate(campaign_id, "TELEGRAM", name_required=False)

@@ -56,7 +56,7 @@ def send() -> ResponseReturnValue:
         user_id=caller.user_id, channel="SMS", label=label))
     sent = client.call(backends().transactional_sms.SendTransactionalSms, senders_pb2.SendTransactionalSmsRequest(
         user_id=caller.user_id, credential_id=credential.id, credentials_label=label, recipient=recipient,
-        body=message_body), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
+        body=message_body, simulated=caller.test), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     return jsonify(sms_message(sent)), 201
 
 

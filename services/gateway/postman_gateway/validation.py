@@ -13,21 +13,23 @@ from postman_gateway.errors import api_validation
 from postman_shared.grpc.errors import ServiceError
 
 MAX_JSON_BYTES = 1024 * 1024
+MAX_QUERY_INT = 2**31 - 1
 _MISSING = object()
 _POSITIVE_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a BIGINT
 
 
-def json_body() -> dict[str, Any]:
+def json_body(max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """The request body as a JSON object; an empty body is ``{}``.
 
     Parsed here rather than by Flask so a syntax error reports its line and column, and so a client that sends
-    JSON without a JSON content type is still understood.
+    JSON without a JSON content type is still understood. ``max_bytes``: a route whose fields may be larger (a
+    transactional email's body) allows more.
     """
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise ServiceError("malformed", f"The request body is larger than {MAX_JSON_BYTES} bytes")
-    raw = request.stream.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise ServiceError("malformed", f"The request body is larger than {MAX_JSON_BYTES} bytes")
+    if (request.content_length or 0) > max_bytes:
+        raise ServiceError("malformed", f"The request body is larger than {max_bytes} bytes")
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ServiceError("malformed", f"The request body is larger than {max_bytes} bytes")
     if not raw.strip():
         return {}
     try:
@@ -89,15 +91,18 @@ def one_of(value: str, field: str, choices: Collection[str]) -> str:
 
 
 def query_int(field: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    """A whole-number query parameter; without ``maximum``, at most what the services' int32 fields carry (a
+    larger offset would otherwise fail to fit the request message: a 500 instead of a 400)."""
     raw = request.args.get(field)
     if raw is None or raw == "":
         return default
+    upper = MAX_QUERY_INT if maximum is None else maximum
     try:
         value = int(raw)
     except ValueError:
         value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        limits = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    if value is None or value < minimum or value > upper:
+        limits = f"from {minimum} to {upper}" if maximum is not None else f"of at least {minimum} (at most {upper})"
         raise api_validation(field, f"must be a whole number {limits}")
     return value
 

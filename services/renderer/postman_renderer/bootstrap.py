@@ -7,6 +7,7 @@ from postman_renderer.campaign_client import CampaignClient
 from postman_renderer.consumer import SendJobHandler
 from postman_renderer.dispatch import JobRenderer
 from postman_renderer.grpc_api import RendererServicer
+from postman_renderer.stats_client import StatsClient
 from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.topology import CAMPAIGN_SEND
 from postman_shared.runtime import ServiceRuntime
@@ -28,6 +29,7 @@ def build(settings: Settings) -> ServiceRuntime:
         default_sender=settings.email_from,
         # The handler runs on the consumer's thread; between batches it lets the consumer answer heartbeats.
         keepalive=lambda: consumer.keepalive(),
+        stats=StatsClient(settings.stats_addr),  # retry jobs: errors reset, recipients already done
     )
     # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
     consumer = BatchConsumer(

@@ -1,6 +1,11 @@
 """Rendering a send job: every valid recipient of the campaign becomes one message on its channel's queue (a
 RenderedEmail on ``email.send``, a RenderedSms on ``sms.send``, a RenderedTelegram on ``telegram.send``).
 
+A retry job (``retry_of`` set) first has stats move the campaign's ERROR outcomes back to unsent (``StartRetry``,
+idempotent), then publishes only the valid recipients stats has no outcome for (a merge of the recipients stream
+with stats' ascending stream of recorded ids), with message ids ``<recipient_id>.<job_id>``; its ``JobRendered``
+total is every valid recipient of the campaign, since each one either kept its outcome or was published again.
+
 The job is resumable. Recipients stream in id order after the job's recorded resume point; each batch is
 published and confirmed before the resume point moves past it, in one short transaction. A process that dies
 mid-way gets the SendJob redelivered and continues from the last confirmed batch; the sender recognises the few
@@ -15,6 +20,7 @@ from typing import Any, Protocol
 from postman_renderer import progress
 from postman_renderer.email_template import EmailMessageTemplate
 from postman_renderer.sms_template import SmsMessageTemplate
+from postman_renderer.stats_client import SortedIds
 from postman_renderer.telegram_template import TelegramMessageTemplate
 from postman_renderer.template import TemplateError
 from postman_shared.broker.publisher import OutgoingMessage
@@ -22,7 +28,7 @@ from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
-from postman_shared.messages import JobRendered, SendJob
+from postman_shared.messages import JobRendered, SendJob, rendered_message_id
 
 # A job in one of these states was rendered before (or halted): a redelivered SendJob must do nothing.
 FINISHED_STATUSES = frozenset({"SENT", "LOGGED", "STOPPED"})
@@ -46,6 +52,12 @@ class Campaigns(Protocol):
     def valid_recipients(self, campaign_id: int, after_id: int, batch_size: int) -> Iterator[Sequence[Any]]: ...
 
 
+class Stats(Protocol):
+    def start_retry(self, campaign_id: int, job_id: int) -> int: ...
+
+    def recorded_recipients(self, campaign_id: int, after_id: int) -> Iterator[Sequence[int]]: ...
+
+
 class Publishing(Protocol):
     def publish(self, messages: Sequence[OutgoingMessage], timeout: float = 60.0) -> None: ...
 
@@ -59,6 +71,7 @@ class JobRenderer:
         batch_size: int,
         default_sender: str,
         keepalive: Callable[[], None] = lambda: None,
+        stats: Stats | None = None,  # needed for retry jobs only
     ) -> None:
         self._campaigns = campaigns
         self._database = database
@@ -66,6 +79,7 @@ class JobRenderer:
         self._batch_size = batch_size
         self._default_sender = default_sender
         self._keepalive = keepalive
+        self._stats = stats
 
     def render(self, send_job: SendJob) -> None:
         """Publishes every remaining recipient of the job, then JobRendered, then marks the job SENT."""
@@ -82,6 +96,12 @@ class JobRenderer:
             return
         campaign = details.campaign
         envelope = self._envelope(details, send_job.job_id)
+        retry = bool(details.job.retry_of)
+        if retry:
+            if self._stats is None:
+                raise JobCannotBeRendered(f"job {send_job.job_id} is a retry, and this renderer has no stats service")
+            reset = self._stats.start_retry(campaign.id, send_job.job_id)
+            log.info("retry started", retry_of=details.job.retry_of, errors_reset=reset)
         if status != "SENDING":
             self._campaigns.set_job_status(send_job.job_id, "SENDING")
 
@@ -91,26 +111,34 @@ class JobRenderer:
         if after_id:
             log.info("resuming rendering", after_recipient_id=after_id, published=published)
 
+        # A retry skips the recipients that kept an outcome (SENT; the ERRORs were reset by start_retry).
+        done = SortedIds(self._stats.recorded_recipients(campaign.id, after_id)) if retry and self._stats else None
         for recipients in self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size):
             if not recipients:
                 continue
-            self._publisher.publish([envelope.message(r) for r in recipients])
+            due = recipients if done is None else [r for r in recipients if r.id not in done]
+            if due:
+                self._publisher.publish([envelope.message(r) for r in due])
             with self._database.unit_of_work() as session:
-                progress.record_batch(session, send_job.job_id, recipients[-1].id, len(recipients))
-            published += len(recipients)
+                progress.record_batch(session, send_job.job_id, recipients[-1].id, len(due))
+            published += len(due)
             self._keepalive()
 
-        rendered = JobRendered(job_id=send_job.job_id, campaign_id=campaign.id, total=published)
+        # A retry's messages complete the campaign's valid recipients: stats counts outcomes per campaign.
+        total = campaign.num_recipients - campaign.num_invalid if retry else published
+        rendered = JobRendered(job_id=send_job.job_id, campaign_id=campaign.id, total=total)
         self._publisher.publish([OutgoingMessage(DELIVERY_EVENTS, rendered.to_dict(), rendered.message_id)])
         with self._database.unit_of_work() as session:
             progress.finish(session, send_job.job_id)
         self._campaigns.set_job_status(send_job.job_id, "SENT")
-        log.info("job rendered", total=published)
+        log.info("job rendered", total=total, published=published)
 
 
     def _envelope(self, details: Any, job_id: int) -> "Envelope":
         """What every message of the job shares, for the campaign's channel."""
         campaign = details.campaign
+        retry = bool(details.job.retry_of)
+        simulated = details.job.simulated or campaign.test  # a test API key's send: no provider is ever called
         try:
             if campaign.type == "EMAIL":
                 if not campaign.HasField("email_template"):
@@ -121,6 +149,7 @@ class JobRenderer:
                     template=EmailMessageTemplate.parse(template.subject, template.body),
                     sender=template.from_address or self._default_sender,
                     reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
+                    retry=retry, simulated=simulated,
                 )
             if campaign.type in ("SMS", "TELEGRAM"):
                 if not campaign.credential_id:
@@ -130,11 +159,13 @@ class JobRenderer:
                     if not campaign.HasField("sms_template"):
                         raise JobCannotBeRendered(f"campaign {campaign.id} has no SMS template")
                     return TextEnvelope(SMS_SEND, campaign.id, job_id, campaign.user_id, campaign.credential_id,
-                                        rate, SmsMessageTemplate.parse(campaign.sms_template.body).render)
+                                        rate, SmsMessageTemplate.parse(campaign.sms_template.body).render, retry,
+                                        simulated)
                 if not campaign.HasField("telegram_template"):
                     raise JobCannotBeRendered(f"campaign {campaign.id} has no Telegram template")
                 return TextEnvelope(TELEGRAM_SEND, campaign.id, job_id, campaign.user_id, campaign.credential_id,
-                                    rate, TelegramMessageTemplate.parse(campaign.telegram_template.body).render)
+                                    rate, TelegramMessageTemplate.parse(campaign.telegram_template.body).render, retry,
+                                    simulated)
         except TemplateError as exc:
             raise JobCannotBeRendered(f"the saved template does not parse: {exc.message}") from None
         raise JobCannotBeRendered(f"campaign {campaign.id} is of channel {campaign.type!r}, which has no sender")
@@ -155,28 +186,33 @@ class TextEnvelope:
     The body of a RenderedSms / RenderedTelegram, built directly."""
 
     def __init__(self, queue: str, campaign_id: int, job_id: int, user_id: int, credential_id: int,
-                 rate: int | None, render: Callable[[Mapping[str, object]], str]) -> None:
+                 rate: int | None, render: Callable[[Mapping[str, object]], str], retry: bool = False,
+                 simulated: bool = False) -> None:
         self._queue = queue
+        self._job_id = job_id
         self._fixed = {"campaign_id": campaign_id, "job_id": job_id, "user_id": user_id,
-                       "credential_id": credential_id, "rate": rate}
+                       "credential_id": credential_id, "rate": rate, "simulated": simulated}
+        self._retry = retry
         self._render = render
 
     def message(self, recipient: RecipientLike) -> OutgoingMessage:
         body = {"recipient_id": recipient.id, **self._fixed, "to": recipient.recipient,
-                "body": self._render(_values(recipient))}
-        return OutgoingMessage(self._queue, body, str(recipient.id))
+                "body": self._render(_values(recipient)), "retry": self._retry}
+        return OutgoingMessage(self._queue, body, rendered_message_id(recipient.id, self._job_id, self._retry))
 
 
 class JobEnvelope:
     """What every message of an email job shares; builds one recipient's message."""
 
     def __init__(self, campaign_id: int, job_id: int, template: EmailMessageTemplate, sender: str,
-                 reply_to: str | None) -> None:
+                 reply_to: str | None, retry: bool = False, simulated: bool = False) -> None:
         self.campaign_id = campaign_id
+        self.simulated = simulated
         self.job_id = job_id
         self.template = template
         self.sender = sender
         self.reply_to = reply_to
+        self.retry = retry
 
     def message(self, recipient: RecipientLike) -> OutgoingMessage:
         subject, html = self.template.render(_values(recipient))
@@ -184,6 +220,6 @@ class JobEnvelope:
         body = {
             "recipient_id": recipient.id, "campaign_id": self.campaign_id, "job_id": self.job_id,
             "to": recipient.recipient, "sender": self.sender, "reply_to": self.reply_to,
-            "subject": subject, "body": html,
+            "subject": subject, "body": html, "retry": self.retry, "simulated": self.simulated,
         }
-        return OutgoingMessage(EMAIL_SEND, body, str(recipient.id))
+        return OutgoingMessage(EMAIL_SEND, body, rendered_message_id(recipient.id, self.job_id, self.retry))

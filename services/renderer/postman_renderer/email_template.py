@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from postman_renderer.sanitise import URL_SCHEMES, sanitise_email_html
+from postman_renderer.sanitise import sanitise_email_html
 from postman_renderer.template import Escape, Template, TemplateError, parse
+from postman_shared.email_html import URL_SCHEMES
 
 # html.escape(value, quote=True) plus braces, in one pass.
 _HTML_ESCAPES = str.maketrans({

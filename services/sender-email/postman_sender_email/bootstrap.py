@@ -1,23 +1,30 @@
-"""Composition root of the sender-email service: consumers of ``email.send`` and ``email.priority``, no gRPC server.
+"""Composition root of the sender-email service: consumers of ``email.send``, ``email.priority`` and
+``email.events``, and the TransactionalEmailService gRPC server (transactional emails, sent during the call).
 
-Each consumer has its own thread, broker connection and transport instance (for SMTP, its own connections), so a
-campaign holding every connection of its transport never delays a one-time password.
+Each consumer has its own thread, broker connection and transport instance (for SMTP, its own connections), and so
+do transactional emails, so a campaign holding every connection of its transport never delays a one-time password
+or a transactional email.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from postman_sender_email import consumer, delivery, priority
+from postman.v1 import transactional_email_pb2_grpc
+from postman_sender_email import consumer, delivery, events, priority
 from postman_sender_email.retry import OutageBackoff, RetryPolicy
+from postman_sender_email.transactional_api import TransactionalEmailServicer
 from postman_sender_email.transports import EmailTransport
-from postman_shared.broker.topology import EMAIL_PRIORITY, EMAIL_SEND
+from postman_shared.broker import BatchConsumer
+from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND
 from postman_shared.messages import PriorityEmail, RenderedEmail
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.settings import Settings
 
 # The priority path carries a handful of emails at a time: one connection to the provider is enough.
 PRIORITY_CONNECTIONS = 1
+# Transactional emails are sent during the API call, several calls at a time: a few connections of their own.
+TRANSACTIONAL_CONNECTIONS = 4
 
 
 def build_transport(settings: Settings, connections: int | None = None) -> EmailTransport:
@@ -42,7 +49,8 @@ def build_transport(settings: Settings, connections: int | None = None) -> Email
             config=client_config(),
         )
         # SMTP_CONNECTIONS doubles as "requests in flight to the provider" for SES.
-        return SesTransport(client, settings.ses_configuration_set, concurrency=connections)
+        return SesTransport(client, settings.ses_configuration_set, concurrency=connections,
+                            untracked_configuration_set=settings.ses_untracked_configuration_set)
     from postman_sender_email.transports.outbox import OutboxTransport
 
     return OutboxTransport(settings.outbox_dir)
@@ -66,7 +74,23 @@ def build(settings: Settings) -> ServiceRuntime:
     )
     runtime.add_consumer(email_send)
     runtime.add_consumer(_priority_consumer(settings, runtime))
+    _serve_transactional(settings, runtime)
     return runtime
+
+
+def _serve_transactional(settings: Settings, runtime: ServiceRuntime) -> None:
+    """The gRPC server of transactional emails, through a transport of their own, and the consumer of the
+    provider's events that move their status."""
+    transport = build_transport(settings, connections=TRANSACTIONAL_CONNECTIONS)
+    servicer = TransactionalEmailServicer(runtime.database, transport, settings.email_from)
+    runtime.serve_grpc(settings.email_sender_addr,
+                       [(transactional_email_pb2_grpc.add_TransactionalEmailServiceServicer_to_server, servicer)],
+                       ["postman.v1.TransactionalEmailService"])
+    runtime.on_stop(transport.close)
+    runtime.add_consumer(BatchConsumer(
+        settings.amqp_url, EMAIL_EVENTS, events.EventHandler(runtime.database), batch_size=50, prefetch=100,
+        delivery_limit=settings.queue_delivery_limit,
+    ))
 
 
 def _priority_consumer(settings: Settings, runtime: ServiceRuntime) -> consumer.EmailConsumer:

@@ -30,6 +30,7 @@ from postman_shared.db import Database
 from postman_shared.delivery_log import DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedEmail
+from postman_shared.simulation import simulated_outcome
 
 log = get_logger(component="delivery")
 
@@ -126,6 +127,9 @@ def send(emails: Sequence[Email], transport: EmailTransport) -> dict[str, Outcom
         if mime.has_line_break(email.to) or mime.has_line_break(email.sender) or mime.has_line_break(email.reply_to):
             outcomes[email.message_id] = Outcome.error(
                 email.message_id, "invalid_recipient", "An address of this message contains a line break")
+        elif getattr(email, "simulated", False):
+            # A test API key's message: everything up to here was real; the transport is never called.
+            outcomes[email.message_id] = simulated_outcome(email.message_id, email.to)
         else:
             sendable.append(email)
     if sendable:

@@ -15,3 +15,15 @@ PRIORITY_MESSAGES = Counter(
     "Priority emails (one-time passwords) by transport and outcome (SENT, ERROR, or RETRY: tried again at once)",
     ["transport", "status"],
 )
+
+TRANSACTIONAL_MESSAGES = Counter(
+    "postman_email_transactional_messages_total",
+    "Transactional emails handed to the transport, by transport and outcome (ACCEPTED, REFUSED, UNAVAILABLE)",
+    ["transport", "status"],
+)
+
+EVENTS = Counter(
+    "postman_email_events_total",
+    "Provider events about sent emails, by type and whether they moved a transactional email (applied, ignored)",
+    ["event_type", "outcome"],
+)

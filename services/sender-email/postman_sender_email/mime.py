@@ -7,16 +7,23 @@ has no dots and header continuation lines start with a space), so it can go to a
 
 Header injection is impossible by construction: every CR and LF in a header value is replaced by a space before the
 value is written.
+
+A transactional email may also have a Cc header (its Bcc addresses never appear in a header: they are envelope
+recipients only), an ``X-Postman-Classification`` header, and attachments, which make it ``multipart/mixed``: the HTML
+part first, then one base64 part per file, named with RFC 2231 parameters when the name is not plain ASCII.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import secrets
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
+from urllib.parse import quote
 
+from postman_sender_email.transactional_mail import Attachment, TransactionalMail
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -24,6 +31,9 @@ _LINE_BREAKS = re.compile(r"[\r\n]+")
 _UNSAFE_IN_MESSAGE_ID = re.compile(r"[^A-Za-z0-9._+-]")
 # RFC 5322 allows 998 characters on a line; long plain subjects are folded by Header like non-ASCII ones.
 _LONG_HEADER = 900
+# A file name that can be written as a plain quoted parameter; anything else is RFC 2231 encoded.
+_PLAIN_FILE_NAME = re.compile(r'[A-Za-z0-9 !#$%&\'()*+,\-.:;<=>?@\[\]^_`{|}~]{1,150}')
+_PARAMETER_PIECE = 60  # characters of a percent-encoded name per RFC 2231 continuation line
 
 
 def one_line(value: str) -> str:
@@ -71,16 +81,16 @@ def encode_body(html: str) -> bytes:
     return base64.encodebytes(html.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
-def message_id(email: RenderedEmail | PriorityEmail, sender_address: str) -> str:
+def message_id(email: RenderedEmail | PriorityEmail | TransactionalMail, sender_address: str) -> str:
     """The Message-ID header: the recipient and campaign of a campaign message, the queue id of a priority one."""
     if isinstance(email, RenderedEmail):
-        seed = f"{email.recipient_id}.{email.campaign_id}"
+        seed = f"{email.recipient_id}.{email.campaign_id}" + (f".{email.job_id}" if email.retry else "")
     else:
         seed = _UNSAFE_IN_MESSAGE_ID.sub("_", email.message_id)
     return f"<{seed}@{domain_of(sender_address)}>"
 
 
-def build(email: RenderedEmail | PriorityEmail, date: str | None = None) -> bytes:
+def build(email: RenderedEmail | PriorityEmail | TransactionalMail, date: str | None = None) -> bytes:
     """The complete message. ``date`` (an RFC 5322 date) lets a batch format the clock once."""
     sender_address, sender_header = mailbox(email.sender)
     _to_address, to_header = mailbox(email.to)
@@ -88,6 +98,10 @@ def build(email: RenderedEmail | PriorityEmail, date: str | None = None) -> byte
         b"From: ", sender_header, b"\r\n",
         b"To: ", to_header, b"\r\n",
     ]
+    transactional = isinstance(email, TransactionalMail)
+    if transactional and email.cc:
+        # One address per line (folded): 49 copies would not fit the 998 characters of one line.
+        parts += [b"Cc: ", b",\r\n ".join(mailbox(address)[1] for address in email.cc), b"\r\n"]
     if email.reply_to:
         parts += [b"Reply-To: ", mailbox(email.reply_to)[1], b"\r\n"]
     parts += [
@@ -95,9 +109,60 @@ def build(email: RenderedEmail | PriorityEmail, date: str | None = None) -> byte
         b"Date: ", (date or formatdate(usegmt=True)).encode("ascii"), b"\r\n",
         b"Message-ID: ", message_id(email, sender_address).encode("ascii", "replace"), b"\r\n",
         b"MIME-Version: 1.0\r\n",
+    ]
+    if transactional and email.classification:
+        parts += [b"X-Postman-Classification: ", one_line(email.classification).encode("ascii", "replace"), b"\r\n"]
+    if transactional and email.attachments:
+        parts += _multipart(email.body, email.attachments)
+        return b"".join(parts)
+    parts += [
         b"Content-Type: text/html; charset=utf-8\r\n",
         b"Content-Transfer-Encoding: base64\r\n",
         b"\r\n",
         encode_body(email.body),
     ]
     return b"".join(parts)
+
+
+def _multipart(html: str, attachments: tuple[Attachment, ...]) -> list[bytes]:
+    """The Content-Type header and body of a multipart/mixed message: the HTML, then each file."""
+    boundary = f"=_postman_{secrets.token_hex(16)}".encode("ascii")  # base64 never holds "=_", so never in a part
+    parts = [
+        b'Content-Type: multipart/mixed; boundary="', boundary, b'"\r\n',
+        b"\r\n",
+        b"--", boundary, b"\r\n",
+        b"Content-Type: text/html; charset=utf-8\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"\r\n",
+        encode_body(html),
+    ]
+    for attachment in attachments:
+        name = one_line(attachment.file_name)
+        parts += [
+            b"--", boundary, b"\r\n",
+            b"Content-Type: ", one_line(attachment.content_type).encode("ascii", "replace"), b";",
+            _parameter("name", name), b"\r\n",
+            b"Content-Disposition: attachment;", _parameter("filename", name), b"\r\n",
+            b"Content-Transfer-Encoding: base64\r\n",
+            b"\r\n",
+            base64.encodebytes(attachment.content).replace(b"\n", b"\r\n"),
+        ]
+    parts += [b"--", boundary, b"--\r\n"]
+    return parts
+
+
+def _parameter(key: str, value: str) -> bytes:
+    """`` key="value"`` for a short plain ASCII value, else RFC 2231 continuations of the percent-encoded UTF-8
+    (``key*0*=utf-8''...;`` then ``key*1*=...``), each on its own folded line."""
+    if _PLAIN_FILE_NAME.fullmatch(value):
+        return f'\r\n {key}="{value}"'.encode("ascii")
+    encoded = quote(value.encode("utf-8"), safe="")
+    pieces: list[str] = []
+    while encoded:
+        cut = min(_PARAMETER_PIECE, len(encoded))
+        while cut < len(encoded) and "%" in encoded[max(0, cut - 2):cut]:  # never split a %XX escape
+            cut -= 1
+        pieces.append(encoded[:cut])
+        encoded = encoded[cut:]
+    lines = [f"{key}*{n}*={'utf-8' + chr(39) * 2 if n == 0 else ''}{piece}" for n, piece in enumerate(pieces)]
+    return ("\r\n " + ";\r\n ".join(lines)).encode("ascii")

@@ -35,6 +35,7 @@ from postman_shared.delivery_log import DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedSms
 from postman_shared.send_rate import SendRate, SendRateStopped
+from postman_shared.simulation import simulated_outcome
 
 log = get_logger(component="delivery")
 
@@ -112,7 +113,10 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
     """Twilio's outcome of each message, keyed by message id; a message whose pace was stopped has none."""
     outcomes: dict[str, Outcome] = {}
     ready: list[tuple[RenderedSms, TwilioSender]] = []
+    simulated = [m for m in messages if m.simulated]
     for message in messages:
+        if message.simulated:
+            continue
         try:
             ready.append((message, senders.for_message(message.credential_id, message.user_id)))
         except CredentialUnusable as unusable:
@@ -120,6 +124,8 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
     pending = {pool.submit(sender.send, message.message_id, message.to, message.body,
                            functools.partial(pace, message), callback_url(message))
                for message, sender in ready}
+    # A test key's message: paced like any other, then a simulated outcome; Twilio is never called.
+    pending |= {pool.submit(_simulate, message, pace) for message in simulated}
     while pending:
         done, pending = wait(pending, timeout=1.0)
         for future in done:
@@ -130,6 +136,11 @@ def send(messages: Sequence[RenderedSms], senders: TwilioSenders, pool: Executor
             outcomes[outcome.message_id] = outcome
         keepalive()
     return outcomes
+
+
+def _simulate(message: RenderedSms, pace: Pace) -> Outcome:
+    pace(message)
+    return simulated_outcome(message.message_id, message.to)
 
 
 def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:

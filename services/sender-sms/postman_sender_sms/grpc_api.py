@@ -19,6 +19,7 @@ from postman_shared.delivery_log import Outcome
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from postman_shared.logging import get_logger
+from postman_shared.simulation import simulated_outcome
 from postman_shared.validators import normalise_phone
 
 TEST_MESSAGE = "This is a test message from Postman: your Twilio credentials work."
@@ -66,6 +67,9 @@ def check_test_outcome(outcome: Outcome) -> None:
     if code in _BAD_NUMBER:
         raise InvalidArgument(f"Twilio could not send the test SMS to that number: {reason}",
                               code="invalid_recipient")
+    if code in ("simulated_invalid_number", "simulated_undelivered"):
+        raise InvalidArgument(f"The test SMS could not be sent to that number (simulated): {reason}",
+                              code="invalid_recipient")
     if code in _REFUSED_ACCOUNT:
         raise InvalidArgument(f"Twilio refused these credentials: {reason}. Check the Account SID, API key and "
                               "secret", code="invalid_credentials")
@@ -88,7 +92,10 @@ class SmsSenderServicer(senders_pb2_grpc.SmsSenderServiceServicer):
         if label:
             check_credential_label(label)
         to = test_recipient(request.test_recipient, self._phone_region)
-        outcome = TwilioSender(account, self._api_base).send("credential-test", to, TEST_MESSAGE)
+        if request.simulated:  # a test API key: everything is checked but Twilio, which is never called
+            outcome = simulated_outcome("credential-test", to)
+        else:
+            outcome = TwilioSender(account, self._api_base).send("credential-test", to, TEST_MESSAGE)
         check_test_outcome(outcome)
         sealer = self._sealer()
         plaintext = json.dumps({"account_sid": account.account_sid, "api_key": account.api_key,
@@ -108,6 +115,9 @@ class SmsSenderServicer(senders_pb2_grpc.SmsSenderServiceServicer):
         to = test_recipient(request.recipient, self._phone_region)
         try:
             sender = self._senders.for_message(request.credential_id, request.user_id)
+            if request.simulated:
+                check_test_outcome(simulated_outcome("credential-test", to))
+                return senders_pb2.TestResult(message="OK")
         except CredentialUnusable as exc:
             if exc.code == "credential_not_found" or "not an SMS credential of" in exc.reason:
                 raise NotFound("Credential") from None

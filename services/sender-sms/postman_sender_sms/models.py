@@ -18,6 +18,8 @@ class SmsDelivery(Base):
     """The outcome of handing one SMS to Twilio; a redelivered message found here is not sent again."""
 
     __tablename__ = "sms_deliveries"
+    # A receipt names its message by Twilio's SID; a retried message's id is "<recipient_id>.<job_id>".
+    __table_args__ = (Index("ix_sms_deliveries_provider_message_id", "provider_message_id"),)
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(BigInteger)

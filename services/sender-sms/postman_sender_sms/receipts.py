@@ -90,7 +90,7 @@ class ReceiptHandler:
 
     def receipts(self, reports: Sequence[SmsStatusReport]) -> list[DeliveryEvent]:
         """The receipts of the reports that pass every check (raises when campaign cannot be reached)."""
-        known_sids = self._provider_ids([str(r.recipient_id) for r in reports])
+        by_sid, first_sids = self._recorded_sids(reports)
         events = []
         for report in reports:
             context = {"campaign_id": report.campaign_id, "recipient_id": report.recipient_id,
@@ -101,8 +101,7 @@ class ReceiptHandler:
                 log.warning("status callback dropped: Twilio's request signature does not match", **context)
                 RECEIPTS.labels(outcome="forged").inc()
                 continue
-            known = known_sids.get(str(report.recipient_id))
-            if known and known != report.message_sid:
+            if self._names_another_message(report, by_sid, first_sids):
                 log.warning("status callback dropped: it names another Twilio message than the one sent",
                             message_sid=report.message_sid, **context)
                 RECEIPTS.labels(outcome="mismatched").inc()
@@ -155,9 +154,25 @@ class ReceiptHandler:
                      error_code=unusable.code)
             return None
 
-    def _provider_ids(self, message_ids: list[str]) -> dict[str, str]:
-        """Twilio's message SID of each message already recorded as handed to Twilio (one query)."""
-        statement = select(SmsDelivery.message_id, SmsDelivery.provider_message_id).where(
-            SmsDelivery.message_id.in_(message_ids), SmsDelivery.provider_message_id.is_not(None))
+    def _recorded_sids(self, reports: Sequence[SmsStatusReport]) -> tuple[dict[str, str], dict[str, str]]:
+        """(the message id that recorded each report's SID, the SID recorded for each recipient's first attempt):
+        two indexed queries. A retried message's id is ``<recipient_id>.<job_id>``."""
+        by_sid = select(SmsDelivery.provider_message_id, SmsDelivery.message_id).where(
+            SmsDelivery.provider_message_id.in_({r.message_sid for r in reports}))
+        first = select(SmsDelivery.message_id, SmsDelivery.provider_message_id).where(
+            SmsDelivery.message_id.in_({str(r.recipient_id) for r in reports}),
+            SmsDelivery.provider_message_id.is_not(None))
         with self._database.session() as session:
-            return {message_id: sid for message_id, sid in session.execute(statement) if sid}
+            owners = {sid: message_id for sid, message_id in session.execute(by_sid) if sid}
+            firsts = {message_id: sid for message_id, sid in session.execute(first) if sid}
+        return owners, firsts
+
+    @staticmethod
+    def _names_another_message(report: SmsStatusReport, by_sid: dict[str, str], first_sids: dict[str, str]) -> bool:
+        """A report whose SID was recorded for another recipient's message, or, when its SID is unknown, for a
+        recipient whose message was recorded with another SID."""
+        owner = by_sid.get(report.message_sid)
+        if owner is not None:
+            return owner.split(".", 1)[0] != str(report.recipient_id)
+        known = first_sids.get(str(report.recipient_id))
+        return bool(known) and known != report.message_sid

@@ -20,6 +20,7 @@ from postman_shared.callbacks import transactional_sms_status_path
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from postman_shared.logging import get_logger
+from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
 from postman_shared.validators import normalise_phone
 
@@ -40,6 +41,7 @@ class SmsToSend:
     credentials_label: str
     recipient: str
     body: str
+    simulated: bool = False  # a test API key: recorded with a simulated outcome, Twilio is not called
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
         session.add(row)
         session.flush()
         message_id = row.id
-    outcome = sender.send(f"t{message_id}", recipient, body,
-                          status_callback=status_callback(message_id, request.credential_id))
+    if request.simulated:
+        outcome = simulated_outcome(f"t{message_id}", recipient)
+    else:
+        outcome = sender.send(f"t{message_id}", recipient, body,
+                              status_callback=status_callback(message_id, request.credential_id))
     now = utcnow()
     with database.unit_of_work() as session:
         row = session.get_one(TransactionalSms, message_id)
@@ -109,7 +114,8 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
     log.info("transactional sms", sms_id=message_id, user_id=request.user_id, status=row.status,
              error_code=row.error_code)
     if row.status == "ERROR":
-        code = "invalid_recipient" if row.error_code in ("twilio_21211", "twilio_21614") else "invalid_credentials"
+        code = ("invalid_recipient" if row.error_code in ("twilio_21211", "twilio_21614", "simulated_invalid_number",
+                                                          "simulated_undelivered") else "invalid_credentials")
         raise InvalidArgument(f"Twilio did not take the message ({row.error_code}): {row.error_reason}", code=code)
     return row
 

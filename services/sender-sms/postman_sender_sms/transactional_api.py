@@ -41,7 +41,7 @@ class TransactionalSmsServicer(senders_pb2_grpc.TransactionalSmsServiceServicer)
                              context: Any) -> senders_pb2.TransactionalSms:
         to_send = transactional.SmsToSend(user_id=request.user_id, credential_id=request.credential_id,
                                           credentials_label=request.credentials_label, recipient=request.recipient,
-                                          body=request.body)
+                                          body=request.body, simulated=request.simulated)
         return message(transactional.send(self._database, self._senders, to_send, self._region,
                                           self._status_callback))
 

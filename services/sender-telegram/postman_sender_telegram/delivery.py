@@ -32,6 +32,7 @@ from postman_shared.delivery_log import DeliveryLog, Outcome
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedTelegram
 from postman_shared.send_rate import SendRate, SendRateStopped
+from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApiError, telegram_html
 
 log = get_logger(component="delivery")
@@ -164,7 +165,10 @@ def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: 
     """The outcome of each message, keyed by message id; a message put back has none."""
     outcomes: dict[str, Outcome] = {}
     by_bot: dict[int, tuple[Bot, list[RenderedTelegram]]] = {}
+    simulated = [m for m in messages if m.simulated]
     for message in messages:
+        if message.simulated:
+            continue
         try:
             bot = bots.for_message(message.credential_id, message.user_id)
         except CredentialUnusable as unusable:
@@ -185,6 +189,8 @@ def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: 
                 ready.append((bot, chat_id, message))
 
     pending = {pool.submit(send_one, bot, chat_id, message, schedule) for bot, chat_id, message in ready}
+    # A test key's message: paced like any other, then a simulated outcome; Telegram is never called.
+    pending |= {pool.submit(_simulate, message, schedule) for message in simulated}
     while pending:
         done, pending = wait(pending, timeout=1.0)
         for future in done:
@@ -195,6 +201,13 @@ def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: 
             outcomes[outcome.message_id] = outcome
         keepalive()
     return outcomes
+
+
+def _simulate(message: RenderedTelegram, schedule: BotSchedule) -> Outcome:
+    # The bot of a test key's credential is never opened, so its schedule is keyed by the credential (negative, so
+    # it never shares a real bot id's schedule).
+    schedule.wait_turn(-message.credential_id, schedule.rate(message.rate))
+    return simulated_outcome(message.message_id, message.to)
 
 
 def _event(message: RenderedTelegram, outcome: Outcome) -> DeliveryEvent:

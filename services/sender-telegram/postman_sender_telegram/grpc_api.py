@@ -26,6 +26,7 @@ from postman_shared.grpc import client
 from postman_shared.grpc.errors import NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings
+from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApi, BotApiError
 from postman_shared.validators import normalise_phone
 from postman_shared.webhooks import telegram_webhook_path, telegram_webhook_secret
@@ -55,6 +56,8 @@ class TelegramSenderServicer:
             raise ServiceError("invalid_credentials", "That is not a bot token: BotFather gives one like "
                                                       "123456789:AAH... (the bot's number, a colon, then 35 letters, "
                                                       "digits, - or _)")
+        if request.simulated:
+            return self._add_simulated_bot(request, token)
         with BotApi(token, self._settings.telegram_api_base) as api:
             username = _bot_username(api)
             sealer = self._sealer()
@@ -77,6 +80,19 @@ class TelegramSenderServicer:
         return senders_pb2.StoredCredential(credential_id=stored.id, label=stored.label,
                                             description=stored.description)
 
+    def _add_simulated_bot(self, request: senders_pb2.AddBotRequest, token: str) -> senders_pb2.StoredCredential:
+        """A test API key's bot: the token's form is checked and it is stored sealed, but Telegram is never called
+        (no getMe, no webhook): its messages are simulated."""
+        sealer = self._sealer()
+        stored = client.call(self._campaign().StoreSealedCredential, campaign_pb2.StoreSealedCredentialRequest(
+            user_id=request.user_id, channel=CHANNEL, label=request.label,
+            sealed=sealer.seal(plaintext_of(token), credential_aad(request.user_id, CHANNEL)),
+            key_id=sealer.key_id, description="simulated bot (test key)", campaign_id=request.campaign_id,
+        ), timeout=CAMPAIGN_TIMEOUT_SECONDS)
+        log.info("simulated bot stored", user_id=request.user_id, credential_id=stored.id)
+        return senders_pb2.StoredCredential(credential_id=stored.id, label=stored.label,
+                                            description=stored.description)
+
     def _forget(self, user_id: int, credential_id: int) -> None:
         """Deletes a credential just stored for a bot that could not be registered."""
         try:
@@ -96,6 +112,11 @@ class TelegramSenderServicer:
         number = normalise_phone(request.recipient, self._settings.default_phone_region)
         if number is None:
             raise ServiceError("invalid_recipient", f"{request.recipient[:40]!r} is not a valid phone number")
+        if request.simulated:  # a test API key: no subscriber needed, Telegram never called
+            outcome = simulated_outcome("credential-test", number)
+            if outcome.status != "SENT":
+                raise ServiceError("invalid_recipient", f"{outcome.reason} ({outcome.error_code})")
+            return senders_pb2.TestResult(message=f"Test message to {number} simulated (test key)")
         chat_id = self._subscribers.chat(bot.bot_id, number)
         if chat_id is None:
             raise ServiceError("invalid_recipient", f"{NOT_SUBSCRIBED}: ask the owner of {number} to open the bot in "

@@ -1,4 +1,4 @@
-"""StatsService over gRPC: a thin layer over reading and exporting. Ownership is campaign's to check."""
+"""StatsService over gRPC: a thin layer over reading, exporting and retries. Ownership is campaign's to check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from postman.v1 import stats_pb2, stats_pb2_grpc
 from postman_shared.db import Database
-from postman_stats import exporting, reading
+from postman_stats import exporting, finishing, reading, retries
 from postman_stats.campaign_client import CampaignClient
 
 
@@ -22,3 +22,19 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
 
     def ExportCampaign(self, request: stats_pb2.StatsRequest, context: Any) -> Iterator[stats_pb2.ExportBatch]:
         yield from exporting.export_campaign(self._database, self._campaigns, request.campaign_id, request.user_id)
+
+    def RefreshCampaignStats(self, request: stats_pb2.StatsRequest, context: Any) -> stats_pb2.CampaignStats:
+        self._campaigns.get_campaign(request.campaign_id, request.user_id)  # not_found for another user's campaign
+        retries.recount(self._database, request.campaign_id)
+        finishing.finish_completed(self._database, self._campaigns, [request.campaign_id])  # the recount may finish it
+        return reading.campaign_stats(self._database, self._campaigns.get_campaign(request.campaign_id,
+                                                                                   request.user_id))
+
+    def StartRetry(self, request: stats_pb2.StartRetryRequest, context: Any) -> stats_pb2.StartRetryResponse:
+        return stats_pb2.StartRetryResponse(reset=retries.start_retry(self._database, request.campaign_id,
+                                                                      request.job_id))
+
+    def StreamRecordedRecipients(self, request: stats_pb2.RecordedRecipientsRequest,
+                                 context: Any) -> Iterator[stats_pb2.RecipientIds]:
+        for ids in retries.recorded_recipients(self._database, request.campaign_id, request.after_id):
+            yield stats_pb2.RecipientIds(ids=ids)

@@ -11,6 +11,10 @@ recorded. One that finds an outcome without a receipt locks it and moves it: DEL
 ERROR turns a SENT message into an ERROR (counters sent-1, error+1) and changes nothing on an ERROR one; DELIVERED
 on an ERROR the sender recorded without knowing (Twilio did not answer in time, yet took the message) makes it SENT.
 ``sent + error`` therefore never changes for a message already counted.
+
+A retry makes a newer job the campaign's current one (``retries.start_retry``); a delivery event or a JobRendered
+of an older job of the campaign (a late redelivery) is then ignored, so it can neither bring back an error the retry
+cleared nor move the counter back to the old job. Receipts carry no job and always apply.
 """
 
 from __future__ import annotations
@@ -75,10 +79,15 @@ def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) ->
             receipts.setdefault(event.recipient_id, event)
     rendered = {e.campaign_id: e for e in events if isinstance(e, JobRendered)}
     campaign_ids = sorted({e.campaign_id for e in events})
+    announced = len(deliveries) + len(receipts)
     changes: dict[int, _Change] = defaultdict(_Change)
     counted = receipts_applied = 0
     inserted_receipts: set[int] = set()
     with database.unit_of_work() as session:
+        current = _current_jobs(session, campaign_ids)
+        if current:
+            deliveries = {k: e for k, e in deliveries.items() if not _stale(e, current)}
+            rendered = {k: e for k, e in rendered.items() if not _stale(e, current)}
         if deliveries or receipts:
             inserted_receipts = _insert_outcomes(session, list(deliveries.values()), list(receipts.values()),
                                                  changes)
@@ -94,13 +103,26 @@ def record(database: Database, events: Sequence[DeliveryEvent | JobRendered]) ->
                     "sent": CampaignCounter.sent + upsert.excluded.sent,
                     "error": CampaignCounter.error + upsert.excluded.error,
                     "expected": func.coalesce(upsert.excluded.expected, CampaignCounter.expected),
-                    "job_id": func.coalesce(upsert.excluded.job_id, CampaignCounter.job_id),
+                    # GREATEST ignores NULL: a batch without a job keeps the counter's, an older one never wins.
+                    "job_id": func.greatest(upsert.excluded.job_id, CampaignCounter.job_id),
                     "updated_at": func.now(),
                 },
             ))
     changed = counted - len(inserted_receipts) + receipts_applied  # events that recorded or moved something
-    return Recorded(counted=counted, duplicates=len(deliveries) + len(receipts) - changed,
+    return Recorded(counted=counted, duplicates=announced - changed,
                     campaign_ids=campaign_ids, receipts=receipts_applied)
+
+
+def _current_jobs(session: Session, campaign_ids: list[int]) -> dict[int, int]:
+    """The current job of each campaign that has one (one query)."""
+    rows = session.execute(select(CampaignCounter.campaign_id, CampaignCounter.job_id).where(
+        CampaignCounter.campaign_id.in_(campaign_ids), CampaignCounter.job_id.is_not(None)))
+    return {campaign_id: job_id for campaign_id, job_id in rows}
+
+
+def _stale(event: DeliveryEvent | JobRendered, current: dict[int, int]) -> bool:
+    """An event of an older job than the campaign's current one (a retry has started since)."""
+    return 0 < event.job_id < current.get(event.campaign_id, 0)
 
 
 def _outcome_row(event: DeliveryEvent, receipt_at: datetime | None) -> dict[str, Any]:

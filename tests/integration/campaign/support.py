@@ -52,6 +52,8 @@ class CampaignApi:
             "UpdateTelegramTemplate": pb.UpdateSmsTemplateRequest, "FindCredential": pb.FindCredentialRequest,
             "ListCredentials": pb.ListCredentialsRequest, "AssignCredential": pb.AssignCredentialRequest,
             "DeleteCredential": pb.DeleteCredentialRequest, "StoreSealedCredential": pb.StoreSealedCredentialRequest,
+            "UpdateCampaign": pb.UpdateCampaignRequest, "DuplicateCampaign": pb.DuplicateCampaignRequest,
+            "SendTestEmail": pb.SendTestEmailRequest,
         }.get(method, pb.CampaignRef)
         if request_type not in (pb.GetJobRequest, pb.SetJobStatusRequest):
             fields.setdefault("user_id", self.user_id)

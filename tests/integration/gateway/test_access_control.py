@@ -6,30 +6,40 @@ nothing, whichever way they authenticate.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from postman_campaign.models import Job
 from postman_gateway.app import create_app
+from postman_shared.timestamps import utcnow
 
-PUBLIC = {"/v1/ping", "/v1/auth/otp", "/v1/auth/login"}
+PUBLIC = {"/v1/ping", "/v1/openapi.json", "/v1/auth/otp", "/v1/auth/login"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
 API_KEY_PREFIX = "/v1/api-key"
 # Routes that take no id: they can only ever act on the caller's own data (the user id comes from the credential).
 CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key", "/v1/transactional/sms",
-               "/v1/transactional/sms/send"}
-# Routes reading one transactional message by id: another user's id is 404 (sender-sms checks the owner), shown by
-# tests/integration/gateway/test_transactional_sms.py (it needs a message Twilio accepted).
-TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>"}
+               "/v1/transactional/sms/send", "/v1/transactional/email", "/v1/transactional/email/send"}
+# Routes reading one transactional message by id: another user's id is 404 (the sender checks the owner), shown by
+# tests/integration/gateway/test_transactional_sms.py and test_transactional_email.py (they need a sent message).
+TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>", "/v1/transactional/email/<email_id>"}
+# Routes acting on one campaign by id outside the per-channel prefix: another user's campaign is 404 and unchanged,
+# checked by test_campaign_management_routes_are_404_for_another_users_campaign below.
+CAMPAIGNS_BY_ID = {"/v1/campaigns/<campaign_id>", "/v1/campaigns/<campaign_id>/cancel"}
 # Routes outside /v1 take no API key or session: each checks a credential of its own that Postman made for the one
 # caller that uses it. A new route outside /v1 needs an entry: a request that lacks the credential, and the refusal.
 OUTSIDE_V1 = {
     ("GET", "/metrics"): None,  # Prometheus' scrape: service counters, no user data
+    ("GET", "/docs"): None,  # the API reference page, rendered from the public OpenAPI document
+    ("GET", "/docs/static/<path:filename>"): None,  # its stylesheet
     ("PUT", "/uploads/<key>"): ("/uploads/probe?expires=9999999999&md5=x&signature=forged", 403),  # URL HMAC
     ("POST", "/telegram/webhook/<int:credential_id>"): ("/telegram/webhook/1", 401),  # secret-token header
     ("POST", "/callbacks/twilio/sms/c/<int:campaign_id>/<int:recipient_id>/<int:credential_id>/<sig>"):
         ("/callbacks/twilio/sms/c/1/2/3/forged", 403),  # URL HMAC
     ("POST", "/callbacks/twilio/sms/t/<int:sms_id>/<int:credential_id>/<sig>"):
         ("/callbacks/twilio/sms/t/1/3/forged", 403),  # URL HMAC
+    ("POST", "/callbacks/ses/events"): ("/callbacks/ses/events", 403),  # SNS signature of an allowed topic
 }
 
 # Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
@@ -56,6 +66,11 @@ SAMPLE_INPUT = {
     ("POST", CAMPAIGN_PREFIX + "telegram/credentials/verify"): {"json": {"recipient": "+6591234567"}},
     ("POST", CAMPAIGN_PREFIX + "telegram/credentials"): {"json": {"label": "x"}},
     ("POST", CAMPAIGN_PREFIX + "sms/credentials"): {"json": {"label": "x", "recipient": "+6591234567"}},
+    ("POST", CAMPAIGN_PREFIX + "email/credentials"): {"json": {"recipient": "intruder@agency.gov.sg"}},
+    ("POST", CAMPAIGN_PREFIX + "email/duplicate"): {"json": {"name": "Intruder's copy"}},
+    ("POST", CAMPAIGN_PREFIX + "sms/duplicate"): {"json": {"name": "Intruder's copy"}},
+    ("POST", CAMPAIGN_PREFIX + "email/send"): {"json": {"scheduledTiming": "2099-01-01T00:00:00Z"}},
+    ("PUT", "/v1/campaigns/<campaign_id>"): {"json": {"name": "Intruder's name", "should_save_list": True}},
     ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
 }
@@ -79,6 +94,10 @@ def api_key_routes(app):
     return [(method, rule) for method, rule in api_routes(app) if rule.startswith(API_KEY_PREFIX)]
 
 
+def campaigns_by_id_routes(app):
+    return [(method, rule) for method, rule in api_routes(app) if rule in CAMPAIGNS_BY_ID]
+
+
 def url_of(rule, campaign_id=1, key_id=1):
     return rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
 
@@ -97,12 +116,13 @@ def call_every(client, routes, headers=None, **ids):
 def test_every_route_is_public_or_checked_by_this_matrix(settings):
     """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
-    unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID
+    unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID
                  and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert unchecked == set()
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 9
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 11
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 12
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 16
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 15
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 15
+    assert CAMPAIGNS_BY_ID <= routes
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
 
 
@@ -163,6 +183,33 @@ def test_every_campaign_route_is_404_for_another_users_campaign_and_changes_noth
     assert http.get(details, headers=owner.headers).json == before
     listed = intruder_client.get("/v1/campaigns", headers=intruder_headers).json
     assert listed == {"campaigns": [], "total_count": 0}
+
+
+@pytest.mark.usefixtures("pipeline")
+@pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
+def test_campaign_management_routes_are_404_for_another_users_campaign(app, http, database, new_caller, sign_in,
+                                                                       intruder_kind):
+    """Rename, delete and cancel on another user's draft, and on another user's scheduled campaign: 404, and both
+    campaigns stay exactly as they were (name, job, scheduled time)."""
+    owner = new_caller()
+    draft = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's draft", "type": "EMAIL"}).json
+    scheduled = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's plan", "type": "SMS"}).json
+    with database.unit_of_work() as session:  # a send scheduled for later, as campaign's SendCampaign leaves it
+        session.add(Job(campaign_id=scheduled["id"], status="READY", scheduled_at=utcnow() + timedelta(days=1)))
+    details = {c["id"]: f"/v1/campaign/{c['id']}/{c['type'].lower()}" for c in (draft, scheduled)}
+    before = {campaign_id: http.get(url, headers=owner.headers).json for campaign_id, url in details.items()}
+    assert before[scheduled["id"]]["job_queue"][0]["status"] == "READY"
+
+    if intruder_kind == "api_key":
+        intruder_client, intruder_headers = app.test_client(), new_caller().headers
+    else:
+        intruder_client, intruder_headers = sign_in().client, {}
+    for campaign_id in details:
+        answered = call_every(intruder_client, campaigns_by_id_routes(app), intruder_headers, campaign_id=campaign_id)
+        assert answered == {route: (404, "not_found") for route in answered}
+        assert len(answered) == 3  # PUT and DELETE /campaigns/{id}, POST /campaigns/{id}/cancel
+
+    assert {campaign_id: http.get(url, headers=owner.headers).json for campaign_id, url in details.items()} == before
 
 
 @pytest.mark.usefixtures("pipeline")

@@ -104,7 +104,8 @@ def test_create_list_and_revoke_api_keys(http, sign_in):
     created = officer.client.post("/v1/api-key", json={"label": "laptop"})
     assert created.status_code == 201, created.json
     key = created.json["api_key"]
-    assert list(created.json) == ["id", "label", "api_key", "last_five", "created_at", "expires_at"]
+    assert list(created.json) == ["id", "label", "api_key", "last_five", "created_at", "expires_at", "test"]
+    assert created.json["test"] is False and created.json["api_key"].startswith("live_v1_")
     assert created.json["last_five"] == key[-5:]
     assert created.json["expires_at"] > created.json["created_at"]
 
@@ -112,7 +113,7 @@ def test_create_list_and_revoke_api_keys(http, sign_in):
     assert listed.status_code == 200
     assert listed.json == [{"id": created.json["id"], "label": "laptop", "last_five": key[-5:],
                             "created_at": created.json["created_at"], "last_used_at": None,
-                            "expires_at": created.json["expires_at"]}]
+                            "expires_at": created.json["expires_at"], "test": False}]
     assert key not in listed.get_data(as_text=True)
 
     assert http.get("/v1/auth/userinfo", headers=bearer(key)).status_code == 200

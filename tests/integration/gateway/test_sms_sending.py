@@ -153,3 +153,27 @@ def test_a_send_rate_that_is_not_a_whole_positive_number_is_refused(http, caller
     response = http.post(f"{base}/send", headers=caller.headers, json=body)
     assert response.status_code == 400 and response.json["code"] == "api_validation"
     assert "rate must be a whole number" in response.json["message"]
+
+
+@pytest.mark.usefixtures("services")
+def test_a_retry_sends_only_the_failed_sms_again_as_a_new_message(http, caller, twilio):
+    base = sms_campaign(http, caller)
+    assert http.post(f"{base}/new-credentials", headers=caller.headers,
+                     json={**ACCOUNT, "recipient": "+6587654321"}).status_code == 200
+    assert http.post(f"{base}/send", headers=caller.headers, json={}).status_code == 200
+    first = poll(lambda: http.get(f"{base}/stats", headers=caller.headers).json,
+                 lambda s: s["status"] == "LOGGED", "the send to be logged")
+    assert (first["sent"], first["error"]) == (4, 1)
+    before = len(twilio.sent)
+
+    twilio.invalid.discard("+447911123456")  # the number was fixed on the provider's side
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # axios' header on a POST without data
+    retried = http.post(f"{base}/retry", headers={**caller.headers, **form})
+    assert retried.status_code == 200, retried.json
+    second = poll(lambda: http.get(f"{base}/stats", headers=caller.headers).json,
+                  lambda s: s["status"] == "LOGGED", "the retry to be logged")
+
+    assert (second["sent"], second["error"], second["invalid"], second["unsent"]) == (5, 0, 1, 0)
+    assert [m.to for m in twilio.sent[before:]] == ["+447911123456"]
+    [job_first, job_retry] = http.get(base, headers=caller.headers).json["job_queue"]
+    assert (job_first["status"], job_retry["status"]) == ("LOGGED", "LOGGED")

@@ -132,6 +132,26 @@ def test_a_report_naming_another_twilio_message_than_the_one_recorded_is_dropped
     assert [e["recipient_id"] for e in right] == [recipient_id]
 
 
+def test_a_retried_messages_report_is_matched_by_its_own_sid_not_the_first_attempts(
+        receipts, twilio_credential, database):
+    recipient_id, other = (secrets.randbelow(10**9) + 1 for _ in range(2))
+    first, retried, others = ("SM" + secrets.token_hex(16) for _ in range(3))
+    with database.unit_of_work() as session:  # the first attempt, its retry (job 77), and another recipient
+        session.add_all([
+            SmsDelivery(message_id=str(recipient_id), campaign_id=41, status="SENT", provider_message_id=first),
+            SmsDelivery(message_id=f"{recipient_id}.77", campaign_id=41, status="SENT", provider_message_id=retried),
+            SmsDelivery(message_id=str(other), campaign_id=41, status="SENT", provider_message_id=others),
+        ])
+
+    of_retry = receipts.handle(report(twilio_credential, recipient_id, "undelivered", "30003", sid=retried))
+    of_first = receipts.handle(report(twilio_credential, recipient_id, "delivered", sid=first))
+    borrowed = receipts.handle(report(twilio_credential, recipient_id, "delivered", sid=others))
+
+    assert [(e["recipient_id"], e["status"]) for e in of_retry] == [(recipient_id, "ERROR")]
+    assert [(e["recipient_id"], e["status"]) for e in of_first] == [(recipient_id, "DELIVERED")]
+    assert borrowed == []  # another recipient's message
+
+
 def test_a_report_of_a_credential_removed_since_relies_on_the_url_signature(receipts, twilio_credential):
     gone = replace(twilio_credential, id=2**62)
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
+from postman_sender_email.transactional_mail import TransactionalMail
 from postman_shared.delivery_log import ERROR, SENT, Outcome
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
-__all__ = ["ERROR", "SENT", "Email", "EmailTransport", "Outcome", "campaign_of", "log_ids"]
+__all__ = ["ERROR", "SENT", "Email", "EmailTransport", "Outcome", "campaign_of", "envelope_recipients", "log_ids"]
 
-# What a transport sends: one message of a campaign, or an urgent email of no campaign (a one-time password).
-Email: TypeAlias = RenderedEmail | PriorityEmail
+# What a transport sends: one message of a campaign, an urgent email of no campaign (a one-time password), or a
+# transactional email (which may have copies and attachments).
+Email: TypeAlias = RenderedEmail | PriorityEmail | TransactionalMail
 
 
 def campaign_of(email: Email) -> int | None:
     return email.campaign_id if isinstance(email, RenderedEmail) else None
+
+
+def envelope_recipients(email: Email, to_address: str) -> tuple[str, ...]:
+    """Every address the message goes to, ``to_address`` (the bare address of ``email.to``) first."""
+    if isinstance(email, TransactionalMail):
+        return (to_address, *(a for a in email.envelope_recipients if a != email.to))
+    return (to_address,)
 
 
 def log_ids(email: Email) -> dict[str, object]:

@@ -1,6 +1,7 @@
 """Development transport: every message becomes an ``.eml`` file in the outbox folder.
 
-A campaign message is ``<campaign_id>-<recipient_id>.eml``; a priority email (no campaign) is ``<message_id>.eml``.
+A campaign message is ``<campaign_id>-<recipient_id>.eml`` (a retry's: ``<campaign_id>-<recipient_id>.<job_id>.eml``);
+a priority email (no campaign) is ``<message_id>.eml``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 def file_name(email: Email) -> str:
     if isinstance(email, RenderedEmail):
-        return f"{email.campaign_id}-{email.recipient_id}.eml"
+        return f"{email.campaign_id}-{email.message_id}.eml"  # a retry's id is <recipient_id>.<job_id>
     return f"{_UNSAFE_IN_FILE_NAME.sub('_', email.message_id)}.eml"
 
 

@@ -5,6 +5,10 @@ botocore's "standard" retry mode already retries throttling (``TooManyRequestsEx
 transient: the delivery use case tries the message again later.
 Refusals about the message or the account (``MessageRejected``, ``MailFromDomainNotVerifiedException``...) are
 permanent: ERROR with SES's error code and message.
+
+A transactional email's copies go in ``Destination`` (Cc and Bcc: SES sends to every Destination address and the Bcc
+ones appear in no header); one that asked for no tracking names the untracked configuration set (or none), so SES
+adds no open-tracking pixel to it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from postman_sender_email import mime
+from postman_sender_email.transactional_mail import TransactionalMail
 from postman_sender_email.transports.base import Email, Outcome, log_ids
 from postman_shared.logging import get_logger
 
@@ -38,9 +43,11 @@ def client_config(max_attempts: int = 5) -> Config:
 class SesTransport:
     name = "ses"
 
-    def __init__(self, client: Any, configuration_set: str = "", concurrency: int = 8) -> None:
+    def __init__(self, client: Any, configuration_set: str = "", concurrency: int = 8,
+                 untracked_configuration_set: str = "") -> None:
         self._client = client
         self._configuration_set = configuration_set
+        self._untracked_configuration_set = untracked_configuration_set
         self._workers = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="ses")
 
     def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
@@ -51,13 +58,22 @@ class SesTransport:
         self._workers.shutdown(wait=True)
 
     def _send_one(self, email: Email, date: str) -> Outcome:
+        destination: dict[str, list[str]] = {"ToAddresses": [mime.mailbox(email.to)[0]]}
+        configuration_set = self._configuration_set
+        if isinstance(email, TransactionalMail):
+            if email.cc:
+                destination["CcAddresses"] = list(email.cc)
+            if email.bcc:
+                destination["BccAddresses"] = list(email.bcc)
+            if not email.track_opens:
+                configuration_set = self._untracked_configuration_set
         request: dict[str, Any] = {
             "FromEmailAddress": mime.mailbox(email.sender)[1].decode("utf-8"),
-            "Destination": {"ToAddresses": [mime.mailbox(email.to)[0]]},
+            "Destination": destination,
             "Content": {"Raw": {"Data": mime.build(email, date)}},
         }
-        if self._configuration_set:
-            request["ConfigurationSetName"] = self._configuration_set
+        if configuration_set:
+            request["ConfigurationSetName"] = configuration_set
         try:
             reply = self._client.send_email(**request)
         except ClientError as exc:

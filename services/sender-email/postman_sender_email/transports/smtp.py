@@ -4,6 +4,9 @@ A batch is cut into one contiguous slice per connection. Each message is one MAI
 bytes from ``mime.build`` already use CRLF and never need dot-stuffing, so DATA writes them as they are instead of
 letting smtplib scan them again.
 
+A transactional email may have copies: one RCPT per address, the main recipient first. A refused copy is dropped
+(the others still get the message); a refused main recipient refuses the message.
+
 Replies: 2xx is SENT; 5xx is a permanent refusal, ERROR ``smtp_<code>`` with the server's text; 4xx and lost
 connections are retried on a fresh connection a couple of times, then ERROR ``smtp_unavailable``, transient: the
 delivery use case tries the message again later.
@@ -20,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Email, Outcome, log_ids
+from postman_sender_email.transports.base import Email, Outcome, envelope_recipients, log_ids
 from postman_shared.logging import get_logger
 
 log = get_logger(component="smtp")
@@ -124,13 +127,14 @@ class SmtpTransport:
 
     def _send_one(self, connection: _Connection, email: Email, date: str) -> Outcome:
         data = mime.build(email, date)
-        sender, recipient = mime.mailbox(email.sender)[0], mime.mailbox(email.to)[0]
+        sender = mime.mailbox(email.sender)[0]
+        recipients = envelope_recipients(email, mime.mailbox(email.to)[0])
         problem = ""
         for attempt in range(1 + self._retries):
             if attempt:
                 time.sleep(self._retry_pause * attempt)
             try:
-                code, reply = self._transaction(connection.open(), sender, recipient, data)
+                code, reply = self._transaction(connection.open(), sender, recipients, data)
             except UnicodeEncodeError:
                 # smtplib speaks ASCII commands only; an internationalised address will never go through.
                 connection.discard()
@@ -152,11 +156,16 @@ class SmtpTransport:
         return Outcome.unavailable(email.message_id, "smtp_unavailable", problem)
 
     @staticmethod
-    def _transaction(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
-        """MAIL, RCPT, DATA; returns the reply to the message data, or the first refusal before it."""
+    def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes) -> tuple[int, str]:
+        """MAIL, RCPT (each recipient), DATA; returns the reply to the message data, or the first refusal before it
+        (a refused copy is left out, not a refusal)."""
         code, reply = smtp.mail(sender)
         if 200 <= code < 300:
-            code, reply = smtp.rcpt(recipient)
+            code, reply = smtp.rcpt(recipients[0])
+            for copy in recipients[1:] if 200 <= code < 300 else ():
+                copy_code, _ = smtp.rcpt(copy)
+                if not 200 <= copy_code < 300:
+                    log.info("smtp refused a copy of a message; sent to the others", code=copy_code)
             if 200 <= code < 300:
                 smtp.putcmd("data")
                 code, reply = smtp.getreply()

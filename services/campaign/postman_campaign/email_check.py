@@ -1,0 +1,60 @@
+"""The test email of ``POST …/email/credentials``: the campaign's template, rendered with its first valid recipient
+(or with empty values when there is no list yet), sent to one address the user gives.
+
+It goes out as a ``PriorityEmail`` on ``email.priority`` (written to the outbox in a transaction, published after
+the commit), so it never waits behind a running campaign and, like a one-time password, is not part of any
+campaign's statistics. Email campaigns always send with the platform's own transport, so there is no credential to
+attach: the test only shows the sender what the recipients will get.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from postman_campaign import models
+from postman_campaign.campaigns import ensure_channel, owned_campaign
+from postman_campaign.models import EmailTemplate
+from postman_campaign.previews import EmailPreview, PreviewSource, preview_source, render, template_of
+from postman_campaign.renderer_client import Renderer
+from postman_shared import outbox
+from postman_shared.broker.topology import EMAIL_PRIORITY
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.logging import get_logger
+from postman_shared.messages import PriorityEmail
+from postman_shared.validators import is_valid_email
+
+log = get_logger(component="email-check")
+
+
+def send_test_email(database: Database, renderer: Renderer, after_commit: Callable[[], object], campaign_id: int,
+                    user_id: int, recipient: str, default_from: str) -> str:
+    """Queues the test email to ``recipient``; returns its message id. The owner is checked before the address."""
+    with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
+        campaign = owned_campaign(session, campaign_id, user_id)
+        ensure_channel(campaign, "EMAIL")
+        address = recipient.strip().lower()
+        if not address:
+            raise InvalidArgument("recipient is required: the email address to send the test email to",
+                                  code="invalid_recipient")
+        if not is_valid_email(address):
+            raise InvalidArgument(f"recipient {recipient.strip()!r} is not a valid email address",
+                                  code="invalid_recipient")
+        template = template_of(session, campaign)
+        if not isinstance(template, EmailTemplate):
+            raise InvalidArgument("The campaign has no template yet; save a template, then send the test email")
+        source = preview_source(session, campaign) or PreviewSource(template=template, params={"recipient": address})
+    rendered = render(renderer, source)  # outside the transaction: a network call
+    assert isinstance(rendered, EmailPreview)
+    email = PriorityEmail(message_id=f"test-{campaign_id}-{uuid.uuid4().hex}", to=address,
+                          sender=rendered.from_address or default_from, subject=rendered.subject,
+                          body=rendered.body, reply_to=rendered.reply_to)
+    with database.unit_of_work() as session:
+        outbox.write(session, models.outbox, EMAIL_PRIORITY, email.message_id, email.to_dict())
+    log.info("test email queued", campaign_id=campaign_id, message_id=email.message_id)
+    try:
+        after_commit()
+    except Exception as exc:  # noqa: BLE001 - committed; the periodic relay publishes it later
+        log.warning("outbox flush after the test email failed, the relay will retry", error=str(exc))
+    return email.message_id

@@ -1,0 +1,57 @@
+"""Retrying a campaign: a new job that sends again the messages of the campaign that did not go out.
+
+The retry is a job like any other (ENQUEUED, a SendJob through the outbox), with ``retry_of`` naming the job it
+retries, so every stage treats its messages as new ones: the renderer first asks stats to move the campaign's ERROR
+outcomes back to unsent (``StartRetry``), then renders only the valid recipients stats has no outcome for, with
+message ids ``<recipient_id>.<job_id>`` that the senders have never recorded. Only a finished job can be retried:
+LOGGED (every message has an outcome) or STOPPED (halted; what it never sent is sent by the retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from postman_campaign.campaigns import ensure_channel, owned_campaign
+from postman_campaign.models import Job
+from postman_campaign.sending import enqueue
+from postman_shared.db import Database
+from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.logging import get_logger
+from postman_shared.timestamps import utcnow
+
+RETRYABLE = ("LOGGED", "STOPPED")
+
+log = get_logger(component="retrying")
+
+
+def retry_campaign(database: Database, after_commit: Callable[[], object], campaign_id: int, user_id: int,
+                   channel: str = "") -> int:
+    """Creates the retry job and its SendJob; ``after_commit`` publishes the outbox. Returns the new job's id."""
+    with database.unit_of_work() as session:
+        campaign = owned_campaign(session, campaign_id, user_id, lock=True)
+        if channel:
+            ensure_channel(campaign, channel)
+        latest = session.scalars(select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc())
+                                 .limit(1)).first()
+        if latest is None:
+            raise InvalidArgument(f"Campaign {campaign_id} has not been sent, so there is nothing to retry; send it")
+        if latest.status == "READY":
+            raise InvalidArgument(f"Campaign {campaign_id} is scheduled and has not been sent yet, so there is "
+                                  "nothing to retry")
+        if latest.status not in RETRYABLE:
+            raise InvalidArgument(f"Campaign {campaign_id} is still sending (status {latest.status}); retry it once "
+                                  "every message has an outcome (status LOGGED)")
+        job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=latest.send_rate,
+                  retry_of=latest.id, simulated=latest.simulated)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+        enqueue(session, job_id, campaign_id, user_id)
+    log.info("campaign retry enqueued", campaign_id=campaign_id, job_id=job_id, retry_of=latest.id)
+    try:
+        after_commit()
+    except Exception as exc:  # noqa: BLE001 - the job is committed; the periodic relay publishes it later
+        log.warning("outbox flush after retry failed, the relay will retry", campaign_id=campaign_id, error=str(exc))
+    return job_id

@@ -1,0 +1,394 @@
+"""Transactional email: one message, checked, recorded and sent at once through a transport of its own, its status
+then moved by the provider's events (SES: Send, Delivery, Bounce, Complaint, Open).
+
+The row is written (UNSENT) before the transport is called and updated with the transport's answer after, so a
+message is never sent without a record; a crash between the two leaves it UNSENT, which is what the caller was told
+(no 201). It never goes through a queue and never shares a connection with a campaign, so however many campaign
+messages wait on ``email.send``, it does not wait behind them.
+
+Statuses: UNSENT -> ACCEPTED (the transport took it) -> SENT -> DELIVERED -> OPENED, or BOUNCED / COMPLAINT. SMTP and
+the outbox report nothing later, so a message they took is SENT at once (the answer of the send still says ACCEPTED,
+as the contract wants). An event never moves a message back; BOUNCED and COMPLAINT win over DELIVERED and OPENED.
+
+A test API key's email is checked and recorded like any other, but no transport sees it: it gets the outcome of
+``postman_shared.simulation`` for its recipient, and then the status the provider's events would have given it
+(DELIVERED; BOUNCED or COMPLAINT for the simulator's bounce and complaint addresses).
+
+Logs name a message by its id and its recipient's domain only, never an address or the content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import getaddresses, parseaddr
+
+from sqlalchemy import Select, and_, select, update
+
+from postman_sender_email import mime
+from postman_sender_email.metrics import TRANSACTIONAL_MESSAGES
+from postman_sender_email.models import TransactionalEmail
+from postman_sender_email.transactional_mail import Attachment, TransactionalMail
+from postman_sender_email.transports import EmailTransport, Outcome
+from postman_shared.db import Database
+from postman_shared.email_html import clean_email_html
+from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.logging import get_logger
+from postman_shared.messages import EmailEvent
+from postman_shared.simulation import simulated_outcome
+from postman_shared.timestamps import utcnow
+from postman_shared.validators import is_valid_email, normalise_email
+
+STATUSES = ("UNSENT", "ACCEPTED", "SENT", "BOUNCED", "DELIVERED", "OPENED", "COMPLAINT")
+CLASSIFICATIONS = ("URGENT", "FOR_ACTION", "FOR_INFO")
+MAX_BODY_BYTES = 1024 * 1024  # of UTF-8
+MAX_COPIES = 49  # cc and bcc together
+MAX_TAG_CHARACTERS = 255
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all files together
+MAX_LIMIT = 100
+SORT_COLUMNS = {"created_at": TransactionalEmail.created_at, "updated_at": TransactionalEmail.updated_at}
+# Transports that report nothing after taking a message: taken is as far as it will ever be known to have gone.
+NO_LATER_EVENTS = ("smtp", "outbox")
+# How an event moves a message: a later status never goes back to an earlier one.
+_RANK = {"UNSENT": 0, "ACCEPTED": 1, "SENT": 2, "DELIVERED": 3, "OPENED": 4, "BOUNCED": 5, "COMPLAINT": 5}
+# SES event type -> the status it means. Others (DeliveryDelay, Click, Rendering Failure...) move nothing.
+EVENT_STATUSES = {"Send": "SENT", "Delivery": "DELIVERED", "Open": "OPENED", "Bounce": "BOUNCED",
+                  "Complaint": "COMPLAINT", "Reject": "BOUNCED"}
+# The status -> the column that says when it happened.
+_STATUS_TIMES = {"SENT": "sent_at", "DELIVERED": "delivered_at", "OPENED": "opened_at"}
+# A test key's simulated outcomes that a provider would accept, then report: the status they end in.
+_SIMULATED_AFTER_ACCEPTANCE = {"simulated_bounce": "BOUNCED", "simulated_complaint": "COMPLAINT"}
+# Refusals that are about the address (the caller can fix it), as opposed to the message or the account.
+_RECIPIENT_REFUSALS = ("MessageRejected", "smtp_550", "smtp_551", "smtp_553", "invalid_recipient")
+
+# RFC 5322 specials: a display name holding one is written as a quoted string.
+_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]')
+
+log = get_logger(component="transactional-email")
+
+
+@dataclass(frozen=True)
+class EmailToSend:
+    user_id: int
+    recipient: str
+    subject: str
+    body: str
+    from_address: str = ""  # empty: the default sender
+    cc: Sequence[str] = ()
+    bcc: Sequence[str] = ()
+    reply_to: str = ""
+    tag: str = ""
+    classification: str = ""
+    disable_tracking: bool = False
+    attachments: Sequence[Attachment] = ()
+    simulated: bool = False  # a test API key: a simulated outcome, no transport
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    gt: datetime | None = None
+    gte: datetime | None = None
+    lt: datetime | None = None
+    lte: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EmailQuery:
+    user_id: int
+    limit: int = 10
+    offset: int = 0
+    statuses: tuple[str, ...] = ()
+    created_at: TimeRange = TimeRange()
+    sort_by: tuple[str, ...] = ("created_at",)
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class CheckedEmail:
+    """An email that may be sent: bare addresses, the From header to use, the body sanitised."""
+
+    user_id: int
+    sender: str
+    recipient: str
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    reply_to: str | None
+    subject: str
+    body: str
+    tag: str | None
+    classification: str | None
+    disable_tracking: bool
+    attachments: tuple[Attachment, ...] = field(repr=False)
+
+
+# --- checking -------------------------------------------------------------------------------------------------------
+
+def one_address(value: str, field_name: str) -> str:
+    """The bare address of ``value`` ("addr" or "Name <addr>"), which must hold exactly one valid address."""
+    found = [address for _name, address in getaddresses([value]) if address]
+    if len(found) != 1:
+        raise InvalidArgument(f"{field_name} must be one email address; {value[:80]!r} holds {len(found)}",
+                              code="invalid_recipient")
+    address = normalise_email(found[0])
+    if not is_valid_email(address):
+        raise InvalidArgument(f"{field_name} {value[:80]!r} is not a valid email address", code="invalid_recipient")
+    return address
+
+
+def sender_header(from_address: str, default_from: str) -> str:
+    """The From header: the default sender's address, with the caller's display name when it gave one.
+
+    There is no store of senders verified for a user yet, so the default sender (``EMAIL_FROM``) is the only address
+    a transactional email may come from."""
+    default_name, default_address = parseaddr(default_from)
+    if not from_address.strip():
+        return default_from
+    name, address = parseaddr(mime.one_line(from_address))
+    if normalise_email(address) != normalise_email(default_address):
+        raise InvalidArgument(f"from {from_address[:80]!r} is not an address you may send from: use "
+                              f"{default_address} (with any display name), or leave from out",
+                              code="invalid_from_address")
+    name = name.strip() or default_name
+    if not name:
+        return default_address
+    if _NEEDS_QUOTES.search(name):  # "Tan, Ana" must stay one name, not become two addresses
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{default_address}>"
+
+
+def check(request: EmailToSend, default_from: str) -> CheckedEmail:
+    """The email as it will be sent, or an error that names the field at fault."""
+    if not request.subject.strip():
+        raise InvalidArgument("subject is required and must not be empty", code="api_validation")
+    if not request.body.strip():
+        raise InvalidArgument("body is required and must not be empty", code="api_validation")
+    size = len(request.body.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        raise InvalidArgument(f"body is {size:,} bytes long; it may be at most {MAX_BODY_BYTES:,} bytes (1 MiB) "
+                              "in UTF-8", code="api_validation")
+    recipient = one_address(request.recipient, "recipient")
+    if len(request.cc) + len(request.bcc) > MAX_COPIES:
+        raise InvalidArgument(f"cc and bcc hold {len(request.cc) + len(request.bcc)} addresses together; at most "
+                              f"{MAX_COPIES} are allowed", code="api_validation")
+    cc = _distinct(one_address(value, f"cc[{n}]") for n, value in enumerate(request.cc))
+    bcc = _distinct(one_address(value, f"bcc[{n}]") for n, value in enumerate(request.bcc))
+    bcc = tuple(address for address in bcc if address not in cc)
+    reply_to = one_address(request.reply_to, "reply_to") if request.reply_to.strip() else None
+    if len(request.tag) > MAX_TAG_CHARACTERS:
+        raise InvalidArgument(f"tag is {len(request.tag)} characters long; at most {MAX_TAG_CHARACTERS} are allowed",
+                              code="api_validation")
+    classification = request.classification.strip().upper() or None
+    if classification is not None and classification not in CLASSIFICATIONS:
+        raise InvalidArgument(f"classification must be one of {', '.join(CLASSIFICATIONS)}", code="api_validation")
+    total = sum(len(a.content) for a in request.attachments)
+    if total > MAX_ATTACHMENT_BYTES:
+        raise ServiceError("attachment_limit", f"The attachments are {total:,} bytes together; at most "
+                                               f"{MAX_ATTACHMENT_BYTES:,} bytes (10 MB) are allowed")
+    return CheckedEmail(
+        user_id=request.user_id, sender=sender_header(request.from_address, default_from), recipient=recipient,
+        cc=cc, bcc=bcc, reply_to=reply_to, subject=mime.one_line(request.subject), body=clean_email_html(request.body),
+        tag=request.tag or None, classification=classification, disable_tracking=request.disable_tracking,
+        attachments=tuple(request.attachments),
+    )
+
+
+def _distinct(addresses: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(addresses))
+
+
+def attachments_metadata(attachments: Sequence[Attachment]) -> list[dict[str, object]] | None:
+    """``[{fileName, fileSize, hash}]`` as the API shows it (hash: sha256 in hex); None without attachments."""
+    if not attachments:
+        return None
+    return [{"fileName": a.file_name, "fileSize": len(a.content), "hash": hashlib.sha256(a.content).hexdigest()}
+            for a in attachments]
+
+
+# --- sending --------------------------------------------------------------------------------------------------------
+
+def send(database: Database, transport: EmailTransport, request: EmailToSend,
+         default_from: str) -> TransactionalEmail:
+    """Checks, records, sends and returns the message as accepted. A refusal by the provider is recorded (the
+    message stays UNSENT with its error code) and raised as an error the caller understands."""
+    email = check(request, default_from)
+    with database.unit_of_work() as session:
+        row = TransactionalEmail(
+            user_id=email.user_id, from_address=email.sender, recipient=email.recipient, cc=list(email.cc),
+            bcc=list(email.bcc), reply_to=email.reply_to, subject=email.subject, body=email.body, tag=email.tag,
+            classification=email.classification, disable_tracking=email.disable_tracking,
+            attachments_metadata=attachments_metadata(email.attachments), status="UNSENT")
+        session.add(row)
+        session.flush()
+        email_id = row.id
+    mail = TransactionalMail(
+        message_id=f"tx-{email_id}", to=email.recipient, sender=email.sender, subject=email.subject, body=email.body,
+        reply_to=email.reply_to, cc=email.cc, bcc=email.bcc, attachments=email.attachments,
+        classification=email.classification, track_opens=not email.disable_tracking)
+    if request.simulated:
+        outcome = simulated_outcome(mail.message_id, mail.to)
+    else:
+        [outcome] = transport.send_batch([mail])
+    simulated_status = "DELIVERED"
+    if request.simulated and outcome.error_code in _SIMULATED_AFTER_ACCEPTANCE:
+        # The provider takes a message that bounces or draws a complaint: that is known only later.
+        simulated_status = _SIMULATED_AFTER_ACCEPTANCE[outcome.error_code]
+        outcome = Outcome.sent(outcome.message_id, f"simulated-{email_id}")
+    transport_name = "simulated" if request.simulated else transport.name
+    now = utcnow()
+    with database.unit_of_work() as session:
+        row = session.get_one(TransactionalEmail, email_id)
+        row.updated_at = now
+        if outcome.status == "SENT":
+            row.status, row.accepted_at, row.provider_message_id = "ACCEPTED", now, outcome.provider_message_id
+        else:
+            row.error_code = outcome.error_code
+        session.flush()
+        session.refresh(row)
+        session.expunge(row)
+    TRANSACTIONAL_MESSAGES.labels(transport=transport_name, status="ACCEPTED" if outcome.status == "SENT" else (
+        "UNAVAILABLE" if outcome.transient else "REFUSED")).inc()
+    log.info("transactional email", email_id=email_id, user_id=email.user_id, transport=transport_name,
+             domain=email.recipient.rpartition("@")[2], copies=len(email.cc) + len(email.bcc),
+             attachments=len(email.attachments), status=row.status, error_code=row.error_code)
+    if outcome.status != "SENT":
+        if outcome.transient or outcome.error_code == "simulated_failure":
+            raise ServiceError("service_unavailable", "The mail provider cannot take the message now; it was not "
+                                                      "sent. Try again in a little while.")
+        code = "invalid_recipient" if outcome.error_code in _RECIPIENT_REFUSALS else "invalid_parameters"
+        raise InvalidArgument(f"The mail provider refused the message ({outcome.error_code}): {outcome.reason}",
+                              code=code)
+    if request.simulated:
+        _simulate_events(database, email_id, simulated_status, now)
+    elif transport.name in NO_LATER_EVENTS:
+        _mark_sent(database, email_id, now)
+    return row
+
+
+def _simulate_events(database: Database, email_id: int, final: str, when: datetime) -> None:
+    """A test key's accepted email: SENT, DELIVERED, and the simulator's final status, as SES would report them."""
+    _mark_sent(database, email_id, when)
+    with database.unit_of_work() as session:
+        row = session.get_one(TransactionalEmail, email_id)
+        row.status, row.delivered_at, row.updated_at = final, when, when
+        if final == "BOUNCED":
+            row.delivered_at = None
+            row.error_code, row.error_sub_type = "bounce_permanent", "Simulated"
+        elif final == "COMPLAINT":
+            row.error_code, row.error_sub_type = "complaint", "Simulated"
+
+
+def _mark_sent(database: Database, email_id: int, when: datetime) -> None:
+    with database.unit_of_work() as session:
+        session.execute(update(TransactionalEmail)
+                        .where(TransactionalEmail.id == email_id, TransactionalEmail.status == "ACCEPTED")
+                        .values(status="SENT", sent_at=when, updated_at=when))
+
+
+# --- reading --------------------------------------------------------------------------------------------------------
+
+def get(database: Database, user_id: int, email_id: int) -> TransactionalEmail:
+    with database.session() as session:
+        row = session.get(TransactionalEmail, email_id)
+        if row is None or row.user_id != user_id:
+            raise NotFound("Email message")
+        session.expunge(row)
+        return row
+
+
+def list_messages(database: Database, query: EmailQuery) -> tuple[list[TransactionalEmail], bool]:
+    """One page of the user's messages and whether there are more."""
+    with database.session() as session:
+        rows = list(session.scalars(_select(query).offset(query.offset).limit(query.limit + 1)))
+        for row in rows:
+            session.expunge(row)
+    return rows[:query.limit], len(rows) > query.limit
+
+
+def check_query(query: EmailQuery) -> EmailQuery:
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
+    if query.offset < 0:
+        raise InvalidArgument("offset must be 0 or more", code="api_validation")
+    for status in query.statuses:
+        if status not in STATUSES:
+            raise InvalidArgument(f"status {status!r} is not one of {', '.join(STATUSES)}", code="api_validation")
+    for sort in query.sort_by:
+        if sort.lstrip("+-") not in SORT_COLUMNS:
+            raise InvalidArgument(f"sort_by {sort!r} is not one of created_at, updated_at (with + or - before it)",
+                                  code="api_validation")
+    return query
+
+
+def _select(query: EmailQuery) -> Select[TransactionalEmail]:
+    statement = select(TransactionalEmail).where(TransactionalEmail.user_id == query.user_id)
+    if query.statuses:
+        statement = statement.where(TransactionalEmail.status.in_(query.statuses))
+    if query.tag:
+        statement = statement.where(TransactionalEmail.tag == query.tag)
+    window = query.created_at
+    bounds = [cond for cond in (
+        TransactionalEmail.created_at > window.gt if window.gt else None,
+        TransactionalEmail.created_at >= window.gte if window.gte else None,
+        TransactionalEmail.created_at < window.lt if window.lt else None,
+        TransactionalEmail.created_at <= window.lte if window.lte else None,
+    ) if cond is not None]
+    if bounds:
+        statement = statement.where(and_(*bounds))
+    order = []
+    for sort in query.sort_by or ("created_at",):
+        column = SORT_COLUMNS[sort.lstrip("+-")]
+        order.append(column.asc() if sort.startswith("+") else column.desc())
+    return statement.order_by(*order, TransactionalEmail.id.desc())
+
+
+# --- provider events ------------------------------------------------------------------------------------------------
+
+def apply_event(database: Database, event: EmailEvent) -> bool:
+    """Moves the message SES names by one of its events; a status never goes back, and an event that does not move
+    the status still fills in when it happened (a Send that arrives after the Delivery). Returns whether anything
+    changed: a repeated event, or one about a message that is not a transactional email, changes nothing."""
+    status = EVENT_STATUSES.get(event.event_type)
+    if status is None:
+        return False
+    when = _instant(event.occurred_at)
+    with database.unit_of_work() as session:
+        row = session.scalars(select(TransactionalEmail)
+                              .where(TransactionalEmail.provider_message_id == event.provider_message_id)
+                              .with_for_update()).first()
+        if row is None:
+            return False
+        changed = False
+        column = _STATUS_TIMES.get(status)
+        if column is not None and getattr(row, column) is None:
+            setattr(row, column, when)
+            changed = True
+        if _RANK[status] > _RANK[row.status]:
+            row.status = status
+            changed = True
+            if status == "BOUNCED":
+                bounce = "rejected" if event.event_type == "Reject" else f"bounce_{event.bounce_type or 'undetermined'}"
+                row.error_code, row.error_sub_type = _short(bounce.lower()), _short(event.bounce_sub_type)
+            elif status == "COMPLAINT":
+                row.error_code, row.error_sub_type = "complaint", _short(event.complaint_type)
+        if changed:
+            row.updated_at = utcnow()
+        email_id, now_status = row.id, row.status
+    if changed:
+        log.info("transactional email event", email_id=email_id, event=event.event_type, status=now_status)
+    return changed
+
+
+def _short(value: str | None) -> str | None:
+    """A provider's code as a column of 64 characters holds it; None for nothing."""
+    return value[:64] if value else None
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return utcnow()
+    return value if value.tzinfo else utcnow()

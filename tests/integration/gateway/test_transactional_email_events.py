@@ -1,0 +1,167 @@
+"""Transactional email with SES: the real boto3 client against the local SESv2 fake, then SES's events delivered the
+way SNS delivers them (signed with the fake SNS's certificate, served over HTTP) to the gateway, queued on
+``email.events`` and applied by sender-email. Forged, tampered and foreign messages are refused and change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from tests.fakes.ses import FakeSes
+from tests.fakes.sns import TOPIC, FakeSns, self_signed
+from tests.integration.gateway.conftest import Caller, poll
+from tests.support.inprocess import running
+
+EVENTS_PATH = "/callbacks/ses/events"
+
+
+@pytest.fixture
+def ses(monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with FakeSes() as server:
+        yield server
+
+
+@pytest.fixture
+def sns():
+    with FakeSns() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(settings, ses, sns):
+    return replace(settings, email_transport="ses", ses_endpoint_url=ses.endpoint_url, ses_region="ap-southeast-1",
+                   ses_configuration_set="postman-tracked", ses_untracked_configuration_set="postman-untracked",
+                   ses_events_topic_arns=f"arn:aws:sns:ap-southeast-1:123456789012:other,{TOPIC}",
+                   sns_cert_url_prefix=sns.url_prefix)
+
+
+@pytest.fixture(autouse=True)
+def services(settings):
+    with running(settings, "auth", "sender-email"):
+        yield
+
+
+@pytest.fixture
+def caller(new_caller) -> Caller:
+    return new_caller()
+
+
+def send(http, caller, **fields):
+    response = http.post("/v1/transactional/email/send", headers=caller.headers,
+                         json={"subject": "Your results", "body": "<p>Ready</p>", "recipient": "ana@example.com",
+                               **fields})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def deliver(http, message):
+    """POSTs an SNS message the way SNS does: JSON in a text/plain body."""
+    return http.post(EVENTS_PATH, data=json.dumps(message), content_type="text/plain; charset=UTF-8",
+                     headers={"x-amz-sns-message-type": message["Type"]})
+
+
+def status_of(http, caller, email_id, wanted, what=None):
+    return poll(lambda: http.get(f"/v1/transactional/email/{email_id}", headers=caller.headers).json,
+                lambda e: e["status"] == wanted, what or f"the email to become {wanted}")
+
+
+def test_an_email_goes_to_ses_with_its_copies_and_the_tracked_configuration_set(http, caller, ses):
+    tracked = send(http, caller, cc=["bo@example.com"], bcc=["audit@agency.gov.sg"])
+    untracked = send(http, caller, disable_tracking=True)
+
+    assert tracked["status"] == "ACCEPTED" and untracked["status"] == "ACCEPTED"
+    first, second = ses.sent
+    assert (first.to, first.cc, first.bcc) == (("ana@example.com",), ("bo@example.com",), ("audit@agency.gov.sg",))
+    assert "Bcc" not in first.parsed() and first.parsed()["Cc"] == "bo@example.com"
+    assert first.configuration_set == "postman-tracked" and second.configuration_set == "postman-untracked"
+    # SES reports what happens next: until then the email is ACCEPTED, not SENT.
+    assert http.get(f"/v1/transactional/email/{tracked['id']}", headers=caller.headers).json["status"] == "ACCEPTED"
+
+
+def test_ses_events_move_an_email_through_sent_delivered_and_opened_then_a_complaint_wins(http, caller, ses, sns):
+    email = send(http, caller)
+    [request] = ses.sent
+
+    for event_type, wanted in (("Send", "SENT"), ("Delivery", "DELIVERED"), ("Open", "OPENED")):
+        assert deliver(http, sns.notification(TOPIC, sns.ses_event(event_type, request.message_id))).status_code == 204
+        moved = status_of(http, caller, email["id"], wanted)
+    assert moved["sent_at"] and moved["delivered_at"] and moved["opened_at"]
+
+    # A late Delivery never moves it back; a complaint after it was opened does move it.
+    assert deliver(http, sns.notification(TOPIC, sns.ses_event("Delivery", request.message_id))).status_code == 204
+    assert deliver(http, sns.notification(TOPIC, sns.ses_event("Complaint", request.message_id,
+                                                               complaint_type="abuse"), version="2")).status_code == 204
+    complained = status_of(http, caller, email["id"], "COMPLAINT")
+    assert (complained["error_code"], complained["error_sub_type"]) == ("complaint", "abuse")
+    assert complained["delivered_at"] == moved["delivered_at"]
+    assert sns.certificate_fetches == 1  # the certificate is cached
+
+
+def test_a_bounce_wins_over_a_delivery_and_events_out_of_order_fill_in_their_times(http, caller, ses, sns):
+    email = send(http, caller)
+    [request] = ses.sent
+    deliver(http, sns.notification(TOPIC, sns.ses_event("Bounce", request.message_id, bounce_type="Permanent",
+                                                        bounce_sub_type="NoEmail")))
+    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
+    deliver(http, sns.notification(TOPIC, sns.ses_event("Delivery", request.message_id)))
+
+    bounced = poll(lambda: http.get(f"/v1/transactional/email/{email['id']}", headers=caller.headers).json,
+                   lambda e: e["sent_at"] and e["delivered_at"], "the later events' times")
+    assert bounced["status"] == "BOUNCED"
+    assert (bounced["error_code"], bounced["error_sub_type"]) == ("bounce_permanent", "NoEmail")
+
+
+def test_forged_tampered_and_foreign_messages_are_refused_and_change_nothing(http, caller, ses, sns):
+    email = send(http, caller)
+    [request] = ses.sent
+    delivery = sns.ses_event("Delivery", request.message_id)
+    other_key, _ = self_signed()
+
+    forged = sns.sign({k: v for k, v in sns.notification(TOPIC, delivery).items()
+                       if k not in ("Signature", "SignatureVersion", "SigningCertURL")}, key=other_key)
+    tampered = sns.notification(TOPIC, sns.ses_event("Send", request.message_id))
+    tampered["Message"] = json.dumps(delivery)
+    foreign = sns.notification("arn:aws:sns:ap-southeast-1:999999999999:someone-elses", delivery)
+    elsewhere = {**sns.notification(TOPIC, delivery), "SigningCertURL": "http://203.0.113.9/cert.pem"}
+    for message in (forged, tampered, foreign, elsewhere):
+        answer = deliver(http, message)
+        assert (answer.status_code, answer.json["code"]) == (403, "unauthorized"), answer.json
+    not_sns = http.post(EVENTS_PATH, data="MessageSid=SM1", content_type="application/x-www-form-urlencoded")
+    assert not_sns.status_code == 403
+
+    # A genuine event queued after them is applied; the forged ones left no trace before it.
+    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
+    sent = status_of(http, caller, email["id"], "SENT")
+    assert sent["delivered_at"] is None
+
+
+def test_a_subscription_of_an_allowed_topic_is_confirmed_and_another_is_not(http, sns):
+    allowed = sns.subscription_confirmation(TOPIC)
+    assert deliver(http, allowed).status_code == 204
+    assert sns.confirmed == [allowed["Token"]]
+
+    other = sns.subscription_confirmation("arn:aws:sns:ap-southeast-1:999999999999:someone-elses")
+    assert deliver(http, other).status_code == 403
+    assert sns.confirmed == [allowed["Token"]]
+
+
+def test_events_about_other_messages_are_accepted_and_ignored(http, caller, ses, sns):
+    email = send(http, caller)
+    [request] = ses.sent
+    answer = deliver(http, sns.notification(TOPIC, sns.ses_event("Bounce", "0100018f-a-campaign-message")))
+    assert answer.status_code == 204
+    not_ses = deliver(http, sns.notification(TOPIC, {"hello": "world"}, subject="Something else"))
+    assert not_ses.status_code == 204
+
+    # An event queued after them is applied, so the bounce before it was consumed without touching this email.
+    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
+    sent = status_of(http, caller, email["id"], "SENT")
+    assert sent["error_code"] is None
