@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit bench services clean setup
+.PHONY: install run test lint unit bench services clean setup chromium
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,9 @@ setup: install
 
 run: setup
 	@echo ""
-	@echo "  Postman is starting. Gateway: http://localhost:$${GATEWAY_PORT:-8080}/v1/ping"
+	@echo "  Postman is starting. Open http://localhost:$${GATEWAY_PORT:-8080}/ in your browser and sign in:"
+	@echo "  Development: the one-time password is not emailed; the sign-in page links to it in the outbox."
+	@echo "  API: http://localhost:$${GATEWAY_PORT:-8080}/v1/ping"
 	@echo "  Get an API key:   $(VENV)/bin/postmanctl create-api-key you@agency.gov.sg --label mine"
 	@echo "  Emails land in:   $${OUTBOX_DIR:-var/outbox}/ (EMAIL_TRANSPORT=outbox)"
 	@echo "  Ctrl-C stops every service."
@@ -45,8 +47,19 @@ lint: install
 unit: install
 	$(PY) -m pytest tests/unit -q
 
-test: install lint
+test: install lint chromium
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
+# otherwise (or if the install fails) the browser tests fail, saying how to install it.
+chromium:
+	@if ! test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}"; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	      echo "could not install chromium: the browser tests will fail"; \
+	  else echo "chromium is missing and this is not root: the browser tests will fail (apt-get install chromium)"; fi; \
+	fi
 
 bench: install
 	@test -x /usr/sbin/smtp-sink || command -v smtp-sink >/dev/null || \
@@ -59,6 +72,7 @@ bench: install
 	$(PY) bench/recipient_file.py
 	$(PY) bench/sms_rate.py
 	$(PY) bench/telegram_rate.py
+	$(PY) bench/web_pages.py
 
 # Installs and starts PostgreSQL, RabbitMQ and Redis from the distribution's packages (Debian/Ubuntu, as root).
 services:

@@ -6,6 +6,7 @@ Nothing a running `make run` uses is touched: the database and the vhost carry a
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -55,7 +56,24 @@ def drop_stores(stores: Stores) -> None:
     _rabbitmqctl("delete_vhost", stores.vhost)
 
 
+# Ports for the test servers come from below the kernel's ephemeral range (32768-60999 on Linux): a port the kernel
+# hands out for port 0 is also what it gives the next outgoing connection, so between choosing it and a service
+# binding it, a client socket could take it ("Address already in use"). Ports are drawn at random from this range,
+# never twice in one process, and checked free by binding.
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for _ in range(200):
+        port = random.randrange(*_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")

@@ -27,6 +27,7 @@ from postman_gateway import (
     transactional_email_api,
     transactional_sms_api,
     uploads_api,
+    web,
 )
 from postman_gateway.auth import authenticate, clear_rejected_cookie
 from postman_gateway.backends import EXTENSION as BACKENDS
@@ -79,6 +80,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     provider_callbacks.install(app, settings)
     # SES's events through SNS: no API key, SNS's signature and an allowed topic are checked instead.
     ses_events.install(app, settings)
+    web.install(app, settings)  # the officers' pages (and the security headers of every response)
 
     if settings.trusted_proxies:
         # Behind a load balancer the peer is the proxy: take the client from the last N X-Forwarded-For hops only.

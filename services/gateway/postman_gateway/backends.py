@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from postman.v1 import auth_pb2_grpc, campaign_pb2_grpc, senders_pb2_grpc, stats_pb2_grpc, transactional_email_pb2_grpc
+from postman.v1 import (
+    auth_pb2_grpc,
+    campaign_pb2_grpc,
+    renderer_pb2_grpc,
+    senders_pb2_grpc,
+    stats_pb2_grpc,
+    transactional_email_pb2_grpc,
+)
 from postman_shared.broker.publisher import Publisher
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
@@ -47,6 +54,8 @@ class Backends:
     transactional_sms: senders_pb2_grpc.TransactionalSmsServiceStub
     transactional_email: transactional_email_pb2_grpc.TransactionalEmailServiceStub
     publisher: LazyPublisher = field(compare=False)
+    # The officers' template editor: a live preview of unsaved text (ValidateTemplate and RenderPreview only).
+    renderer: renderer_pb2_grpc.RendererServiceStub | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
@@ -60,6 +69,7 @@ class Backends:
             transactional_email=client.stub(settings.email_sender_addr,
                                             transactional_email_pb2_grpc.TransactionalEmailServiceStub),
             publisher=LazyPublisher(settings.amqp_url),
+            renderer=client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub),
         )
 
 

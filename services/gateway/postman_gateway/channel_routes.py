@@ -167,10 +167,17 @@ def duplicate(raw_id: str, channel: str, name_required: bool) -> ResponseReturnV
     campaign = ref(raw_id)
     body = json_body()
     name = required_string(body, "name") if name_required else (optional_string(body, "name") or "")
+    copy = duplicate_campaign(campaign, channel, name)
+    return jsonify(serializers.campaign_duplicate_meta(copy)), 201
+
+
+def duplicate_campaign(campaign: campaign_pb2.CampaignRef, channel: str, name: str) -> campaign_pb2.Campaign:
+    """Copies the campaign and its template (``name`` empty: "Copy of <name>") and records it in the audit trail;
+    shared by the API and the officers' pages."""
     copy = client.call(backends().campaign.DuplicateCampaign, campaign_pb2.DuplicateCampaignRequest(
         campaign_id=campaign.campaign_id, user_id=campaign.user_id, channel=channel, name=name))
     audit.record("campaign.duplicated", "campaign", copy.id, {"from": campaign.campaign_id})
-    return jsonify(serializers.campaign_duplicate_meta(copy)), 201
+    return copy  # type: ignore[no-any-return]
 
 
 def clear_upload_error(raw_id: str, channel: str) -> ResponseReturnValue:
@@ -245,10 +252,9 @@ def new_twilio_credentials(raw_id: str) -> ResponseReturnValue:
     campaign = ref(raw_id)
     channel_campaign = campaign_of_channel(raw_id, "SMS")
     body = json_body()
-    request = senders_pb2.AddTwilioCredentialRequest(
-        user_id=campaign.user_id, campaign_id=channel_campaign.id, label=optional_label(body),
-        simulated=current_caller().test,
-        test_recipient=optional_string(body, "recipient") or "",
+    add_twilio_credential(
+        channel_campaign, campaign.user_id, label=optional_label(body),
+        recipient=optional_string(body, "recipient") or "",
         account=senders_pb2.TwilioAccountFields(
             account_sid=optional_string(body, "twilio_account_sid") or "",
             api_key=optional_string(body, "twilio_api_key") or "",
@@ -256,11 +262,21 @@ def new_twilio_credentials(raw_id: str) -> ResponseReturnValue:
             messaging_service_sid=optional_string(body, "twilio_messaging_service_sid") or "",
         ),
     )
+    return jsonify(message="OK")
+
+
+def add_twilio_credential(campaign: campaign_pb2.Campaign, user_id: int, label: str, recipient: str,
+                          account: senders_pb2.TwilioAccountFields) -> senders_pb2.StoredCredential:
+    """sender-sms checks ``account`` with a test SMS to ``recipient``, seals and stores it and assigns it to the
+    SMS ``campaign``; shared by the API and the officers' pages."""
+    request = senders_pb2.AddTwilioCredentialRequest(
+        user_id=user_id, campaign_id=campaign.id, label=label, simulated=current_caller().test,
+        test_recipient=recipient, account=account)
     stored = client.call(backends().sms_sender.AddTwilioCredential, request,
                          timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     audit.record("credential.added", "credential", stored.credential_id,
-                 {"channel": "SMS", "campaign_id": channel_campaign.id, "label": stored.label or None})
-    return jsonify(message="OK")
+                 {"channel": "SMS", "campaign_id": campaign.id, "label": stored.label or None})
+    return stored  # type: ignore[no-any-return]
 
 
 def new_telegram_credentials(raw_id: str) -> ResponseReturnValue:
@@ -269,16 +285,24 @@ def new_telegram_credentials(raw_id: str) -> ResponseReturnValue:
     campaign = ref(raw_id)
     channel_campaign = campaign_of_channel(raw_id, "TELEGRAM")
     body = json_body()
-    token = (optional_string(body, "telegram_bot_token") or "").strip()
+    add_telegram_bot(channel_campaign, campaign.user_id, label=optional_label(body),
+                     token=optional_string(body, "telegram_bot_token") or "")
+    return jsonify(message="OK")
+
+
+def add_telegram_bot(campaign: campaign_pb2.Campaign, user_id: int, label: str,
+                     token: str) -> senders_pb2.StoredCredential:
+    """sender-telegram checks the bot token, seals and stores it and assigns it to the Telegram ``campaign``;
+    shared by the API and the officers' pages."""
+    token = token.strip()
     if not token:
         raise ServiceError("invalid_credentials", "telegram_bot_token is required: the token BotFather gave you")
-    request = senders_pb2.AddBotRequest(user_id=campaign.user_id, campaign_id=channel_campaign.id,
-                                        label=optional_label(body), bot_token=token,
+    request = senders_pb2.AddBotRequest(user_id=user_id, campaign_id=campaign.id, label=label, bot_token=token,
                                         simulated=current_caller().test)
     stored = client.call(backends().telegram_sender.AddBot, request, timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     audit.record("credential.added", "credential", stored.credential_id,
-                 {"channel": "TELEGRAM", "campaign_id": channel_campaign.id, "label": stored.label or None})
-    return jsonify(message="OK")
+                 {"channel": "TELEGRAM", "campaign_id": campaign.id, "label": stored.label or None})
+    return stored  # type: ignore[no-any-return]
 
 
 def saved_credentials(raw_id: str, channel: str) -> ResponseReturnValue:
@@ -286,32 +310,49 @@ def saved_credentials(raw_id: str, channel: str) -> ResponseReturnValue:
     campaign = ref(raw_id)
     channel_campaign = campaign_of_channel(raw_id, channel)
     body = json_body()
-    label = optional_label(body)
+    use_saved_credential(channel_campaign, campaign.user_id, optional_label(body),
+                         optional_string(body, "recipient") or "")
+    return jsonify(message="OK")
+
+
+def use_saved_credential(campaign: campaign_pb2.Campaign, user_id: int, label: str, recipient: str) -> None:
+    """Assigns the user's credential saved under ``label`` to ``campaign`` (of its channel); for SMS a test SMS
+    goes to ``recipient`` first. Shared by the API and the officers' pages."""
     if not label:
         raise ServiceError("invalid_credential_label", "label is required: the name of your saved credentials")
     found = client.call(backends().campaign.FindCredential, campaign_pb2.FindCredentialRequest(
-        user_id=campaign.user_id, channel=channel, label=label))
-    if channel == "SMS":
+        user_id=user_id, channel=campaign.type, label=label))
+    if campaign.type == "SMS":
         client.call(backends().sms_sender.SendTestSms, senders_pb2.SendTestRequest(
-            user_id=campaign.user_id, credential_id=found.id, recipient=optional_string(body, "recipient") or "",
-            campaign_id=channel_campaign.id, simulated=current_caller().test),
+            user_id=user_id, credential_id=found.id, recipient=recipient,
+            campaign_id=campaign.id, simulated=current_caller().test),
             timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
     client.call(backends().campaign.AssignCredential, campaign_pb2.AssignCredentialRequest(
-        campaign_id=channel_campaign.id, user_id=campaign.user_id, credential_id=found.id))
-    return jsonify(message="OK")
+        campaign_id=campaign.id, user_id=user_id, credential_id=found.id))
 
 
 def verify_telegram_credentials(raw_id: str) -> ResponseReturnValue:
     """Sends a test message with the campaign's bot to ``recipient``, a phone number subscribed to the bot."""
     campaign = ref(raw_id)
     channel_campaign = campaign_of_channel(raw_id, "TELEGRAM")
-    if not channel_campaign.credential_id:
+    require_bot(channel_campaign)  # before the body is read: a campaign without a bot is the first thing to say
+    send_telegram_test(channel_campaign, campaign.user_id, optional_string(json_body(), "recipient") or "")
+    return jsonify(message="OK")
+
+
+def require_bot(campaign: campaign_pb2.Campaign) -> None:
+    if not campaign.credential_id:
         raise ServiceError("invalid_credentials", "The campaign has no Telegram bot yet; add one with "
                                                   "new-credentials or choose a saved one with credentials")
-    recipient = (optional_string(json_body(), "recipient") or "").strip()
+
+
+def send_telegram_test(campaign: campaign_pb2.Campaign, user_id: int, recipient: str) -> None:
+    """A test message with the Telegram ``campaign``'s bot to ``recipient``, a phone number subscribed to the bot;
+    shared by the API and the officers' pages."""
+    require_bot(campaign)
+    recipient = recipient.strip()
     if not recipient:
         raise ServiceError("invalid_recipient", "recipient is required: a phone number subscribed to the bot")
     client.call(backends().telegram_sender.SendTestMessage, senders_pb2.SendTestRequest(
-        user_id=campaign.user_id, credential_id=channel_campaign.credential_id, recipient=recipient,
-        campaign_id=channel_campaign.id, simulated=current_caller().test), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
-    return jsonify(message="OK")
+        user_id=user_id, credential_id=campaign.credential_id, recipient=recipient,
+        campaign_id=campaign.id, simulated=current_caller().test), timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)

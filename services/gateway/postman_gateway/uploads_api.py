@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -58,11 +58,18 @@ def put_object(key: str) -> Response:
     return response
 
 
+def store_upload(key: str, stream: IO[bytes], expected_md5: str) -> str:
+    """Writes a file the gateway received itself (the officers' upload page) under ``key`` of the local store, as
+    the presigned PUT would (atomically, MD5 checked, within MAX_UPLOAD_BYTES); returns its MD5 in hex."""
+    settings, store = _config()
+    return _receive(stream, store.path(key), settings.max_upload_bytes, expected_md5=expected_md5)
+
+
 def _too_large(limit: int) -> RequestEntityTooLarge:
     return RequestEntityTooLarge(f"The file is larger than the limit of {limit} bytes")
 
 
-def _receive(stream: BinaryIO, destination: Path, limit: int, expected_md5: str) -> str:
+def _receive(stream: IO[bytes], destination: Path, limit: int, expected_md5: str) -> str:
     """Writes the stream to ``destination`` atomically and returns its MD5 in hex."""
     digest = hashlib.md5(usedforsecurity=False)  # an integrity check of the transfer, as S3's Content-MD5
     size = 0

@@ -38,3 +38,8 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
                                  context: Any) -> Iterator[stats_pb2.RecipientIds]:
         for ids in retries.recorded_recipients(self._database, request.campaign_id, request.after_id):
             yield stats_pb2.RecipientIds(ids=ids)
+
+    def GetCampaignCounters(self, request: stats_pb2.CampaignCountersRequest,
+                            context: Any) -> stats_pb2.CampaignCountersList:
+        return stats_pb2.CampaignCountersList(
+            counters=reading.campaign_counters(self._database, list(request.campaign_ids)))

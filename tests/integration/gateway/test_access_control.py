@@ -6,6 +6,7 @@ nothing, whichever way they authenticate.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -126,9 +127,48 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
 
 
+# The officers' web pages (postman_gateway.web) sit outside /v1 too; signed-in pages are checked by the next test,
+# and these are the ones that must work signed out.
+WEB_PUBLIC = {"home", "web_assets.static"}
+WEB_PUBLIC_BLUEPRINTS = {"sign_in", "outbox"}  # the outbox pages check the session (or the development rule) in views
+
+
+def web_endpoint(endpoint: str) -> bool:
+    blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
+    return endpoint == "home" or blueprint in {"web_assets", "sign_in", "outbox", "campaign_list", "campaign",
+                                               "settings"}
+
+
+_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")
+
+
+def sample_url(rule) -> str:
+    """A URL of a page rule with every variable filled in (the first choice of an ``any``, else 1)."""
+    def value(match: re.Match[str]) -> str:
+        if match.group("converter") == "any":
+            return match.group("arguments").split(",")[0].strip().strip("'\"")
+        return "1"
+
+    return _VARIABLE.sub(value, rule.rule)
+
+
+def test_every_signed_in_web_page_sends_a_visitor_without_a_session_to_sign_in(settings):
+    app = create_app(settings)
+    client = app.test_client()
+    pages = [(method, rule) for rule in app.url_map.iter_rules() if web_endpoint(rule.endpoint)
+             and rule.endpoint not in WEB_PUBLIC and rule.endpoint.split(".", 1)[0] not in WEB_PUBLIC_BLUEPRINTS
+             for method in rule.methods - IGNORED_METHODS]
+    assert len(pages) > 20
+    for method, rule in pages:
+        response = client.open(sample_url(rule), method=method)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in"), \
+            (method, rule.rule, response.status_code)
+
+
 def test_every_route_outside_v1_is_listed_and_refuses_a_caller_without_its_own_credential(settings):
     app = create_app(settings)
-    outside = {(method, rule.rule) for rule in app.url_map.iter_rules() if not rule.rule.startswith("/v1/")
+    outside = {(method, rule.rule) for rule in app.url_map.iter_rules()
+               if not rule.rule.startswith("/v1/") and not web_endpoint(rule.endpoint)
                for method in rule.methods - IGNORED_METHODS}
     assert outside == set(OUTSIDE_V1)
     client = app.test_client()

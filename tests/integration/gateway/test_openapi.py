@@ -5,6 +5,8 @@ inline style."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +18,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from postman_gateway import errors
+from postman_gateway import errors, web
 from postman_gateway.app import create_app
 from postman_shared.grpc.errors import CODES
 
@@ -25,6 +27,11 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # Flask's argument names -> the contract's path parameter names.
 PARAMETER_NAMES = {"campaign_id": "campaignId", "email_id": "emailId", "sms_id": "smsId", "key_id": "id"}
 # Routes served outside /v1 that are not part of the API, and why they are not in the document.
+# The blueprints of postman_gateway.web: its modules' blueprints and its static assets.
+WEB_BLUEPRINTS = {"web_assets", *(importlib.import_module(f"postman_gateway.web.{name}").blueprint.name
+                                  for name in web.PAGE_MODULES
+                                  if importlib.util.find_spec(f"postman_gateway.web.{name}") is not None)}
+
 NOT_API = {
     ("GET", "/metrics"): "Prometheus' scrape of the service's counters, for monitoring, not for API callers",
     ("GET", "/docs"): "the human-readable page rendered from this document",
@@ -48,8 +55,15 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<([^>]+)>", name, rule)
 
 
+def web_page(endpoint: str) -> bool:
+    """An endpoint of the officers' web pages (postman_gateway.web): HTML for browsers, not API."""
+    blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
+    return endpoint == "home" or blueprint in WEB_BLUEPRINTS
+
+
 def served(app) -> set[tuple[str, str]]:
-    return {(method, openapi_path(rule.rule)) for rule in app.url_map.iter_rules()
+    """Every (method, path) the gateway serves, but the web pages (the officers' HTML interface, not API)."""
+    return {(method, openapi_path(rule.rule)) for rule in app.url_map.iter_rules() if not web_page(rule.endpoint)
             for method in rule.methods - IGNORED_METHODS}
 
 

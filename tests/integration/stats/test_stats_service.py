@@ -90,6 +90,23 @@ def test_stats_count_sent_error_invalid_and_unsent_from_every_recipient(
     assert not stats.halted and not stats.redacted
 
 
+def test_counters_of_several_campaigns_come_in_one_call_and_a_campaign_never_sent_is_left_out(
+        settings, database, amqp_channel, make_campaign, publish_events):
+    first, second, never_sent = make_campaign(valid=3), make_campaign(valid=2), make_campaign(job_status=None)
+    with running(settings, "campaign", "stats"):
+        publish_events([first.sent(0), first.error(1), second.sent(0), second.sent(1)])
+        wait_until(lambda: _counted(database, first.id) + _counted(database, second.id) == 4,
+                   what="four outcomes counted")
+        stub = client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
+        found = client.call(stub.GetCampaignCounters, stats_pb2.CampaignCountersRequest(
+            campaign_ids=[first.id, second.id, never_sent.id]))
+        with pytest.raises(ServiceError) as too_many:
+            client.call(stub.GetCampaignCounters, stats_pb2.CampaignCountersRequest(campaign_ids=range(1, 102)))
+
+    assert {c.campaign_id: (c.sent, c.error) for c in found.counters} == {first.id: (1, 1), second.id: (2, 0)}
+    assert too_many.value.code == "invalid_parameters"
+
+
 def test_a_campaign_never_sent_is_ready_with_every_valid_recipient_unsent(settings, make_campaign):
     campaign = make_campaign(valid=3, invalid=1, job_status=None)
     with running(settings, "campaign", "stats"):

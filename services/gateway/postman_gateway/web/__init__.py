@@ -1,0 +1,51 @@
+"""The officers' web interface: server-rendered pages (Flask + Jinja) served by the gateway beside the API.
+
+Every journey works with plain HTML forms; small vendored scripts in ``static/js`` (no build step, no inline script)
+add live updates. Pages call the same services as the API, as the signed-in user of the session cookie.
+
+Layout of this package:
+- ``security.py``: headers on every gateway response (CSP without 'unsafe-inline', HSTS, frame denial, nosniff).
+- ``csrf.py``: the CSRF token of every state-changing form, bound to the session.
+- ``pages.py``: ``login_required``, ``render`` (base template context), ``FormErrors`` (the error summary).
+- one module per area: ``sign_in_pages.py``, ``campaign_list_pages.py``, ``campaign_pages.py``, ``settings_pages.py``,
+  ``outbox_pages.py`` — each a blueprint registered by ``install``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Blueprint, Flask, redirect
+from werkzeug.wrappers import Response
+
+from postman_gateway.web import csrf, security
+from postman_shared.settings import Settings
+
+# Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
+PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "settings_pages", "outbox_pages")
+
+SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
+
+assets = Blueprint("web_assets", __name__, static_folder="static", static_url_path="/static")
+
+
+def home() -> Response:
+    return redirect("/campaigns")
+
+
+def install(app: Flask, settings: Settings) -> None:
+    security.install(app, settings)
+    csrf.install(app, settings)
+    app.config["SHOW_OUTBOX"] = settings.email_transport == "outbox"  # the development outbox page
+    app.config["OUTBOX_DIR"] = str(settings.outbox_dir)  # where sender-email's outbox transport writes
+    app.extensions[SETTINGS] = settings
+    app.register_blueprint(assets)
+    app.add_url_rule("/", "home", home)
+    for name in PAGE_MODULES:
+        try:
+            module = importlib.import_module(f"postman_gateway.web.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"postman_gateway.web.{name}":
+                raise
+            continue
+        app.register_blueprint(module.blueprint)

@@ -1,0 +1,573 @@
+"""The campaign journey in the browser: create a campaign, write its message, upload its recipients, choose the
+Twilio account or Telegram bot, review the first message and send (now or at a Singapore time), then follow its
+progress and act on it (download failed and invalid recipients, retry, duplicate, cancel a scheduled send, delete a
+draft).
+
+Every step is a plain form that works without script; ``static/js/campaign-*.js`` add the live template preview and
+SMS length, the upload progress bar, and the live progress of a send. The pages call the services as the API does,
+as the signed-in officer, through the same shared functions (``channel_routes``) where the API has them, so a rule
+(the send limit, the audit trail, the order of checks) holds whichever door a request came through. A service's
+refusal is shown on the form beside the field it concerns; anything else a person might see is an HTML page that
+says what happened, never a stack trace.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app, g, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
+from postman_gateway import audit, channel_routes
+from postman_gateway.backends import backends
+from postman_gateway.web import SETTINGS, csv_export, formatting, recipient_upload, template_preview
+from postman_gateway.web.campaign_view import SINGAPORE, CampaignView, Progress
+from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
+from postman_shared.email_html import clean_email_html
+from postman_shared.grpc import client
+from postman_shared.grpc.errors import NotFound, ServiceError
+from postman_shared.settings import Settings
+from postman_shared.telegram_bot import telegram_html
+
+blueprint = signed_in_blueprint("campaign", __name__, url_prefix="/campaigns")
+formatting.install(blueprint)
+
+CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
+MAX_ID = 2**63 - 1
+MAX_SMS_RATE = 1000  # the campaign service's own limit (sending.MAX_SMS_RATE)
+XHR = "XMLHttpRequest"  # the upload script's X-Requested-With: it wants JSON, not a redirect
+
+
+@blueprint.app_template_filter("campaign_email_html")
+def email_html(body: str) -> Markup:
+    """An email body shown as HTML in the page, not escaped and not in an iframe. Safe because: the renderer made
+    it from a template sanitised with the email allowlist (``postman_shared.email_html``: no script, style, event
+    handler, form or iframe; links only http, https, mailto, tel) and HTML-escaped every recipient value; it is
+    cleaned again here with the same allowlist, so the page does not rely on the renderer for its own safety; and
+    the CSP (no inline script or style) stands behind both. An ``<iframe sandbox srcdoc>`` would add nothing: it
+    inherits the same CSP, and only separates the styles, which the allowlist removes anyway."""
+    return Markup(clean_email_html(body))  # noqa: S704 - sanitised just above, see the docstring
+
+
+@blueprint.app_template_filter("campaign_telegram_html")
+def telegram_markup(body: str) -> Markup:
+    """A Telegram message shown with its formatting: reduced again to Telegram's few tags (bold, italic, links,
+    code...), the same reasoning as ``email_html``; its markup is also shown as text beside it."""
+    return Markup(telegram_html(body))  # noqa: S704 - reduced to Telegram's tags just above
+
+
+def _settings() -> Settings:
+    return current_app.extensions[SETTINGS]  # type: ignore[no-any-return]
+
+
+def _ref(campaign_id: int) -> campaign_pb2.CampaignRef:
+    if not 1 <= campaign_id <= MAX_ID:
+        raise NotFound("Campaign")
+    return campaign_pb2.CampaignRef(campaign_id=campaign_id, user_id=g.user_id)
+
+
+def _view(campaign_id: int) -> CampaignView:
+    """The officer's campaign (another user's is NotFound: the campaign service decides)."""
+    return CampaignView.of(client.call(backends().campaign.GetCampaign, _ref(campaign_id)))
+
+
+def _see_other(url: str) -> Response:
+    return redirect(url, code=303)
+
+
+def _not_a_draft(view: CampaignView) -> Response | None:
+    """The editing steps are for drafts; a sent or scheduled campaign shows its own page instead."""
+    return None if view.is_draft else _see_other(view.url)
+
+
+# -- 1. A new campaign -------------------------------------------------------------------------------------------
+
+@blueprint.route("/new", methods=["GET", "POST"])
+def new_campaign() -> ResponseReturnValue:
+    errors = FormErrors()
+    name = request.form.get("name", "").strip()
+    channel = request.form.get("channel", "")
+    if request.method == "POST":
+        if not name:
+            errors.add("name", "Enter a name for the campaign")
+        if channel not in CHANNELS:
+            errors.add("channel-email", "Choose how the messages are sent: email, SMS or Telegram")
+        if not errors:
+            try:
+                created = client.call(backends().campaign.CreateCampaign, campaign_pb2.CreateCampaignRequest(
+                    user_id=g.user_id, name=name, type=channel))
+                return _see_other(f"/campaigns/{created.id}/template")
+            except ServiceError as exc:
+                if exc.code not in ("api_validation", "invalid_parameters"):
+                    raise
+                errors.add("channel-email" if "type" in exc.message or "campaigns" in exc.message else "name",
+                           exc.message)
+    return render("campaign/new.html", 400 if errors else 200, title="Create a campaign", errors=errors,
+                  name=name, channel=channel)
+
+
+# -- 2. The message -----------------------------------------------------------------------------------------------
+
+def _template_values(view: CampaignView) -> dict[str, str]:
+    """What the editor shows: the form as posted, else the saved template, else the defaults."""
+    template = view.template
+    if request.method == "POST":
+        keys = ("subject", "body", "reply_to", "from") if view.channel == "EMAIL" else ("body",)
+        return {key: request.form.get(key, "") for key in keys}
+    if view.channel != "EMAIL":
+        return {"body": template.body if template is not None else ""}
+    if isinstance(template, campaign_pb2.EmailTemplate):
+        return {"subject": template.subject, "body": template.body,
+                "reply_to": template.reply_to if template.HasField("reply_to") else "",
+                "from": template.from_address}
+    return {"subject": "", "body": "", "reply_to": "", "from": _settings().email_from}
+
+
+def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
+    """The field a refused template is about (the renderer and the campaign service name it in the message)."""
+    if view.channel != "EMAIL":
+        return "body"
+    message = exc.message.lower()
+    if exc.code == "invalid_from_address" or message.startswith("from"):
+        return "from"
+    if "reply_to" in message:
+        return "reply_to"
+    if exc.code == "invalid_template":
+        return template_preview.error_field(exc.message)
+    return "subject" if message.startswith("subject") else "body"
+
+
+def _save_template(view: CampaignView, values: dict[str, str]) -> None:
+    ref = _ref(view.id)
+    if view.channel == "EMAIL":
+        email = campaign_pb2.UpdateEmailTemplateRequest(
+            campaign_id=ref.campaign_id, user_id=ref.user_id, subject=values["subject"], body=values["body"],
+            from_address=values["from"])
+        if values["reply_to"].strip():
+            email.reply_to = values["reply_to"].strip()
+        client.call(backends().campaign.UpdateEmailTemplate, email)
+        return
+    text = campaign_pb2.UpdateSmsTemplateRequest(campaign_id=ref.campaign_id, user_id=ref.user_id,
+                                                 body=values["body"])
+    method = backends().campaign.UpdateSmsTemplate if view.channel == "SMS" else \
+        backends().campaign.UpdateTelegramTemplate
+    client.call(method, text)
+
+
+def _template_errors(view: CampaignView, values: dict[str, str]) -> FormErrors:
+    errors = FormErrors()
+    if view.channel == "EMAIL" and not values["subject"].strip():
+        errors.add("subject", "Enter a subject")
+    if not values["body"].strip():
+        errors.add("body", "Write the message")
+    return errors
+
+
+@blueprint.route("/<int:campaign_id>/template", methods=["GET", "POST"])
+def template(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    if (elsewhere := _not_a_draft(view)) is not None:
+        return elsewhere
+    values = _template_values(view)
+    errors = FormErrors()
+    preview = None
+    if request.method == "POST":
+        errors = _template_errors(view, values)
+        if not errors and request.form.get("intent") == "preview":
+            preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"])
+            if preview.error:
+                errors.add(preview.error_field, preview.error)
+        elif not errors:
+            try:
+                _save_template(view, values)
+                return _see_other(f"{view.url}/recipients")
+            except ServiceError as exc:
+                if exc.http_status != 400:
+                    raise
+                errors.add(_template_error_field(view, exc), exc.message)
+    elif view.template is not None:
+        preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"])
+    return render("campaign/template.html", 400 if errors else 200, title="Write the message", errors=errors,
+                  campaign=view, values=values, preview=preview, max_segments=_settings().sms_max_segments)
+
+
+@blueprint.post("/<int:campaign_id>/template/preview")
+def template_preview_fragment(campaign_id: int) -> ResponseReturnValue:
+    """The editor's live preview (the script posts the form here as the officer types): the preview part of the
+    page, rendered by the same template as the page, so it is escaped the same way."""
+    view = _view(campaign_id)
+    preview = template_preview.preview(view.channel, request.form.get("subject", ""), request.form.get("body", ""))
+    return render_template("campaign/_template_preview.html", campaign=view, preview=preview,
+                           max_segments=_settings().sms_max_segments)
+
+
+# -- 3. The recipients --------------------------------------------------------------------------------------------
+
+def _upload_status(view: CampaignView) -> campaign_pb2.UploadStatus:
+    ref = _ref(view.id)
+    ref.channel = view.channel
+    return client.call(backends().campaign.GetUploadStatus, ref)  # type: ignore[no-any-return]
+
+
+def _next_step_after_recipients(view: CampaignView) -> str:
+    return f"{view.url}/credentials" if view.needs_credential else f"{view.url}/review"
+
+
+@blueprint.route("/<int:campaign_id>/recipients", methods=["GET", "POST"])
+def recipients(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    if (elsewhere := _not_a_draft(view)) is not None:
+        return elsewhere
+    errors = FormErrors()
+    if request.method == "POST":
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            errors.add("file", "Choose a CSV file of recipients to upload")
+        else:
+            try:
+                recipient_upload.upload(view.campaign, g.user_id, file.stream, file.filename,
+                                        _settings().max_upload_bytes)
+            except ServiceError as exc:
+                if exc.http_status not in (400, 403, 413):
+                    raise
+                errors.add("file", exc.message)
+        if request.headers.get("X-Requested-With") == XHR:
+            if errors:
+                return jsonify(error=errors.get("file")), 400
+            return jsonify(status_url=f"{view.url}/recipients/status", page_url=f"{view.url}/recipients"), 202
+        if not errors:
+            return _see_other(f"{view.url}/recipients")
+    status = _upload_status(view)
+    if not status.is_csv_processing:
+        # Read again after the status: a check that ended between the two reads must show its recipients.
+        view = _view(campaign_id)
+    if status.csv_error and not errors:
+        errors.add("file", status.csv_error)
+    return render("campaign/recipients.html", 400 if request.method == "POST" and errors else 200,
+                  title="Upload the recipients", errors=errors, campaign=view, upload=status,
+                  next_step=_next_step_after_recipients(view), max_upload_mb=_settings().max_upload_bytes // 2**20)
+
+
+@blueprint.get("/<int:campaign_id>/recipients/status")
+def recipients_status(campaign_id: int) -> ResponseReturnValue:
+    """The upload's progress for the page's script (it polls this until the file is checked)."""
+    view = _view(campaign_id)
+    status = _upload_status(view)
+    return jsonify(processing=status.is_csv_processing, rows_processed=status.rows_processed,
+                   filename=status.temp_csv_filename or status.csv_filename, error=status.csv_error,
+                   num_recipients=status.num_recipients)
+
+
+# -- 4. The Twilio account or Telegram bot ------------------------------------------------------------------------
+
+def _credential_error_field(exc: ServiceError, action: str, channel: str) -> str:
+    message = exc.message.lower()
+    if action == "verify":
+        return "test_recipient"
+    if action == "saved":
+        return "recipient" if exc.code == "invalid_recipient" else "label-0"
+    if exc.code == "invalid_recipient":
+        return "new_recipient"
+    if exc.code == "invalid_credential_label":
+        return "new_label"
+    if channel == "TELEGRAM":
+        return "telegram_bot_token"
+    for field in ("twilio_api_secret", "twilio_api_key", "twilio_messaging_service_sid", "twilio_account_sid"):
+        if field in message:
+            return field
+    return "twilio_account_sid"
+
+
+def _use_credentials(view: CampaignView, action: str, form: dict[str, str]) -> str:
+    """Does what the posted form asks; returns where to go next."""
+    user_id = g.user_id
+    if action == "saved":
+        channel_routes.use_saved_credential(view.campaign, user_id, form.get("label", ""),
+                                            form.get("recipient", ""))
+        return f"{view.url}/review" if view.channel == "SMS" else f"{view.url}/credentials?chosen=1"
+    if action == "verify":
+        channel_routes.send_telegram_test(view.campaign, user_id, form.get("test_recipient", ""))
+        return f"{view.url}/credentials?tested=1"
+    label = form.get("new_label", "").strip()
+    if view.channel == "SMS":
+        channel_routes.add_twilio_credential(
+            view.campaign, user_id, label=label, recipient=form.get("new_recipient", ""),
+            account=senders_pb2.TwilioAccountFields(
+                account_sid=form.get("twilio_account_sid", "").strip(),
+                api_key=form.get("twilio_api_key", "").strip(),
+                api_secret=form.get("twilio_api_secret", "").strip(),
+                messaging_service_sid=form.get("twilio_messaging_service_sid", "").strip()))
+        return f"{view.url}/review"
+    channel_routes.add_telegram_bot(view.campaign, user_id, label=label, token=form.get("telegram_bot_token", ""))
+    return f"{view.url}/credentials?chosen=1"
+
+
+def _credential_form_errors(view: CampaignView, action: str, form: dict[str, str]) -> FormErrors:
+    errors = FormErrors()
+    if action == "saved":
+        if not form.get("label"):
+            errors.add("label-0", f"Choose a saved {view.credential_words}")
+        if view.channel == "SMS" and not form.get("recipient", "").strip():
+            errors.add("recipient", "Enter a mobile number to send a test SMS to")
+    elif action == "verify":
+        if not form.get("test_recipient", "").strip():
+            errors.add("test_recipient", "Enter the mobile number of someone who has subscribed to the bot")
+    elif view.channel == "SMS":
+        for field, words in (("twilio_account_sid", "the Account SID"), ("twilio_api_key", "the API key SID"),
+                             ("twilio_api_secret", "the API key secret"),
+                             ("twilio_messaging_service_sid", "the Messaging Service SID")):
+            if not form.get(field, "").strip():
+                errors.add(field, f"Enter {words}")
+        if not form.get("new_recipient", "").strip():
+            errors.add("new_recipient", "Enter a mobile number to send a test SMS to")
+    elif not form.get("telegram_bot_token", "").strip():
+        errors.add("telegram_bot_token", "Enter the bot token BotFather gave you")
+    return errors
+
+
+@blueprint.route("/<int:campaign_id>/credentials", methods=["GET", "POST"])
+def credentials(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    if (elsewhere := _not_a_draft(view)) is not None:
+        return elsewhere
+    if not view.needs_credential:  # email goes out with the platform's own account
+        return _see_other(f"{view.url}/review")
+    errors = FormErrors()
+    action = request.form.get("intent", "")
+    # The secret is never sent back into the page: after a refusal it must be typed again.
+    form = {key: value for key, value in request.form.items() if key not in ("twilio_api_secret", "csrf_token")}
+    if request.method == "POST":
+        if action not in ("saved", "new", "verify") or (action == "verify" and view.channel != "TELEGRAM"):
+            errors.add("label-0", "Choose a saved account or add a new one")
+        else:
+            errors = _credential_form_errors(view, action, dict(request.form.items()))
+        if not errors:
+            try:
+                return _see_other(_use_credentials(view, action, dict(request.form.items())))
+            except ServiceError as exc:
+                if exc.http_status not in (400, 404):
+                    raise
+                errors.add(_credential_error_field(exc, action, view.channel), exc.message)
+    saved = client.call(backends().campaign.ListCredentials, campaign_pb2.ListCredentialsRequest(
+        user_id=g.user_id, channel=view.channel)).credentials
+    saved = [credential for credential in saved if credential.label]
+    return render("campaign/credentials.html", 400 if errors else 200, title=f"Choose the {view.credential_words}",
+                  errors=errors, campaign=view, saved=saved, form=form, action=action,
+                  chosen=request.args.get("chosen") == "1", tested=request.args.get("tested") == "1")
+
+
+# -- 5. Review and send -------------------------------------------------------------------------------------------
+
+def _first_message(view: CampaignView) -> Any:
+    """The first recipient's message as it will arrive, or None when it cannot be made yet (``view.missing``
+    says why)."""
+    if view.template is None or view.num_valid == 0 or view.campaign.is_csv_processing:
+        return None
+    campaign = backends().campaign
+    method = {"EMAIL": campaign.PreviewEmail, "SMS": campaign.PreviewSms, "TELEGRAM": campaign.PreviewTelegram}
+    try:
+        return client.call(method[view.channel], _ref(view.id))
+    except ServiceError as exc:
+        if exc.http_status != 400:
+            raise
+        return None
+
+
+def _rate_limits(view: CampaignView) -> tuple[int, int]:
+    """The channel's default send rate and the most a send may ask for (messages per second)."""
+    settings = _settings()
+    if view.channel == "TELEGRAM":
+        return settings.telegram_max_rate, settings.telegram_max_rate
+    return settings.sms_default_rate, MAX_SMS_RATE
+
+
+def _scheduled_at(form: dict[str, str], errors: FormErrors) -> datetime | None:
+    """The Singapore date and time of a send for later, checked; None to send now."""
+    if form.get("when") != "later":
+        return None
+    day, time = form.get("date", "").strip(), form.get("time", "").strip()
+    if not day:
+        errors.add("date", "Enter the date to send on, like 2026-12-01")
+    if not time:
+        errors.add("time", "Enter the time to send at, like 09:30")
+    if errors:
+        return None
+    try:
+        moment = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SINGAPORE)
+    except ValueError:
+        errors.add("date", "Enter a real date and time, like 2026-12-01 and 09:30")
+        return None
+    if moment <= datetime.now(timezone.utc) + timedelta(minutes=1):
+        errors.add("date", "The time to send must be in the future")
+        return None
+    return moment
+
+
+def _rate(view: CampaignView, form: dict[str, str], errors: FormErrors) -> int:
+    if not view.needs_credential:
+        return 0
+    default, most = _rate_limits(view)
+    raw = form.get("rate", "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        errors.add("rate", f"Enter a whole number of messages per second, from 1 to {most}")
+        return 0
+    return int(raw)
+
+
+@blueprint.route("/<int:campaign_id>/review", methods=["GET", "POST"])
+def review(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    if (elsewhere := _not_a_draft(view)) is not None:
+        return elsewhere
+    errors = FormErrors()
+    form = dict(request.form.items())
+    if request.method == "POST":
+        rate = _rate(view, form, errors)
+        when = _scheduled_at(form, errors)
+        if view.missing:
+            errors.add("send", view.missing[0])
+        if not errors:
+            try:
+                channel_routes.send(str(view.id), view.channel, rate, when)
+                return _see_other(view.url)
+            except ServiceError as exc:
+                if exc.http_status not in (400, 403, 429):
+                    raise
+                errors.add("rate" if "rate" in exc.message else "send", exc.message)
+    default_rate, most = _rate_limits(view)
+    return render("campaign/review.html", 400 if errors else 200, title="Review and send", errors=errors,
+                  campaign=view, message=_first_message(view), form=form, default_rate=default_rate,
+                  max_rate=most, officer_email=g.caller.email, test_sent=request.args.get("tested") == "1")
+
+
+@blueprint.post("/<int:campaign_id>/test-email")
+def test_email(campaign_id: int) -> ResponseReturnValue:
+    """A test email of the message, rendered with the first recipient's values, to one address."""
+    view = _view(campaign_id)
+    if view.channel != "EMAIL":
+        raise NotFound("Campaign")
+    errors = FormErrors()
+    address = request.form.get("test_email", "").strip()
+    if not address:
+        errors.add("test_email", "Enter an email address to send the test to")
+    else:
+        try:
+            ref = _ref(view.id)
+            client.call(backends().campaign.SendTestEmail, campaign_pb2.SendTestEmailRequest(
+                campaign_id=ref.campaign_id, user_id=ref.user_id, recipient=address))
+            return _see_other(f"{view.url}/review?tested=1")
+        except ServiceError as exc:
+            if exc.http_status != 400:
+                raise
+            errors.add("test_email", exc.message)
+    return render("campaign/review.html", 400, title="Review and send", errors=errors, campaign=view,
+                  message=_first_message(view), form={"test_email": address}, default_rate=0, max_rate=0,
+                  officer_email=g.caller.email, test_sent=False)
+
+
+# -- 6. The campaign page -----------------------------------------------------------------------------------------
+
+def _progress(view: CampaignView) -> Progress:
+    ref = _ref(view.id)
+    stats = client.call(backends().stats.GetCampaignStats,
+                        stats_pb2.StatsRequest(campaign_id=ref.campaign_id, user_id=ref.user_id))
+    return Progress.of(stats, view)
+
+
+def _campaign_page(view: CampaignView, errors: FormErrors | None = None, status: int = 200) -> ResponseReturnValue:
+    progress = None if view.is_draft else _progress(view)
+    return render("campaign/show.html", status, title=view.name, errors=errors or FormErrors(), campaign=view,
+                  progress=progress)
+
+
+@blueprint.get("/<int:campaign_id>")
+def show(campaign_id: int) -> ResponseReturnValue:
+    return _campaign_page(_view(campaign_id))
+
+
+@blueprint.get("/<int:campaign_id>/progress")
+def progress(campaign_id: int) -> ResponseReturnValue:
+    """The counts for the campaign page's script, which polls this while the campaign is sending."""
+    view = _view(campaign_id)
+    return jsonify(status=view.status, **_progress(view).as_json())
+
+
+@blueprint.get("/<int:campaign_id>/export/<kind>.csv")
+def export(campaign_id: int, kind: str) -> ResponseReturnValue:
+    if kind not in csv_export.KINDS:
+        raise NotFound("Download")
+    ref = _ref(campaign_id)
+    return csv_export.download(ref.campaign_id, ref.user_id, kind, f"campaign-{campaign_id}-{kind}.csv")
+
+
+@blueprint.post("/<int:campaign_id>/retry")
+def retry(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    try:
+        channel_routes.retry(str(view.id), view.channel)
+    except ServiceError as exc:
+        if exc.http_status not in (400, 403, 429):
+            raise
+        errors = FormErrors()
+        errors.add("retry", exc.message)
+        return _campaign_page(view, errors, 400)
+    return _see_other(view.url)
+
+
+@blueprint.route("/<int:campaign_id>/duplicate", methods=["GET", "POST"])
+def duplicate(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    errors = FormErrors()
+    name = request.form.get("name", f"Copy of {view.name}").strip()
+    if request.method == "POST":
+        if not name:
+            errors.add("name", "Enter a name for the copy")
+        else:
+            try:
+                copy = channel_routes.duplicate_campaign(_ref(view.id), view.channel, name)
+                return _see_other(f"/campaigns/{copy.id}")
+            except ServiceError as exc:
+                if exc.http_status != 400:
+                    raise
+                errors.add("name", exc.message)
+    return render("campaign/duplicate.html", 400 if errors else 200, title="Duplicate the campaign",
+                  errors=errors, campaign=view, name=name)
+
+
+CONFIRMATIONS = {
+    "cancel": ("Cancel the scheduled send?", "The campaign will not be sent at {when}. It becomes a draft again, "
+               "with its message and recipients, and you can send or schedule it later.", "Cancel the send"),
+    "delete": ("Delete this draft?", "The campaign, its message and its recipient list will be deleted. This "
+               "cannot be undone.", "Delete the draft"),
+}
+
+
+@blueprint.route("/<int:campaign_id>/<any(cancel, delete):action>", methods=["GET", "POST"])
+def confirm(campaign_id: int, action: str) -> ResponseReturnValue:
+    """Cancelling a scheduled send and deleting a draft are asked twice: this page, then its button."""
+    view = _view(campaign_id)
+    if request.method == "POST":
+        ref = _ref(view.id)
+        try:
+            if action == "cancel":
+                client.call(backends().campaign.CancelScheduledSend, ref)
+                audit.record("campaign.send_cancelled", "campaign", ref.campaign_id, {})
+                return _see_other(view.url)
+            client.call(backends().campaign.DeleteCampaign, ref)
+            audit.record("campaign.deleted", "campaign", ref.campaign_id, {})
+            return _see_other("/campaigns")
+        except ServiceError as exc:
+            if exc.http_status not in (400, 403):
+                raise
+            errors = FormErrors()
+            errors.add("confirm", exc.message)
+            return render("campaign/confirm.html", 400, title=CONFIRMATIONS[action][0], errors=errors,
+                          campaign=view, action=action, words=CONFIRMATIONS[action])
+    return render("campaign/confirm.html", title=CONFIRMATIONS[action][0], campaign=view, action=action,
+                  words=CONFIRMATIONS[action])

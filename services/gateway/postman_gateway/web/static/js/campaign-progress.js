@@ -1,0 +1,68 @@
+// The campaign page while it sends: the counts, the progress bar, the rate measured over the last polls and the time
+// left, refreshed every 1.5 s until every outcome is counted; then the page is shown again with its final actions
+// (downloads, retry). Without scripts the page has a "Refresh" link.
+(function () {
+  "use strict";
+  var section = document.getElementById("live-progress");
+  if (!section || section.getAttribute("data-finished") === "true" || !window.fetch) { return; }
+  var url = section.getAttribute("data-progress-url");
+  var bar = document.getElementById("progress");
+  var rate = document.getElementById("progress-rate");
+  var samples = [];  // {time, done} of the last polls, for the rate
+  var WINDOW_MS = 10000;
+
+  function set(id, value) {
+    var element = document.getElementById(id);
+    if (element) { element.textContent = String(value); }
+  }
+
+  function duration(seconds) {
+    if (seconds < 60) { return "less than a minute"; }
+    if (seconds < 3600) { var minutes = Math.round(seconds / 60); return "about " + minutes + (minutes === 1 ? " minute" : " minutes"); }
+    var hours = Math.round(seconds / 360) / 10;
+    return "about " + hours + (hours === 1 ? " hour" : " hours");
+  }
+
+  function showRate(progress) {
+    var now = Date.now();
+    samples.push({ time: now, done: progress.done });
+    while (samples.length > 2 && now - samples[0].time > WINDOW_MS) { samples.shift(); }
+    if (samples.length < 2) { return; }
+    var first = samples[0];
+    var perSecond = (progress.done - first.done) * 1000 / (now - first.time);
+    if (perSecond > 0) {
+      var shown = perSecond >= 10 ? Math.round(perSecond) : Math.round(perSecond * 10) / 10;
+      rate.textContent = "About " + shown + " messages a second; " + duration(progress.unsent / perSecond) + " left.";
+    } else {
+      rate.textContent = progress.unsent ? "Waiting for the next messages to go out." : "Recording the last results.";
+    }
+    rate.hidden = false;
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { if (!response.ok) { throw new Error("progress"); } return response.json(); })
+      .then(function (progress) {
+        ["unsent", "sent", "error", "invalid", "unsubscribed"].forEach(function (name) {
+          set("count-" + name, progress[name]);
+        });
+        set("progress-done", progress.done);
+        set("progress-valid", progress.valid);
+        set("progress-percent", progress.percent);
+        set("job-status", progress.status_words);
+        set("status", progress.status);
+        bar.max = progress.valid || 1;
+        bar.value = progress.done;
+        bar.textContent = progress.percent + "%";
+        if (progress.finished) {
+          window.location.reload();
+          return;
+        }
+        showRate(progress);
+        window.setTimeout(poll, 1500);
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+
+  window.setTimeout(poll, 1000);
+})();

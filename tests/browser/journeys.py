@@ -1,0 +1,116 @@
+"""Steps the browser tests share, done as an officer does them: by the labels and names on the page."""
+
+from __future__ import annotations
+
+import csv
+import email
+import io
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.page_checks import check_page
+
+PASSWORD_LINE = re.compile(r"^[A-Z0-9]{6}$")  # the one-time password email puts the password on a line of its own
+ARRIVAL_TIMEOUT = 30.0  # seconds for an email to reach the outbox
+EXPORT_HEADER = ["recipient", "status", "error_code", "updated_at"]  # the campaign page's CSV downloads
+
+
+def ask_for_password(page: Page, address: str, check: bool = False) -> None:
+    page.goto("/sign-in")
+    if check:
+        check_page(page, "sign-in")
+    page.get_by_label("Email address").fill(address)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+
+def password_from_outbox_page(page: Page, check: bool = False) -> str:
+    """From the password page, as a newcomer on `make run` does: the outbox link, the password, back."""
+    if check:
+        check_page(page, "sign-in-password")
+    page.get_by_role("link", name="See your one-time password in the outbox").click()
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
+    while page.get_by_role("heading", name="No password email yet").is_visible():
+        assert time.monotonic() < deadline, "the one-time password email did not reach the outbox page"
+        page.get_by_role("link", name="reload this page").click()
+    expect(page.get_by_role("heading", name="Your one-time password")).to_be_visible()
+    lines = [line.strip() for line in page.locator("#password-email p").all_inner_texts()]
+    passwords = [line for line in lines if PASSWORD_LINE.match(line)]
+    assert len(passwords) == 1, f"no single password line on the outbox page: {lines}"
+    if check:
+        check_page(page, "outbox-password")
+    page.get_by_role("link", name="Go back and enter the password").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    return passwords[0]
+
+
+def password_from_outbox_folder(outbox: Path, address: str) -> str:
+    """The newest one-time password to ``address`` in the outbox folder (for tests about something else)."""
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
+    while time.monotonic() < deadline:
+        found = sorted((path.stat().st_mtime, path) for path in outbox.glob("otp-*.eml")
+                       if email.message_from_bytes(path.read_bytes())["To"] == address)
+        if found:
+            message = email.message_from_bytes(found[-1][1].read_bytes())
+            payload = message.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            text = re.sub("<[^>]+>", "\n", payload.decode())
+            return next(line.strip() for line in text.splitlines() if PASSWORD_LINE.match(line.strip()))
+        time.sleep(0.05)
+    raise AssertionError(f"no one-time password email to {address} in {outbox}")
+
+
+def enter_password(page: Page, password: str) -> None:
+    page.get_by_label("One-time password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_in(page: Page, address: str, outbox: Path) -> None:
+    """Signed in as ``address`` (a new officer is made on first sign-in), on the campaign list."""
+    ask_for_password(page, address)
+    enter_password(page, password_from_outbox_folder(outbox, address))
+
+
+def create_campaign(page: Page, name: str, channel: str, check: str | None = None) -> int:
+    """From anywhere signed in: a new campaign of ``channel`` ("Email", "SMS", "Telegram"); on its message page."""
+    page.goto("/campaigns/new")
+    if check:
+        check_page(page, check)
+    page.get_by_label("Campaign name").fill(name)
+    page.get_by_role("radio", name=channel, exact=True).check()
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Write the message")).to_be_visible()
+    found = re.search(r"/campaigns/(\d+)/template", page.url)
+    assert found, page.url
+    return int(found.group(1))
+
+
+def upload_recipients(page: Page, file: Path, scripts: bool = True) -> None:
+    """On the recipients page: chooses the file and uploads it. With scripts the page sends it, follows the check
+    and shows the page again with the result; without, the form posts and the officer follows "Check again"."""
+    page.get_by_label("Recipient file").set_input_files(file)
+    page.get_by_role("button", name="Upload file").click()
+    result = page.locator("#upload-done, #file-error:not([hidden])")
+    if not scripts:
+        deadline = time.monotonic() + ARRIVAL_TIMEOUT
+        expect(page.locator("#upload-done, #file-error:not([hidden]), #upload-processing")).to_be_visible()
+        while page.locator("#upload-processing").is_visible():
+            assert time.monotonic() < deadline, f"{file.name} was still being checked after {ARRIVAL_TIMEOUT}s"
+            page.get_by_role("link", name="Check again").click()
+    expect(result).to_be_visible(timeout=ARRIVAL_TIMEOUT * 1000)
+
+
+def wait_until_sent(page: Page, timeout_s: float = 90.0) -> None:
+    """On the campaign page: its script follows the counts and shows the page again when every message is done."""
+    expect(page.locator("#live-progress")).to_have_attribute("data-finished", "true", timeout=timeout_s * 1000)
+
+
+def download(page: Page, link: str) -> list[list[str]]:
+    """Follows the download link named ``link``; the CSV file's rows."""
+    with page.expect_download() as started:
+        page.get_by_role("link", name=link).click()
+    return list(csv.reader(io.StringIO(Path(started.value.path()).read_text(encoding="utf-8-sig"))))
