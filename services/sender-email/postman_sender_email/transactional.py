@@ -26,17 +26,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import select, update
 
 from postman_sender_email import mime
 from postman_sender_email.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_email.models import TransactionalEmail
 from postman_sender_email.transactional_mail import Attachment, TransactionalMail
 from postman_sender_email.transports import EmailTransport, Outcome
+from postman_shared import message_listing
 from postman_shared.db import Database
 from postman_shared.email_html import clean_email_html
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
+from postman_shared.message_listing import MessageQuery
 from postman_shared.messages import EmailEvent
 from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
@@ -48,8 +50,6 @@ MAX_BODY_BYTES = 1024 * 1024  # of UTF-8
 MAX_COPIES = 49  # cc and bcc together
 MAX_TAG_CHARACTERS = 255
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all files together
-MAX_LIMIT = 100
-SORT_COLUMNS = {"created_at": TransactionalEmail.created_at, "updated_at": TransactionalEmail.updated_at}
 # Transports that report nothing after taking a message: taken is as far as it will ever be known to have gone.
 NO_LATER_EVENTS = ("smtp", "outbox")
 # How an event moves a message: a later status never goes back to an earlier one.
@@ -85,25 +85,6 @@ class EmailToSend:
     disable_tracking: bool = False
     attachments: Sequence[Attachment] = ()
     simulated: bool = False  # a test API key: a simulated outcome, no transport
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    gt: datetime | None = None
-    gte: datetime | None = None
-    lt: datetime | None = None
-    lte: datetime | None = None
-
-
-@dataclass(frozen=True)
-class EmailQuery:
-    user_id: int
-    limit: int = 10
-    offset: int = 0
-    statuses: tuple[str, ...] = ()
-    created_at: TimeRange = TimeRange()
-    sort_by: tuple[str, ...] = ("created_at",)
-    tag: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,6 +270,15 @@ def _mark_sent(database: Database, email_id: int, when: datetime) -> None:
 
 # --- reading --------------------------------------------------------------------------------------------------------
 
+def list_messages(database: Database, query: MessageQuery) -> tuple[list[TransactionalEmail], bool]:
+    """One page of the user's emails and whether there are more."""
+    return message_listing.page_of(database, TransactionalEmail, query)
+
+
+def check_query(query: MessageQuery) -> MessageQuery:
+    return message_listing.check_query(query, STATUSES)
+
+
 def get(database: Database, user_id: int, email_id: int) -> TransactionalEmail:
     with database.session() as session:
         row = session.get(TransactionalEmail, email_id)
@@ -296,52 +286,6 @@ def get(database: Database, user_id: int, email_id: int) -> TransactionalEmail:
             raise NotFound("Email message")
         session.expunge(row)
         return row
-
-
-def list_messages(database: Database, query: EmailQuery) -> tuple[list[TransactionalEmail], bool]:
-    """One page of the user's messages and whether there are more."""
-    with database.session() as session:
-        rows = list(session.scalars(_select(query).offset(query.offset).limit(query.limit + 1)))
-        for row in rows:
-            session.expunge(row)
-    return rows[:query.limit], len(rows) > query.limit
-
-
-def check_query(query: EmailQuery) -> EmailQuery:
-    if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
-    if query.offset < 0:
-        raise InvalidArgument("offset must be 0 or more", code="api_validation")
-    for status in query.statuses:
-        if status not in STATUSES:
-            raise InvalidArgument(f"status {status!r} is not one of {', '.join(STATUSES)}", code="api_validation")
-    for sort in query.sort_by:
-        if sort.lstrip("+-") not in SORT_COLUMNS:
-            raise InvalidArgument(f"sort_by {sort!r} is not one of created_at, updated_at (with + or - before it)",
-                                  code="api_validation")
-    return query
-
-
-def _select(query: EmailQuery) -> Select[TransactionalEmail]:
-    statement = select(TransactionalEmail).where(TransactionalEmail.user_id == query.user_id)
-    if query.statuses:
-        statement = statement.where(TransactionalEmail.status.in_(query.statuses))
-    if query.tag:
-        statement = statement.where(TransactionalEmail.tag == query.tag)
-    window = query.created_at
-    bounds = [cond for cond in (
-        TransactionalEmail.created_at > window.gt if window.gt else None,
-        TransactionalEmail.created_at >= window.gte if window.gte else None,
-        TransactionalEmail.created_at < window.lt if window.lt else None,
-        TransactionalEmail.created_at <= window.lte if window.lte else None,
-    ) if cond is not None]
-    if bounds:
-        statement = statement.where(and_(*bounds))
-    order = []
-    for sort in query.sort_by or ("created_at",):
-        column = SORT_COLUMNS[sort.lstrip("+-")]
-        order.append(column.asc() if sort.startswith("+") else column.desc())
-    return statement.order_by(*order, TransactionalEmail.id.desc())
 
 
 # --- provider events ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from postman_sender_email import transactional
 from postman_sender_email.models import TransactionalEmail
 from postman_sender_email.transactional_mail import Attachment
 from postman_sender_email.transports import EmailTransport
+from postman_shared import message_listing
 from postman_shared.db import Database
 from postman_shared.timestamps import to_timestamp
 
@@ -58,10 +59,10 @@ class TransactionalEmailServicer(pb_grpc.TransactionalEmailServiceServicer):
     def ListTransactionalEmails(self, request: pb.ListTransactionalEmailsRequest,
                                 context: Any) -> pb.ListTransactionalEmailsResponse:
         window = request.created_at
-        query = transactional.check_query(transactional.EmailQuery(
+        query = transactional.check_query(message_listing.MessageQuery(
             user_id=request.user_id, limit=request.limit or 10, offset=request.offset,
             statuses=tuple(request.status), sort_by=tuple(request.sort_by) or ("created_at",), tag=request.tag,
-            created_at=transactional.TimeRange(
+            created_at=message_listing.TimeRange(
                 gt=_time(window.gt, window.HasField("gt")), gte=_time(window.gte, window.HasField("gte")),
                 lt=_time(window.lt, window.HasField("lt")), lte=_time(window.lte, window.HasField("lte")))))
         rows, has_more = transactional.list_messages(self._database, query)

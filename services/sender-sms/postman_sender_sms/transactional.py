@@ -10,24 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import select
 
 from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.models import TransactionalSms
+from postman_shared import message_listing
 from postman_shared.callbacks import transactional_sms_status_path
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from postman_shared.logging import get_logger
+from postman_shared.message_listing import MessageQuery
 from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
 from postman_shared.validators import normalise_phone
 
 STATUSES = ("UNSENT", "ACCEPTED", "SENT", "DELIVERED", "ERROR")
 MAX_BODY_CHARACTERS = 1600  # Twilio refuses a longer body
-MAX_LIMIT = 100
-SORT_COLUMNS = {"created_at": TransactionalSms.created_at, "updated_at": TransactionalSms.updated_at}
 # How a delivery receipt moves a message: a later status never goes back to an earlier one.
 _RANK = {"UNSENT": 0, "ACCEPTED": 1, "SENT": 2, "DELIVERED": 3, "ERROR": 3}
 
@@ -42,24 +41,6 @@ class SmsToSend:
     recipient: str
     body: str
     simulated: bool = False  # a test API key: recorded with a simulated outcome, Twilio is not called
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    gt: datetime | None = None
-    gte: datetime | None = None
-    lt: datetime | None = None
-    lte: datetime | None = None
-
-
-@dataclass(frozen=True)
-class SmsQuery:
-    user_id: int
-    limit: int = 10
-    offset: int = 0
-    statuses: tuple[str, ...] = ()
-    created_at: TimeRange = TimeRange()
-    sort_by: tuple[str, ...] = ("created_at",)
 
 
 def checked_body(body: str) -> str:
@@ -139,48 +120,13 @@ def get(database: Database, user_id: int, sms_id: int) -> TransactionalSms:
         return row
 
 
-def list_messages(database: Database, query: SmsQuery) -> tuple[list[TransactionalSms], bool]:
-    """One page of the user's messages and whether there are more."""
-    with database.session() as session:
-        rows = list(session.scalars(_select(query).offset(query.offset).limit(query.limit + 1)))
-        for row in rows:
-            session.expunge(row)
-    return rows[:query.limit], len(rows) > query.limit
+def list_messages(database: Database, query: MessageQuery) -> tuple[list[TransactionalSms], bool]:
+    """One page of the user's SMS and whether there are more."""
+    return message_listing.page_of(database, TransactionalSms, query)
 
 
-def check_query(query: SmsQuery) -> SmsQuery:
-    if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
-    if query.offset < 0:
-        raise InvalidArgument("offset must be 0 or more", code="api_validation")
-    for status in query.statuses:
-        if status not in STATUSES:
-            raise InvalidArgument(f"status {status!r} is not one of {', '.join(STATUSES)}", code="api_validation")
-    for sort in query.sort_by:
-        if sort.lstrip("+-") not in SORT_COLUMNS:
-            raise InvalidArgument(f"sort_by {sort!r} is not one of created_at, updated_at (with + or - before it)",
-                                  code="api_validation")
-    return query
-
-
-def _select(query: SmsQuery) -> Select[tuple[TransactionalSms]]:
-    statement = select(TransactionalSms).where(TransactionalSms.user_id == query.user_id)
-    if query.statuses:
-        statement = statement.where(TransactionalSms.status.in_(query.statuses))
-    window = query.created_at
-    bounds = [cond for cond in (
-        TransactionalSms.created_at > window.gt if window.gt else None,
-        TransactionalSms.created_at >= window.gte if window.gte else None,
-        TransactionalSms.created_at < window.lt if window.lt else None,
-        TransactionalSms.created_at <= window.lte if window.lte else None,
-    ) if cond is not None]
-    if bounds:
-        statement = statement.where(and_(*bounds))
-    order = []
-    for sort in query.sort_by or ("created_at",):
-        column = SORT_COLUMNS[sort.lstrip("+-")]
-        order.append(column.asc() if sort.startswith("+") else column.desc())
-    return statement.order_by(*order, TransactionalSms.id.desc())
+def check_query(query: MessageQuery) -> MessageQuery:
+    return message_listing.check_query(query, STATUSES)
 
 
 def apply_receipt(database: Database, sms_id: int, status: str, error_code: str | None,

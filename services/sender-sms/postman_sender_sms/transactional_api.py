@@ -12,6 +12,7 @@ from postman.v1 import senders_pb2, senders_pb2_grpc
 from postman_sender_sms import transactional
 from postman_sender_sms.credentials import TwilioSenders
 from postman_sender_sms.models import TransactionalSms
+from postman_shared import message_listing
 from postman_shared.db import Database
 from postman_shared.timestamps import to_timestamp
 
@@ -48,10 +49,10 @@ class TransactionalSmsServicer(senders_pb2_grpc.TransactionalSmsServiceServicer)
     def ListTransactionalSms(self, request: senders_pb2.ListTransactionalSmsRequest,
                              context: Any) -> senders_pb2.ListTransactionalSmsResponse:
         window = request.created_at
-        query = transactional.check_query(transactional.SmsQuery(
+        query = transactional.check_query(message_listing.MessageQuery(
             user_id=request.user_id, limit=request.limit or 10, offset=request.offset,
             statuses=tuple(request.status), sort_by=tuple(request.sort_by) or ("created_at",),
-            created_at=transactional.TimeRange(
+            created_at=message_listing.TimeRange(
                 gt=_time(window.gt, window.HasField("gt")), gte=_time(window.gte, window.HasField("gte")),
                 lt=_time(window.lt, window.HasField("lt")), lte=_time(window.lte, window.HasField("lte")))))
         rows, has_more = transactional.list_messages(self._database, query)
