@@ -7,13 +7,16 @@ recorded, and a multi-row insert that keeps whichever outcome was recorded first
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+
+from postman_shared.messages import DeliveryEvent
 
 SENT = "SENT"
 ERROR = "ERROR"
@@ -87,3 +90,35 @@ class DeliveryLog:
         if lost:
             result.update(self.recorded(session, lost))
         return result
+
+
+class CampaignMessage(Protocol):
+    """What the senders' campaign messages (RenderedSms, RenderedTelegram) have in common here."""
+
+    recipient_id: int
+    campaign_id: int
+    job_id: int
+
+    @property
+    def message_id(self) -> str: ...
+
+
+def delivery_event(message: CampaignMessage, outcome: Outcome) -> DeliveryEvent:
+    """The DeliveryEvent announcing a message's recorded outcome to stats."""
+    return DeliveryEvent(
+        recipient_id=message.recipient_id, campaign_id=message.campaign_id, job_id=message.job_id,
+        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
+    )
+
+
+def log_batch(log: Any, messages: Sequence[CampaignMessage], outcomes: dict[str, Outcome], put_back: set[str]) -> None:
+    """One line per job of a delivered batch (a batch rarely spans more than one): sent, errored, announced again
+    (recorded before: a redelivery) and put back (not sent: the sender is stopping)."""
+    tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
+    for message in messages:
+        outcome = outcomes.get(message.message_id)
+        kind = outcome.status if outcome else "put_back" if message.message_id in put_back else "announced_again"
+        tallies[(message.campaign_id, message.job_id)][kind] += 1
+    for (campaign_id, job_id), tally in tallies.items():
+        log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally[SENT], errored=tally[ERROR],
+                 announced_again=tally["announced_again"], put_back=tally["put_back"])

@@ -98,17 +98,7 @@ class RenderedSms:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RenderedSms":
-        if not isinstance(d["to"], str) or not isinstance(d["body"], str):
-            raise TypeError("to and body must be strings")
-        rate = d.get("rate")
-        if rate is not None and (isinstance(rate, bool) or int(rate) < 1):
-            raise ValueError(f"rate must be a whole number of messages per second, at least 1, not {rate!r}")
-        return cls(
-            recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
-            user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
-            rate=None if rate is None else int(rate), simulated=d.get("simulated") is True,
-            retry=_retry_flag(d),
-        )
+        return cls(**_text_message_fields(d))
 
 
 @dataclass(frozen=True)
@@ -136,17 +126,7 @@ class RenderedTelegram:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RenderedTelegram":
-        if not isinstance(d["to"], str) or not isinstance(d["body"], str):
-            raise TypeError("to and body must be strings")
-        rate = d.get("rate")
-        if rate is not None and (isinstance(rate, bool) or int(rate) < 1):
-            raise ValueError(f"rate must be a whole number of messages per second, at least 1, not {rate!r}")
-        return cls(
-            recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
-            user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
-            rate=None if rate is None else int(rate), simulated=d.get("simulated") is True,
-            retry=_retry_flag(d),
-        )
+        return cls(**_text_message_fields(d))
 
 
 @dataclass(frozen=True)
@@ -321,3 +301,18 @@ class EmailEvent:
         return cls(provider_message_id=provider_message_id, event_type=event_type, occurred_at=occurred_at,
                    bounce_type=bounce_type, bounce_sub_type=bounce_sub_type, complaint_type=complaint_type,
                    sns_message_id=str(d.get("sns_message_id") or ""))
+
+
+def _text_message_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a RenderedSms or RenderedTelegram (they share their shape); raises KeyError, ValueError or
+    TypeError when one is missing or malformed."""
+    if not isinstance(d["to"], str) or not isinstance(d["body"], str):
+        raise TypeError("to and body must be strings")
+    rate = d.get("rate")
+    if rate is not None and (isinstance(rate, bool) or int(rate) < 1):
+        raise ValueError(f"rate must be a whole number of messages per second, at least 1, not {rate!r}")
+    return dict(
+        recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
+        user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
+        rate=None if rate is None else int(rate), simulated=d.get("simulated") is True, retry=_retry_flag(d),
+    )

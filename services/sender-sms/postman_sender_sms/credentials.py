@@ -11,65 +11,24 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from postman.v1 import campaign_pb2, campaign_pb2_grpc
 from postman_sender_sms.twilio_transport import TwilioAccount, TwilioSender
-from postman_shared.credentials import Sealer, SealError, credential_aad
-from postman_shared.grpc import client
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.credentials import Sealer
+from postman_shared.stored_credentials import CampaignCredentials as CampaignCredentials
+from postman_shared.stored_credentials import CredentialUnusable as CredentialUnusable
+from postman_shared.stored_credentials import SealedCredential, open_sealed
 
 CHANNEL = "SMS"
 CACHE_SECONDS = 300.0
 _FIELDS = ("account_sid", "api_key", "api_secret", "messaging_service_sid")
 
 
-class CredentialUnusable(Exception):
-    """The message names a credential that cannot send it (missing, another user's, not Twilio's, not openable):
-    a permanent error of the message. ``code`` is the error code recorded for it."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class SealedCredential:
-    id: int
-    user_id: int
-    channel: str
-    sealed: bytes
-
-
-class CampaignCredentials:
-    """CampaignService.GetSealedCredential; the channel is opened on first use."""
-
-    def __init__(self, address: str) -> None:
-        self._address = address
-
-    def get(self, credential_id: int) -> SealedCredential | None:
-        """The sealed credential, None when campaign has none with this id; ServiceError when campaign fails."""
-        stub = client.stub(self._address, campaign_pb2_grpc.CampaignServiceStub)
-        try:
-            found = client.call(stub.GetSealedCredential,
-                                campaign_pb2.GetSealedCredentialRequest(credential_id=credential_id), timeout=10.0)
-        except ServiceError as exc:
-            if exc.code == "not_found":
-                return None
-            raise
-        return SealedCredential(found.id, found.user_id, found.channel, found.sealed)
-
-
 def open_account(sealer: Sealer, credential: SealedCredential, user_id: int) -> TwilioAccount:
     """The Twilio account sealed in ``credential`` if it is ``user_id``'s SMS credential; else CredentialUnusable."""
-    if credential.user_id != user_id or credential.channel != CHANNEL:
+    if credential.user_id != user_id:
         raise CredentialUnusable("invalid_credential",
                                  f"Credential {credential.id} is not an SMS credential of the campaign's owner")
-    try:
-        plaintext = sealer.open(credential.sealed, credential_aad(user_id, CHANNEL))
-    except SealError as exc:
-        raise CredentialUnusable("invalid_credential", f"Credential {credential.id} does not open: {exc}") from None
+    plaintext = open_sealed(sealer, credential, CHANNEL, "an SMS credential of the campaign's owner")
     try:
         fields = json.loads(plaintext)
         values = {name: fields[name] for name in _FIELDS}

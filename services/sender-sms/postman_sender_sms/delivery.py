@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass
@@ -31,9 +30,9 @@ from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_SEND
 from postman_shared.callbacks import sms_status_path
 from postman_shared.db import Database
-from postman_shared.delivery_log import DeliveryLog
+from postman_shared.delivery_log import DeliveryLog, delivery_event, log_batch
 from postman_shared.logging import get_logger
-from postman_shared.messages import DeliveryEvent, RenderedSms
+from postman_shared.messages import RenderedSms
 from postman_shared.send_rate import SendRate, SendRateStopped
 from postman_shared.simulation import simulated_outcome
 
@@ -92,13 +91,13 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
             recorded.update(record(session, [m for m in fresh if m.message_id in outcomes], outcomes))
 
     put_back = [m for m in fresh if m.message_id not in recorded]
-    events = [_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
+    events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
     publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
                       + [OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in put_back])
 
     for outcome in outcomes.values():
         MESSAGES.labels(status=outcome.status).inc()
-    _log_batch(unique, outcomes, {m.message_id for m in put_back})
+    log_batch(log, unique, outcomes, {m.message_id for m in put_back})
     return BatchReport(
         sent=sum(o.status == "SENT" for o in outcomes.values()),
         errored=sum(o.status == "ERROR" for o in outcomes.values()),
@@ -151,22 +150,3 @@ def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Out
 def record(session: Session, messages: Sequence[RenderedSms], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
     """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
     return DELIVERIES.record(session, [(m.message_id, m.campaign_id) for m in messages], outcomes)
-
-
-def _event(message: RenderedSms, outcome: Outcome) -> DeliveryEvent:
-    return DeliveryEvent(
-        recipient_id=message.recipient_id, campaign_id=message.campaign_id, job_id=message.job_id,
-        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
-    )
-
-
-def _log_batch(messages: list[RenderedSms], outcomes: dict[str, Outcome], put_back: set[str]) -> None:
-    """One line per job of the batch (a batch rarely spans more than one)."""
-    tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
-    for message in messages:
-        outcome = outcomes.get(message.message_id)
-        kind = outcome.status if outcome else "put_back" if message.message_id in put_back else "announced_again"
-        tallies[(message.campaign_id, message.job_id)][kind] += 1
-    for (campaign_id, job_id), tally in tallies.items():
-        log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally["SENT"],
-                 errored=tally["ERROR"], announced_again=tally["announced_again"], put_back=tally["put_back"])

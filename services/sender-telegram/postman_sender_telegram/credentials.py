@@ -13,12 +13,11 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from postman.v1 import campaign_pb2, campaign_pb2_grpc
-from postman_shared.credentials import Sealer, SealError, credential_aad
-from postman_shared.grpc import client
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.credentials import Sealer
+from postman_shared.stored_credentials import CampaignCredentials as CampaignCredentials
+from postman_shared.stored_credentials import CredentialUnusable as CredentialUnusable
+from postman_shared.stored_credentials import SealedCredential, open_sealed
 from postman_shared.telegram_bot import BotApi
 
 CHANNEL = "TELEGRAM"
@@ -36,43 +35,6 @@ def bot_id_of(token: str) -> int | None:
 def plaintext_of(token: str) -> bytes:
     """What is sealed and stored for a bot token."""
     return json.dumps({"bot_token": token}).encode()
-
-
-class CredentialUnusable(Exception):
-    """The message names a credential that cannot send it (missing, another user's, not a bot, not openable): a
-    permanent error of the message. ``code`` is the error code recorded for it."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class SealedCredential:
-    id: int
-    user_id: int
-    channel: str
-    sealed: bytes
-
-
-class CampaignCredentials:
-    """CampaignService.GetSealedCredential; the channel is opened on first use."""
-
-    def __init__(self, address: str) -> None:
-        self._address = address
-
-    def get(self, credential_id: int) -> SealedCredential | None:
-        """The sealed credential, None when campaign has none with this id; ServiceError when campaign fails."""
-        stub = client.stub(self._address, campaign_pb2_grpc.CampaignServiceStub)
-        try:
-            found = client.call(stub.GetSealedCredential,
-                                campaign_pb2.GetSealedCredentialRequest(credential_id=credential_id), timeout=10.0)
-        except ServiceError as exc:
-            if exc.code == "not_found":
-                return None
-            raise
-        return SealedCredential(found.id, found.user_id, found.channel, found.sealed)
 
 
 class Bot:
@@ -102,12 +64,7 @@ class Bot:
 
 def open_bot(sealer: Sealer, credential: SealedCredential, api_base: str) -> Bot:
     """The bot sealed in ``credential`` if it is a Telegram credential; else CredentialUnusable."""
-    if credential.channel != CHANNEL:
-        raise CredentialUnusable("invalid_credential", f"Credential {credential.id} is not a Telegram bot")
-    try:
-        plaintext = sealer.open(credential.sealed, credential_aad(credential.user_id, CHANNEL))
-    except SealError as exc:
-        raise CredentialUnusable("invalid_credential", f"Credential {credential.id} does not open: {exc}") from None
+    plaintext = open_sealed(sealer, credential, CHANNEL, "a Telegram bot")
     try:
         token = json.loads(plaintext)["bot_token"]
         # The problem is named without the content: it holds the secret.

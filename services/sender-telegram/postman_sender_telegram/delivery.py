@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass
@@ -28,9 +27,9 @@ from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, TELEGRAM_SEND
 from postman_shared.db import Database
-from postman_shared.delivery_log import DeliveryLog, Outcome
+from postman_shared.delivery_log import DeliveryLog, Outcome, delivery_event, log_batch
 from postman_shared.logging import get_logger
-from postman_shared.messages import DeliveryEvent, RenderedTelegram
+from postman_shared.messages import RenderedTelegram
 from postman_shared.send_rate import SendRate, SendRateStopped
 from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApiError, telegram_html
@@ -145,13 +144,13 @@ def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: Tele
                 session, [(m.message_id, m.campaign_id) for m in fresh if m.message_id in outcomes], outcomes))
 
     put_back = [m for m in fresh if m.message_id not in recorded]
-    events = [_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
+    events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
     publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
                       + [OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in put_back])
 
     for outcome in outcomes.values():
         MESSAGES.labels(status=outcome.status).inc()
-    _log_batch(unique, outcomes, {m.message_id for m in put_back})
+    log_batch(log, unique, outcomes, {m.message_id for m in put_back})
     return BatchReport(
         sent=sum(o.status == "SENT" for o in outcomes.values()),
         errored=sum(o.status == "ERROR" for o in outcomes.values()),
@@ -208,22 +207,3 @@ def _simulate(message: RenderedTelegram, schedule: BotSchedule) -> Outcome:
     # it never shares a real bot id's schedule).
     schedule.wait_turn(-message.credential_id, schedule.rate(message.rate))
     return simulated_outcome(message.message_id, message.to)
-
-
-def _event(message: RenderedTelegram, outcome: Outcome) -> DeliveryEvent:
-    return DeliveryEvent(
-        recipient_id=message.recipient_id, campaign_id=message.campaign_id, job_id=message.job_id,
-        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
-    )
-
-
-def _log_batch(messages: list[RenderedTelegram], outcomes: dict[str, Outcome], put_back: set[str]) -> None:
-    """One line per job of the batch (a batch rarely spans more than one)."""
-    tallies: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
-    for message in messages:
-        outcome = outcomes.get(message.message_id)
-        kind = outcome.status if outcome else "put_back" if message.message_id in put_back else "announced_again"
-        tallies[(message.campaign_id, message.job_id)][kind] += 1
-    for (campaign_id, job_id), tally in tallies.items():
-        log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, sent=tally["SENT"],
-                 errored=tally["ERROR"], announced_again=tally["announced_again"], put_back=tally["put_back"])
