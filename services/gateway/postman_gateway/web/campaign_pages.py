@@ -13,7 +13,6 @@ says what happened, never a stack trace.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import current_app, g, jsonify, redirect, render_template, request
@@ -24,8 +23,8 @@ from werkzeug.wrappers import Response
 from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
 from postman_gateway import audit, channel_routes
 from postman_gateway.backends import backends
-from postman_gateway.web import SETTINGS, csv_export, formatting, recipient_upload, template_preview
-from postman_gateway.web.campaign_view import SINGAPORE, CampaignView, Progress
+from postman_gateway.web import SETTINGS, campaign_forms, csv_export, formatting, recipient_upload, template_preview
+from postman_gateway.web.campaign_view import CampaignView, Progress
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
 from postman_shared.email_html import clean_email_html
 from postman_shared.grpc import client
@@ -264,24 +263,6 @@ def recipients_status(campaign_id: int) -> ResponseReturnValue:
 
 # -- 4. The Twilio account or Telegram bot ------------------------------------------------------------------------
 
-def _credential_error_field(exc: ServiceError, action: str, channel: str) -> str:
-    message = exc.message.lower()
-    if action == "verify":
-        return "test_recipient"
-    if action == "saved":
-        return "recipient" if exc.code == "invalid_recipient" else "label-0"
-    if exc.code == "invalid_recipient":
-        return "new_recipient"
-    if exc.code == "invalid_credential_label":
-        return "new_label"
-    if channel == "TELEGRAM":
-        return "telegram_bot_token"
-    for field in ("twilio_api_secret", "twilio_api_key", "twilio_messaging_service_sid", "twilio_account_sid"):
-        if field in message:
-            return field
-    return "twilio_account_sid"
-
-
 def _use_credentials(view: CampaignView, action: str, form: dict[str, str]) -> str:
     """Does what the posted form asks; returns where to go next."""
     user_id = g.user_id
@@ -306,29 +287,6 @@ def _use_credentials(view: CampaignView, action: str, form: dict[str, str]) -> s
     return f"{view.url}/credentials?chosen=1"
 
 
-def _credential_form_errors(view: CampaignView, action: str, form: dict[str, str]) -> FormErrors:
-    errors = FormErrors()
-    if action == "saved":
-        if not form.get("label"):
-            errors.add("label-0", f"Choose a saved {view.credential_words}")
-        if view.channel == "SMS" and not form.get("recipient", "").strip():
-            errors.add("recipient", "Enter a mobile number to send a test SMS to")
-    elif action == "verify":
-        if not form.get("test_recipient", "").strip():
-            errors.add("test_recipient", "Enter the mobile number of someone who has subscribed to the bot")
-    elif view.channel == "SMS":
-        for field, words in (("twilio_account_sid", "the Account SID"), ("twilio_api_key", "the API key SID"),
-                             ("twilio_api_secret", "the API key secret"),
-                             ("twilio_messaging_service_sid", "the Messaging Service SID")):
-            if not form.get(field, "").strip():
-                errors.add(field, f"Enter {words}")
-        if not form.get("new_recipient", "").strip():
-            errors.add("new_recipient", "Enter a mobile number to send a test SMS to")
-    elif not form.get("telegram_bot_token", "").strip():
-        errors.add("telegram_bot_token", "Enter the bot token BotFather gave you")
-    return errors
-
-
 @blueprint.route("/<int:campaign_id>/credentials", methods=["GET", "POST"])
 def credentials(campaign_id: int) -> ResponseReturnValue:
     view = _view(campaign_id)
@@ -344,14 +302,14 @@ def credentials(campaign_id: int) -> ResponseReturnValue:
         if action not in ("saved", "new", "verify") or (action == "verify" and view.channel != "TELEGRAM"):
             errors.add("label-0", "Choose a saved account or add a new one")
         else:
-            errors = _credential_form_errors(view, action, dict(request.form.items()))
+            errors = campaign_forms.credential_form_errors(view, action, dict(request.form.items()))
         if not errors:
             try:
                 return _see_other(_use_credentials(view, action, dict(request.form.items())))
             except ServiceError as exc:
                 if exc.http_status not in (400, 404):
                     raise
-                errors.add(_credential_error_field(exc, action, view.channel), exc.message)
+                errors.add(campaign_forms.credential_error_field(exc, action, view.channel), exc.message)
     saved = client.call(backends().campaign.ListCredentials, campaign_pb2.ListCredentialsRequest(
         user_id=g.user_id, channel=view.channel)).credentials
     saved = [credential for credential in saved if credential.label]
@@ -385,28 +343,6 @@ def _rate_limits(view: CampaignView) -> tuple[int, int]:
     return settings.sms_default_rate, MAX_SMS_RATE
 
 
-def _scheduled_at(form: dict[str, str], errors: FormErrors) -> datetime | None:
-    """The Singapore date and time of a send for later, checked; None to send now."""
-    if form.get("when") != "later":
-        return None
-    day, time = form.get("date", "").strip(), form.get("time", "").strip()
-    if not day:
-        errors.add("date", "Enter the date to send on, like 2026-12-01")
-    if not time:
-        errors.add("time", "Enter the time to send at, like 09:30")
-    if errors:
-        return None
-    try:
-        moment = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SINGAPORE)
-    except ValueError:
-        errors.add("date", "Enter a real date and time, like 2026-12-01 and 09:30")
-        return None
-    if moment <= datetime.now(timezone.utc) + timedelta(minutes=1):
-        errors.add("date", "The time to send must be in the future")
-        return None
-    return moment
-
-
 def _rate(view: CampaignView, form: dict[str, str], errors: FormErrors) -> int:
     if not view.needs_credential:
         return 0
@@ -429,7 +365,7 @@ def review(campaign_id: int) -> ResponseReturnValue:
     form = dict(request.form.items())
     if request.method == "POST":
         rate = _rate(view, form, errors)
-        when = _scheduled_at(form, errors)
+        when = campaign_forms.scheduled_at(form, errors)
         if view.missing:
             errors.add("send", view.missing[0])
         if not errors:
