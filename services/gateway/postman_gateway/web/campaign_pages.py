@@ -244,7 +244,8 @@ def recipients(campaign_id: int) -> ResponseReturnValue:
     if not status.is_csv_processing:
         # Read again after the status: a check that ended between the two reads must show its recipients.
         view = _view(campaign_id)
-    if status.csv_error and not errors:
+    # While a new file is being checked, the error of the one before it is not news: the page says "Checking".
+    if status.csv_error and not errors and not status.is_csv_processing:
         errors.add("file", status.csv_error)
     return render("campaign/recipients.html", 400 if request.method == "POST" and errors else 200,
                   title="Upload the recipients", errors=errors, campaign=view, upload=status,
