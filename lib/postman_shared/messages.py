@@ -57,6 +57,9 @@ class RenderedEmail:
     body: str  # HTML
     retry: bool = False  # a message of a retry job
     simulated: bool = False  # sent with a test API key: the sender records a simulated outcome, calls no provider
+    user_id: int = 0  # the campaign's owner (the suppression list is screened for them); 0 in older messages
+    unsubscribe_url: str | None = None  # the recipient's one-click unsubscribe link (List-Unsubscribe)
+    unsubscribe_mailto: str | None = None  # the mailto form of it; None: not configured
 
     @property
     def message_id(self) -> str:
@@ -67,10 +70,14 @@ class RenderedEmail:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RenderedEmail":
+        unsubscribe_url, unsubscribe_mailto = d.get("unsubscribe_url"), d.get("unsubscribe_mailto")
+        if not all(v is None or isinstance(v, str) for v in (unsubscribe_url, unsubscribe_mailto)):
+            raise TypeError("unsubscribe_url and unsubscribe_mailto must be strings or null")
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             to=d["to"], sender=d["sender"], reply_to=d.get("reply_to"), subject=d["subject"], body=d["body"],
-            retry=_retry_flag(d), simulated=d.get("simulated") is True,
+            retry=_retry_flag(d), simulated=d.get("simulated") is True, user_id=int(d.get("user_id") or 0),
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto,
         )
 
 
@@ -196,19 +203,20 @@ class SmsStatusReport:
 
 @dataclass(frozen=True)
 class DeliveryEvent:
-    """sender -> stats, on DELIVERY_EVENTS: what happened to one message.
+    """sender -> stats, on DELIVERY_EVENTS: what happened to one message (``postman_shared.outcomes``).
 
-    ``kind`` "delivery": the sender's outcome (SENT | ERROR). ``kind`` "receipt": the provider's final word after
-    the message was sent (a delivery receipt: DELIVERED | ERROR); ``job_id`` is 0 there, the sender of a receipt
-    does not know it."""
+    ``kind`` "delivery": the sender's outcome (SENT | ERROR | BLACKLISTED | UNSUBSCRIBED). ``kind`` "receipt": what
+    the provider reported after it took the message (DELIVERED | OPENED | SOFT_BOUNCED | BOUNCED | COMPLAINT |
+    ERROR); ``job_id`` is 0 there, the sender of a receipt does not know it."""
 
     recipient_id: int
     campaign_id: int
     job_id: int
-    status: str  # SENT | ERROR; a receipt: DELIVERED | ERROR
+    status: str
     error_code: str | None = None
     reason: str | None = None
     kind: str = "delivery"  # delivery | receipt
+    error_sub_type: str | None = None  # a bounce's sub-type (NoEmail, MailboxFull...), a complaint's type (abuse...)
 
     @property
     def message_id(self) -> str:
@@ -242,9 +250,13 @@ def parse_event(d: dict[str, Any]) -> DeliveryEvent | JobRendered:
     kind = d.get("kind", "delivery")
     if kind not in ("delivery", "receipt"):
         raise ValueError(f"unknown event kind {kind!r}")
+    sub_type = d.get("error_sub_type")
+    if sub_type is not None and not isinstance(sub_type, str):
+        raise TypeError("error_sub_type must be a string or null")
     return DeliveryEvent(
         recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
         status=str(d["status"]), error_code=d.get("error_code"), reason=d.get("reason"), kind=kind,
+        error_sub_type=sub_type,
     )
 
 
@@ -271,19 +283,28 @@ class PriorityEmail:
 
 @dataclass(frozen=True)
 class EmailEvent:
-    """gateway -> sender-email, on EMAIL_EVENTS: one event SES published about an email it accepted (through SNS,
-    whose signature the gateway has checked), reduced to what moves a transactional email's status."""
+    """gateway or sender-email's bounce-mailbox reader -> sender-email, on EMAIL_EVENTS: one thing that happened to
+    an email after the provider took it: an SES event (through SNS, whose signature the gateway has checked) or a
+    bounce (RFC 3464) or complaint (RFC 5965) report read from the VERP bounce mailbox. It moves a transactional
+    email's status, or becomes a receipt of a campaign message for stats."""
 
-    provider_message_id: str  # SES's MessageId, as SendEmail returned it
+    provider_message_id: str  # SES's MessageId, as SendEmail returned it; a report's: the delivery id
     event_type: str  # SES's eventType / notificationType: Send, Delivery, Bounce, Complaint, Open, Reject...
     occurred_at: str  # ISO-8601, when SES says it happened
     bounce_type: str | None = None  # Permanent | Transient | Undetermined
     bounce_sub_type: str | None = None  # General, NoEmail, Suppressed, MailboxFull...
     complaint_type: str | None = None  # the complaint's feedback type: abuse, fraud, not-spam...
     sns_message_id: str = ""  # SNS's id of the notification: the same event delivered twice has the same one
+    # The addresses the event is about (bounced or complained recipients, delivered ones); empty: every recipient.
+    # An event about a copy (cc/bcc) only leaves the message as it is.
+    recipients: tuple[str, ...] = ()
+    diagnostic: str | None = None  # the remote server's words (a bounce's diagnostic code)
+    delivery_id: str = ""  # set by the bounce-mailbox reader: the email_deliveries id its VERP address names
 
     @property
     def message_id(self) -> str:
+        if self.delivery_id:
+            return f"email-report-{self.delivery_id}-{self.event_type}"
         return f"email-event-{self.sns_message_id or self.provider_message_id + '-' + self.event_type}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -298,9 +319,15 @@ class EmailEvent:
             "complaint_type")
         if not all(value is None or isinstance(value, str) for value in (bounce_type, bounce_sub_type, complaint_type)):
             raise TypeError("bounce_type, bounce_sub_type and complaint_type must be strings or null")
+        recipients, diagnostic = d.get("recipients") or [], d.get("diagnostic")
+        if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+            raise TypeError("recipients must be a list of strings")
+        if diagnostic is not None and not isinstance(diagnostic, str):
+            raise TypeError("diagnostic must be a string or null")
         return cls(provider_message_id=provider_message_id, event_type=event_type, occurred_at=occurred_at,
                    bounce_type=bounce_type, bounce_sub_type=bounce_sub_type, complaint_type=complaint_type,
-                   sns_message_id=str(d.get("sns_message_id") or ""))
+                   sns_message_id=str(d.get("sns_message_id") or ""), recipients=tuple(recipients),
+                   diagnostic=diagnostic, delivery_id=str(d.get("delivery_id") or ""))
 
 
 def _text_message_fields(d: dict[str, Any]) -> dict[str, Any]:
@@ -316,3 +343,39 @@ def _text_message_fields(d: dict[str, Any]) -> dict[str, Any]:
         user_id=int(d["user_id"]), to=d["to"], body=d["body"], credential_id=int(d["credential_id"]),
         rate=None if rate is None else int(rate), simulated=d.get("simulated") is True, retry=_retry_flag(d),
     )
+
+
+@dataclass(frozen=True)
+class OwnerNotice:
+    """campaign -> auth, on OWNER_NOTICES: an email to a campaign's owner (their campaign finished or halted, the
+    weekly digest of unsubscribes). Auth knows the owner's address; it emails the notice on ``email.priority``
+    under ``notice_id`` (sender-email sends one id once) and, when ``audit_action`` is set, records that action in
+    the audit trail."""
+
+    notice_id: str  # e.g. "notice-finished-<job_id>": at most 64 characters
+    user_id: int
+    subject: str
+    body: str  # HTML
+    audit_action: str = ""  # e.g. "campaign.halted"; "": nothing to record
+    audit_target_type: str = ""
+    audit_target_id: int = 0
+    audit_details: dict[str, Any] | None = None
+
+    @property
+    def message_id(self) -> str:
+        return self.notice_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "OwnerNotice":
+        texts = {name: d.get(name, "") for name in ("notice_id", "subject", "body", "audit_action",
+                                                     "audit_target_type")}
+        if not all(isinstance(value, str) for value in texts.values()) or not 0 < len(texts["notice_id"]) <= 64:
+            raise TypeError("notice_id (1 to 64 characters), subject, body and the audit fields must be strings")
+        details = d.get("audit_details")
+        if details is not None and not isinstance(details, dict):
+            raise TypeError("audit_details must be an object or null")
+        return cls(user_id=int(d["user_id"]), audit_target_id=int(d.get("audit_target_id") or 0),
+                   audit_details=details, **texts)

@@ -44,6 +44,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= minimum:  # also refuses NaN
+        raise SettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = env.get(name, default).lower()
     if raw not in choices:
@@ -138,6 +151,19 @@ class Settings:
     kms_region: str = "ap-southeast-1"
     kms_endpoint_url: str = ""
 
+    # after hand-off: bounces, complaints, unsubscribes, suppression, halting (issue 10)
+    bounce_address: str = ""  # VERP return path of SMTP campaign email, e.g. bounce@bounces.agency.gov.sg; "": none
+    bounce_imap_url: str = ""  # imaps://user:password@host/INBOX of the bounce mailbox; "": not read
+    bounce_imap_poll_seconds: int = 30
+    unsubscribe_keys: str = ""  # "v2:<secret>,v1:<old>": HMAC keys of unsubscribe links, the first signs
+    unsubscribe_mailto: str = ""  # e.g. unsubscribe@bounces.agency.gov.sg: the List-Unsubscribe mailto; "": none
+    unsubscribe_scope: str = "owner"  # owner: an unsubscribe skips the owner's later email campaigns | off
+    unsubscribe_ip_limit_per_minute: int = 30  # unsubscribe requests one IP address may make per minute
+    halt_hard_bounces: int = 10  # a campaign halts when its hard bounces exceed this many...
+    halt_hard_bounce_percent: float = 10.0  # ...and this share of its messages with an outcome
+    halt_complaints: int = 3  # or when its complaints exceed this many...
+    halt_complaint_percent: float = 0.1  # ...and this share
+
     # pipeline tuning
     render_batch_size: int = 500
     sender_prefetch: int = 1000
@@ -223,6 +249,18 @@ class Settings:
             credentials_kms_key_id=_str(e, "CREDENTIALS_KMS_KEY_ID", cls.credentials_kms_key_id),
             kms_region=_str(e, "KMS_REGION", cls.kms_region),
             kms_endpoint_url=_str(e, "KMS_ENDPOINT_URL", cls.kms_endpoint_url),
+            bounce_address=_str(e, "BOUNCE_ADDRESS", cls.bounce_address).strip(),
+            bounce_imap_url=_str(e, "BOUNCE_IMAP_URL", cls.bounce_imap_url).strip(),
+            bounce_imap_poll_seconds=_int(e, "BOUNCE_IMAP_POLL_SECONDS", cls.bounce_imap_poll_seconds, minimum=1),
+            unsubscribe_keys=_str(e, "UNSUBSCRIBE_KEYS", cls.unsubscribe_keys),
+            unsubscribe_mailto=_str(e, "UNSUBSCRIBE_MAILTO", cls.unsubscribe_mailto).strip(),
+            unsubscribe_scope=_choice(e, "UNSUBSCRIBE_SCOPE", cls.unsubscribe_scope, ("owner", "off")),
+            unsubscribe_ip_limit_per_minute=_int(e, "UNSUBSCRIBE_IP_LIMIT_PER_MINUTE",
+                                                 cls.unsubscribe_ip_limit_per_minute, minimum=1),
+            halt_hard_bounces=_int(e, "HALT_HARD_BOUNCES", cls.halt_hard_bounces, minimum=0),
+            halt_hard_bounce_percent=_float(e, "HALT_HARD_BOUNCE_PERCENT", cls.halt_hard_bounce_percent),
+            halt_complaints=_int(e, "HALT_COMPLAINTS", cls.halt_complaints, minimum=0),
+            halt_complaint_percent=_float(e, "HALT_COMPLAINT_PERCENT", cls.halt_complaint_percent),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),

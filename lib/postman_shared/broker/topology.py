@@ -29,6 +29,7 @@ TELEGRAM_SEND = "telegram.send"  # one rendered Telegram message: renderer -> se
 TELEGRAM_UPDATES = "telegram.updates"  # a bot's webhook update, checked by the gateway: gateway -> sender-telegram
 EMAIL_EVENTS = "email.events"  # an SES event (delivery, bounce, open...), SNS-signed: gateway -> sender-email
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
+OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, halted, digest): campaign -> auth
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
 QUEUE_CONSUMERS: dict[str, str] = {
@@ -41,6 +42,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
     TELEGRAM_SEND: "sender-telegram",
     TELEGRAM_UPDATES: "sender-telegram",
     DELIVERY_EVENTS: "stats",
+    OWNER_NOTICES: "auth",
 }
 
 # Which work queue each wait queue drains into. Wait queues have no consumer by design; a test checks that each one

@@ -1,12 +1,16 @@
-"""Composition root of the campaign service: gRPC API, outbox relay loop, scheduler loop and upload workers."""
+"""Composition root of the campaign service: gRPC APIs (CampaignService and SuppressionService), outbox relay loop,
+scheduler loop, weekly unsubscribe digests and upload workers."""
 
 from __future__ import annotations
 
-from postman.v1 import campaign_pb2_grpc
-from postman_campaign import models
+from functools import partial
+
+from postman.v1 import campaign_pb2_grpc, suppression_pb2_grpc
+from postman_campaign import digests, models
 from postman_campaign.grpc_api import CampaignServicer
 from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.scheduling import Scheduler
+from postman_campaign.suppression_api import SuppressionServicer
 from postman_campaign.upload_worker import UploadWorkers
 from postman_shared.object_store import object_store_from_settings
 from postman_shared.outbox import OutboxRelay
@@ -28,10 +32,13 @@ def build(settings: Settings) -> ServiceRuntime:
     )
     runtime.serve_grpc(
         settings.campaign_addr,
-        [(campaign_pb2_grpc.add_CampaignServiceServicer_to_server, servicer)],
-        ["postman.v1.CampaignService"],
+        [(campaign_pb2_grpc.add_CampaignServiceServicer_to_server, servicer),
+         (suppression_pb2_grpc.add_SuppressionServiceServicer_to_server,
+          SuppressionServicer(runtime.database, settings))],
+        ["postman.v1.CampaignService", "postman.v1.SuppressionService"],
     )
     runtime.add_loop(relay.run_periodically)
+    runtime.add_loop(partial(digests.run, runtime.database, settings.public_url, relay.flush))
     runtime.add_loop(Scheduler(runtime.database, relay.flush).run)  # releases scheduled sends when they are due
     runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)

@@ -18,6 +18,7 @@ from postman_campaign import (
     retrying,
     scheduling,
     sending,
+    stopping,
     templates,
     uploads,
     wire,
@@ -158,7 +159,23 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         return campaign_pb2.JobDetails(job=wire.job(details.job), campaign=wire.campaign(details.campaign))
 
     def SetJobStatus(self, request: campaign_pb2.SetJobStatusRequest, context: Any) -> campaign_pb2.Job:
-        return wire.job(sending.set_job_status(self._database, request.job_id, request.status))
+        counts = request.counts if request.HasField("counts") else None
+        notice = sending.FinishedNotice(self._settings.public_url, self._publish_outbox)
+        return wire.job(sending.set_job_status(self._database, request.job_id, request.status, counts, notice))
+
+    def GetStoppedJobs(self, request: campaign_pb2.GetStoppedJobsRequest,
+                       context: Any) -> campaign_pb2.GetStoppedJobsResponse:
+        return campaign_pb2.GetStoppedJobsResponse(
+            stopped_job_ids=stopping.stopped_jobs(self._database, request.job_ids))
+
+    def HaltCampaign(self, request: campaign_pb2.HaltCampaignRequest, context: Any) -> campaign_pb2.Campaign:
+        return wire.campaign(stopping.halt_campaign(self._database, self._publish_outbox, request.campaign_id,
+                                                    request.job_id, request.reason, request.counts,
+                                                    self._settings.public_url))
+
+    def StopCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:
+        return wire.campaign(stopping.stop_campaign(self._database, request.campaign_id, request.user_id,
+                                                    request.channel))
 
     def StreamRecipients(self, request: campaign_pb2.StreamRecipientsRequest,
                          context: Any) -> Iterator[campaign_pb2.RecipientBatch]:
@@ -183,9 +200,10 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def CancelScheduledSend(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:
         return wire.campaign(scheduling.cancel_scheduled(self._database, request.campaign_id, request.user_id))
 
-    def RetryCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.SendCampaignResponse:
+    def RetryCampaign(self, request: campaign_pb2.RetryCampaignRequest,
+                      context: Any) -> campaign_pb2.SendCampaignResponse:
         job_id = retrying.retry_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id,
-                                         request.channel)
+                                         request.channel, request.confirm_halted)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=[job_id])
 
     def DuplicateCampaign(self, request: campaign_pb2.DuplicateCampaignRequest,

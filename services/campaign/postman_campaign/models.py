@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -40,6 +41,9 @@ class Campaign(Base):
     type: Mapped[str] = mapped_column(String(16))  # EMAIL | SMS | TELEGRAM
     protect: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     halted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Why and when its bounces or complaints halted it (kept after the owner resumes it: halted is then false).
+    halt_reason: Mapped[str | None] = mapped_column(Text)
+    halted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # The committed recipient list (replaced whole by each successful upload).
     csv_filename: Mapped[str | None] = mapped_column(String(255))
@@ -161,6 +165,62 @@ class Credential(Base):
     key_id: Mapped[str] = mapped_column(String(255), index=True)  # the master key wrapping it (for rotation)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Suppression(Base):
+    """Someone who must not receive messages: global (``user_id`` 0: an address that hard-bounced or complained,
+    for every agency) or for one campaign owner (an unsubscribe, an SMS STOP, an officer's own entry). One entry per
+    channel, recipient and scope; the first reason recorded stays until the entry is lifted."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        # Also the senders' screening query: channel, recipients of a batch, user_id in (0, owner).
+        UniqueConstraint("channel", "recipient", "user_id", name="uq_suppressions_channel_recipient_user_id"),
+        Index("ix_suppressions_user_id_created_at", "user_id", "created_at"),
+        Index("ix_suppressions_source_campaign_id", "source_campaign_id"),
+        CheckConstraint("channel IN ('EMAIL', 'SMS', 'TELEGRAM')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))  # normalised: lower-cased address, E.164 number
+    user_id: Mapped[int] = mapped_column(BigInteger, server_default="0")  # 0: global
+    reason: Mapped[str] = mapped_column(String(32))  # postman_shared.outcomes.SuppressionReason
+    detail: Mapped[str] = mapped_column(Text, server_default="")
+    source_campaign_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Unsubscribe(Base):
+    """A recipient who unsubscribed through a campaign's link (or its one-click POST, upstream's API, the mailto).
+    While it exists, the owner's suppression list holds the address (reason ``unsubscribe``)."""
+
+    __tablename__ = "unsubscribes"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "recipient", name="uq_unsubscribes_campaign_id_recipient"),
+        Index("ix_unsubscribes_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)  # the campaign's owner
+    recipient: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    via: Mapped[str] = mapped_column(String(16))  # page | one-click | api | mailto
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UnsubscribeDigest(Base):
+    """A week's digest of unsubscribes emailed to an owner: at most one per owner and week, whatever the replicas."""
+
+    __tablename__ = "unsubscribe_digests"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday (Singapore time) it begins
+    unsubscribes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 outbox = outbox_table(Base.metadata, "campaign_outbox")

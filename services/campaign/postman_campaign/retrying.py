@@ -4,12 +4,21 @@ The retry is a job like any other (ENQUEUED, a SendJob through the outbox), with
 retries, so every stage treats its messages as new ones: the renderer first asks stats to move the campaign's ERROR
 outcomes back to unsent (``StartRetry``), then renders only the valid recipients stats has no outcome for, with
 message ids ``<recipient_id>.<job_id>`` that the senders have never recorded. Only a finished job can be retried:
-LOGGED (every message has an outcome) or STOPPED (halted; what it never sent is sent by the retry).
+LOGGED (every message has an outcome) or STOPPED (stopped or halted; what it never sent is sent by the retry, which
+is how a campaign is resumed).
+
+A stopped job is resumed only once it has been STOPPED for ``RESUME_AFTER_STOP_SECONDS``: by then every renderer and
+sender has seen the stop, and a message one of them was handing to the provider at that moment has been recorded,
+so the resume cannot send it a second time (senders also never send a retry's message to a recipient whose earlier
+message they recorded as sent). A halted campaign is resumed only with the owner's explicit confirmation
+(``confirm_halted``): its list made too many messages bounce or be marked as spam. Resuming it clears ``halted``
+(the reason is kept) and stats judges the resumed job on its own bounces and complaints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -22,12 +31,13 @@ from postman_shared.logging import get_logger
 from postman_shared.timestamps import utcnow
 
 RETRYABLE = ("LOGGED", "STOPPED")
+RESUME_AFTER_STOP_SECONDS = 5
 
 log = get_logger(component="retrying")
 
 
 def retry_campaign(database: Database, after_commit: Callable[[], object], campaign_id: int, user_id: int,
-                   channel: str = "") -> int:
+                   channel: str = "", confirm_halted: bool = False) -> int:
     """Creates the retry job and its SendJob; ``after_commit`` publishes the outbox. Returns the new job's id."""
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
@@ -43,6 +53,16 @@ def retry_campaign(database: Database, after_commit: Callable[[], object], campa
         if latest.status not in RETRYABLE:
             raise InvalidArgument(f"Campaign {campaign_id} is still sending (status {latest.status}); retry it once "
                                   "every message has an outcome (status LOGGED)")
+        if latest.status == "STOPPED" and latest.status_updated_at > utcnow() - timedelta(
+                seconds=RESUME_AFTER_STOP_SECONDS):
+            raise InvalidArgument(f"Campaign {campaign_id} is still stopping: the messages being handed to the "
+                                  f"provider are being recorded. Resume it in {RESUME_AFTER_STOP_SECONDS} seconds")
+        if campaign.halted:
+            if not confirm_halted:
+                raise InvalidArgument(
+                    f"Campaign {campaign_id} was halted: {campaign.halt_reason}. Check the recipient list; to send "
+                    "its remaining messages anyway, retry with {\"confirm_halted\": true}")
+            campaign.halted = False
         job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=latest.send_rate,
                   retry_of=latest.id, simulated=latest.simulated)
         session.add(job)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from postman_campaign import models
+from postman.v1 import common_pb2
+from postman_campaign import models, notices
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.recipients_store import recipients_after
@@ -141,26 +142,55 @@ def get_job(database: Database, job_id: int) -> JobDetails:
         return JobDetails(job=job, campaign=views_of(session, [campaign])[0])
 
 
-def set_job_status(database: Database, job_id: int, status: str) -> Job:
+@dataclass(frozen=True)
+class FinishedNotice:
+    """Emails the owner when a job is LOGGED with its counts (``notices.finished``), through the outbox."""
+
+    public_url: str
+    after_commit: Callable[[], object]
+
+
+def set_job_status(database: Database, job_id: int, status: str, counts: common_pb2.OutcomeCounts | None = None,
+                   notice: FinishedNotice | None = None) -> Job:
+    """Moves the job forward; LOGGED with ``counts`` and a ``notice`` also emails the owner the campaign's counts."""
     status = status.strip().upper()
     if status not in JOB_STATUSES:
         raise InvalidArgument(f"status must be one of {', '.join(JOB_STATUSES)}")
+    notified = False
     with database.unit_of_work() as session:
         job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
         if job is None:
             raise NotFound("Job")
-        if not _moves_forward(job.status, status):
+        if not move_job(job, status):
             # Pipeline stages report independently (stats may log a job before the renderer's SENT arrives);
             # a job never moves back, so a late report is ignored rather than undoing a later state.
             log.info("job status kept", job_id=job_id, status=job.status, ignored=status)
             return job
-        now = utcnow()
-        job.status = status
-        job.status_updated_at = now
-        if status == "SENT" or (status == "LOGGED" and job.sent_at is None):
-            job.sent_at = now
+        if status == "LOGGED" and counts is not None and notice is not None:
+            campaign = session.get(Campaign, job.campaign_id)
+            if campaign is not None:
+                notices.finished(session, campaign, job_id, counts, notice.public_url)
+                notified = True
     log.info("job status set", job_id=job_id, campaign_id=job.campaign_id, status=status)
+    if notified and notice is not None:
+        try:
+            notice.after_commit()
+        except Exception as exc:  # noqa: BLE001 - the notice is committed; the periodic relay publishes it later
+            log.warning("outbox flush after the job finished failed, the relay will retry", job_id=job_id,
+                        error=str(exc))
     return job
+
+
+def move_job(job: Job, status: str) -> bool:
+    """Sets a locked job's status if that moves it forward; returns whether it did."""
+    if not _moves_forward(job.status, status):
+        return False
+    now = utcnow()
+    job.status = status
+    job.status_updated_at = now
+    if status == "SENT" or (status == "LOGGED" and job.sent_at is None):
+        job.sent_at = now
+    return True
 
 
 _PROGRESS = {"READY": 0, "ENQUEUED": 1, "SENDING": 2, "SENT": 3, "LOGGED": 4}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from email.utils import parseaddr
 from typing import Any
 
 from postman.v1 import campaign_pb2
@@ -39,6 +40,8 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
         has_credential=c.type == "EMAIL" or c.credential_id is not None,
         credential_id=c.credential_id or 0, test=c.test,
         valid=view.valid, halted=c.halted, protect=c.protect, redacted=c.redacted,
+        halt_reason=c.halt_reason or "", halted_at=to_timestamp(c.halted_at),
+        sender_name=_sender_name(t) if isinstance(t, EmailTemplate) else "",
         csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
         num_recipients=c.num_recipients, num_invalid=c.num_invalid,
         jobs=[job(j) for j in view.jobs],
@@ -46,6 +49,11 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
         sms_template=sms_template(t, t.segments, t.encoding) if isinstance(t, SmsTemplate) else None,
         telegram_template=telegram_template(t) if isinstance(t, TelegramTemplate) else None,
     )
+
+
+def _sender_name(t: EmailTemplate) -> str:
+    name, address = parseaddr(t.from_address or "")
+    return name or address
 
 
 def telegram_template(t: TelegramTemplate) -> campaign_pb2.SmsTemplate:

@@ -10,12 +10,15 @@ from postman_renderer.grpc_api import RendererServicer
 from postman_renderer.stats_client import StatsClient
 from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.topology import CAMPAIGN_SEND
+from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.settings import Settings
+from postman_shared.unsubscribe_links import UnsubscribeLinks
 
 
 def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("renderer", settings)
+    links = UnsubscribeLinks.from_settings(settings)  # refuses to start without UNSUBSCRIBE_KEYS in production
     runtime.serve_grpc(
         settings.renderer_addr,
         [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer(settings))],
@@ -30,6 +33,8 @@ def build(settings: Settings) -> ServiceRuntime:
         # The handler runs on the consumer's thread; between batches it lets the consumer answer heartbeats.
         keepalive=lambda: consumer.keepalive(),
         stats=StatsClient(settings.stats_addr),  # retry jobs: errors reset, recipients already done
+        stops=JobStops(campaign_fetch(settings.campaign_addr)),  # a stopped job stops at the next batch
+        links=links,
     )
     # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
     consumer = BatchConsumer(

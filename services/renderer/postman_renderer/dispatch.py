@@ -10,11 +10,19 @@ The job is resumable. Recipients stream in id order after the job's recorded res
 published and confirmed before the resume point moves past it, in one short transaction. A process that dies
 mid-way gets the SendJob redelivered and continues from the last confirmed batch; the sender recognises the few
 messages of an unconfirmed batch by their ids. There is no database round trip per message, only per batch.
+
+A job that is stopped (by its owner, or halted) while it renders stops at the next batch (``JobStops``: campaign is
+asked at most every half second): nothing more is published, no JobRendered, and the SendJob is done; a retry
+renders the rest.
+
+Every email carries its recipient's own unsubscribe link (``postman_shared.unsubscribe_links``): in a footer of the
+body, and in ``unsubscribe_url`` for the List-Unsubscribe headers the sender adds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from html import escape
 from typing import Any, Protocol
 
 from postman_renderer import progress
@@ -27,8 +35,10 @@ from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
+from postman_shared.job_stops import JobStops
 from postman_shared.logging import get_logger
 from postman_shared.messages import JobRendered, SendJob, rendered_message_id
+from postman_shared.unsubscribe_links import UnsubscribeLinks
 
 # A job in one of these states was rendered before (or halted): a redelivered SendJob must do nothing.
 FINISHED_STATUSES = frozenset({"SENT", "LOGGED", "STOPPED"})
@@ -72,6 +82,8 @@ class JobRenderer:
         default_sender: str,
         keepalive: Callable[[], None] = lambda: None,
         stats: Stats | None = None,  # needed for retry jobs only
+        stops: JobStops | None = None,  # None: a job is never stopped mid-way
+        links: UnsubscribeLinks | None = None,  # None: emails carry no unsubscribe link
     ) -> None:
         self._campaigns = campaigns
         self._database = database
@@ -80,6 +92,8 @@ class JobRenderer:
         self._default_sender = default_sender
         self._keepalive = keepalive
         self._stats = stats
+        self._stops = stops
+        self._links = links
 
     def render(self, send_job: SendJob) -> None:
         """Publishes every remaining recipient of the job, then JobRendered, then marks the job SENT."""
@@ -116,6 +130,9 @@ class JobRenderer:
         for recipients in self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size):
             if not recipients:
                 continue
+            if self._stops is not None and self._stops.is_stopped(send_job.job_id):
+                log.info("job stopped while rendering: the rest is left unsent", published=published)
+                return
             due = recipients if done is None else [r for r in recipients if r.id not in done]
             if due:
                 self._publisher.publish([envelope.message(r) for r in due])
@@ -149,7 +166,7 @@ class JobRenderer:
                     template=EmailMessageTemplate.parse(template.subject, template.body),
                     sender=template.from_address or self._default_sender,
                     reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
-                    retry=retry, simulated=simulated,
+                    retry=retry, simulated=simulated, user_id=campaign.user_id, links=self._links,
                 )
             if campaign.type in ("SMS", "TELEGRAM"):
                 if not campaign.credential_id:
@@ -201,11 +218,18 @@ class TextEnvelope:
         return OutgoingMessage(self._queue, body, rendered_message_id(recipient.id, self._job_id, self._retry))
 
 
+def unsubscribe_footer(url: str) -> str:
+    """The footer every campaign email ends with: the recipient's own unsubscribe link."""
+    return ('<hr><p style="font-size:12px;color:#505a5f">You received this email because you are on a recipient '
+            f'list of this sender. <a href="{escape(url)}">Unsubscribe</a> from their emails.</p>')
+
+
 class JobEnvelope:
     """What every message of an email job shares; builds one recipient's message."""
 
     def __init__(self, campaign_id: int, job_id: int, template: EmailMessageTemplate, sender: str,
-                 reply_to: str | None, retry: bool = False, simulated: bool = False) -> None:
+                 reply_to: str | None, retry: bool = False, simulated: bool = False, user_id: int = 0,
+                 links: UnsubscribeLinks | None = None) -> None:
         self.campaign_id = campaign_id
         self.simulated = simulated
         self.job_id = job_id
@@ -213,13 +237,21 @@ class JobEnvelope:
         self.sender = sender
         self.reply_to = reply_to
         self.retry = retry
+        self.user_id = user_id
+        self.links = links
 
     def message(self, recipient: RecipientLike) -> OutgoingMessage:
         subject, html = self.template.render(_values(recipient))
+        url = mailto = None
+        if self.links is not None:
+            url = self.links.url(self.campaign_id, recipient.recipient)
+            mailto = self.links.mailto_address(self.campaign_id, recipient.recipient)
+            html += unsubscribe_footer(url)
         # The body of a RenderedEmail, built directly: dataclasses.asdict costs more than the rendering itself.
         body = {
             "recipient_id": recipient.id, "campaign_id": self.campaign_id, "job_id": self.job_id,
             "to": recipient.recipient, "sender": self.sender, "reply_to": self.reply_to,
             "subject": subject, "body": html, "retry": self.retry, "simulated": self.simulated,
+            "user_id": self.user_id, "unsubscribe_url": url, "unsubscribe_mailto": mailto,
         }
         return OutgoingMessage(EMAIL_SEND, body, rendered_message_id(recipient.id, self.job_id, self.retry))

@@ -27,3 +27,17 @@ EVENTS = Counter(
     "Provider events about sent emails, by type and whether they moved a transactional email (applied, ignored)",
     ["event_type", "outcome"],
 )
+
+BOUNCE_REPORTS = Counter(
+    "postman_email_bounce_reports_total",
+    "Messages read from the bounce mailbox (BOUNCE_IMAP_URL), by kind (bounce, delay, complaint, unsubscribe, "
+    "unknown) and outcome (applied, forged: not one of our return paths, unreadable: left for a person)",
+    ["kind", "outcome"],
+)
+
+SUPPRESSED_MESSAGES = Counter(
+    "postman_email_suppressed_messages_total",
+    "Campaign emails not sent because the recipient is suppressed (BLACKLISTED, UNSUBSCRIBED) or their job was "
+    "stopped (WITHHELD)",
+    ["status"],
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -19,6 +19,12 @@ class EmailDelivery(Base):
     """The outcome of handing one message to the transport; a redelivered message found here is not sent again."""
 
     __tablename__ = "email_deliveries"
+    __table_args__ = (
+        # SES's events name the message by the MessageId SendEmail returned.
+        Index("ix_email_deliveries_provider_message_id", "provider_message_id"),
+        # A retry's message is not sent to a recipient whose earlier message was sent (delivery_log).
+        Index("ix_email_deliveries_recipient_id", "recipient_id", postgresql_where=text("recipient_id IS NOT NULL")),
+    )
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(BigInteger)  # None for priority (non-campaign) email
@@ -27,6 +33,7 @@ class EmailDelivery(Base):
     error_reason: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recipient_id: Mapped[int | None] = mapped_column(BigInteger)  # a campaign message's recipient; None: priority
 
 
 class TransactionalEmail(Base):

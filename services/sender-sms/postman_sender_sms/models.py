@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postman_shared.db import new_metadata
@@ -19,7 +19,11 @@ class SmsDelivery(Base):
 
     __tablename__ = "sms_deliveries"
     # A receipt names its message by Twilio's SID; a retried message's id is "<recipient_id>.<job_id>".
-    __table_args__ = (Index("ix_sms_deliveries_provider_message_id", "provider_message_id"),)
+    __table_args__ = (
+        Index("ix_sms_deliveries_provider_message_id", "provider_message_id"),
+        # A retry's message is not sent to a recipient whose earlier message was sent (delivery_log).
+        Index("ix_sms_deliveries_recipient_id", "recipient_id", postgresql_where=text("recipient_id IS NOT NULL")),
+    )
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
@@ -28,6 +32,7 @@ class SmsDelivery(Base):
     error_reason: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(64))  # Twilio's message SID ("SM" + 32 hex)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recipient_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TransactionalSms(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postman_shared.db import new_metadata
@@ -32,12 +32,20 @@ class TelegramSubscriber(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The person blocked the bot (Telegram answered 403, or a my_chat_member update said "kicked"): their messages
+    # are skipped as UNSUBSCRIBED until they talk to the bot again.
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TelegramDelivery(Base):
     """The outcome of handing one message to the Bot API; a redelivered message found here is not sent again."""
 
     __tablename__ = "telegram_deliveries"
+    __table_args__ = (
+        # A retry's message is not sent to a recipient whose earlier message was sent (delivery_log).
+        Index("ix_telegram_deliveries_recipient_id", "recipient_id",
+              postgresql_where=text("recipient_id IS NOT NULL")),
+    )
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
@@ -46,3 +54,4 @@ class TelegramDelivery(Base):
     error_reason: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(64))  # Telegram's message_id in the chat
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recipient_id: Mapped[int | None] = mapped_column(BigInteger)

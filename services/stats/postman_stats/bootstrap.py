@@ -1,4 +1,5 @@
-"""Composition root of the stats service: the StatsService API, the delivery.events consumer, the job sweep."""
+"""Composition root of the stats service: the StatsService API, the delivery.events consumer, the sweeps of
+finished jobs and of campaigns to halt."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import DELIVERY_EVENTS
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.settings import Settings
-from postman_stats import finishing
+from postman_stats import finishing, halting
 from postman_stats.campaign_client import CampaignClient
 from postman_stats.consumer import EventHandler
 from postman_stats.grpc_api import StatsServicer
@@ -23,12 +24,14 @@ def build(settings: Settings) -> ServiceRuntime:
         [(stats_pb2_grpc.add_StatsServiceServicer_to_server, StatsServicer(runtime.database, campaigns))],
         ["postman.v1.StatsService"],
     )
+    thresholds = halting.Thresholds.from_settings(settings)
     runtime.add_consumer(
         BatchConsumer(
-            settings.amqp_url, DELIVERY_EVENTS, EventHandler(runtime.database, campaigns),
+            settings.amqp_url, DELIVERY_EVENTS, EventHandler(runtime.database, campaigns, thresholds),
             batch_size=settings.stats_batch_size, prefetch=2 * settings.stats_batch_size,
             delivery_limit=settings.queue_delivery_limit,
         )
     )
     runtime.add_loop(partial(finishing.sweep_periodically, runtime.database, campaigns))
+    runtime.add_loop(partial(halting.sweep_periodically, runtime.database, campaigns, thresholds))
     return runtime

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import grpc
 
-from postman.v1 import campaign_pb2, campaign_pb2_grpc
+from postman.v1 import campaign_pb2, campaign_pb2_grpc, common_pb2, suppression_pb2, suppression_pb2_grpc
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import from_rpc_error
 
@@ -26,8 +26,26 @@ class CampaignClient:
         """The campaign if it belongs to the user; ServiceError ``not_found`` otherwise."""
         return client.call(self._stub().GetCampaign, campaign_pb2.CampaignRef(campaign_id=campaign_id, user_id=user_id))
 
-    def set_job_status(self, job_id: int, status: str) -> None:
-        client.call(self._stub().SetJobStatus, campaign_pb2.SetJobStatusRequest(job_id=job_id, status=status))
+    def set_job_status(self, job_id: int, status: str, counts: common_pb2.OutcomeCounts | None = None) -> None:
+        client.call(self._stub().SetJobStatus, campaign_pb2.SetJobStatusRequest(job_id=job_id, status=status,
+                                                                                counts=counts))
+
+    def halt_campaign(self, campaign_id: int, job_id: int, reason: str,
+                      counts: common_pb2.OutcomeCounts) -> campaign_pb2.Campaign:
+        return client.call(self._stub().HaltCampaign, campaign_pb2.HaltCampaignRequest(
+            campaign_id=campaign_id, job_id=job_id, reason=reason, counts=counts))
+
+    def unsubscribes(self, campaign_id: int) -> dict[str, suppression_pb2.UnsubscribeState]:
+        """Who unsubscribed through the campaign's links: recipient -> their unsubscribe (ServiceError on failure)."""
+        stub = client.stub(self._address, suppression_pb2_grpc.SuppressionServiceStub)
+        request = suppression_pb2.StreamUnsubscribesRequest(campaign_id=campaign_id)
+        found: dict[str, suppression_pb2.UnsubscribeState] = {}
+        try:
+            for batch in stub.StreamUnsubscribes(request, wait_for_ready=True, timeout=600):
+                found.update((u.recipient, u) for u in batch.unsubscribes)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return found
 
     def all_recipients(self, campaign_id: int) -> Iterator[Sequence[campaign_pb2.Recipient]]:
         """Every recipient of the campaign, valid or not, in id order, one batch at a time (ServiceError on failure).

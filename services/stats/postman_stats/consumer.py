@@ -6,7 +6,7 @@ from postman_shared.broker import Delivery
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, JobRendered, parse_event
-from postman_stats import finishing, recording
+from postman_stats import finishing, halting, recording
 
 log = get_logger(component="consumer")
 
@@ -19,9 +19,10 @@ def decode(batch: list[Delivery]) -> tuple[list[DeliveryEvent | JobRendered], li
         try:
             event = parse_event(delivery.json())
             if isinstance(event, DeliveryEvent):
-                allowed = recording.RECEIPT_STATUSES if event.kind == recording.RECEIPT else recording.STATUSES
+                allowed = recording.ALLOWED_STATUSES[event.kind]
                 if event.status not in allowed:
-                    raise ValueError(f"status of a {event.kind} must be {' or '.join(allowed)}, got {event.status!r}")
+                    raise ValueError(f"status of a {event.kind} must be one of {', '.join(sorted(allowed))}, "
+                                     f"got {event.status!r}")
             events.append(event)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.error("malformed delivery event", message_id=delivery.message_id,
@@ -30,10 +31,16 @@ def decode(batch: list[Delivery]) -> tuple[list[DeliveryEvent | JobRendered], li
     return events, malformed
 
 
+class Campaigns(finishing.Jobs, halting.Campaigns):
+    pass
+
+
 class EventHandler:
-    def __init__(self, database: Database, jobs: finishing.Jobs) -> None:
+    def __init__(self, database: Database, campaigns: Campaigns,
+                 thresholds: halting.Thresholds = halting.Thresholds()) -> None:
         self._database = database
-        self._jobs = jobs
+        self._campaigns = campaigns
+        self._thresholds = thresholds
 
     def __call__(self, batch: list[Delivery]) -> list[Delivery]:
         events, malformed = decode(batch)
@@ -41,5 +48,7 @@ class EventHandler:
             recorded = recording.record(self._database, events)
             log.info("events recorded", campaign_ids=recorded.campaign_ids, counted=recorded.counted,
                      receipts=recorded.receipts, duplicates=recorded.duplicates)
-            finishing.finish_completed(self._database, self._jobs, recorded.campaign_ids)
+            if recorded.bad_news:
+                halting.check(self._database, self._campaigns, self._thresholds, sorted(recorded.bad_news))
+            finishing.finish_completed(self._database, self._campaigns, recorded.campaign_ids)
         return malformed

@@ -1,7 +1,9 @@
 """A campaign's export: every recipient of its file with what happened to it.
 
-The recipients stream from campaign in id order; this campaign's outcomes are loaded once into a dict, so each row
-is a lookup, not a query. Rows leave in batches as they are ready.
+The recipients stream from campaign in id order; this campaign's outcomes, and who unsubscribed through its links,
+are loaded once into dicts, so each row is a lookup, not a query. Rows leave in batches as they are ready. The
+status is upstream Postman's word where it has one (``postman_shared.outcomes.EXPORT_STATUS``): READ for an opened
+email, INVALID_RECIPIENT for a bounce or complaint, with ``error_code`` saying which.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from postman.v1 import stats_pb2
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
+from postman_shared.outcomes import EXPORT_STATUS, MessageStatus
 from postman_shared.timestamps import to_timestamp
 from postman_stats.campaign_client import CampaignClient
 from postman_stats.models import MessageOutcome
@@ -27,26 +30,35 @@ def export_campaign(database: Database, campaigns: CampaignClient, campaign_id: 
     if campaign.redacted:
         raise ServiceError("campaign_redacted", "This campaign has been redacted")
     outcomes = load_outcomes(database, campaign_id)
+    unsubscribes = campaigns.unsubscribes(campaign_id) if campaign.type == "EMAIL" else {}
     for recipients in campaigns.all_recipients(campaign_id):
         rows = []
         for recipient in recipients:
             outcome = outcomes.get(recipient.id)
             if outcome is not None:
-                status, error_code, updated_at = outcome
-                rows.append(stats_pb2.ExportRow(recipient=recipient.recipient, status=status,
-                                                error_code=error_code or "", updated_at=to_timestamp(updated_at)))
+                status, error_code, sub_type, updated_at = outcome
+                row = stats_pb2.ExportRow(recipient=recipient.recipient,
+                                          status=EXPORT_STATUS.get(MessageStatus(status), status),
+                                          error_code=error_code or "", error_sub_type=sub_type or "",
+                                          updated_at=to_timestamp(updated_at))
             else:
-                rows.append(stats_pb2.ExportRow(recipient=recipient.recipient,
-                                                status="UNSENT" if recipient.valid else "INVALID"))
+                row = stats_pb2.ExportRow(recipient=recipient.recipient,
+                                          status="UNSENT" if recipient.valid else "INVALID")
+            unsubscribed = unsubscribes.get(recipient.recipient)
+            if unsubscribed is not None:
+                row.unsubscriber_recipient = unsubscribed.recipient
+                row.unsubscriber_reason = unsubscribed.reason
+            rows.append(row)
         yield stats_pb2.ExportBatch(rows=rows)
 
 
-def load_outcomes(database: Database, campaign_id: int) -> dict[int, tuple[str, str | None, datetime]]:
-    """recipient id -> (status, error code, recorded at), read with a server-side cursor."""
+def load_outcomes(database: Database, campaign_id: int) -> dict[int, tuple[str, str | None, str | None, datetime]]:
+    """recipient id -> (status, error code, error sub-type, recorded at), read with a server-side cursor."""
     statement = (
-        select(MessageOutcome.recipient_id, MessageOutcome.status, MessageOutcome.error_code, MessageOutcome.updated_at)
+        select(MessageOutcome.recipient_id, MessageOutcome.status, MessageOutcome.error_code,
+               MessageOutcome.error_sub_type, MessageOutcome.updated_at)
         .where(MessageOutcome.campaign_id == campaign_id)
         .execution_options(yield_per=_FETCH)
     )
     with database.session() as session:
-        return {row[0]: (row[1], row[2], row[3]) for row in session.execute(statement)}
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in session.execute(statement)}

@@ -13,36 +13,41 @@ from typing import Protocol
 
 from sqlalchemy import text
 
+from postman.v1 import common_pb2
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
+from postman_stats.reading import outcome_counts
 
 log = get_logger(component="finishing")
 
 SWEEP_SECONDS = 5.0
 
 _COMPLETE = (
-    "SELECT campaign_id, job_id FROM campaign_counters "
-    "WHERE logged_at IS NULL AND expected IS NOT NULL AND job_id IS NOT NULL AND sent + error >= expected"
+    "SELECT * FROM campaign_counters WHERE logged_at IS NULL AND expected IS NOT NULL AND job_id IS NOT NULL "
+    "AND sent + error + invalid_recipients + unsubscribed >= expected"
 )
 _MARK_LOGGED = text("UPDATE campaign_counters SET logged_at = now() WHERE campaign_id = :c AND logged_at IS NULL")
 
 
 class Jobs(Protocol):
-    def set_job_status(self, job_id: int, status: str) -> None: ...
+    def set_job_status(self, job_id: int, status: str, counts: common_pb2.OutcomeCounts | None = None) -> None: ...
 
 
 def finish_completed(database: Database, jobs: Jobs, campaign_ids: list[int] | None = None) -> list[int]:
-    """Sets LOGGED on the completed jobs of these campaigns (all campaigns when None); returns the campaigns done."""
+    """Sets LOGGED on the completed jobs of these campaigns (all campaigns when None), with their counts for the
+    owner's email; returns the campaigns done."""
     with database.session() as session:
         if campaign_ids is None:
-            complete = session.execute(text(_COMPLETE)).all()
+            complete = session.execute(text(_COMPLETE)).mappings().all()
         else:
-            complete = session.execute(text(_COMPLETE + " AND campaign_id = ANY(:ids)"), {"ids": campaign_ids}).all()
+            complete = session.execute(text(_COMPLETE + " AND campaign_id = ANY(:ids)"),
+                                       {"ids": campaign_ids}).mappings().all()
     finished = []
-    for campaign_id, job_id in complete:
+    for row in complete:
+        campaign_id, job_id = row["campaign_id"], row["job_id"]
         try:
-            jobs.set_job_status(job_id, "LOGGED")
+            jobs.set_job_status(job_id, "LOGGED", outcome_counts(row))
         except ServiceError as exc:
             log.warning("cannot mark job LOGGED yet", campaign_id=campaign_id, job_id=job_id, error=exc.message)
             continue

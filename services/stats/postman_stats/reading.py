@@ -1,39 +1,57 @@
-"""A campaign's statistics: recipients and invalid rows from campaign, sent and error from the counters.
+"""A campaign's statistics: recipients and invalid rows from campaign, the outcomes from the counters.
 
-``unsent = recipients - invalid - sent - error``, so the four numbers always add up to the recipients.
+``unsent = recipients - invalid rows - sent - error - invalid recipients - unsubscribed``, so Postman's counters
+(``invalid`` being the file's invalid rows plus the bounced, complained and blacklisted recipients) always add up to
+the recipients.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timezone
+from typing import Any
 
 from sqlalchemy import select
 
-from postman.v1 import campaign_pb2, stats_pb2
+from postman.v1 import campaign_pb2, common_pb2, stats_pb2
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 from postman_shared.timestamps import to_timestamp
 from postman_stats.models import CampaignCounter
 
+# The counters of the statistics and their details, as campaign_counters names them.
+_DETAILS = ("delivered", "opened", "hard_bounced", "soft_bounced", "complained", "blacklisted")
+
+
+def outcome_counts(counter: Mapping[str, Any] | None) -> common_pb2.OutcomeCounts:
+    """A counter row's outcomes (``recipients``, ``unsent`` and the file's invalid rows are campaign's to add)."""
+    if counter is None:
+        return common_pb2.OutcomeCounts()
+    return common_pb2.OutcomeCounts(sent=counter["sent"], error=counter["error"],
+                                    invalid=counter["invalid_recipients"], unsubscribed=counter["unsubscribed"],
+                                    **{name: counter[name] for name in _DETAILS})
+
 
 def campaign_stats(database: Database, campaign: campaign_pb2.Campaign) -> stats_pb2.CampaignStats:
     """The statistics of a campaign the caller has already fetched from campaign (which checked its owner)."""
     with database.session() as session:
-        counter = session.execute(
-            select(CampaignCounter.sent, CampaignCounter.error, CampaignCounter.updated_at)
-            .where(CampaignCounter.campaign_id == campaign.id)
-        ).one_or_none()
-    sent, error, counted_at = (counter.sent, counter.error, counter.updated_at) if counter else (0, 0, None)
+        counter = session.execute(select(CampaignCounter.__table__).where(
+            CampaignCounter.campaign_id == campaign.id)).mappings().one_or_none()
+    counts = outcome_counts(counter)
+    counted_at = counter["updated_at"] if counter else None
     latest = max(campaign.jobs, key=lambda job: job.id, default=None)
     stats = stats_pb2.CampaignStats(
-        unsent=max(0, campaign.num_recipients - campaign.num_invalid - sent - error),
-        sent=sent,
-        error=error,
-        invalid=campaign.num_invalid,
-        unsubscribed=0,
+        unsent=max(0, campaign.num_recipients - campaign.num_invalid - counts.sent - counts.error - counts.invalid
+                   - counts.unsubscribed),
+        sent=counts.sent,
+        error=counts.error,
+        invalid=campaign.num_invalid + counts.invalid,
+        unsubscribed=counts.unsubscribed,
         status=latest.status if latest is not None else "READY",
         halted=campaign.halted,
         redacted=campaign.redacted,
+        invalid_rows=campaign.num_invalid,
+        **{name: getattr(counts, name) for name in _DETAILS},
     )
     moments = [counted_at] if counted_at is not None else []
     if latest is not None and latest.HasField("status_updated_at"):
@@ -50,7 +68,7 @@ MAX_COUNTER_IDS = 100  # a page of the campaign list holds at most this many cam
 
 
 def campaign_counters(database: Database, campaign_ids: list[int]) -> list[stats_pb2.CampaignCounters]:
-    """The sent and error counters of several campaigns in one query (a page of the campaign list: no N+1).
+    """The counters of several campaigns in one query (a page of the campaign list: no N+1).
     The caller got the ids from campaign for their owner; a campaign never sent has no counters and is left out."""
     if not campaign_ids:
         return []
@@ -58,7 +76,11 @@ def campaign_counters(database: Database, campaign_ids: list[int]) -> list[stats
         raise InvalidArgument(f"at most {MAX_COUNTER_IDS} campaigns at a time")
     with database.session() as session:
         rows = session.execute(
-            select(CampaignCounter.campaign_id, CampaignCounter.sent, CampaignCounter.error)
+            select(CampaignCounter.campaign_id, CampaignCounter.sent, CampaignCounter.error,
+                   CampaignCounter.invalid_recipients, CampaignCounter.unsubscribed, CampaignCounter.delivered,
+                   CampaignCounter.opened)
             .where(CampaignCounter.campaign_id.in_(set(campaign_ids)))
         ).all()
-    return [stats_pb2.CampaignCounters(campaign_id=row.campaign_id, sent=row.sent, error=row.error) for row in rows]
+    return [stats_pb2.CampaignCounters(campaign_id=row.campaign_id, sent=row.sent, error=row.error,
+                                       invalid_recipients=row.invalid_recipients, unsubscribed=row.unsubscribed,
+                                       delivered=row.delivered + row.opened) for row in rows]

@@ -7,19 +7,24 @@ so ``unsent + sent + error + invalid = recipients`` holds at every moment, and t
 any others. It is idempotent: a renderer that restarts finds the counter already on the retry and changes nothing.
 Events of an older job of the campaign that arrive afterwards are ignored (``recording.py``).
 
-``recount`` sets ``sent`` and ``error`` to what ``message_outcomes`` holds, in the same kind of locked transaction.
+The retry also becomes the baseline of halting (``halting.py``): its bounces and complaints are counted from the
+counts it started with, so a campaign resumed after a halt is judged on what it sends since.
+
+``recount`` sets every counter to what ``message_outcomes`` holds, in the same kind of locked transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
+from postman_stats.halting import BASELINE
 from postman_stats.models import CampaignCounter, MessageOutcome
+from postman_stats.recording import COUNTER_COLUMNS, CounterChange
 
 RECORDED_BATCH = 5000
 
@@ -40,6 +45,9 @@ def start_retry(database: Database, campaign_id: int, job_id: int) -> int:
             MessageOutcome.campaign_id == campaign_id, MessageOutcome.status == "ERROR")).rowcount
         session.execute(update(CampaignCounter).where(CampaignCounter.campaign_id == campaign_id).values(
             error=CampaignCounter.error - reset, job_id=job_id, expected=None, logged_at=None, updated_at=func.now()))
+        session.execute(text(f"UPDATE campaign_counters SET halted_at = NULL, "  # noqa: S608 - constant columns
+                             f"{', '.join(f'{column} = {value}' for column, value in BASELINE.items())} "
+                             "WHERE campaign_id = :c"), {"c": campaign_id})
     log.info("retry started: errors moved back to unsent", campaign_id=campaign_id, job_id=job_id, reset=reset)
     return int(reset)
 
@@ -69,11 +77,13 @@ def recount(database: Database, campaign_id: int) -> tuple[int, int]:
                         .on_conflict_do_nothing(index_elements=["campaign_id"]))
         session.execute(select(CampaignCounter.campaign_id).where(CampaignCounter.campaign_id == campaign_id)
                         .with_for_update())
-        sent, error = session.execute(
-            select(func.count(case((MessageOutcome.status == "SENT", 1))),
-                   func.count(case((MessageOutcome.status == "ERROR", 1))))
-            .where(MessageOutcome.campaign_id == campaign_id)).one()
+        counts = CounterChange()
+        for status, count in session.execute(
+                select(MessageOutcome.status, func.count()).where(MessageOutcome.campaign_id == campaign_id)
+                .group_by(MessageOutcome.status)):
+            counts.add(status, count)
         session.execute(update(CampaignCounter).where(CampaignCounter.campaign_id == campaign_id).values(
-            sent=sent, error=error, updated_at=func.now()))
-    log.info("counters recounted", campaign_id=campaign_id, sent=sent, error=error)
-    return int(sent), int(error)
+            updated_at=func.now(), **{column: getattr(counts, column) for column in COUNTER_COLUMNS}))
+    log.info("counters recounted", campaign_id=campaign_id, sent=counts.sent, error=counts.error,
+             invalid_recipients=counts.invalid_recipients, unsubscribed=counts.unsubscribed)
+    return counts.sent, counts.error
