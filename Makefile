@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit bench services clean setup chromium
+.PHONY: install run test lint unit bench services clean setup chromium dovecot
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ lint: install
 unit: install
 	$(PY) -m pytest tests/unit -q
 
-test: install lint chromium
+test: install lint chromium dovecot
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
@@ -59,6 +59,17 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	      echo "could not install chromium: the browser tests will fail"; \
 	  else echo "chromium is missing and this is not root: the browser tests will fail (apt-get install chromium)"; fi; \
+	fi
+
+# Debian's Dovecot for the bounce mailbox tests (a real IMAP server, tests/support/imap.py): nothing to do when present;
+# installed when run as root; otherwise (or if the install fails) those tests fail, saying how to install it.
+dovecot:
+	@if ! test -x /usr/sbin/dovecot; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's dovecot-imapd for the bounce mailbox tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) || \
+	      echo "could not install dovecot-imapd: the bounce mailbox tests will fail"; \
+	  else echo "dovecot is missing and this is not root: the bounce mailbox tests will fail (apt-get install dovecot-imapd)"; fi; \
 	fi
 
 bench: install

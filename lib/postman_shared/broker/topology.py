@@ -29,6 +29,7 @@ TELEGRAM_SEND = "telegram.send"  # one rendered Telegram message: renderer -> se
 TELEGRAM_UPDATES = "telegram.updates"  # a bot's webhook update, checked by the gateway: gateway -> sender-telegram
 EMAIL_EVENTS = "email.events"  # an SES event (delivery, bounce, open...), SNS-signed: gateway -> sender-email
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
+EMAIL_EVENTS_RETRY = "email.events.retry"  # an email event that matched no email yet, waiting: -> email.events
 OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, halted, digest): campaign -> auth
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -49,6 +50,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
 # drains into a queue of QUEUE_CONSUMERS.
 WAIT_QUEUES: dict[str, str] = {
     EMAIL_SEND_RETRY: EMAIL_SEND,
+    EMAIL_EVENTS_RETRY: EMAIL_EVENTS,
 }
 
 

@@ -26,6 +26,8 @@ from postman_gateway import (
     telegram_webhook,
     transactional_email_api,
     transactional_sms_api,
+    unsubscribe_api,
+    unsubscribing,
     uploads_api,
     web,
 )
@@ -59,6 +61,9 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     public = Blueprint("public", __name__, url_prefix="/v1")
     public.add_url_rule("/ping", "ping", ping, methods=["GET"])
     public.register_blueprint(signin_api.public_blueprint)
+    # Upstream's unsubscribe API: no key, the link's signature (h, v) is checked instead.
+    unsubscribing.install(app, settings)
+    public.register_blueprint(unsubscribe_api.blueprint)
     # /v1/openapi.json (on the public blueprint: no key) and the /docs page rendered from it.
     openapi.install(app, public, local_uploads=settings.object_store == "local")
     app.register_blueprint(public)

@@ -14,6 +14,7 @@ from postman.v1 import (
     renderer_pb2_grpc,
     senders_pb2_grpc,
     stats_pb2_grpc,
+    suppression_pb2_grpc,
     transactional_email_pb2_grpc,
 )
 from postman_shared.broker.publisher import Publisher
@@ -56,6 +57,8 @@ class Backends:
     publisher: LazyPublisher = field(compare=False)
     # The officers' template editor: a live preview of unsaved text (ValidateTemplate and RenderPreview only).
     renderer: renderer_pb2_grpc.RendererServiceStub | None = None
+    # The suppression list and unsubscribes (served by the campaign process).
+    suppression: suppression_pb2_grpc.SuppressionServiceStub | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
@@ -70,6 +73,7 @@ class Backends:
                                             transactional_email_pb2_grpc.TransactionalEmailServiceStub),
             publisher=LazyPublisher(settings.amqp_url),
             renderer=client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub),
+            suppression=client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub),
         )
 
 

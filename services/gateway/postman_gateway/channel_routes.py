@@ -145,14 +145,48 @@ def send(raw_id: str, channel: str, rate: int, scheduled_at: datetime | None = N
 
 
 def retry(raw_id: str, channel: str) -> ResponseReturnValue:
-    """Sends again what failed (and, for a stopped job, what was never sent); no body. The send limit applies."""
-    campaign = ref(raw_id)
-    campaign.channel = channel
+    """Sends again what failed (and, for a stopped or halted job, what was never sent: the resume); no body, or
+    ``{"confirm_halted": true}`` to resume a halted campaign. The send limit applies."""
+    body = json_body()
+    confirm = body.get("confirm_halted", False)
+    if not isinstance(confirm, bool):
+        raise ServiceError("api_validation", '"confirm_halted" must be true or false')
+    result = retry_campaign(ref(raw_id), channel, confirm)
+    return jsonify(campaign_id=result.campaign_id)
+
+
+def retry_campaign(campaign: campaign_pb2.CampaignRef, channel: str,
+                   confirm_halted: bool = False) -> campaign_pb2.SendCampaignResponse:
+    """Retries (or resumes) the campaign and records it in the audit trail (``campaign.resumed`` when its send was
+    stopped or halted); shared by the API and the officers' pages."""
     caller = current_caller()
     limiting.check_send_limit(caller.user_id, caller.rate_limit)
-    result = client.call(backends().campaign.RetryCampaign, campaign)
-    audit.record("campaign.retried", "campaign", campaign.campaign_id, {"job_ids": list(result.job_ids)})
-    return jsonify(campaign_id=result.campaign_id)
+    before = client.call(backends().campaign.GetCampaign, campaign)
+    latest = max(before.jobs, key=lambda job: job.id, default=None)
+    result = client.call(backends().campaign.RetryCampaign, campaign_pb2.RetryCampaignRequest(
+        campaign_id=campaign.campaign_id, user_id=campaign.user_id, channel=channel, confirm_halted=confirm_halted))
+    resumed = latest is not None and latest.status == "STOPPED"
+    details: dict[str, Any] = {"job_ids": list(result.job_ids)}
+    if before.halted:
+        details["confirmed_after_halt"] = before.halt_reason
+    audit.record("campaign.resumed" if resumed else "campaign.retried", "campaign", campaign.campaign_id, details)
+    return result  # type: ignore[no-any-return]
+
+
+def stop(raw_id: str, channel: str) -> ResponseReturnValue:
+    """Stops sending: no further message of the campaign reaches a provider (within about a second); what was not
+    handed over stays unsent, and ``retry`` resumes it."""
+    campaign = stop_campaign(ref(raw_id), channel)
+    latest = max(campaign.jobs, key=lambda job: job.id, default=None)
+    return jsonify(campaign_id=campaign.id, status=latest.status if latest is not None else "READY")
+
+
+def stop_campaign(campaign: campaign_pb2.CampaignRef, channel: str) -> campaign_pb2.Campaign:
+    """Stops the campaign's send and records ``campaign.stopped``; shared by the API and the officers' pages."""
+    campaign.channel = channel
+    stopped = client.call(backends().campaign.StopCampaign, campaign)
+    audit.record("campaign.stopped", "campaign", campaign.campaign_id, {})
+    return stopped  # type: ignore[no-any-return]
 
 
 def refresh_stats(raw_id: str) -> stats_pb2.CampaignStats:

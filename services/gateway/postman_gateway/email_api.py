@@ -100,6 +100,11 @@ def retry(campaign_id: str) -> ResponseReturnValue:
     return channel_routes.retry(campaign_id, "EMAIL")
 
 
+@blueprint.post("/stop")
+def stop(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.stop(campaign_id, "EMAIL")
+
+
 @blueprint.post("/refresh-stats")
 def refresh_stats(campaign_id: str) -> ResponseReturnValue:
     channel_routes.campaign_of_channel(campaign_id, "EMAIL")

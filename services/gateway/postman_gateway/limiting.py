@@ -35,3 +35,9 @@ def check_otp_limits(ip: str, email: str) -> None:
     limits, limiter = _limits()
     limiter.check(limits.otp_per_ip, ip or "unknown")
     limiter.check(limits.otp_per_address, address_subject(email))
+
+
+def check_unsubscribe_limit(ip: str) -> None:
+    """``UNSUBSCRIBE_IP_LIMIT_PER_MINUTE`` unsubscribe requests (page, one-click, API) per client IP."""
+    limits, limiter = _limits()
+    limiter.check(limits.unsubscribe_per_ip, ip or "unknown")

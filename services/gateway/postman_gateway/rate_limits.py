@@ -167,6 +167,7 @@ class GatewayLimits:
     otp_per_ip: Limit
     otp_per_address: Limit
     default_send_rate: int
+    unsubscribe_per_ip: Limit = Limit("unsubscribe-ip", 30, 60, fail_open=True, what="unsubscribe requests")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GatewayLimits":
@@ -177,6 +178,9 @@ class GatewayLimits:
             otp_per_address=Limit("otp-email", settings.otp_email_limit_per_hour, 3600, fail_open=False,
                                   what="one-time password requests for this address"),
             default_send_rate=settings.send_rate_limit_default,
+            # Recipients' unsubscribe links (signed, so the limit is about load, not abuse: it fails open).
+            unsubscribe_per_ip=Limit("unsubscribe-ip", settings.unsubscribe_ip_limit_per_minute, 60, fail_open=True,
+                                     what="unsubscribe requests from this IP address"),
         )
 
     def send(self, rate_limit: int) -> Limit:

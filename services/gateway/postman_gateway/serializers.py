@@ -35,7 +35,13 @@ def campaign_meta(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "redacted": campaign.redacted,
         "should_save_list": False,  # managed lists are not implemented
         "job_queue": job_queue(campaign.jobs),
+        **halt_details(campaign),
     }
+
+
+def halt_details(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
+    """Why and when the campaign was halted (extra keys; null when it never was)."""
+    return {"halt_reason": campaign.halt_reason or None, "halted_at": to_iso(campaign.halted_at)}
 
 
 def campaign_duplicate_meta(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
@@ -70,6 +76,8 @@ def email_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "num_recipients": campaign.num_recipients,
         "job_queue": job_queue(campaign.jobs),
         "email_templates": _email_template(campaign.email_template) if campaign.HasField("email_template") else None,
+        "halted": campaign.halted,
+        **halt_details(campaign),
     }
 
 
@@ -98,6 +106,8 @@ def sms_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "job_queue": job_queue(campaign.jobs),
         "sms_templates": (_sms_template(campaign.sms_template, with_segments=True)
                           if campaign.HasField("sms_template") else None),
+        "halted": campaign.halted,
+        **halt_details(campaign),
     }
 
 
@@ -117,6 +127,8 @@ def telegram_campaign(campaign: campaign_pb2.Campaign) -> dict[str, Any]:
         "job_queue": job_queue(campaign.jobs),
         "telegram_templates": (_sms_template(campaign.telegram_template)
                                if campaign.HasField("telegram_template") else None),
+        "halted": campaign.halted,
+        **halt_details(campaign),
     }
     return {"campaign": details, "num_recipients": campaign.num_recipients, **details}
 
@@ -207,8 +219,14 @@ def send_result(result: campaign_pb2.SendCampaignResponse) -> dict[str, Any]:
     return {"campaign_id": result.campaign_id, "job_id": list(result.job_ids)}
 
 
+# What happened after the provider took the messages (extra keys): details of sent and invalid.
+OUTCOME_DETAILS = ("delivered", "opened", "hard_bounced", "soft_bounced", "complained", "blacklisted", "invalid_rows")
+
+
 def email_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
-    """EmailCampaignStats: ``GET /campaign/{id}/email/stats``."""
+    """EmailCampaignStats: ``GET /campaign/{id}/email/stats``; unsent + sent + error + invalid + unsubscribed =
+    recipients. The extra ``outcomes`` object details sent (delivered, opened) and invalid (bounced, complained,
+    blacklisted, the file's invalid rows)."""
     return {
         "error": stats.error,
         "unsent": stats.unsent,
@@ -219,14 +237,14 @@ def email_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
         "redacted": stats.redacted,
         "status": stats.status or "READY",
         "updated_at": to_iso(stats.updated_at),
+        "outcomes": {name: getattr(stats, name) for name in OUTCOME_DETAILS},
     }
 
 
 def channel_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
-    """CampaignStats: ``GET /campaign/{id}/{sms,telegram}/stats`` (no unsubscribed counter)."""
-    body = email_stats(stats)
-    del body["unsubscribed"]
-    return body
+    """CampaignStats: ``GET /campaign/{id}/{sms,telegram}/stats``; ``unsubscribed`` (an extra key here: numbers that
+    replied STOP, people who blocked the bot) keeps the counters adding up to the recipients."""
+    return email_stats(stats)
 
 
 def sms_stats(stats: stats_pb2.CampaignStats, campaign: campaign_pb2.Campaign) -> dict[str, Any]:
@@ -239,24 +257,27 @@ def sms_stats(stats: stats_pb2.CampaignStats, campaign: campaign_pb2.Campaign) -
 
 
 def channel_export_row(row: stats_pb2.ExportRow) -> dict[str, Any]:
-    """CampaignRecipient: an SMS or Telegram export row."""
+    """CampaignRecipient: an SMS or Telegram export row (``error_sub_type``: an extra key)."""
     return {
         "recipient": row.recipient,
         "status": row.status,
         "error_code": _or_none(row.error_code),
         "updated_at": to_iso(row.updated_at),
+        "error_sub_type": _or_none(row.error_sub_type),
     }
 
 
 def export_row(row: stats_pb2.ExportRow) -> dict[str, Any]:
-    """EmailExportRow; unsubscribing is not implemented, so the unsubscriber fields are always null."""
+    """EmailExportRow: the unsubscriber fields are set when the recipient unsubscribed through this campaign's link
+    (with the reason they gave); ``error_sub_type`` (an extra key) is a bounce's sub-type or a complaint's type."""
     return {
         "recipient": row.recipient,
         "status": row.status,
         "error_code": _or_none(row.error_code),
         "updated_at": to_iso(row.updated_at),
-        "unsubscriber.recipient": None,
-        "unsubscriber.reason": None,
+        "unsubscriber.recipient": _or_none(row.unsubscriber_recipient),
+        "unsubscriber.reason": row.unsubscriber_reason if row.unsubscriber_recipient else None,
+        "error_sub_type": _or_none(row.error_sub_type),
     }
 
 

@@ -93,6 +93,11 @@ def retry(campaign_id: str) -> ResponseReturnValue:
     return channel_routes.retry(campaign_id, "SMS")
 
 
+@blueprint.post("/stop")
+def stop(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.stop(campaign_id, "SMS")
+
+
 @blueprint.post("/refresh-stats")
 def refresh_stats(campaign_id: str) -> ResponseReturnValue:
     campaign = channel_routes.campaign_of_channel(campaign_id, "SMS")

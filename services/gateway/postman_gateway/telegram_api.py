@@ -98,6 +98,11 @@ def retry(campaign_id: str) -> ResponseReturnValue:
     return channel_routes.retry(campaign_id, "TELEGRAM")
 
 
+@blueprint.post("/stop")
+def stop(campaign_id: str) -> ResponseReturnValue:
+    return channel_routes.stop(campaign_id, "TELEGRAM")
+
+
 @blueprint.post("/refresh-stats")
 def refresh_stats(campaign_id: str) -> ResponseReturnValue:
     channel_routes.campaign_of_channel(campaign_id, "TELEGRAM")

@@ -1,30 +1,53 @@
 """Composition root of the sender-email service: consumers of ``email.send``, ``email.priority`` and
-``email.events``, and the TransactionalEmailService gRPC server (transactional emails, sent during the call).
+``email.events``, the TransactionalEmailService gRPC server (transactional emails, sent during the call), and the
+reader of the bounce mailbox when ``BOUNCE_IMAP_URL`` is set.
 
 Each consumer has its own thread, broker connection and transport instance (for SMTP, its own connections), and so
 do transactional emails, so a campaign holding every connection of its transport never delays a one-time password
-or a transactional email.
+or a transactional email. Campaign messages and transactional emails are screened against the suppression list
+(SuppressionService, in the campaign process) before they reach the transport.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timezone
 
 from postman.v1 import transactional_email_pb2_grpc
-from postman_sender_email import consumer, delivery, events, priority
+from postman_sender_email import bounce_mailbox, consumer, delivery, events, priority, return_path, transactional
 from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transactional_api import TransactionalEmailServicer
-from postman_sender_email.transports import EmailTransport
+from postman_sender_email.transports import Email, EmailTransport
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND
+from postman_shared.grpc.errors import ServiceError
+from postman_shared.job_stops import JobStops, campaign_fetch
+from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
 from postman_shared.runtime import ServiceRuntime
+from postman_shared.screening import BatchScreen
 from postman_shared.settings import Settings
+from postman_shared.suppression_client import SuppressionClient
+
+log = get_logger(component="bootstrap")
 
 # The priority path carries a handful of emails at a time: one connection to the provider is enough.
 PRIORITY_CONNECTIONS = 1
 # Transactional emails are sent during the API call, several calls at a time: a few connections of their own.
 TRANSACTIONAL_CONNECTIONS = 4
+
+
+def verp(settings: Settings) -> Callable[[Email], str | None]:
+    """A campaign message's return path (``BOUNCE_ADDRESS`` set), else the sender's own address."""
+    if not settings.bounce_address:
+        return lambda email: None
+
+    def address(email: Email) -> str | None:
+        if not isinstance(email, RenderedEmail):
+            return None
+        return return_path.address_for(settings.bounce_address, email.message_id, settings.callback_signing_key)
+
+    return address
 
 
 def build_transport(settings: Settings, connections: int | None = None) -> EmailTransport:
@@ -37,7 +60,7 @@ def build_transport(settings: Settings, connections: int | None = None) -> Email
         return SmtpTransport(
             settings.smtp_host, settings.smtp_port, connections=connections,
             timeout=settings.smtp_timeout, starttls=settings.smtp_starttls,
-            username=settings.smtp_username, password=settings.smtp_password,
+            username=settings.smtp_username, password=settings.smtp_password, return_path=verp(settings),
         )
     if settings.email_transport == "ses":
         import boto3
@@ -59,11 +82,13 @@ def build_transport(settings: Settings, connections: int | None = None) -> Email
 def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("sender-email", settings)
     transport = build_transport(settings)
+    suppressions = SuppressionClient(settings.campaign_addr)
+    screen = BatchScreen("EMAIL", JobStops(campaign_fetch(settings.campaign_addr)), suppressions)
 
     retry = RetryPolicy(max_attempts=settings.email_max_attempts, delay_seconds=settings.email_retry_delay_seconds)
 
     def deliver(emails: Sequence[RenderedEmail], attempts: Mapping[str, int]) -> delivery.BatchReport:
-        return delivery.deliver(emails, runtime.database, transport, runtime.publisher, retry, attempts)
+        return delivery.deliver(emails, runtime.database, transport, runtime.publisher, retry, attempts, screen)
 
     # The pause is the consumer's own (bound below, looked up when a pause is due): stopping the service cuts it short.
     backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))
@@ -74,22 +99,54 @@ def build(settings: Settings) -> ServiceRuntime:
     )
     runtime.add_consumer(email_send)
     runtime.add_consumer(_priority_consumer(settings, runtime))
-    _serve_transactional(settings, runtime)
+    _serve_transactional(settings, runtime, suppressions)
+    # With SMTP: the bounces and complaint reports that come back to the VERP return paths (BOUNCE_IMAP_URL).
+    mailbox = bounce_mailbox.from_settings(settings, runtime.publisher, mailto_unsubscribe(suppressions))
+    if mailbox is not None:
+        runtime.add_loop(mailbox.run)
     return runtime
 
 
-def _serve_transactional(settings: Settings, runtime: ServiceRuntime) -> None:
+def mailto_unsubscribe(suppressions: SuppressionClient) -> Callable[[int, str], None]:
+    """Records an unsubscribe emailed to the List-Unsubscribe mailto address. Campaign unreachable raises (the
+    request stays in the mailbox for the next poll); a campaign that is gone is logged and the request dropped."""
+    def unsubscribe(campaign_id: int, recipient: str) -> None:
+        try:
+            suppressions.unsubscribe(campaign_id, recipient, via="mailto")
+        except ServiceError as exc:
+            if exc.code in ("not_found", "invalid_parameters", "invalid_recipient", "api_validation"):
+                log.info("mailto unsubscribe of a campaign that is gone, dropped", campaign_id=campaign_id)
+                return
+            raise
+
+    return unsubscribe
+
+
+def transactional_screen(suppressions: SuppressionClient) -> transactional.Screen:
+    """The global suppression list for one transactional email's addresses (one call)."""
+    def screen(addresses: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found = suppressions.screen("EMAIL", [(0, address) for address in addresses], transactional=True)
+        return {recipient: (s.reason, s.since.ToDatetime(tzinfo=timezone.utc).date().isoformat())
+                for (_, recipient), s in found.items()}
+
+    return screen
+
+
+def _serve_transactional(settings: Settings, runtime: ServiceRuntime, suppressions: SuppressionClient) -> None:
     """The gRPC server of transactional emails, through a transport of their own, and the consumer of the
-    provider's events that move their status."""
+    provider's events (of transactional and campaign emails)."""
     transport = build_transport(settings, connections=TRANSACTIONAL_CONNECTIONS)
-    servicer = TransactionalEmailServicer(runtime.database, transport, settings.email_from)
+    servicer = TransactionalEmailServicer(runtime.database, transport, settings.email_from,
+                                          transactional_screen(suppressions))
     runtime.serve_grpc(settings.email_sender_addr,
                        [(transactional_email_pb2_grpc.add_TransactionalEmailServiceServicer_to_server, servicer)],
                        ["postman.v1.TransactionalEmailService"])
     runtime.on_stop(transport.close)
     runtime.add_consumer(BatchConsumer(
-        settings.amqp_url, EMAIL_EVENTS, events.EventHandler(runtime.database), batch_size=50, prefetch=100,
-        delivery_limit=settings.queue_delivery_limit,
+        settings.amqp_url, EMAIL_EVENTS,
+        events.EventHandler(runtime.database, runtime.publisher, suppressions, settings.email_max_attempts,
+                            settings.email_retry_delay_seconds),
+        batch_size=50, prefetch=100, delivery_limit=settings.queue_delivery_limit,
     ))
 
 

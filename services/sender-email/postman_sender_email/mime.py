@@ -8,6 +8,10 @@ has no dots and header continuation lines start with a space), so it can go to a
 Header injection is impossible by construction: every CR and LF in a header value is replaced by a space before the
 value is written.
 
+A campaign message carries its recipient's unsubscribe link in ``List-Unsubscribe`` (the HTTPS link, and a mailto
+when one is configured) with ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), so mail clients show
+an unsubscribe button that needs no page; a transactional or priority email carries none.
+
 A transactional email may also have a Cc header (its Bcc addresses never appear in a header: they are envelope
 recipients only), an ``X-Postman-Classification`` header, and attachments, which make it ``multipart/mixed``: the HTML
 part first, then one base64 part per file, named with RFC 2231 parameters when the name is not plain ASCII.
@@ -110,6 +114,8 @@ def build(email: RenderedEmail | PriorityEmail | TransactionalMail, date: str | 
         b"Message-ID: ", message_id(email, sender_address).encode("ascii", "replace"), b"\r\n",
         b"MIME-Version: 1.0\r\n",
     ]
+    if isinstance(email, RenderedEmail) and email.unsubscribe_url:
+        parts += _list_unsubscribe(email.unsubscribe_url, email.unsubscribe_mailto)
     if transactional and email.classification:
         parts += [b"X-Postman-Classification: ", one_line(email.classification).encode("ascii", "replace"), b"\r\n"]
     if transactional and email.attachments:
@@ -122,6 +128,13 @@ def build(email: RenderedEmail | PriorityEmail | TransactionalMail, date: str | 
         encode_body(email.body),
     ]
     return b"".join(parts)
+
+
+def _list_unsubscribe(url: str, mailto: str | None) -> list[bytes]:
+    """``List-Unsubscribe`` (one link a line, folded) and ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058)."""
+    links = [f"<{one_line(url)}>"] + ([f"<mailto:{one_line(mailto)}?subject=unsubscribe>"] if mailto else [])
+    return [b"List-Unsubscribe: ", ",\r\n ".join(links).encode("ascii", "replace"), b"\r\n",
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
 
 
 def _multipart(html: str, attachments: tuple[Attachment, ...]) -> list[bytes]:

@@ -41,6 +41,12 @@ class RetryPolicy:
         )
 
 
+def with_attempt(message: OutgoingMessage, attempt: int, expiration_ms: int) -> OutgoingMessage:
+    """``message`` for a wait queue: it comes back after ``expiration_ms`` as attempt number ``attempt``."""
+    return OutgoingMessage(message.routing_key, message.body, message.message_id,
+                           headers={ATTEMPT_HEADER: attempt}, expiration_ms=expiration_ms)
+
+
 def attempt_of(headers: Mapping[str, Any]) -> int:
     """The attempt number a delivery carries; 1 for a first delivery or a header that is not a positive number."""
     value = headers.get(ATTEMPT_HEADER)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
 
@@ -190,11 +190,39 @@ def attachments_metadata(attachments: Sequence[Attachment]) -> list[dict[str, ob
 
 # --- sending --------------------------------------------------------------------------------------------------------
 
+# The global suppression list as a transactional email sees it: address -> (reason, since when), for the
+# suppressed addresses among those given (hard bounces and complaints; never an owner's unsubscribes).
+Screen = Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]
+_SUPPRESSED_BECAUSE = {"hard_bounce": "bounced permanently", "complaint": "marked an earlier email as spam",
+                       "manual": "was added to the suppression list"}
+
+
+def screened(email: CheckedEmail, screen: Screen | None) -> CheckedEmail:
+    """Refuses an email whose recipient is on the global suppression list (a 400 that says why); copies to
+    suppressed addresses are dropped, as upstream Postman drops blacklisted cc and bcc."""
+    if screen is None:
+        return email
+    found = screen([email.recipient, *email.cc, *email.bcc])
+    if email.recipient in found:
+        reason, since = found[email.recipient]
+        raise InvalidArgument(
+            f"recipient {email.recipient} {_SUPPRESSED_BECAUSE.get(reason, 'is on the suppression list')} "
+            f"(on the suppression list since {since}); Postman does not send to it again. If the address works "
+            "again, ask support to lift it", code="invalid_recipient")
+    if not any(address in found for address in (*email.cc, *email.bcc)):
+        return email
+    log.info("suppressed copies of a transactional email dropped", user_id=email.user_id,
+             dropped=sum(address in found for address in (*email.cc, *email.bcc)))
+    return replace(email, cc=tuple(a for a in email.cc if a not in found),
+                   bcc=tuple(a for a in email.bcc if a not in found))
+
+
 def send(database: Database, transport: EmailTransport, request: EmailToSend,
-         default_from: str) -> TransactionalEmail:
+         default_from: str, screen: Screen | None = None) -> TransactionalEmail:
     """Checks, records, sends and returns the message as accepted. A refusal by the provider is recorded (the
-    message stays UNSENT with its error code) and raised as an error the caller understands."""
-    email = check(request, default_from)
+    message stays UNSENT with its error code) and raised as an error the caller understands. ``screen`` is the
+    global suppression list (None: not screened)."""
+    email = screened(check(request, default_from), screen)
     with database.unit_of_work() as session:
         row = TransactionalEmail(
             user_id=email.user_id, from_address=email.sender, recipient=email.recipient, cc=list(email.cc),
@@ -290,20 +318,32 @@ def get(database: Database, user_id: int, email_id: int) -> TransactionalEmail:
 
 # --- provider events ------------------------------------------------------------------------------------------------
 
-def apply_event(database: Database, event: EmailEvent) -> bool:
+@dataclass(frozen=True)
+class Applied:
+    matched: bool  # the event names a transactional email
+    changed: bool  # it moved its status or filled in a time
+    recipient: str | None = None  # the email's (main) recipient, when matched
+
+
+def apply_event(database: Database, event: EmailEvent) -> Applied:
     """Moves the message SES names by one of its events; a status never goes back, and an event that does not move
-    the status still fills in when it happened (a Send that arrives after the Delivery). Returns whether anything
-    changed: a repeated event, or one about a message that is not a transactional email, changes nothing."""
+    the status still fills in when it happened (a Send that arrives after the Delivery). A repeated event, or one
+    about a copy (cc, bcc) only, changes nothing; neither does one about a message that is not a transactional
+    email (``matched`` False)."""
+    if event.delivery_id:  # a bounce report of a campaign message's return path
+        return Applied(False, False)
     status = EVENT_STATUSES.get(event.event_type)
-    if status is None:
-        return False
     when = _instant(event.occurred_at)
     with database.unit_of_work() as session:
         row = session.scalars(select(TransactionalEmail)
                               .where(TransactionalEmail.provider_message_id == event.provider_message_id)
                               .with_for_update()).first()
         if row is None:
-            return False
+            return Applied(False, False)
+        recipient = row.recipient
+        about = {address.strip().lower() for address in event.recipients}
+        if status is None or (about and recipient not in about):
+            return Applied(True, False, recipient)
         changed = False
         column = _STATUS_TIMES.get(status)
         if column is not None and getattr(row, column) is None:
@@ -322,7 +362,7 @@ def apply_event(database: Database, event: EmailEvent) -> bool:
         email_id, now_status = row.id, row.status
     if changed:
         log.info("transactional email event", email_id=email_id, event=event.event_type, status=now_status)
-    return changed
+    return Applied(True, changed, recipient)
 
 
 def _short(value: str | None) -> str | None:

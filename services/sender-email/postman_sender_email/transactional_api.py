@@ -39,7 +39,9 @@ def _time(value: Timestamp, present: bool) -> datetime | None:
 
 
 class TransactionalEmailServicer(pb_grpc.TransactionalEmailServiceServicer):
-    def __init__(self, database: Database, transport: EmailTransport, default_from: str) -> None:
+    def __init__(self, database: Database, transport: EmailTransport, default_from: str,
+                 screen: transactional.Screen | None = None) -> None:
+        self._screen = screen
         self._database = database
         self._transport = transport
         self._default_from = default_from
@@ -53,7 +55,7 @@ class TransactionalEmailServicer(pb_grpc.TransactionalEmailServiceServicer):
             disable_tracking=request.disable_tracking,
             attachments=[Attachment(a.file_name, a.content_type or "application/octet-stream", a.content)
                          for a in request.attachments], simulated=request.simulated)
-        row = transactional.send(self._database, self._transport, to_send, self._default_from)
+        row = transactional.send(self._database, self._transport, to_send, self._default_from, self._screen)
         return message(row)
 
     def ListTransactionalEmails(self, request: pb.ListTransactionalEmailsRequest,

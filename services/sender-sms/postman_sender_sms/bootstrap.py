@@ -22,10 +22,13 @@ from postman_sender_sms.transactional_api import TransactionalSmsServicer
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import SMS_SEND, SMS_STATUS
 from postman_shared.credentials import sealer_from_settings
+from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.messages import RenderedSms
 from postman_shared.runtime import ServiceRuntime
+from postman_shared.screening import BatchScreen
 from postman_shared.send_rate import send_rate_from_url
 from postman_shared.settings import Settings
+from postman_shared.suppression_client import SuppressionClient
 
 # Twilio takes one message per request; this many requests are in flight at once.
 SEND_CONCURRENCY = 8
@@ -52,10 +55,13 @@ def build(settings: Settings) -> ServiceRuntime:
     pace = delivery.campaign_pace(send_rate_from_url(settings.redis_url), settings.sms_default_rate, runtime.stopping)
     # Twilio reports each message's delivery to the gateway, which queues the report on sms.status.
     callback_url = delivery.status_callback_url(settings.public_url, settings.callback_signing_key)
+    # Stopped jobs and suppressed numbers (STOP replies, support's entries) are never handed to Twilio.
+    screen = BatchScreen("SMS", JobStops(campaign_fetch(settings.campaign_addr)),
+                         SuppressionClient(settings.campaign_addr))
 
     def deliver(messages: Sequence[RenderedSms]) -> delivery.BatchReport:
         return delivery.deliver(messages, runtime.database, senders, runtime.publisher, pool,
-                                keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url)
+                                keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url, screen=screen)
 
     sms_send = BatchConsumer(
         settings.amqp_url, SMS_SEND, consumer.handler(deliver),

@@ -8,8 +8,9 @@ signature is checked as well, with the twilio library's ``RequestValidator``: a 
 dropped too. Only final statuses matter: delivered -> DELIVERED; undelivered or failed -> ERROR
 ``twilio_<ErrorCode>``; queued, sending, sent, accepted... are ignored.
 
-Nothing is recorded here: stats applies a receipt once, so a callback Twilio repeats, or the queue redelivers, is
-announced again harmlessly.
+Stats applies a receipt once, so a callback Twilio repeats, or the queue redelivers, is announced again harmlessly.
+The one thing recorded here is that a message Twilio failed to deliver is no longer "sent" in ``sms_deliveries``
+(``DeliveryLog.mark_failed``): a retry of the campaign then sends it again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from postman_sender_sms import transactional
 from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
+from postman_sender_sms.delivery import DELIVERIES
 from postman_sender_sms.metrics import RECEIPTS
 from postman_sender_sms.models import SmsDelivery, TransactionalSms
 from postman_shared.broker import Delivery, OutgoingMessage
@@ -82,16 +84,21 @@ class ReceiptHandler:
         final = [r for r in reports if r.status in FINAL_STATUSES]
         RECEIPTS.labels(outcome="ignored").inc(len(reports) - len(final))
         if final:
-            events = self.receipts(final)
+            events, failed = self.receipts(final)
+            if failed:
+                with self._database.unit_of_work() as session:
+                    DELIVERIES.mark_failed(session, failed)
             self._publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
             for event in events:
                 RECEIPTS.labels(outcome=event.status.lower()).inc()
         return malformed
 
-    def receipts(self, reports: Sequence[SmsStatusReport]) -> list[DeliveryEvent]:
-        """The receipts of the reports that pass every check (raises when campaign cannot be reached)."""
+    def receipts(self, reports: Sequence[SmsStatusReport]) -> tuple[list[DeliveryEvent], list[str]]:
+        """The receipts of the reports that pass every check, and the ids of the messages they report failed
+        (raises when campaign cannot be reached)."""
         by_sid, first_sids = self._recorded_sids(reports)
         events = []
+        failed = []
         for report in reports:
             context = {"campaign_id": report.campaign_id, "recipient_id": report.recipient_id,
                        "credential_id": report.credential_id, "twilio_status": report.status}
@@ -106,8 +113,11 @@ class ReceiptHandler:
                             message_sid=report.message_sid, **context)
                 RECEIPTS.labels(outcome="mismatched").inc()
                 continue
-            events.append(receipt_event(report))
-        return events
+            event = receipt_event(report)
+            events.append(event)
+            if event.status == ERROR and report.message_sid in by_sid:
+                failed.append(by_sid[report.message_sid])
+        return events, failed
 
     def apply_transactional(self, reports: Sequence[SmsStatusReport]) -> None:
         """Moves transactional SMS by their receipts (sent, delivered, undelivered/failed), after the same checks:

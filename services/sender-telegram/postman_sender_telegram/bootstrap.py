@@ -21,10 +21,13 @@ from postman_sender_telegram.updates import UpdateHandler
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import TELEGRAM_SEND, TELEGRAM_UPDATES
 from postman_shared.credentials import sealer_from_settings
+from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.messages import RenderedTelegram
 from postman_shared.runtime import ServiceRuntime
+from postman_shared.screening import BatchScreen
 from postman_shared.send_rate import send_rate_from_url
 from postman_shared.settings import Settings
+from postman_shared.suppression_client import SuppressionClient
 
 # Telegram takes one message per call; this many calls are in flight at once (30/s at up to ~300 ms a call).
 SEND_CONCURRENCY = 10
@@ -43,9 +46,12 @@ def build(settings: Settings) -> ServiceRuntime:
     # Threads are created on the first send, not here.
     pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="telegram-send")
 
+    screen = BatchScreen("TELEGRAM", JobStops(campaign_fetch(settings.campaign_addr)),
+                         SuppressionClient(settings.campaign_addr))
+
     def deliver(messages: Sequence[RenderedTelegram]) -> delivery.BatchReport:
         return delivery.deliver(messages, runtime.database, bots, subscribers, runtime.publisher, pool, schedule,
-                                keepalive=telegram_send.keepalive)
+                                keepalive=telegram_send.keepalive, screen=screen)
 
     telegram_send = BatchConsumer(
         settings.amqp_url, TELEGRAM_SEND, consumer.handler(deliver),

@@ -5,7 +5,9 @@
     someone else's contact   -> asks for their own number instead
     anything else, /help     -> the list of commands
 
-Only private chats are answered (a bot added to a group stays silent there). Telegram sends a shared number without
+Only private chats are answered (a bot added to a group stays silent there). Anything a person writes clears the
+mark of having blocked the bot; a ``my_chat_member`` update saying they blocked ("kicked") or unblocked it sets or
+clears it, without a reply. Telegram sends a shared number without
 "+" ("6591234567"): it is read as international, then normalised like every other phone number of the platform
 (``DEFAULT_PHONE_REGION`` for one written without a country code). Storing is an upsert, so an update delivered
 twice gives the same row and the same reply.
@@ -49,6 +51,9 @@ def invalid_number(shared: str) -> str:
 class Subscribers(Protocol):
     def subscribe(self, bot_id: int, telegram_user_id: int, chat_id: int, phone_number: str) -> str | None: ...
 
+    def set_blocked(self, bot_id: int, *, chat_id: int | None = None, telegram_user_id: int | None = None,
+                    blocked: bool = True) -> int: ...
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -60,6 +65,10 @@ class Reply:
 
 def respond(update: dict[str, Any], bot_id: int, subscribers: Subscribers, region: str) -> Reply | None:
     """The reply to one update (after storing a shared number), or None when the update asks for none."""
+    member = update.get("my_chat_member")
+    if isinstance(member, dict):
+        _membership(member, bot_id, subscribers)
+        return None
     message = update.get("message")
     if not isinstance(message, dict):
         return None  # edited messages, channel posts...: not subscribed to, nothing to say
@@ -69,6 +78,7 @@ def respond(update: dict[str, Any], bot_id: int, subscribers: Subscribers, regio
     chat_id, user_id = _id(chat.get("id")), _id(sender.get("id"))
     if chat_id is None or user_id is None or sender.get("is_bot"):
         return None
+    subscribers.set_blocked(bot_id, telegram_user_id=user_id, blocked=False)  # they talk to the bot again
 
     contact = message.get("contact")
     if isinstance(contact, dict):
@@ -93,6 +103,20 @@ def _contact(contact: dict[str, Any], chat_id: int, user_id: int, bot_id: int, s
         return Reply(chat_id, invalid_number(shared or "That"), SHARE_KEYBOARD, "invalid_number")
     subscribers.subscribe(bot_id, user_id, chat_id, number)
     return Reply(chat_id, subscribed(number), REMOVE_KEYBOARD, "contact")
+
+
+def _membership(member: dict[str, Any], bot_id: int, subscribers: Subscribers) -> None:
+    """A person blocked the bot (their private chat's new status "kicked") or unblocked it ("member")."""
+    chat, sender, new = member.get("chat"), member.get("from"), member.get("new_chat_member")
+    if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(new, dict):
+        return
+    user_id = _id(sender.get("id")) if isinstance(sender, dict) else None
+    if user_id is None:
+        return
+    if new.get("status") == "kicked":
+        subscribers.set_blocked(bot_id, telegram_user_id=user_id, blocked=True)
+    elif new.get("status") == "member":
+        subscribers.set_blocked(bot_id, telegram_user_id=user_id, blocked=False)
 
 
 def _command(text: Any) -> str | None:

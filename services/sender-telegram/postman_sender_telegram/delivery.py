@@ -3,13 +3,19 @@
 1. One query finds the messages of the batch whose outcome is already in ``telegram_deliveries`` (a redelivery after
    a crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
    the crash may have happened between the commit and the publish (stats ignores a duplicate event).
-2. The bot of every other message is made ready (a failure to reach campaign raises before anything is sent, so
+2. The rest are screened (``postman_shared.screening``): messages of a stopped job are withheld (left unsent), a
+   retry's message to a number sent before is announced as sent, a suppressed number's message is recorded
+   BLACKLISTED or UNSUBSCRIBED without a call.
+3. The bot of every other message is made ready (a failure to reach campaign raises before anything is sent, so
    the whole batch is requeued untouched) and one query per bot finds the chat of each phone number. A number that
-   never shared itself with the bot is an ERROR "recipient has not subscribed to the bot" without any call.
-3. The others go to sendMessage a few at a time (``parse_mode`` HTML, the body cut down to Telegram's tags), each
-   call (retries too) in its slot of the bot's schedule (``BotSchedule``). A message that could not be sent because
-   the service is stopping, or that Telegram kept throttling, is published again to ``telegram.send`` (same id).
-4. Every outcome is inserted in one multi-row statement and committed; only then are the DeliveryEvents (and the
+   never shared itself with the bot is an ERROR "recipient has not subscribed to the bot" without any call; one
+   whose subscriber blocked the bot is UNSUBSCRIBED ``telegram_blocked``, also without a call.
+4. The others go to sendMessage a few at a time (``parse_mode`` HTML, the body cut down to Telegram's tags), each
+   call (retries too) in its slot of the bot's schedule (``BotSchedule``), then checked against a stop of its job
+   (withheld if it was stopped while it waited). A message that could not be sent because the service is stopping,
+   or that Telegram kept throttling, is published again to ``telegram.send`` (same id). Telegram's 403 (the person
+   blocked the bot) makes the message UNSUBSCRIBED and marks the subscriber blocked.
+5. Every outcome is inserted in one multi-row statement and committed; only then are the DeliveryEvents (and the
    messages put back) published, with one confirm wait for the batch. When this returns, the batch may be acked.
 """
 
@@ -27,9 +33,11 @@ from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, TELEGRAM_SEND
 from postman_shared.db import Database
-from postman_shared.delivery_log import DeliveryLog, Outcome, delivery_event, log_batch
+from postman_shared.delivery_log import WITHHELD, DeliveryLog, Outcome, delivery_event, log_batch, log_entry
 from postman_shared.logging import get_logger
 from postman_shared.messages import RenderedTelegram
+from postman_shared.outcomes import MessageStatus
+from postman_shared.screening import BatchScreen, Withheld
 from postman_shared.send_rate import SendRate, SendRateStopped
 from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApiError, telegram_html
@@ -38,6 +46,7 @@ log = get_logger(component="delivery")
 
 DELIVERIES = DeliveryLog(TelegramDelivery, provider_id_length=64)
 NOT_SUBSCRIBED = "recipient has not subscribed to the bot"  # shown as is in stats and exports
+BLOCKED = "telegram_blocked"  # the person blocked the bot: UNSUBSCRIBED
 UNAVAILABLE = "telegram_unavailable"
 NO_ANSWER = "telegram_no_answer"
 # Pauses before the second and third try of a call that failed for a passing reason (5xx, no connection).
@@ -56,6 +65,8 @@ class BatchReport:
     errored: int
     announced_again: int
     put_back: int = 0
+    suppressed: int = 0  # not sent: suppressed, or the person blocked the bot
+    withheld: int = 0  # not sent: the job was stopped
 
 
 class BotSchedule:
@@ -87,17 +98,25 @@ class BotSchedule:
             raise SendRateStopped("stopping")
 
 
+def blocked_outcome(message_id: str, how: str) -> Outcome:
+    return Outcome.suppressed(message_id, MessageStatus.UNSUBSCRIBED, BLOCKED,
+                              f"Not sent: the recipient blocked the bot ({how})")
+
+
 def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSchedule,
-             retry_pauses: Sequence[float] = RETRY_PAUSES, max_throttles: int = MAX_THROTTLES) -> Outcome:
+             retry_pauses: Sequence[float] = RETRY_PAUSES, max_throttles: int = MAX_THROTTLES,
+             check: Callable[[RenderedTelegram], object] = lambda message: None) -> Outcome:
     """Telegram's outcome of one message. A 429 is waited out (the bot's whole schedule held) and the same message
-    tried again; a 5xx or no connection is tried again after a pause, then ERROR ``telegram_unavailable``; any
-    other refusal (blocked by the user, chat not found) is one ERROR with Telegram's description as its code.
-    Raises SendRateStopped or PutBack when the message was not sent and must go back on the queue."""
+    tried again; a 5xx or no connection is tried again after a pause, then ERROR ``telegram_unavailable``; a 403 (the
+    person blocked the bot) is UNSUBSCRIBED; any other refusal (chat not found) is one ERROR with Telegram's
+    description as its code. ``check`` runs after each wait for a slot (a stopped job raises Withheld). Raises
+    SendRateStopped or PutBack when the message was not sent and must go back on the queue."""
     rate = schedule.rate(message.rate)
     text = telegram_html(message.body)
     failures = throttles = 0
     while True:
         schedule.wait_turn(bot.bot_id, rate)
+        check(message)
         try:
             sent = bot.api().send_message(chat_id, text, parse_mode="HTML")
         except BotApiError as exc:
@@ -120,6 +139,8 @@ def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSch
                 PROVIDER_RETRIES.labels("unavailable").inc()
                 schedule.pause(retry_pauses[failures - 1])
                 continue
+            if exc.error_code == 403:
+                return blocked_outcome(message.message_id, exc.description)
             return Outcome.error(message.message_id, exc.description,
                                  f"Telegram refused the message ({exc.error_code}): {exc.description}")
         provider_id = sent.get("message_id") if isinstance(sent, dict) else None
@@ -128,22 +149,32 @@ def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSch
 
 def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: TelegramBots,
             subscribers: SubscriberStore, publisher: Publisher, pool: Executor, schedule: BotSchedule,
-            keepalive: Callable[[], object] = lambda: None) -> BatchReport:
+            keepalive: Callable[[], object] = lambda: None, screen: BatchScreen | None = None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
-    ``keepalive`` is called about once a second while messages are with Telegram (the broker's heartbeats)."""
+    ``keepalive`` is called about once a second while messages are with Telegram (the broker's heartbeats). Without
+    ``screen`` nothing is screened (tests of the Telegram side alone)."""
     unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
     with database.session() as session:
         recorded = DELIVERIES.recorded(session, [m.message_id for m in unique])
 
     fresh = [m for m in unique if m.message_id not in recorded]
-    outcomes = send(fresh, bots, subscribers, pool, schedule, keepalive)
-    if outcomes:
+    due, outcomes = fresh, {}
+    if screen is not None:
+        screened = screen.screen(fresh, database, DELIVERIES)
+        recorded.update(screened.already_sent)
+        due, outcomes = screened.due, {**screened.suppressed}
+        outcomes.update({m.message_id: Outcome.withheld(m.message_id) for m in screened.withheld})
+    outcomes.update(send(due, bots, subscribers, pool, schedule, keepalive,
+                         screen.check if screen is not None else lambda message: None))
+    withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
+    kept = {message_id: outcome for message_id, outcome in outcomes.items() if message_id not in withheld}
+    if kept:
         with database.unit_of_work() as session:
             recorded.update(DELIVERIES.record(
-                session, [(m.message_id, m.campaign_id) for m in fresh if m.message_id in outcomes], outcomes))
+                session, [log_entry(m) for m in fresh if m.message_id in kept], kept))
 
-    put_back = [m for m in fresh if m.message_id not in recorded]
+    put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
     events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
     publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
                       + [OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in put_back])
@@ -154,14 +185,18 @@ def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: Tele
     return BatchReport(
         sent=sum(o.status == "SENT" for o in outcomes.values()),
         errored=sum(o.status == "ERROR" for o in outcomes.values()),
-        announced_again=len(unique) - len(fresh),
+        announced_again=sum(m.message_id in recorded and m.message_id not in kept for m in unique),
         put_back=len(put_back),
+        suppressed=sum(o.status in (MessageStatus.BLACKLISTED, MessageStatus.UNSUBSCRIBED) for o in outcomes.values()),
+        withheld=len(withheld),
     )
 
 
 def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: SubscriberStore, pool: Executor,
-         schedule: BotSchedule, keepalive: Callable[[], object] = lambda: None) -> dict[str, Outcome]:
-    """The outcome of each message, keyed by message id; a message put back has none."""
+         schedule: BotSchedule, keepalive: Callable[[], object] = lambda: None,
+         check: Callable[[RenderedTelegram], object] = lambda message: None) -> dict[str, Outcome]:
+    """The outcome of each message, keyed by message id; a message put back has none. ``check`` runs right before
+    each call (a stopped job raises Withheld)."""
     outcomes: dict[str, Outcome] = {}
     by_bot: dict[int, tuple[Bot, list[RenderedTelegram]]] = {}
     simulated = [m for m in messages if m.simulated]
@@ -177,27 +212,37 @@ def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: 
 
     ready: list[tuple[Bot, int, RenderedTelegram]] = []
     for bot, bot_messages in by_bot.values():
-        chats = subscribers.chats(bot.bot_id, [m.to for m in bot_messages])
+        chats, blocked = subscribers.reachable(bot.bot_id, [m.to for m in bot_messages])
         for message in bot_messages:
             chat_id = chats.get(message.to)
-            if chat_id is None:
+            if message.to in blocked:
+                outcomes[message.message_id] = blocked_outcome(message.message_id, "found blocked before")
+            elif chat_id is None:
                 outcomes[message.message_id] = Outcome.error(
                     message.message_id, NOT_SUBSCRIBED,
                     f"{message.to} has not shared this phone number with the bot (/start in Telegram)")
             else:
                 ready.append((bot, chat_id, message))
 
-    pending = {pool.submit(send_one, bot, chat_id, message, schedule) for bot, chat_id, message in ready}
+    futures = {pool.submit(send_one, bot, chat_id, message, schedule, check=check): (bot, chat_id, message)
+               for bot, chat_id, message in ready}
     # A test key's message: paced like any other, then a simulated outcome; Telegram is never called.
-    pending |= {pool.submit(_simulate, message, schedule) for message in simulated}
+    simulating = {pool.submit(_simulate, message, schedule): message for message in simulated}
+    pending = set(futures) | set(simulating)
     while pending:
         done, pending = wait(pending, timeout=1.0)
         for future in done:
+            message = futures[future][2] if future in futures else simulating[future]
             try:
                 outcome = future.result()
             except (SendRateStopped, PutBack):
                 continue  # not sent: deliver puts it back on the queue
+            except Withheld:
+                outcome = Outcome.withheld(message.message_id)  # its job was stopped while it waited
             outcomes[outcome.message_id] = outcome
+            if outcome.error_code == BLOCKED and future in futures:
+                bot, chat_id, _ = futures[future]
+                subscribers.set_blocked(bot.bot_id, chat_id=chat_id)
         keepalive()
     return outcomes
 

@@ -1,5 +1,6 @@
 """Applying SMS delivery receipts to recorded outcomes, straight against PostgreSQL: each receipt counts once, in
-whatever order it arrives with the sender's own event, and sent + error always adds up."""
+whatever order it arrives with the sender's own event, a message only ever moves forward, and sent + error always
+adds up."""
 
 from __future__ import annotations
 
@@ -57,14 +58,14 @@ def test_an_error_receipt_after_sent_turns_the_message_into_an_error_and_moves_t
     assert _counters(database, campaign_id) == (2, 1)
 
 
-def test_a_delivered_receipt_keeps_the_message_sent_and_the_counters_as_they_are(database):
+def test_a_delivered_receipt_makes_the_message_delivered_and_keeps_it_counted_as_sent(database):
     campaign_id, base = _ids()
     recording.record(database, [_sent(base, campaign_id)])
 
     recorded = recording.record(database, [_delivered(base, campaign_id)])
 
     assert recorded.receipts == 1
-    assert _outcome(database, base) == ("SENT", None, "DELIVERED", True, 7)
+    assert _outcome(database, base) == ("DELIVERED", None, "DELIVERED", True, 7)
     assert _counters(database, campaign_id) == (1, 0)
 
 
@@ -76,7 +77,7 @@ def test_a_receipt_before_the_senders_event_records_the_outcome_and_the_late_eve
     assert (early.counted, early.receipts) == (2, 2)
     assert (late.counted, late.duplicates) == (0, 2)
     assert _outcome(database, base) == ("ERROR", "twilio_30003", "ERROR", True, 0)
-    assert _outcome(database, base + 1) == ("SENT", None, "DELIVERED", True, 0)
+    assert _outcome(database, base + 1) == ("DELIVERED", None, "DELIVERED", True, 0)
     assert _counters(database, campaign_id) == (1, 1)
 
 
@@ -86,13 +87,26 @@ def test_a_repeated_receipt_changes_nothing_in_the_same_or_a_later_batch(databas
     first = recording.record(database, [_undelivered(base, campaign_id), _undelivered(base, campaign_id),
                                         _delivered(base + 1, campaign_id)])
     again = recording.record(database, [_undelivered(base, campaign_id), _delivered(base + 1, campaign_id),
-                                        _undelivered(base + 1, campaign_id)])
+                                        _delivered(base + 1, campaign_id)])
 
     assert (first.receipts, first.duplicates) == (2, 0)
     assert (again.receipts, again.duplicates) == (0, 2)
     assert _outcome(database, base)[:3] == ("ERROR", "twilio_30003", "ERROR")
-    assert _outcome(database, base + 1)[:3] == ("SENT", None, "DELIVERED")
+    assert _outcome(database, base + 1)[:3] == ("DELIVERED", None, "DELIVERED")
     assert _counters(database, campaign_id) == (1, 1)
+
+
+def test_a_late_delivered_receipt_never_undoes_an_error_and_a_failure_after_delivered_wins(database):
+    campaign_id, base = _ids()
+    recording.record(database, [_sent(base, campaign_id), _sent(base + 1, campaign_id)])
+    recording.record(database, [_undelivered(base, campaign_id), _delivered(base + 1, campaign_id)])
+
+    later = recording.record(database, [_delivered(base, campaign_id), _undelivered(base + 1, campaign_id)])
+
+    assert (later.receipts, later.duplicates) == (1, 1)
+    assert _outcome(database, base)[:3] == ("ERROR", "twilio_30003", "ERROR")
+    assert _outcome(database, base + 1)[:3] == ("ERROR", "twilio_30003", "ERROR")
+    assert _counters(database, campaign_id) == (0, 2)
 
 
 def test_an_error_receipt_for_a_message_the_sender_recorded_as_an_error_changes_nothing(database):
@@ -112,7 +126,7 @@ def test_a_delivered_receipt_for_a_message_twilio_took_without_answering_in_time
 
     recording.record(database, [_delivered(base, campaign_id)])
 
-    assert _outcome(database, base) == ("SENT", None, "DELIVERED", True, 7)
+    assert _outcome(database, base) == ("DELIVERED", None, "DELIVERED", True, 7)
     assert _counters(database, campaign_id) == (1, 0)
 
 
@@ -123,7 +137,7 @@ def test_the_senders_event_and_a_receipt_in_one_batch_count_the_message_once(dat
 
     assert (recorded.counted, recorded.receipts) == (2, 2)
     assert _outcome(database, base) == ("ERROR", "twilio_30003", "ERROR", True, 7)
-    assert _outcome(database, base + 1) == ("SENT", None, "DELIVERED", True, 7)
+    assert _outcome(database, base + 1) == ("DELIVERED", None, "DELIVERED", True, 7)
     assert _counters(database, campaign_id) == (1, 1)
 
 
@@ -155,7 +169,7 @@ def test_receipts_racing_the_senders_events_on_two_consumers_leave_exact_counter
         statuses = dict(session.execute(text(
             "SELECT status, count(*) FROM message_outcomes WHERE campaign_id = :c AND receipt IS NOT NULL "
             "GROUP BY status"), {"c": campaign_id}).all())
-    assert statuses == {"SENT": count // 2, "ERROR": count // 2}
+    assert statuses == {"DELIVERED": count // 2, "ERROR": count // 2}
 
 
 def test_a_receipt_must_say_delivered_or_error_and_a_senders_event_sent_or_error():

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeAlias
 
 from postman_sender_email.transactional_mail import TransactionalMail
 from postman_shared.delivery_log import ERROR, SENT, Outcome
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
-__all__ = ["ERROR", "SENT", "Email", "EmailTransport", "Outcome", "campaign_of", "envelope_recipients", "log_ids"]
+__all__ = ["ERROR", "SENT", "Email", "EmailTransport", "Outcome", "Proceed", "campaign_of", "envelope_recipients",
+           "log_ids", "may_send"]
 
 # What a transport sends: one message of a campaign, an urgent email of no campaign (a one-time password), or a
 # transactional email (which may have copies and attachments).
 Email: TypeAlias = RenderedEmail | PriorityEmail | TransactionalMail
+
+
+# Asked right before a campaign message is handed to the provider: False withholds it (its job was stopped).
+Proceed: TypeAlias = Callable[[RenderedEmail], bool]
+
+
+def may_send(email: Email, proceed: Proceed | None) -> bool:
+    """Whether ``email`` may be handed over now: only a campaign message can be withheld."""
+    return proceed is None or not isinstance(email, RenderedEmail) or proceed(email)
 
 
 def campaign_of(email: Email) -> int | None:
@@ -37,12 +47,13 @@ def log_ids(email: Email) -> dict[str, object]:
 class EmailTransport(Protocol):
     name: str
 
-    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email], proceed: Proceed | None = None) -> list[Outcome]:
         """Hands every message to the provider; returns one outcome per message, in the same order.
 
         Refusals and failures are ERROR outcomes, never exceptions: permanent ones from ``Outcome.error``, those
         worth another attempt later (the provider unreachable or throttling after a couple of quick retries) from
-        ``Outcome.unavailable``.
+        ``Outcome.unavailable``. A campaign message for which ``proceed`` says False right before it would be
+        handed over is ``Outcome.withheld``.
         """
         ...
 

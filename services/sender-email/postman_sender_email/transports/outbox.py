@@ -14,7 +14,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Email, Outcome
+from postman_sender_email.transports.base import Email, Outcome, Proceed, may_send
 from postman_shared.messages import RenderedEmail
 
 # A priority email's id comes from another service: keep its file name inside the folder whatever it holds.
@@ -33,11 +33,14 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
 
-    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email], proceed: Proceed | None = None) -> list[Outcome]:
         self._folder.mkdir(parents=True, exist_ok=True)
         date = formatdate(usegmt=True)
         outcomes = []
         for email in messages:
+            if not may_send(email, proceed):
+                outcomes.append(Outcome.withheld(email.message_id))
+                continue
             name = file_name(email)
             # A temporary name, then a rename: a reader never sees half a file, and two processes writing the same
             # redelivered message do not interleave.

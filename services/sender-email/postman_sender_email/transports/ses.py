@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from postman_sender_email import mime
 from postman_sender_email.transactional_mail import TransactionalMail
-from postman_sender_email.transports.base import Email, Outcome, log_ids
+from postman_sender_email.transports.base import Email, Outcome, Proceed, log_ids, may_send
 from postman_shared.logging import get_logger
 
 log = get_logger(component="ses")
@@ -50,9 +50,13 @@ class SesTransport:
         self._untracked_configuration_set = untracked_configuration_set
         self._workers = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="ses")
 
-    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email], proceed: Proceed | None = None) -> list[Outcome]:
         date = formatdate(usegmt=True)
-        return list(self._workers.map(lambda email: self._send_one(email, date), messages))
+
+        def one(email: Email) -> Outcome:
+            return self._send_one(email, date) if may_send(email, proceed) else Outcome.withheld(email.message_id)
+
+        return list(self._workers.map(one, messages))
 
     def close(self) -> None:
         self._workers.shutdown(wait=True)

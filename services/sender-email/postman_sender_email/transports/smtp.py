@@ -7,6 +7,9 @@ letting smtplib scan them again.
 A transactional email may have copies: one RCPT per address, the main recipient first. A refused copy is dropped
 (the others still get the message); a refused main recipient refuses the message.
 
+A campaign message's envelope sender is its VERP return path when ``BOUNCE_ADDRESS`` is set (``return_path.py``), so
+the bounce or complaint that comes back names the message.
+
 Replies: 2xx is SENT; 5xx is a permanent refusal, ERROR ``smtp_<code>`` with the server's text; 4xx and lost
 connections are retried on a fresh connection a couple of times, then ERROR ``smtp_unavailable``, transient: the
 delivery use case tries the message again later.
@@ -18,12 +21,12 @@ import queue
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 
 from postman_sender_email import mime
-from postman_sender_email.transports.base import Email, Outcome, envelope_recipients, log_ids
+from postman_sender_email.transports.base import Email, Outcome, Proceed, envelope_recipients, log_ids, may_send
 from postman_shared.logging import get_logger
 
 log = get_logger(component="smtp")
@@ -89,25 +92,27 @@ class SmtpTransport:
         password: str = "",
         retries: int = 2,
         retry_pause: float = 0.2,
+        return_path: Callable[[Email], str | None] = lambda email: None,
     ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.starttls, self.username, self.password = starttls, username, password
         self._retries = retries
         self._retry_pause = retry_pause
+        self._return_path = return_path
         self._size = max(1, connections)
         self._idle: queue.SimpleQueue[_Connection] = queue.SimpleQueue()
         for _ in range(self._size):
             self._idle.put(_Connection(self))
         self._workers = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="smtp")
 
-    def send_batch(self, messages: Sequence[Email]) -> list[Outcome]:
+    def send_batch(self, messages: Sequence[Email], proceed: Proceed | None = None) -> list[Outcome]:
         if not messages:
             return []
         date = formatdate(usegmt=True)
         step = -(-len(messages) // self._size)  # ceiling: at most one slice per connection
         slices = [messages[i:i + step] for i in range(0, len(messages), step)]
         outcomes: list[Outcome] = []
-        for result in self._workers.map(lambda part: self._send_slice(part, date), slices):
+        for result in self._workers.map(lambda part: self._send_slice(part, date, proceed), slices):
             outcomes.extend(result)
         return outcomes
 
@@ -118,16 +123,17 @@ class SmtpTransport:
 
     # -- one connection's share of a batch -------------------------------------------------------------------
 
-    def _send_slice(self, messages: Sequence[Email], date: str) -> list[Outcome]:
+    def _send_slice(self, messages: Sequence[Email], date: str, proceed: Proceed | None) -> list[Outcome]:
         connection = self._idle.get()
         try:
-            return [self._send_one(connection, email, date) for email in messages]
+            return [self._send_one(connection, email, date) if may_send(email, proceed)
+                    else Outcome.withheld(email.message_id) for email in messages]
         finally:
             self._idle.put(connection)
 
     def _send_one(self, connection: _Connection, email: Email, date: str) -> Outcome:
         data = mime.build(email, date)
-        sender = mime.mailbox(email.sender)[0]
+        sender = self._return_path(email) or mime.mailbox(email.sender)[0]
         recipients = envelope_recipients(email, mime.mailbox(email.to)[0])
         problem = ""
         for attempt in range(1 + self._retries):
@@ -147,7 +153,7 @@ class SmtpTransport:
                             attempt=attempt + 1, error=problem)
                 continue
             if 200 <= code < 300:
-                return Outcome.sent(email.message_id, mime.message_id(email, sender))
+                return Outcome.sent(email.message_id, mime.message_id(email, mime.mailbox(email.sender)[0]))
             if code >= 500:
                 return Outcome.error(email.message_id, f"smtp_{code}", reply)
             # 4xx: the server asks us to come back later; a fresh connection often lands on a healthier backend.
