@@ -44,6 +44,8 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         email_sender_addr=f"127.0.0.1:{free_port()}",
         metrics_port=0,
         log_format="console",
+        # Not the development default: tests sign unsubscribe links with a key of their own, whatever PUBLIC_URL.
+        unsubscribe_keys="test1:test-only-unsubscribe-key",
     )
 
 

@@ -55,6 +55,23 @@ class SuppressionClient:
             for e in entries])
         return int(client.call(self._stub().AddSuppressions, request, timeout=SCREEN_TIMEOUT_SECONDS).added)
 
+    def list(self, user_id: int = 0, channel: str = "", recipient: str = "", reason: str = "", limit: int = 50,
+             offset: int = 0) -> tuple[Sequence[suppression_pb2.Suppression], int]:
+        """A page of the entries ``user_id`` may see (0: support, every entry), newest first, and how many match in
+        all. An empty filter matches everything; ``recipient`` is normalised by the service (ServiceError on
+        failure)."""
+        request = suppression_pb2.ListSuppressionsRequest(user_id=user_id, channel=channel, recipient=recipient,
+                                                          reason=reason, limit=limit, offset=offset)
+        reply = client.call(self._stub().ListSuppressions, request, timeout=SCREEN_TIMEOUT_SECONDS)
+        return reply.entries, int(reply.total_count)
+
+    def lift(self, entry_id: int, user_id: int = 0) -> suppression_pb2.Suppression:
+        """Removes one entry and returns it: support (``user_id`` 0) any entry, an officer only one they may lift;
+        ServiceError ``not_found`` otherwise."""
+        return client.call(self._stub().LiftSuppression,
+                           suppression_pb2.LiftSuppressionRequest(id=entry_id, user_id=user_id),
+                           timeout=SCREEN_TIMEOUT_SECONDS)
+
     def unsubscribe(self, campaign_id: int, recipient: str, via: str,
                     reason: str = "") -> suppression_pb2.UnsubscribeState:
         return client.call(self._stub().Unsubscribe, suppression_pb2.UnsubscribeRequest(

@@ -27,6 +27,11 @@ class ReceivedMessage:
     def parsed(self) -> EmailMessage:
         return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
 
+    @property
+    def owner_notice(self) -> bool:
+        """An email to a campaign's owner (finished, halted, digest), not a message of a campaign."""
+        return self.parsed()["Message-ID"].startswith("<notice-")
+
 
 @dataclass
 class _Handler:
@@ -69,6 +74,15 @@ class FakeSmtpServer:
     def messages(self) -> list[ReceivedMessage]:
         with self._handler.lock:
             return list(self._handler.messages)
+
+    @property
+    def campaign_messages(self) -> list[ReceivedMessage]:
+        """The messages received but the emails to campaigns' owners (they finished, halted)."""
+        return [m for m in self.messages if not m.owner_notice]
+
+    @property
+    def owner_notices(self) -> list[ReceivedMessage]:
+        return [m for m in self.messages if m.owner_notice]
 
     def slow_down(self, seconds: float) -> None:
         """From now on, wait this long before accepting each message's data."""

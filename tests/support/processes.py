@@ -61,6 +61,7 @@ def system_env(stores: Stores, work_dir: Path, **overrides: str) -> dict[str, st
         OUTBOX_DIR=str(work_dir / "outbox"),
         METRICS_PORT="0",
         LOG_LEVEL="INFO",
+        UNSUBSCRIBE_KEYS="test1:test-only-unsubscribe-key",
         PYTHONUNBUFFERED="1",
     )
     for variable in GRPC_SERVICES.values():

@@ -152,7 +152,8 @@ class FinishedNotice:
 
 def set_job_status(database: Database, job_id: int, status: str, counts: common_pb2.OutcomeCounts | None = None,
                    notice: FinishedNotice | None = None) -> Job:
-    """Moves the job forward; LOGGED with ``counts`` and a ``notice`` also emails the owner the campaign's counts."""
+    """Moves the job forward; LOGGED with ``counts`` and a ``notice`` also emails the owner the campaign's counts
+    (not for a simulated job: a test key's sends reach no provider)."""
     status = status.strip().upper()
     if status not in JOB_STATUSES:
         raise InvalidArgument(f"status must be one of {', '.join(JOB_STATUSES)}")
@@ -166,7 +167,8 @@ def set_job_status(database: Database, job_id: int, status: str, counts: common_
             # a job never moves back, so a late report is ignored rather than undoing a later state.
             log.info("job status kept", job_id=job_id, status=job.status, ignored=status)
             return job
-        if status == "LOGGED" and counts is not None and notice is not None:
+        # A test key's campaign tells nobody: nothing a test key does reaches a provider.
+        if status == "LOGGED" and counts is not None and notice is not None and not job.simulated:
             campaign = session.get(Campaign, job.campaign_id)
             if campaign is not None:
                 notices.finished(session, campaign, job_id, counts, notice.public_url)

@@ -75,7 +75,8 @@ def halt_campaign(database: Database, after_commit: Callable[[], object], campai
         campaign.halted_at = utcnow()
         if latest.status in STOPPABLE:
             move_job(latest, "STOPPED")
-        notices.halted(session, campaign, job_id, reason, counts, public_url)
+        if not latest.simulated:  # a test key's campaign emails nobody
+            notices.halted(session, campaign, job_id, reason, counts, public_url)
         view = views_of(session, [campaign])[0]
     log.warning("campaign halted", campaign_id=campaign_id, job_id=job_id, reason=reason)
     _flush(after_commit, campaign_id)

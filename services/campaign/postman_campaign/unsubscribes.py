@@ -70,8 +70,8 @@ def state(database: Database, campaign_id: int, recipient: str, suppresses: bool
     address, _ = _checked(recipient)
     with database.session() as session:
         _campaign, sender_name = _email_campaign(session, campaign_id)
-        row = session.scalars(select(Unsubscribe).where(Unsubscribe.campaign_id == campaign_id,
-                                                        Unsubscribe.recipient == address)).one_or_none()
+        row = session.execute(select(Unsubscribe.reason, Unsubscribe.created_at).where(
+            Unsubscribe.campaign_id == campaign_id, Unsubscribe.recipient == address)).one_or_none()
     if row is None:
         return UnsubscribeView(campaign_id, address, False, sender_name=sender_name, suppresses=suppresses)
     return UnsubscribeView(campaign_id, address, True, row.reason, row.created_at, sender_name=sender_name,
@@ -117,8 +117,9 @@ def stream(database: Database, campaign_id: int, batch_size: int = STREAM_BATCH)
     after = 0
     while True:
         with database.session() as session:
-            rows = session.scalars(select(Unsubscribe).where(Unsubscribe.campaign_id == campaign_id,
-                                                             Unsubscribe.id > after)
+            rows = session.execute(select(Unsubscribe.id, Unsubscribe.recipient, Unsubscribe.reason,
+                                          Unsubscribe.created_at)
+                                   .where(Unsubscribe.campaign_id == campaign_id, Unsubscribe.id > after)
                                    .order_by(Unsubscribe.id).limit(batch_size)).all()
         if rows:
             yield [UnsubscribeView(campaign_id, r.recipient, True, r.reason, r.created_at) for r in rows]

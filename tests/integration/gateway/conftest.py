@@ -34,6 +34,7 @@ PIPELINE = ("auth", "campaign", "renderer", "stats")
 class Caller:
     user_id: int
     key: str
+    email: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -73,7 +74,7 @@ def new_caller(database: Database) -> Callable[[], Caller]:
         with database.unit_of_work() as session:
             user = api_keys.get_or_create_user(session, f"officer-{secrets.token_hex(4)}@agency.gov.sg")
             key = api_keys.create_api_key(session, user, label="test")
-            return Caller(user.id, key)
+            return Caller(user.id, key, user.email)
 
     return make
 

@@ -15,7 +15,10 @@ from postman_campaign.models import Job
 from postman_gateway.app import create_app
 from postman_shared.timestamps import utcnow
 
-PUBLIC = {"/v1/ping", "/v1/openapi.json", "/v1/auth/otp", "/v1/auth/login"}
+# Upstream's unsubscribe API takes no key: the link's signature in the body (h, v) is its credential, checked by
+# tests/integration/gateway/test_unsubscribe.py (a forged or altered one is 400 and changes nothing).
+UNSUBSCRIBE_API = "/v1/unsubscribe/<int:campaign_id>/<path:recipient>"
+PUBLIC = {"/v1/ping", "/v1/openapi.json", "/v1/auth/otp", "/v1/auth/login", UNSUBSCRIBE_API}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
 API_KEY_PREFIX = "/v1/api-key"
@@ -41,6 +44,10 @@ OUTSIDE_V1 = {
     ("POST", "/callbacks/twilio/sms/t/<int:sms_id>/<int:credential_id>/<sig>"):
         ("/callbacks/twilio/sms/t/1/3/forged", 403),  # URL HMAC
     ("POST", "/callbacks/ses/events"): ("/callbacks/ses/events", 403),  # SNS signature of an allowed topic
+    # A recipient's unsubscribe link: the HMAC of campaign and recipient in its query (a forged one changes nothing;
+    # the form's POST also needs its CSRF token, the one-click POST only the link).
+    ("GET", "/unsubscribe/<int:campaign_id>/<path:recipient>"): ("/unsubscribe/1/a@example.gov.sg?v=dev1&h=f0", 400),
+    ("POST", "/unsubscribe/<int:campaign_id>/<path:recipient>"): ("/unsubscribe/1/a@example.gov.sg?v=dev1&h=f0", 400),
 }
 
 # Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
@@ -120,9 +127,9 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID
                  and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert unchecked == set()
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 16
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 15
-    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 15
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 17
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 16
+    assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 16
     assert CAMPAIGNS_BY_ID <= routes
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
 

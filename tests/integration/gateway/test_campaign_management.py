@@ -87,15 +87,18 @@ def test_retry_sends_again_only_what_failed_as_new_messages(http, caller, smtp, 
     second = stats_when(http, caller, campaign_id, lambda s: s["status"] == "LOGGED", "the retry LOGGED")
     assert (second["sent"], second["error"], second["unsent"]) == (5, 0, 0)
 
-    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    received = Counter(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos)
     assert received == Counter({f"officer{i}@example.gov.sg": 1 for i in range(5)})
+    poll(lambda: len(smtp.owner_notices), lambda n: n == 2, "the owner told of both finished jobs")
+    assert {m.rcpt_tos for m in smtp.owner_notices} == {(caller.email,)}
     jobs = http.get(base, headers=caller.headers).json["job_queue"]
     assert [job["status"] for job in jobs] == ["LOGGED", "LOGGED"]
     with database.session() as session:
         ids = list(session.scalars(select(EmailDelivery.message_id).where(EmailDelivery.campaign_id == campaign_id)))
     retry_ids = sorted(i for i in ids if "." in i)
     assert len(ids) == 7 and len(retry_ids) == 2  # 5 first attempts (3 SENT, 2 ERROR) and 2 new messages
-    seeds = {m.rcpt_tos[0]: m.parsed()["Message-ID"].strip("<>").split("@")[0].split(".") for m in smtp.messages}
+    seeds = {m.rcpt_tos[0]: m.parsed()["Message-ID"].strip("<>").split("@")[0].split(".")
+             for m in smtp.campaign_messages}
     assert len(seeds["officer0@example.gov.sg"]) == 2  # <recipient>.<campaign>
     assert [len(seeds[address]) for address in REFUSED] == [3, 3]  # <recipient>.<campaign>.<retry job>
     assert all(row["status"] == "SENT" for row in http.get(f"{base}/export", headers=caller.headers).json)
@@ -103,7 +106,7 @@ def test_retry_sends_again_only_what_failed_as_new_messages(http, caller, smtp, 
     # Nothing left to retry: the retry goes through the pipeline, sends nothing, and finishes.
     assert http.post(f"{base}/retry", headers=caller.headers).status_code == 200
     third = stats_when(http, caller, campaign_id, lambda s: s["status"] == "LOGGED", "the empty retry LOGGED")
-    assert (third["sent"], third["error"]) == (5, 0) and len(smtp.messages) == 5
+    assert (third["sent"], third["error"]) == (5, 0) and len(smtp.campaign_messages) == 5
     assert len(http.get(base, headers=caller.headers).json["job_queue"]) == 3
 
 
@@ -114,7 +117,8 @@ def test_refresh_stats_answers_like_stats(http, caller):
     refreshed = http.post(f"{base}/refresh-stats", headers={**caller.headers, **FORM})
     read = http.get(f"{base}/stats", headers=caller.headers)
     assert refreshed.status_code == 200 and refreshed.json == read.json
-    assert set(refreshed.json) >= {"unsent", "sent", "error", "invalid", "unsubscribed", "status", "updated_at"}
+    assert set(refreshed.json) >= {"unsent", "sent", "error", "invalid", "unsubscribed", "status", "updated_at",
+                                   "outcomes"}
     never_sent = http.post(f"{base}/retry", headers={**caller.headers, **FORM})
     assert (never_sent.status_code, never_sent.json["code"]) == (400, "invalid_parameters")
     assert "has not been sent" in never_sent.json["message"]

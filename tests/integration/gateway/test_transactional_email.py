@@ -47,7 +47,7 @@ def settings(settings, smtp):
 
 @pytest.fixture(autouse=True)
 def services(settings):
-    with running(settings, "auth", "sender-email"):
+    with running(settings, "auth", "campaign", "sender-email"):
         yield
 
 
@@ -172,7 +172,7 @@ def test_multipart_attachments_arrive_as_mime_parts_and_are_described_by_size_an
 def test_with_the_outbox_transport_an_email_becomes_one_eml_file_and_is_sent_at_once(settings, caller, tmp_path):
     outbox = replace(settings, email_transport="outbox", outbox_dir=tmp_path / "transactional-outbox",
                      email_sender_addr=f"127.0.0.1:{free_port()}")
-    with running(outbox, "sender-email"):
+    with running(outbox, "campaign", "sender-email"):
         http = create_app(outbox).test_client()
         email = send_multipart(http, caller, [("letter.pdf", PDF)], cc="bo@example.com").json
         got = http.get(f"/v1/transactional/email/{email['id']}", headers=caller.headers).json

@@ -45,7 +45,7 @@ def settings(settings, ses, sns):
 
 @pytest.fixture(autouse=True)
 def services(settings):
-    with running(settings, "auth", "sender-email"):
+    with running(settings, "auth", "campaign", "sender-email"):
         yield
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from html import escape
 
 import pytest
 from sqlalchemy import select
@@ -123,12 +124,16 @@ def test_a_send_job_renders_one_email_per_valid_recipient_with_their_own_values(
     assert set(by_address) == {r[0] for r in ROWS if r[2]}
     ann = by_address["ann@agency.gov.sg"]
     assert ann["subject"] == "Hello Ann <b>bold</b>"
-    assert ann["body"] == "<p>Dear Ann &lt;b&gt;bold&lt;/b&gt;, write to ann@agency.gov.sg</p>"
+    body, footer = ann["body"].split("<hr>", 1)
+    assert body == "<p>Dear Ann &lt;b&gt;bold&lt;/b&gt;, write to ann@agency.gov.sg</p>"
+    assert ann["unsubscribe_url"].startswith(f"http://localhost:8080/unsubscribe/{campaign_id}/ann@agency.gov.sg?v=")
+    assert f'href="{escape(ann["unsubscribe_url"])}">Unsubscribe</a>' in footer
     assert ann["sender"] == "Agency <no-reply@agency.gov.sg>" and ann["reply_to"] == "help@agency.gov.sg"
-    assert (ann["campaign_id"], ann["job_id"]) == (campaign_id, job_id)
-    assert by_address["bob@agency.gov.sg"]["body"] == (
-        "<p>Dear Bob &quot;&#123;&#123; code &#125;&#125;&quot;, write to bob@agency.gov.sg</p>")
-    assert by_address["cat@agency.gov.sg"]["body"] == "<p>Dear Cat &amp; co, write to cat@agency.gov.sg</p>"
+    assert (ann["campaign_id"], ann["job_id"], ann["user_id"]) == (campaign_id, job_id, 1)
+    assert by_address["bob@agency.gov.sg"]["body"].startswith(
+        "<p>Dear Bob &quot;&#123;&#123; code &#125;&#125;&quot;, write to bob@agency.gov.sg</p><hr>")
+    assert by_address["cat@agency.gov.sg"]["body"].startswith("<p>Dear Cat &amp; co, write to cat@agency.gov.sg</p>")
+    assert len({e["unsubscribe_url"] for e in emails}) == len(emails)  # each recipient's own link
     assert by_address["eve@agency.gov.sg"]["subject"] == "Hello Eve  Bcc: x@y.sg"
     assert rendered == {"message_id": f"rendered-{job_id}", "kind": "job_rendered", "job_id": job_id,
                         "campaign_id": campaign_id, "total": len(valid_ids)}

@@ -69,7 +69,7 @@ def _count(channel, queue: str) -> int:
 def test_a_priority_email_is_delivered_once_with_its_subject_and_body_and_recorded_without_a_campaign(
         settings, amqp_channel, database, publish_priority):
     otp = _one_time_password()
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish_priority(otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the priority email recorded")
         received = smtp.to(otp.to)
@@ -87,7 +87,7 @@ def test_a_priority_email_is_delivered_once_with_its_subject_and_body_and_record
 def test_a_redelivered_priority_email_is_not_sent_twice(settings, amqp_channel, database, publish_priority):
     otp = _one_time_password()
     after_it = _one_time_password(to="another.officer@agency.gov.sg")
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish_priority(otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the first delivery recorded")
         publish_priority(otp, after_it)  # the same message again, as after a crash before the ack
@@ -108,7 +108,7 @@ def test_the_priority_path_overtakes_a_campaign_being_sent(
         publish(campaign)
         # Slices of 500 per connection: a priority email waiting for one of the campaign's connections would arrive
         # after about a thousand campaign messages.
-        with running(replace(_smtp_settings(settings, smtp), sender_batch_size=1000), "sender-email"):
+        with running(replace(_smtp_settings(settings, smtp), sender_batch_size=1000), "campaign", "sender-email"):
             wait_until(lambda: len(smtp.messages) >= 20, what="the campaign under way")
             publish_priority(otp)
             wait_until(lambda: smtp.to(otp.to), what="the priority email received")
@@ -123,7 +123,7 @@ def test_a_priority_email_deferred_past_the_transports_retries_is_sent_by_a_quic
         settings, amqp_channel, database, publish_priority):
     otp = _one_time_password()
     with FakeSmtpServer(defer={otp.to: TRANSPORT_TRIES + 1}) as smtp, \
-            running(_smtp_settings(settings, smtp), "sender-email"):
+            running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish_priority(otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the priority email recorded")
         received = smtp.to(otp.to)
@@ -137,7 +137,7 @@ def test_a_priority_email_the_server_keeps_deferring_is_an_error_after_its_last_
     otp = _one_time_password()
     deferrals = PRIORITY_TRIES * TRANSPORT_TRIES + 1
     with FakeSmtpServer(defer={otp.to: deferrals}) as smtp, \
-            running(_smtp_settings(settings, smtp), "sender-email"):
+            running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish_priority(otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the priority email recorded")
         deferrals_left = smtp.deferrals_left(otp.to)
@@ -164,7 +164,7 @@ def test_a_malformed_priority_email_is_dead_lettered_and_the_rest_of_its_batch_i
         settings, amqp_channel, database, publish_priority, broken):
     amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
     otp = _one_time_password()
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish_priority(broken, otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the well-formed email recorded")
         wait_until(lambda: _count(amqp_channel, DEAD_LETTER_QUEUE) == 1,
@@ -180,7 +180,7 @@ def test_outbox_writes_a_priority_email_as_an_eml_file_named_by_its_message_id(
         settings, amqp_channel, database, publish_priority):
     otp = _one_time_password(subject="您的一次性密码 one-time password")
     outbox_settings = replace(settings, email_transport="outbox")
-    with running(outbox_settings, "sender-email"):
+    with running(outbox_settings, "campaign", "sender-email"):
         publish_priority(otp)
         wait_until(lambda: _recorded(database, otp.message_id), what="the priority email recorded")
 

@@ -47,7 +47,7 @@ def test_a_message_deferred_past_the_quick_retries_waits_and_is_sent_on_a_later_
     (email,) = rendered(campaign_id, 1)
     # Attempts 1 and 2 use up 3 deferrals each; attempt 3 is deferred once more, then accepted.
     with FakeSmtpServer(defer={email.to: 2 * QUICK_TRIES + 1}) as smtp, \
-            running(_retry_settings(settings, smtp), "sender-email"):
+            running(_retry_settings(settings, smtp), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         received = smtp.to(email.to)
@@ -63,7 +63,7 @@ def test_a_message_deferred_on_every_attempt_is_one_error_after_the_last_attempt
         settings, amqp_channel, database, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
     with FakeSmtpServer(defer={email.to: 100}) as smtp, \
-            running(_retry_settings(settings, smtp, max_attempts=3), "sender-email"):
+            running(_retry_settings(settings, smtp, max_attempts=3), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         deferred = 100 - smtp.deferrals_left(email.to)
@@ -82,7 +82,7 @@ def test_a_message_waiting_for_its_next_attempt_is_neither_recorded_nor_announce
         settings, amqp_channel, database, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
     with FakeSmtpServer(defer={email.to: 100}) as smtp, \
-            running(_retry_settings(settings, smtp, delay=3600), "sender-email"):
+            running(_retry_settings(settings, smtp, delay=3600), "campaign", "sender-email"):
         publish([email])
         wait_until(lambda: _count(amqp_channel, EMAIL_SEND_RETRY) == 1, what="the message in the wait queue")
         wait_until(lambda: _count(amqp_channel, EMAIL_SEND) == 0, what="the first delivery to be acked")
@@ -104,7 +104,7 @@ def test_a_permanent_refusal_is_an_error_at_once_while_a_deferred_message_of_its
         settings, amqp_channel, database, publish, campaign_id):
     refused, deferred, accepted = rendered(campaign_id, 3)
     with FakeSmtpServer(refuse={refused.to: "User unknown"}, defer={deferred.to: QUICK_TRIES}) as smtp, \
-            running(_retry_settings(settings, smtp), "sender-email"):
+            running(_retry_settings(settings, smtp), "campaign", "sender-email"):
         publish([refused, deferred, accepted])
         first_attempt = {e["recipient_id"]: e for e in wait_for_events(amqp_channel, 2)}
         (later,) = wait_for_events(amqp_channel, 1)

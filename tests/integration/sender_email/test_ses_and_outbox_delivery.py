@@ -20,7 +20,7 @@ def test_ses_receives_each_message_as_raw_mime_and_its_message_id_is_recorded(
     from sqlalchemy import text
 
     emails = rendered(campaign_id, 10)
-    with FakeSes() as ses, running(_ses_settings(settings, ses, "postman-events"), "sender-email"):
+    with FakeSes() as ses, running(_ses_settings(settings, ses, "postman-events"), "campaign", "sender-email"):
         publish(emails)
         events = wait_for_events(amqp_channel, len(emails))
         sent = list(ses.sent)
@@ -44,7 +44,7 @@ def test_ses_receives_each_message_as_raw_mime_and_its_message_id_is_recorded(
 def test_an_address_ses_rejects_becomes_an_error_event_with_the_ses_code(
         settings, amqp_channel, publish, campaign_id, aws_credentials):
     emails = rendered(campaign_id, 2)
-    with FakeSes(reject={emails[0].to}) as ses, running(_ses_settings(settings, ses), "sender-email"):
+    with FakeSes(reject={emails[0].to}) as ses, running(_ses_settings(settings, ses), "campaign", "sender-email"):
         publish(emails)
         events = {e["recipient_id"]: e for e in wait_for_events(amqp_channel, 2)}
 
@@ -56,7 +56,7 @@ def test_an_address_ses_rejects_becomes_an_error_event_with_the_ses_code(
 
 def test_a_throttled_send_is_retried_and_then_sent(settings, amqp_channel, publish, campaign_id, aws_credentials):
     (email,) = rendered(campaign_id, 1)
-    with FakeSes(throttle_first=1) as ses, running(_ses_settings(settings, ses), "sender-email"):
+    with FakeSes(throttle_first=1) as ses, running(_ses_settings(settings, ses), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         sent = list(ses.sent)
@@ -69,7 +69,7 @@ def test_a_throttled_send_is_retried_and_then_sent(settings, amqp_channel, publi
 def test_outbox_writes_one_parseable_eml_file_per_message(settings, amqp_channel, publish, campaign_id):
     emails = rendered(campaign_id, 5, subject="您的预约 appointment")
     outbox_settings = replace(settings, email_transport="outbox")
-    with running(outbox_settings, "sender-email"):
+    with running(outbox_settings, "campaign", "sender-email"):
         publish(emails)
         events = wait_for_events(amqp_channel, len(emails))
 

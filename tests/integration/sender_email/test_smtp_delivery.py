@@ -20,7 +20,7 @@ def _smtp_settings(settings, smtp: FakeSmtpServer, connections: int = 3):
 def test_every_message_arrives_once_with_its_own_content_over_a_few_reused_connections(
         settings, amqp_channel, database, publish, campaign_id):
     emails = rendered(campaign_id, 120)
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp, connections=3), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp, connections=3), "campaign", "sender-email"):
         publish(emails)
         events = wait_for_events(amqp_channel, len(emails))
         received = smtp.messages
@@ -48,7 +48,7 @@ def test_recipient_refused_with_550_becomes_an_error_event_with_the_code_and_the
     emails = rendered(campaign_id, 3)
     refused = emails[1]
     with FakeSmtpServer(refuse={refused.to: "Recipient address rejected: User unknown"}) as smtp, \
-            running(_smtp_settings(settings, smtp), "sender-email"):
+            running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish(emails)
         events = {e["recipient_id"]: e for e in wait_for_events(amqp_channel, 3)}
         received = smtp.messages
@@ -70,7 +70,8 @@ def test_recipient_refused_with_550_becomes_an_error_event_with_the_code_and_the
 def test_a_recipient_deferred_once_is_sent_by_the_transports_own_quick_retry(
         settings, amqp_channel, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
-    with FakeSmtpServer(defer={email.to: 1}) as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer(defer={email.to: 1}) as smtp, \
+            running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         received = smtp.to(email.to)
@@ -82,7 +83,7 @@ def test_a_recipient_deferred_once_is_sent_by_the_transports_own_quick_retry(
 def test_a_redelivered_message_is_not_sent_again_but_its_event_is_published_again(
         settings, amqp_channel, database, publish, campaign_id):
     (email,) = rendered(campaign_id, 1)
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish([email])
         (first,) = wait_for_events(amqp_channel, 1)
         publish([email])  # the same message again, as after a crash before the ack
@@ -102,7 +103,7 @@ def test_a_message_already_recorded_is_only_announced(settings, amqp_channel, da
                  "VALUES (:m, :c, 'ERROR', 'smtp_550', 'User unknown')"),
             {"m": email.message_id, "c": campaign_id},
         )
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         received = smtp.messages
@@ -123,7 +124,7 @@ def test_a_malformed_message_is_dead_lettered_and_the_rest_of_its_batch_is_sent(
         publisher.publish([OutgoingMessage(EMAIL_SEND, {"recipient_id": "not a number"}, "broken-1")])
     finally:
         publisher.close()
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp), "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
         wait_until(lambda: amqp_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count == 1,
@@ -138,7 +139,7 @@ def test_an_address_smtp_cannot_carry_is_an_error_and_the_rest_of_the_batch_is_s
         settings, amqp_channel, publish, campaign_id):
     emails = rendered(campaign_id, 2)
     emails[0] = replace(emails[0], to="用户@例子.广告")
-    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp, connections=1), "sender-email"):
+    with FakeSmtpServer() as smtp, running(_smtp_settings(settings, smtp, connections=1), "campaign", "sender-email"):
         publish(emails)
         events = {e["recipient_id"]: e for e in wait_for_events(amqp_channel, 2)}
         received = smtp.messages
@@ -154,7 +155,7 @@ def test_an_unreachable_server_makes_the_message_an_smtp_unavailable_error_after
     (email,) = rendered(campaign_id, 1)
     nobody_listening = replace(settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=free_port(),
                                email_retry_delay_seconds=1, email_max_attempts=2)
-    with running(nobody_listening, "sender-email"):
+    with running(nobody_listening, "campaign", "sender-email"):
         publish([email])
         (event,) = wait_for_events(amqp_channel, 1)
 

@@ -79,7 +79,7 @@ def test_twilios_status_callbacks_reach_stats_through_the_gateway_and_a_forged_o
     assert forged_answer == 204  # the URL is genuine: only sender-sms, holding the auth token, can tell
     assert _forged() - forged_before == 1
     assert _outcomes(database, campaign_id) == {
-        m.recipient_id: ("ERROR", "twilio_30003", "ERROR") if m is undelivered else ("SENT", None, "DELIVERED")
+        m.recipient_id: ("ERROR", "twilio_30003", "ERROR") if m is undelivered else ("DELIVERED", None, "DELIVERED")
         for m in messages}
     assert _counters(database, campaign_id) == (3, 1)
     # Each message: a "sent" then a final callback, every one accepted by the gateway.

@@ -81,9 +81,10 @@ def test_with_a_known_auth_token_a_report_signed_by_twilio_becomes_a_receipt(rec
 
     assert events == [
         {"recipient_id": 1001, "campaign_id": 41, "job_id": 0, "status": "DELIVERED", "error_code": None,
-         "reason": None, "kind": "receipt"},
+         "reason": None, "kind": "receipt", "error_sub_type": None},
         {"recipient_id": 1002, "campaign_id": 41, "job_id": 0, "status": "ERROR", "error_code": "twilio_30003",
-         "reason": "Twilio reported the message undelivered (error 30003)", "kind": "receipt"},
+         "reason": "Twilio reported the message undelivered (error 30003)", "kind": "receipt",
+         "error_sub_type": None},
     ]
 
 

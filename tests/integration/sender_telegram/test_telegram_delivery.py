@@ -67,7 +67,7 @@ def test_a_number_that_did_not_subscribe_is_one_error_and_never_reaches_telegram
     assert amqp_channel.basic_get(DELIVERY_EVENTS, auto_ack=True)[0] is None
 
 
-def test_a_chat_that_blocked_the_bot_or_is_gone_is_one_error_with_telegrams_description_and_is_not_tried_again(
+def test_a_person_who_blocked_the_bot_is_unsubscribed_and_skipped_later_and_a_gone_chat_is_one_error(
         tg_settings, amqp_channel, database, publish, subscribers, campaign_id, bot):
     blocked, gone, fine = messages = rendered(campaign_id, bot, 3)
     subscribe_all(subscribers, bot, messages)
@@ -76,15 +76,35 @@ def test_a_chat_that_blocked_the_bot_or_is_gone_is_one_error_with_telegrams_desc
         publish(messages)
         events = {e["recipient_id"]: e for e in wait_for_events(amqp_channel, 3)}
         calls = telegram.calls_of("sendMessage")
+        # The next campaign to the same person: skipped without asking Telegram.
+        (again,) = rendered(campaign_id + 1, bot, 1, to=blocked.to)
+        publish([again])
+        (skipped,) = wait_for_events(amqp_channel, 1)
+        calls_after = telegram.calls_of("sendMessage")
 
-    assert (events[blocked.recipient_id]["status"], events[blocked.recipient_id]["error_code"]) == ("ERROR", BLOCKED)
-    assert "403" in events[blocked.recipient_id]["reason"]
+    assert (events[blocked.recipient_id]["status"], events[blocked.recipient_id]["error_code"]) == (
+        "UNSUBSCRIBED", "telegram_blocked")
+    assert BLOCKED in events[blocked.recipient_id]["reason"]
     assert (events[gone.recipient_id]["status"], events[gone.recipient_id]["error_code"]) == (
         "ERROR", CHAT_NOT_FOUND)
     assert events[fine.recipient_id]["status"] == "SENT"
     assert sorted((c.params["chat_id"], c.answered) for c in calls) == sorted(
         [(chat_of(blocked.to), 403), (chat_of(gone.to), 400), (chat_of(fine.to), 200)])
+    assert (skipped["status"], skipped["error_code"]) == ("UNSUBSCRIBED", "telegram_blocked")
+    assert len(calls_after) == len(calls)
     assert len(_recorded(database, campaign_id)) == 3
+
+
+def test_a_person_who_talks_to_the_bot_again_is_no_longer_blocked(
+        tg_settings, amqp_channel, database, subscribers, campaign_id, bot):
+    (message,) = rendered(campaign_id, bot, 1)
+    subscribe_all(subscribers, bot, [message])
+    user_id = chat_of(message.to)  # the fakes' private chats: chat id = user id
+    assert subscribers.set_blocked(bot.bot_id, chat_id=user_id) == 1
+    assert subscribers.reachable(bot.bot_id, [message.to]) == ({}, {message.to})
+
+    assert subscribers.set_blocked(bot.bot_id, telegram_user_id=user_id, blocked=False) == 1
+    assert subscribers.reachable(bot.bot_id, [message.to]) == ({message.to: user_id}, set())
 
 
 def test_a_throttled_message_waits_telegrams_retry_after_and_is_sent_exactly_once(

@@ -160,7 +160,7 @@ def test_an_email_campaign_from_creation_to_its_failed_recipients_and_a_retry(we
     assert re.search(r'id="review-recipients">5 in email_basic.csv', review)
     assert 'id="review-invalid">0 ' in review and 'id="send"' in review and "Singapore time" in review
 
-    with running(settings, "sender-email"):
+    with running(settings, "campaign", "sender-email"):
         sent = submit(officer, f"{campaign}/review", when="now")
         assert (sent.status_code, sent.headers["Location"]) == (303, campaign), sent.get_data(as_text=True)
         progress = progress_when_finished(officer, campaign)

@@ -122,3 +122,26 @@ def test_has_line_break_spots_cr_and_lf():
     assert mime.has_line_break("a\nb")
     assert not mime.has_line_break("a b")
     assert not mime.has_line_break(None)
+
+
+def test_a_campaign_email_carries_its_one_click_unsubscribe_headers():
+    url = "https://postman.example.gov.sg/unsubscribe/7/ana@example.com?v=v1&h=" + "ab" * 32
+    mailto = "unsubscribe+7.v1." + "ab" * 16 + "@bounces.agency.gov.sg"
+    data = mime.build(_email(unsubscribe_url=url, unsubscribe_mailto=mailto))
+    parsed = _parse(data)
+
+    assert parsed["List-Unsubscribe"] == f"<{url}>, <mailto:{mailto}?subject=unsubscribe>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+
+
+def test_without_a_mailto_the_header_holds_the_https_link_only_and_without_a_link_there_is_none():
+    url = "https://postman.example.gov.sg/unsubscribe/7/ana@example.com?v=v1&h=00"
+    assert _parse(mime.build(_email(unsubscribe_url=url)))["List-Unsubscribe"] == f"<{url}>"
+    plain = _parse(mime.build(_email()))
+    assert plain["List-Unsubscribe"] is None and plain["List-Unsubscribe-Post"] is None
+
+
+def test_a_line_break_in_the_link_cannot_inject_a_header():
+    parsed = _parse(mime.build(_email(unsubscribe_url="https://x.example/u\r\nBcc: victim@example.com")))
+    assert parsed["Bcc"] is None

@@ -38,6 +38,7 @@ TAGS = [
     ("API keys", "The signed-in user's API keys (this platform's own)."),
     ("Platform", "Liveness and this document."),
     ("Uploads", "The presigned PUT of recipient files when the platform stores them itself."),
+    ("Unsubscribe", "Recipients' unsubscribe links: no key, the link's signature is checked (upstream's API)."),
 ]
 
 DESCRIPTION = """\

@@ -345,14 +345,31 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
            body=(optional_body(send_schema, {"scheduledTiming": "2026-11-28T01:00:00.000Z"},
                                "Optional; empty or form-encoded is fine.") if email
                  else json_body(send_schema, {"rate": 10}, required=False))),
-        at("POST", "/retry", "Retry failed messages",
-           "Sends again the messages that failed (and, for a stopped job, those never sent). No body.",
-           ok(200, "The retry job.", ref("RetryResult"), {"campaign_id": 20}), body=no_body),
-        at("GET", "/stats", "Counters", "Counters; `status` is `LOGGED` when every message has an outcome.",
+        at("POST", "/retry", "Retry failed messages, or resume",
+           "Sends again the messages that failed; for a stopped or halted job, also those never sent (the resume: "
+           "possible five seconds after the stop, it sends each message once). A halted campaign needs "
+           "`{\"confirm_halted\": true}`: without it, a 400 that says why it was halted. Otherwise no body.",
+           ok(200, "The retry job.", ref("RetryResult"), {"campaign_id": 20}),
+           body=optional_body(obj({"confirm_halted": {
+               "type": "boolean", "default": False,
+               "description": "An extension of v1: the owner confirms sending the rest of a halted campaign."}}),
+               {"confirm_halted": True}, "No data, or `confirm_halted` to resume a halted campaign.")),
+        at("POST", "/stop", "Stop sending",
+           "An extension of v1. Stops the campaign's send: within about a second no further message is handed to a "
+           "provider; what was not handed over stays `unsent`, and `retry` resumes it. A campaign that is not "
+           "sending is a 400 that says what to do instead (a scheduled one: cancel it).",
+           ok(200, "Stopped.", ref("StopResult"), {"campaign_id": 20, "status": "STOPPED"}), body=no_body),
+        at("GET", "/stats", "Counters",
+           "Counters; `status` is `LOGGED` when every message has an outcome; unsent + sent + error + invalid + "
+           "unsubscribed = recipients. `outcomes` details what the providers reported (extra keys).",
            ok(200, "The counters.", ref(stats), ref_example(stats))),
         at("POST", "/refresh-stats", "Recount", "Recounts from the messages' outcomes, then answers as `stats`.",
            ok(200, "The counters.", ref(stats), ref_example(stats)), body=no_body),
-        at("GET", "/export", "Export", "Every recipient with its status and error code (streamed).",
+        at("GET", "/export", "Export",
+           "Every recipient with its status (UNSENT, INVALID, SENT, DELIVERED, READ, INVALID_RECIPIENT, ERROR, "
+           "BLACKLISTED, UNSUBSCRIBED) and error code (streamed)"
+           + ("; the unsubscriber fields are set for recipients who unsubscribed through this campaign's link."
+              if email else "."),
            ok(200, "The rows.", {"type": "array", "items": ref(export_row)}, [ref_example(export_row)]),
            errors=(410, *CAMPAIGN_ERRORS)),
         at("POST", "/duplicate", "Duplicate", "A copy of the campaign and its template (not its recipients nor its "
@@ -406,6 +423,34 @@ def list_parameters(statuses: list[str]) -> list[dict[str, Any]]:
         query("sort_by", {"type": "array", "items": {"type": "string", "enum": TRANSACTIONAL_SORTS},
                           "default": ["created_at"]},
               "Sort keys, the key repeated: `+` ascending, `-` or no prefix descending.", ["-created_at"]),
+    ]
+
+
+def unsubscribe_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    """Upstream's unsubscribe API: no key, the link's signature is the credential."""
+    path = "/v1/unsubscribe/{campaignId}/{recipient}"
+    params = [path_param("campaignId", "The campaign of the email the link came in.", example="20"),
+              path_param("recipient", "The recipient's address, as in the link.", {"type": "string"},
+                         "ana@example.com")]
+    signature = {"h": {"type": "string", "description": "The link's HMAC (hex)."},
+                 "v": {"type": "string", "description": "The version of the key that signed it."}}
+    example = {"h": "9f3c" + "0" * 60, "v": "v1"}
+    refused = ("A link Postman did not make, or one that was altered, is a 400 `invalid_parameters` "
+               "\"Invalid unsubscribe request\" and changes nothing.")
+    return [
+        op("PUT", path, "Unsubscribe", "Unsubscribe a recipient",
+           "What the unsubscribe link's page calls (upstream Postman's API). Records that the recipient "
+           "unsubscribed from this campaign's sender: the owner's later email campaigns skip them. " + refused,
+           {**ok(201, "Recorded.", ref("Unsubscriber"), ref_example("Unsubscriber")),
+            **ok(200, "It was recorded before.", ref("Unsubscriber"), ref_example("Unsubscriber"))},
+           errors=(400, 429, 500, 503), params=params, public=True,
+           body=json_body(obj({**signature, "reason": {"type": "string", "maxLength": 500}}, ("h", "v")),
+                          {**example, "reason": "I receive too many emails"})),
+        op("DELETE", path, "Unsubscribe", "Subscribe a recipient again",
+           "Withdraws the recipient's unsubscribe from this campaign's sender. " + refused,
+           ok(200, "Subscribed again.", ref("Resubscribed"), {"campaignId": 20, "recipient": "ana@example.com"}),
+           errors=(400, 429, 500, 503), params=params, public=True,
+           body=json_body(obj(signature, ("h", "v")), example)),
     ]
 
 
@@ -500,7 +545,7 @@ def upload_operations() -> list[tuple[str, str, dict[str, Any]]]:
 def all_operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [*platform_operations(), *campaign_operations(), *channel_operations("email"),
             *channel_operations("sms"), *channel_operations("telegram"), *transactional_operations(),
-            *upload_operations()]
+            *unsubscribe_operations(), *upload_operations()]
 
 
 def paths() -> Paths:

@@ -111,9 +111,18 @@ JOB_QUEUE = obj({"status": ref("JobStatus"), "sent_at": DATE_TIME_OR_NULL, "stat
                 examples=[{"status": "LOGGED", "sent_at": WHEN, "status_updated_at": LATER, "scheduled_at": None}])
 JOB_QUEUES: Schema = {"type": "array", "items": ref("JobQueue")}
 
+HALT_DETAILS: dict[str, Schema] = {
+    "halt_reason": {**STRING_OR_NULL, "description": "An extra key: why the campaign's bounces or complaints halted "
+                                                     "it (kept after a confirmed resume); null when it never was."},
+    "halted_at": {**DATE_TIME_OR_NULL, "description": "An extra key: when it was halted."},
+}
+OUTCOMES_EXAMPLE = {"delivered": 4, "opened": 1, "hard_bounced": 0, "soft_bounced": 0, "complained": 0,
+                    "blacklisted": 0, "invalid_rows": 0}
+
 CAMPAIGN_META_EXAMPLE = {
     "id": 20, "name": "Appointment reminders", "created_at": WHEN, "type": "EMAIL", "has_credential": False,
     "valid": False, "halted": False, "protect": False, "redacted": False, "should_save_list": False, "job_queue": [],
+    "halt_reason": None, "halted_at": None,
 }
 
 EMAIL_TEMPLATE = obj({"subject": STRING, "body": STRING, "reply_to": STRING_OR_NULL, "params": STRINGS,
@@ -134,7 +143,8 @@ CHANNEL_TEMPLATE = obj(
 _CAMPAIGN_COMMON: dict[str, Schema] = {
     "id": INTEGER, "name": STRING, "created_at": DATE_TIME, "type": ref("ChannelType"), "has_credential": BOOLEAN,
     "valid": BOOLEAN, "redacted": BOOLEAN, "csv_filename": STRING_OR_NULL, "is_csv_processing": BOOLEAN,
-    "job_queue": JOB_QUEUES,
+    "job_queue": JOB_QUEUES, "halted": {**BOOLEAN, "description": "An extra key here (it is in CampaignMeta)."},
+    **HALT_DETAILS,
 }
 
 EMAIL_CAMPAIGN_EXAMPLE = {
@@ -200,7 +210,7 @@ def schemas() -> dict[str, Schema]:
         "CampaignMeta": obj(
             {"id": INTEGER, "name": STRING, "created_at": DATE_TIME, "has_credential": BOOLEAN, "valid": BOOLEAN,
              "halted": BOOLEAN, "protect": BOOLEAN, "redacted": BOOLEAN, "should_save_list": BOOLEAN,
-             "type": ref("ChannelType"), "job_queue": JOB_QUEUES},
+             "type": ref("ChannelType"), "job_queue": JOB_QUEUES, **HALT_DETAILS},
             examples=[CAMPAIGN_META_EXAMPLE]),
         "CampaignList": obj({"campaigns": {"type": "array", "items": ref("CampaignMeta")}, "total_count": COUNT},
                             examples=[{"campaigns": [CAMPAIGN_META_EXAMPLE], "total_count": 1}]),
@@ -209,29 +219,52 @@ def schemas() -> dict[str, Schema]:
             ("id", "name", "type", "created_at", "protect"),
             examples=[{"id": 23, "name": "Copy of Appointment reminders", "type": "EMAIL", "created_at": WHEN,
                        "protect": False}]),
+        "Outcomes": obj(
+            {name: COUNT for name in ("delivered", "opened", "hard_bounced", "soft_bounced", "complained",
+                                      "blacklisted", "invalid_rows")},
+            description="What the providers reported (an extra key): details of `sent` (delivered, opened: "
+                        "messages whose latest report is that) and of `invalid` (bounced, complained about, "
+                        "blacklisted: not sent because the address is on the suppression list; and the file's "
+                        "invalid rows).",
+            examples=[OUTCOMES_EXAMPLE]),
         "CampaignStats": obj(
             {"error": COUNT, "unsent": COUNT, "sent": COUNT, "invalid": COUNT, "halted": BOOLEAN,
              "redacted": BOOLEAN, "status": ref("JobStatus"), "updated_at": DATE_TIME_OR_NULL,
+             "unsubscribed": {**COUNT, "description": "Not sent: the number replied STOP or blocked the bot (an "
+                                                      "extra key for SMS and Telegram)."},
+             "outcomes": ref("Outcomes"),
              "segments": {"type": "integer", "minimum": 1, "description": "SMS only (an extra key)."},
              "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"], "description": "SMS only (an extra key)."}},
-            description="Counters of an SMS or Telegram campaign; unsent + sent + error + invalid = recipients.",
-            examples=[{"error": 1, "unsent": 0, "sent": 5, "invalid": 0, "halted": False, "redacted": False,
-                       "status": "LOGGED", "updated_at": LATER}]),
+            description="Counters of an SMS or Telegram campaign; unsent + sent + error + invalid + unsubscribed = "
+                        "recipients.",
+            examples=[{"error": 1, "unsent": 0, "sent": 5, "invalid": 0, "unsubscribed": 0, "halted": False,
+                       "redacted": False, "status": "LOGGED", "updated_at": LATER, "outcomes": OUTCOMES_EXAMPLE}]),
         "EmailCampaignStats": {
             "allOf": [ref("CampaignStats"), obj({"unsubscribed": COUNT}, ("unsubscribed",))],
             "description": "The client's `CampaignCampaignIdEmailStatsGet200Response`.",
             "examples": [{"error": 0, "unsent": 0, "sent": 5, "invalid": 0, "unsubscribed": 0, "halted": False,
-                          "redacted": False, "status": "LOGGED", "updated_at": LATER}],
+                          "redacted": False, "status": "LOGGED", "updated_at": LATER, "outcomes": OUTCOMES_EXAMPLE}],
         },
         "CampaignRecipient": obj(
-            {"recipient": STRING, "status": STRING, "updated_at": DATE_TIME_OR_NULL, "error_code": STRING_OR_NULL},
-            examples=[{"recipient": "+6591234567", "status": "SENT", "updated_at": LATER, "error_code": None}]),
+            {"recipient": STRING, "status": STRING, "updated_at": DATE_TIME_OR_NULL, "error_code": STRING_OR_NULL,
+             "error_sub_type": {**STRING_OR_NULL, "description": "A bounce's sub-type (NoEmail, MailboxFull...) or a "
+                                                                 "complaint's type (abuse...): an extra key."}},
+            examples=[{"recipient": "+6591234567", "status": "SENT", "updated_at": LATER, "error_code": None,
+                       "error_sub_type": None}]),
         "EmailExportRow": {
             "allOf": [ref("CampaignRecipient"),
                       obj({"unsubscriber.recipient": STRING_OR_NULL, "unsubscriber.reason": STRING_OR_NULL})],
-            "examples": [{"recipient": "officer0@example.gov.sg", "status": "SENT", "updated_at": LATER,
-                          "error_code": None, "unsubscriber.recipient": None, "unsubscriber.reason": None}],
+            "examples": [{"recipient": "officer0@example.gov.sg", "status": "INVALID_RECIPIENT", "updated_at": LATER,
+                          "error_code": "hard_bounce", "error_sub_type": "NoEmail", "unsubscriber.recipient": None,
+                          "unsubscriber.reason": None}],
         },
+        "StopResult": obj({"campaign_id": INTEGER, "status": ref("JobStatus")}, ("campaign_id", "status"),
+                          examples=[{"campaign_id": 20, "status": "STOPPED"}]),
+        "Unsubscriber": obj({"campaignId": INTEGER, "recipient": STRING, "createdAt": DATE_TIME},
+                            ("campaignId", "recipient", "createdAt"),
+                            examples=[{"campaignId": 20, "recipient": "ana@example.com", "createdAt": LATER}]),
+        "Resubscribed": obj({"campaignId": INTEGER, "recipient": STRING}, ("campaignId", "recipient"),
+                            examples=[{"campaignId": 20, "recipient": "ana@example.com"}]),
         "ChannelTemplate": CHANNEL_TEMPLATE,
         "EmailTemplate": EMAIL_TEMPLATE,
         "EmailCampaign": obj(
