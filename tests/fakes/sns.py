@@ -97,17 +97,28 @@ class FakeSns:
 
     @staticmethod
     def ses_event(event_type: str, message_id: str, **detail: Any) -> dict[str, Any]:
-        """An SES event-publishing record (``bounce_type=`` etc. fill the event's own object)."""
+        """An SES event-publishing record (``bounce_type=`` etc. fill the event's own object; ``recipients=``
+        the addresses it is about, as SES lists them)."""
+        recipients = detail.get("recipients", ["someone@example.com"])
         mail = {"timestamp": _now(), "messageId": message_id, "source": "donotreply@mail.postman.gov.sg",
-                "destination": ["someone@example.com"]}
+                "destination": list(recipients)}
         event: dict[str, Any] = {"eventType": event_type, "mail": mail}
         if event_type == "Bounce":
-            event["bounce"] = {"bounceType": detail.get("bounce_type", "Permanent"),
-                               "bounceSubType": detail.get("bounce_sub_type", "General"), "timestamp": _now()}
+            event["bounce"] = {
+                "bounceType": detail.get("bounce_type", "Permanent"),
+                "bounceSubType": detail.get("bounce_sub_type", "General"), "timestamp": _now(),
+                "bouncedRecipients": [{"emailAddress": address, "action": "failed", "status": "5.1.1",
+                                       "diagnosticCode": detail.get("diagnostic", "smtp; 550 5.1.1 user unknown")}
+                                      for address in recipients]}
         elif event_type == "Complaint":
-            event["complaint"] = {"complaintFeedbackType": detail.get("complaint_type", "abuse"), "timestamp": _now()}
+            event["complaint"] = {"complaintFeedbackType": detail.get("complaint_type", "abuse"), "timestamp": _now(),
+                                  "complainedRecipients": [{"emailAddress": address} for address in recipients]}
+        elif event_type == "Reject":
+            event["reject"] = {"reason": detail.get("reason", "Bad content")}
+        elif event_type == "Rendering Failure":
+            event["failure"] = {"errorMessage": "Attribute 'name' is not present", "templateName": "t"}
         elif event_type == "Delivery":
-            event["delivery"] = {"timestamp": _now(), "recipients": ["someone@example.com"]}
+            event["delivery"] = {"timestamp": _now(), "recipients": list(recipients)}
         elif event_type == "Open":
             event["open"] = {"timestamp": _now(), "userAgent": "Mozilla/5.0", "ipAddress": "192.0.2.1"}
         elif event_type == "Send":

@@ -69,11 +69,12 @@ class FakeTwilio:
 
     def __init__(self, api_key: str, api_secret: str, invalid: set[str] | None = None, throttle_first: int = 0,
                  unavailable_first: int = 0, undelivered: set[str] | None = None, sent_callback: bool = True,
-                 auth_token: str | None = None) -> None:
+                 auth_token: str | None = None, stopped: set[str] | None = None) -> None:
         self.port = free_port()
         self.api_key = api_key
         self.api_secret = api_secret
         self.invalid = set(invalid or ())
+        self.stopped = set(stopped or ())  # numbers that replied STOP to the messaging service: Twilio's 21610
         self.undelivered = set(undelivered or ())  # numbers whose final status is "undelivered"
         self.sent_callback = sent_callback
         self.auth_token = auth_token or secrets.token_hex(16)  # the account's, when the API key is not its SID
@@ -170,6 +171,8 @@ class FakeTwilio:
             return 400, _error(21604, "A 'To' phone number is required.", 400)
         if to in self.invalid:
             return 400, _error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+        if to in self.stopped:
+            return 400, _error(21610, "Attempt to send to unsubscribed recipient", 400)
         if not form.get("MessagingServiceSid") and not form.get("From"):
             return 400, _error(21603, "A 'From' phone number is required.", 400)
         return 201, _message_resource(account_sid, form)

@@ -102,11 +102,33 @@ def email_event(message: dict[str, Any]) -> EmailEvent | None:
         return None
     detail, bounce, complaint = (_object(ses, key) for key in (_TIMES.get(event_type, ""), "bounce", "complaint"))
     occurred_at = detail.get("timestamp") or mail.get("timestamp") or message.get("Timestamp")
+    recipients, diagnostic = _recipients(event_type, detail, bounce, complaint, _object(ses, "reject"),
+                                         _object(ses, "failure"))
     return EmailEvent(
         provider_message_id=mail["messageId"], event_type=event_type, occurred_at=str(occurred_at),
         bounce_type=_text(bounce.get("bounceType")), bounce_sub_type=_text(bounce.get("bounceSubType")),
         complaint_type=_text(complaint.get("complaintFeedbackType")), sns_message_id=str(message.get("MessageId", "")),
+        recipients=recipients, diagnostic=diagnostic,
     )
+
+
+def _recipients(event_type: str, detail: dict[str, Any], bounce: dict[str, Any], complaint: dict[str, Any],
+                reject: dict[str, Any], failure: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """The addresses an event is about (who bounced, complained, was delivered to) and the remote server's words.
+    A cc or bcc copy's event names only that copy, so the main recipient's message is left as it is."""
+    if event_type == "Bounce":
+        bounced = [r for r in bounce.get("bouncedRecipients") or [] if isinstance(r, dict)]
+        addresses = [_text(r.get("emailAddress")) for r in bounced]
+        codes = [_text(r.get("diagnosticCode")) for r in bounced]
+        return tuple(a for a in addresses if a), next((c[:500] for c in codes if c), None)
+    if event_type == "Complaint":
+        addresses = [_text(r.get("emailAddress")) for r in complaint.get("complainedRecipients") or []
+                     if isinstance(r, dict)]
+        return tuple(a for a in addresses if a), None
+    if event_type == "Delivery":
+        return tuple(a for a in detail.get("recipients") or [] if isinstance(a, str) and a), None
+    reason = _text(reject.get("reason")) or _text(failure.get("errorMessage"))
+    return (), reason[:500] if reason else None
 
 
 def _object(document: dict[str, Any], key: str) -> dict[str, Any]:

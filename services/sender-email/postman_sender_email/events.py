@@ -144,7 +144,9 @@ class EventHandler:
                 continue
             applied = transactional.apply_event(self._database, event)
             if applied.matched:
-                if applied.changed and applied.recipient is not None:
+                if applied.recipient is not None and (not event.recipients or applied.recipient in
+                                                      {a.strip().lower() for a in event.recipients}):
+                    # Adding is idempotent: a redelivered bounce adds nothing, an interrupted one is completed.
                     suppressions += suppression_of(event, 0, event.provider_message_id, "ses", applied.recipient)
                 EVENTS.labels(event_type=event.event_type, outcome="applied" if applied.changed else "ignored").inc()
             elif attempt < self._max_attempts:

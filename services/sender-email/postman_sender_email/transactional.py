@@ -361,7 +361,7 @@ def apply_event(database: Database, event: EmailEvent) -> Applied:
             row.updated_at = utcnow()
         email_id, now_status = row.id, row.status
     if changed:
-        log.info("transactional email event", email_id=email_id, event=event.event_type, status=now_status)
+        log.info("transactional email event", email_id=email_id, event_type=event.event_type, status=now_status)
     return Applied(True, changed, recipient)
 
 

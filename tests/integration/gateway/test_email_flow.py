@@ -122,7 +122,7 @@ def test_full_email_flow(http, caller, settings, send_tap, database):
     assert counters["invalid"] == 0
     assert counters["status"] in ("ENQUEUED", "SENDING", "SENT", "LOGGED")
     assert set(counters) == {"error", "unsent", "sent", "invalid", "unsubscribed", "halted", "redacted", "status",
-                             "updated_at"}
+                             "updated_at", "outcomes"}
 
     again = http.post(f"{base}/send", headers=caller.headers, json={})
     assert again.status_code == 403
@@ -133,7 +133,7 @@ def test_full_email_flow(http, caller, settings, send_tap, database):
     rows = json.loads(exported.get_data(as_text=True))
     assert {row["recipient"] for row in rows} == BASIC_RECIPIENTS
     assert set(rows[0]) == {"recipient", "status", "error_code", "updated_at", "unsubscriber.recipient",
-                            "unsubscriber.reason"}
+                            "unsubscriber.reason", "error_sub_type"}
 
 
 def test_a_bad_file_is_reported_in_csv_error_with_its_line(http, caller):

@@ -91,7 +91,7 @@ def test_an_sms_campaign_goes_to_twilio_at_its_rate_and_its_stats_and_export_add
     rows = {(r["recipient"], r["status"], r["error_code"]) for r in json.loads(export.get_data())}
     assert ("+447911123456", "ERROR", "twilio_21211") in rows and ("1234", "INVALID", None) in rows
     assert sum(1 for r in rows if r[1] == "SENT") >= 3  # two rows of one number are one tuple here
-    assert all(set(r) == {"recipient", "status", "error_code", "updated_at"}
+    assert all(set(r) == {"recipient", "status", "error_code", "updated_at", "error_sub_type"}
                for r in json.loads(export.get_data()))
     again = http.post(f"{base}/send", headers=caller.headers, json={})
     assert again.status_code == 403 and again.json["code"] == "already_sent"

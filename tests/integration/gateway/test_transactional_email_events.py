@@ -6,6 +6,7 @@ way SNS delivers them (signed with the fake SNS's certificate, served over HTTP)
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import replace
 
 import pytest
@@ -62,6 +63,17 @@ def send(http, caller, **fields):
     return response.json
 
 
+def event_of(sns, event_type, request, **detail):
+    """An SES event about the email SES took in ``request`` (about its main recipient unless ``recipients``)."""
+    return sns.ses_event(event_type, request.message_id, recipients=detail.pop("recipients", list(request.to)),
+                         **detail)
+
+
+def unique_address() -> str:
+    """An address no other test uses: a bounce or complaint suppresses its address for the whole run."""
+    return f"ana.{secrets.token_hex(4)}@example.com"
+
+
 def deliver(http, message):
     """POSTs an SNS message the way SNS does: JSON in a text/plain body."""
     return http.post(EVENTS_PATH, data=json.dumps(message), content_type="text/plain; charset=UTF-8",
@@ -87,17 +99,17 @@ def test_an_email_goes_to_ses_with_its_copies_and_the_tracked_configuration_set(
 
 
 def test_ses_events_move_an_email_through_sent_delivered_and_opened_then_a_complaint_wins(http, caller, ses, sns):
-    email = send(http, caller)
+    email = send(http, caller, recipient=unique_address())
     [request] = ses.sent
 
     for event_type, wanted in (("Send", "SENT"), ("Delivery", "DELIVERED"), ("Open", "OPENED")):
-        assert deliver(http, sns.notification(TOPIC, sns.ses_event(event_type, request.message_id))).status_code == 204
+        assert deliver(http, sns.notification(TOPIC, event_of(sns, event_type, request))).status_code == 204
         moved = status_of(http, caller, email["id"], wanted)
     assert moved["sent_at"] and moved["delivered_at"] and moved["opened_at"]
 
     # A late Delivery never moves it back; a complaint after it was opened does move it.
-    assert deliver(http, sns.notification(TOPIC, sns.ses_event("Delivery", request.message_id))).status_code == 204
-    assert deliver(http, sns.notification(TOPIC, sns.ses_event("Complaint", request.message_id,
+    assert deliver(http, sns.notification(TOPIC, event_of(sns, "Delivery", request))).status_code == 204
+    assert deliver(http, sns.notification(TOPIC, event_of(sns, "Complaint", request,
                                                                complaint_type="abuse"), version="2")).status_code == 204
     complained = status_of(http, caller, email["id"], "COMPLAINT")
     assert (complained["error_code"], complained["error_sub_type"]) == ("complaint", "abuse")
@@ -106,12 +118,12 @@ def test_ses_events_move_an_email_through_sent_delivered_and_opened_then_a_compl
 
 
 def test_a_bounce_wins_over_a_delivery_and_events_out_of_order_fill_in_their_times(http, caller, ses, sns):
-    email = send(http, caller)
+    email = send(http, caller, recipient=unique_address())
     [request] = ses.sent
-    deliver(http, sns.notification(TOPIC, sns.ses_event("Bounce", request.message_id, bounce_type="Permanent",
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Bounce", request, bounce_type="Permanent",
                                                         bounce_sub_type="NoEmail")))
-    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
-    deliver(http, sns.notification(TOPIC, sns.ses_event("Delivery", request.message_id)))
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Send", request)))
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Delivery", request)))
 
     bounced = poll(lambda: http.get(f"/v1/transactional/email/{email['id']}", headers=caller.headers).json,
                    lambda e: e["sent_at"] and e["delivered_at"], "the later events' times")
@@ -122,12 +134,12 @@ def test_a_bounce_wins_over_a_delivery_and_events_out_of_order_fill_in_their_tim
 def test_forged_tampered_and_foreign_messages_are_refused_and_change_nothing(http, caller, ses, sns):
     email = send(http, caller)
     [request] = ses.sent
-    delivery = sns.ses_event("Delivery", request.message_id)
+    delivery = event_of(sns, "Delivery", request)
     other_key, _ = self_signed()
 
     forged = sns.sign({k: v for k, v in sns.notification(TOPIC, delivery).items()
                        if k not in ("Signature", "SignatureVersion", "SigningCertURL")}, key=other_key)
-    tampered = sns.notification(TOPIC, sns.ses_event("Send", request.message_id))
+    tampered = sns.notification(TOPIC, event_of(sns, "Send", request))
     tampered["Message"] = json.dumps(delivery)
     foreign = sns.notification("arn:aws:sns:ap-southeast-1:999999999999:someone-elses", delivery)
     elsewhere = {**sns.notification(TOPIC, delivery), "SigningCertURL": "http://203.0.113.9/cert.pem"}
@@ -138,7 +150,7 @@ def test_forged_tampered_and_foreign_messages_are_refused_and_change_nothing(htt
     assert not_sns.status_code == 403
 
     # A genuine event queued after them is applied; the forged ones left no trace before it.
-    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Send", request)))
     sent = status_of(http, caller, email["id"], "SENT")
     assert sent["delivered_at"] is None
 
@@ -156,12 +168,42 @@ def test_a_subscription_of_an_allowed_topic_is_confirmed_and_another_is_not(http
 def test_events_about_other_messages_are_accepted_and_ignored(http, caller, ses, sns):
     email = send(http, caller)
     [request] = ses.sent
-    answer = deliver(http, sns.notification(TOPIC, sns.ses_event("Bounce", "0100018f-a-campaign-message")))
+    unknown = sns.ses_event("Bounce", "0100018f-a-campaign-message", recipients=[unique_address()])
+    answer = deliver(http, sns.notification(TOPIC, unknown))
     assert answer.status_code == 204
     not_ses = deliver(http, sns.notification(TOPIC, {"hello": "world"}, subject="Something else"))
     assert not_ses.status_code == 204
 
     # An event queued after them is applied, so the bounce before it was consumed without touching this email.
-    deliver(http, sns.notification(TOPIC, sns.ses_event("Send", request.message_id)))
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Send", request)))
     sent = status_of(http, caller, email["id"], "SENT")
     assert sent["error_code"] is None
+
+
+def test_an_event_about_a_copy_leaves_the_email_as_it_is(http, caller, ses, sns):
+    email = send(http, caller, cc=["bo@example.com"])
+    [request] = ses.sent
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Bounce", request, recipients=["bo@example.com"])))
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Send", request)))
+
+    sent = status_of(http, caller, email["id"], "SENT")
+    assert sent["error_code"] is None
+
+
+def test_a_hard_bounce_suppresses_the_address_and_the_next_email_to_it_is_refused_with_why(http, caller, ses, sns):
+    address = unique_address()
+    email = send(http, caller, recipient=address)
+    [request] = ses.sent
+    deliver(http, sns.notification(TOPIC, event_of(sns, "Bounce", request, recipients=[address],
+                                                    bounce_type="Permanent", bounce_sub_type="NoEmail")))
+    status_of(http, caller, email["id"], "BOUNCED")
+
+    refused = poll(lambda: http.post("/v1/transactional/email/send", headers=caller.headers, json={
+        "subject": "Again", "body": "<p>Again</p>", "recipient": address}),
+        lambda r: r.status_code == 400, "the next email to the address refused")
+    copy = send(http, caller, cc=[address])
+
+    assert refused.json["code"] == "invalid_recipient"
+    assert "bounced permanently" in refused.json["message"] and "suppression list" in refused.json["message"]
+    assert len(ses.sent) == 2 and ses.sent[1].cc == ()  # the suppressed copy was dropped, the email went
+    assert copy["status"] == "ACCEPTED"

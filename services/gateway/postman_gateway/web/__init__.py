@@ -8,8 +8,8 @@ Layout of this package:
 - ``csrf.py``: the CSRF token of every state-changing form, bound to the session.
 - ``pages.py``: ``login_required``, ``render`` (base template context), ``FormErrors`` (the error summary).
 - one module per area: ``sign_in_pages.py``, ``campaign_list_pages.py``, ``campaign_pages.py``, ``settings_pages.py``,
-  ``outbox_pages.py``, ``unsubscribe_pages.py`` (recipients', signed out) — each a blueprint registered by
-  ``install``.
+  ``suppression_pages.py``, ``outbox_pages.py``, ``unsubscribe_pages.py`` (recipients', signed out) — each a
+  blueprint registered by ``install``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from postman_gateway.web import csrf, security
 from postman_shared.settings import Settings
 
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
-PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "settings_pages", "outbox_pages",
-                "unsubscribe_pages")
+PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "settings_pages", "suppression_pages",
+                "outbox_pages", "unsubscribe_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
 

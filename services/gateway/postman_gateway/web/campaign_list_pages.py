@@ -23,7 +23,8 @@ from postman_shared.grpc import client
 
 CHANNELS = {"EMAIL": "Email", "SMS": "SMS", "TELEGRAM": "Telegram"}
 STATUSES = ("Draft", "Scheduled", "Sending", "Sent")
-STATUS_TAGS = {"Draft": "tag--grey", "Scheduled": "tag--yellow", "Sending": "", "Sent": "tag--green"}
+STATUS_TAGS = {"Draft": "tag--grey", "Scheduled": "tag--yellow", "Sending": "", "Sent": "tag--green",
+               "Halted": "tag--red"}
 DONE_JOB_STATUSES = ("SENT", "LOGGED")
 PAGE_SIZES = (10, 25)
 MAX_SEARCH = 100
@@ -83,10 +84,13 @@ class Row:
 
 
 def status_of(campaign: campaign_pb2.Campaign) -> str:
-    """The list's status, as campaign derives it for its filter: from the latest job."""
+    """The list's status, as campaign derives it for its filter: from the latest job; a campaign halted by its
+    bounces or complaints says so (the filter still finds it under its job's status)."""
     latest = max(campaign.jobs, key=lambda job: job.id, default=None)
     if latest is None:
         return "Draft"
+    if campaign.halted:
+        return "Halted"
     if latest.status == "READY":
         return "Scheduled"
     return "Sent" if latest.status in DONE_JOB_STATUSES else "Sending"

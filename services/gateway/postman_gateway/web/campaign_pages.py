@@ -1,7 +1,7 @@
 """The campaign journey in the browser: create a campaign, write its message, upload its recipients, choose the
 Twilio account or Telegram bot, review the first message and send (now or at a Singapore time), then follow its
-progress and act on it (download failed and invalid recipients, retry, duplicate, cancel a scheduled send, delete a
-draft).
+progress and outcomes and act on it (stop sending and resume it, confirm the resume of a halted campaign, download
+failed and invalid recipients, retry, duplicate, cancel a scheduled send, delete a draft).
 
 Every step is a plain form that works without script; ``static/js/campaign-*.js`` add the live template preview and
 SMS length, the upload progress bar, and the live progress of a send. The pages call the services as the API does,
@@ -417,10 +417,26 @@ def _progress(view: CampaignView) -> Progress:
     return Progress.of(stats, view)
 
 
+# What the campaign page says after an action (a fixed notice: never text from the address bar).
+NOTICES = {
+    "stopped": "Sending stopped. The messages not sent yet stay unsent until you resume sending.",
+    "resumed": "Sending resumed: the messages that were not sent are being sent now.",
+}
+STILL_STOPPING = ("Sending is still stopping: the messages that were being handed over are being recorded. Try "
+                  "again in a few seconds.")
+
+
 def _campaign_page(view: CampaignView, errors: FormErrors | None = None, status: int = 200) -> ResponseReturnValue:
     progress = None if view.is_draft else _progress(view)
     return render("campaign/show.html", status, title=view.name, errors=errors or FormErrors(), campaign=view,
-                  progress=progress)
+                  progress=progress, notice=None if errors else NOTICES.get(request.args.get("done", "")))
+
+
+def _refused(view: CampaignView, message: str) -> ResponseReturnValue:
+    """The campaign page again, with a service's refusal of a stop, resume or retry beside its buttons."""
+    errors = FormErrors()
+    errors.add("sending", message)
+    return _campaign_page(_view(view.id), errors, 400)
 
 
 @blueprint.get("/<int:campaign_id>")
@@ -432,7 +448,7 @@ def show(campaign_id: int) -> ResponseReturnValue:
 def progress(campaign_id: int) -> ResponseReturnValue:
     """The counts for the campaign page's script, which polls this while the campaign is sending."""
     view = _view(campaign_id)
-    return jsonify(status=view.status, **_progress(view).as_json())
+    return jsonify(status=view.status, halted=view.halted, **_progress(view).as_json())
 
 
 @blueprint.get("/<int:campaign_id>/export/<kind>.csv")
@@ -443,18 +459,53 @@ def export(campaign_id: int, kind: str) -> ResponseReturnValue:
     return csv_export.download(ref.campaign_id, ref.user_id, kind, f"campaign-{campaign_id}-{kind}.csv")
 
 
-@blueprint.post("/<int:campaign_id>/retry")
-def retry(campaign_id: int) -> ResponseReturnValue:
+@blueprint.post("/<int:campaign_id>/stop")
+def stop(campaign_id: int) -> ResponseReturnValue:
+    """Stops a campaign that is sending (within about a second): reversible, so no confirmation page."""
     view = _view(campaign_id)
     try:
-        channel_routes.retry(str(view.id), view.channel)
+        channel_routes.stop_campaign(_ref(view.id), view.channel)
+    except ServiceError as exc:
+        if exc.http_status != 400:
+            raise
+        return _refused(view, exc.message)
+    return _see_other(f"{view.url}?done=stopped")
+
+
+def _send_again(view: CampaignView, confirm_halted: bool = False) -> ResponseReturnValue:
+    """Resumes a stopped send or retries the failed messages (the campaign service decides which), as the API."""
+    try:
+        channel_routes.retry_campaign(_ref(view.id), view.channel, confirm_halted)
     except ServiceError as exc:
         if exc.http_status not in (400, 403, 429):
             raise
-        errors = FormErrors()
-        errors.add("retry", exc.message)
-        return _campaign_page(view, errors, 400)
-    return _see_other(view.url)
+        return _refused(view, STILL_STOPPING if "still stopping" in exc.message else exc.message)
+    # A retry of failed messages shows its progress, which says enough; a resume says what it did.
+    return _see_other(f"{view.url}?done=resumed" if view.is_stopped else view.url)
+
+
+@blueprint.post("/<int:campaign_id>/retry")
+def retry(campaign_id: int) -> ResponseReturnValue:
+    view = _view(campaign_id)
+    if view.halted:  # its list bounced or complained too much: the officer confirms first
+        return _see_other(f"{view.url}/resume")
+    return _send_again(view)
+
+
+@blueprint.route("/<int:campaign_id>/resume", methods=["GET", "POST"])
+def resume(campaign_id: int) -> ResponseReturnValue:
+    """Resumes a stopped campaign. A halted one is asked twice: this page says why it halted and asks the officer to
+    confirm they checked the recipient list."""
+    view = _view(campaign_id)
+    if not view.halted:
+        return _send_again(view) if request.method == "POST" else _see_other(view.url)
+    errors = FormErrors()
+    if request.method == "POST":
+        if request.form.get("confirm_halted") == "yes":
+            return _send_again(view, confirm_halted=True)
+        errors.add("confirm_halted", "Confirm that you checked the recipient list, or go back to the campaign")
+    return render("campaign/resume_halted.html", 400 if errors else 200, title="Resume a halted campaign?",
+                  errors=errors, campaign=view, progress=_progress(view))
 
 
 @blueprint.route("/<int:campaign_id>/duplicate", methods=["GET", "POST"])

@@ -6,8 +6,12 @@ written in Singapore time because that is the time the officer typed (the review
 
 The status follows the campaign list's rule (campaign service, ``campaign_list.py``): no job is a Draft, a READY job
 (a send scheduled for later) is Scheduled, a latest job that is SENT or LOGGED is Sent, a STOPPED one is Stopped,
-any other is Sending. The counts are final only once the latest job is LOGGED (every outcome counted) or STOPPED,
-so the progress is followed until then.
+any other is Sending; a campaign halted by its bounces or complaints is Halted whatever its job. The counts are final
+only once the latest job is LOGGED (every outcome counted) or STOPPED, so the progress is followed until then.
+
+The outcomes are stats' counters in plain words: Postman's five (not sent yet, sent, error, invalid, unsubscribed),
+which add up to the recipients, each with the details it is made of (sent: delivered, read, no report yet; invalid:
+the file's invalid rows, bounces, complaints, suppressed recipients), which add up to it.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from postman.v1 import campaign_pb2, stats_pb2
 SINGAPORE = timezone(timedelta(hours=8), "SGT")
 CHANNEL_LABELS = {"EMAIL": "Email", "SMS": "SMS", "TELEGRAM": "Telegram"}
 STATUS_TAGS = {"Draft": "tag--grey", "Scheduled": "tag--yellow", "Sending": "", "Sent": "tag--green",
-               "Stopped": "tag--red"}
+               "Stopped": "tag--red", "Halted": "tag--red"}
 FINISHED_JOB_STATUSES = ("LOGGED", "STOPPED")
+SENDING_JOB_STATUSES = ("ENQUEUED", "SENDING", "SENT")  # what the campaign service lets its owner stop
 JOB_STATUS_WORDS = {
     "READY": "Scheduled",
     "ENQUEUED": "Waiting to start",
@@ -34,23 +39,27 @@ JOB_STATUS_WORDS = {
 }
 
 
-def singapore_time(moment: datetime | None) -> str:
-    """``1 December 2026, 9:30am (Singapore time)``; empty for no moment."""
+def singapore_time(moment: datetime | None, zone: bool = True) -> str:
+    """``1 December 2026, 9:30am (Singapore time)`` (``zone`` False: without the words in brackets, for a column
+    whose heading says it); empty for no moment."""
     if moment is None:
         return ""
     local = moment.astimezone(SINGAPORE)
     hour = local.hour % 12 or 12
-    return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'} (Singapore time)"
+    words = f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+    return f"{words} (Singapore time)" if zone else words
 
 
 def _moment(message: Any, name: str) -> datetime | None:
     return getattr(message, name).ToDatetime(tzinfo=timezone.utc) if message.HasField(name) else None
 
 
-def status_of(jobs: Any) -> str:
+def status_of(jobs: Any, halted: bool = False) -> str:
     latest = max(jobs, key=lambda job: job.id, default=None)
     if latest is None:
         return "Draft"
+    if halted:
+        return "Halted"
     if latest.status == "READY":
         return "Scheduled"
     if latest.status in ("SENT", "LOGGED"):
@@ -79,7 +88,7 @@ class CampaignView:
     @classmethod
     def of(cls, campaign: campaign_pb2.Campaign) -> "CampaignView":
         latest = max(campaign.jobs, key=lambda job: job.id, default=None)
-        return cls(campaign, status_of(campaign.jobs), latest)
+        return cls(campaign, status_of(campaign.jobs, campaign.halted), latest)
 
     # What it is
     @property
@@ -128,6 +137,32 @@ class CampaignView:
     @property
     def send_rate(self) -> int:
         return self.latest_job.send_rate if self.latest_job is not None else 0
+
+    @property
+    def is_sending(self) -> bool:
+        """Its latest send is under way: the officer may stop it."""
+        return self.latest_job is not None and self.latest_job.status in SENDING_JOB_STATUSES
+
+    @property
+    def is_stopped(self) -> bool:
+        """Its latest send was stopped (by the officer, or by a halt): the officer may resume it."""
+        return self.latest_job is not None and self.latest_job.status == "STOPPED"
+
+    @property
+    def stopped_at(self) -> str:
+        return singapore_time(_moment(self.latest_job, "status_updated_at")) if self.is_stopped else ""
+
+    @property
+    def halted(self) -> bool:
+        return self.campaign.halted
+
+    @property
+    def halt_reason(self) -> str:
+        return self.campaign.halt_reason or "too many of its messages bounced or were marked as spam"
+
+    @property
+    def halted_at(self) -> str:
+        return singapore_time(_moment(self.campaign, "halted_at"))
 
     @property
     def finished(self) -> bool:
@@ -205,8 +240,20 @@ class CampaignView:
 
 
 @dataclass(frozen=True)
+class OutcomeRow:
+    """One line of the campaign page's table of outcomes; ``detail``: a part of the line above it."""
+
+    key: str  # the count's element is ``count-<key>``, and the progress JSON's key is ``key`` with underscores
+    label: str
+    meaning: str
+    count: int
+    detail: bool = False
+
+
+@dataclass(frozen=True)
 class Progress:
-    """The counts of a campaign's messages; ``valid`` is what will be attempted, ``done`` what has been."""
+    """The counts of a campaign's messages (stats' ``CampaignStats``); ``valid`` is what the file asks to send (its
+    valid rows), ``done`` what has been dealt with: sent, failed, or not sent because of the suppression list."""
 
     unsent: int
     sent: int
@@ -215,19 +262,39 @@ class Progress:
     unsubscribed: int
     job_status: str
     finished: bool
+    delivered: int = 0
+    opened: int = 0
+    hard_bounced: int = 0
+    soft_bounced: int = 0
+    complained: int = 0
+    blacklisted: int = 0
+    invalid_rows: int = 0
 
     @classmethod
     def of(cls, stats: stats_pb2.CampaignStats, view: CampaignView) -> "Progress":
         return cls(stats.unsent, stats.sent, stats.error, stats.invalid, stats.unsubscribed,
-                   view.latest_job.status if view.latest_job is not None else "", view.finished)
+                   view.latest_job.status if view.latest_job is not None else "", view.finished,
+                   delivered=stats.delivered, opened=stats.opened, hard_bounced=stats.hard_bounced,
+                   soft_bounced=stats.soft_bounced, complained=stats.complained, blacklisted=stats.blacklisted,
+                   invalid_rows=stats.invalid_rows)
+
+    @property
+    def total(self) -> int:
+        """Every row of the recipient file: Postman's five counters add up to it."""
+        return self.unsent + self.sent + self.error + self.invalid + self.unsubscribed
 
     @property
     def valid(self) -> int:
-        return self.unsent + self.sent + self.error
+        return max(0, self.total - self.invalid_rows)
 
     @property
     def done(self) -> int:
-        return self.sent + self.error
+        return max(0, self.valid - self.unsent)
+
+    @property
+    def no_report(self) -> int:
+        """Sent, and the provider has said nothing more yet (or never does)."""
+        return max(0, self.sent - self.delivered - self.opened)
 
     @property
     def percent(self) -> int:
@@ -237,7 +304,50 @@ class Progress:
     def status_words(self) -> str:
         return JOB_STATUS_WORDS.get(self.job_status, self.job_status)
 
+    def rows(self, channel: str) -> list[OutcomeRow]:
+        """The table of outcomes for a campaign of ``channel``: a detail that cannot happen on the channel (an
+        opened SMS) is left out unless it did, so every line still adds up."""
+        email = channel == "EMAIL"
+        receipts = channel in ("EMAIL", "SMS") or bool(self.delivered or self.opened)
+        provider = {"EMAIL": "the mail service", "SMS": "the SMS provider"}.get(channel, "Telegram")
+        where = "address" if email else "number"
+        lines = [
+            (OutcomeRow("unsent", "Not sent yet", "Waiting to be sent, or left unsent when sending stopped",
+                        self.unsent), True),
+            (OutcomeRow("sent", "Sent", f"Accepted by {provider}", self.sent), True),
+            (OutcomeRow("delivered", "Delivered", f"{provider[0].upper()}{provider[1:]} reported it delivered",
+                        self.delivered, True), receipts),
+            (OutcomeRow("opened", "Read (opened)", "Delivered and opened by the recipient", self.opened, True),
+             email or self.opened > 0),
+            (OutcomeRow("no_report", "No report yet", f"Sent, and {provider} has not reported more yet",
+                        self.no_report, True), receipts),
+            (OutcomeRow("error", "Error", "Could not be delivered", self.error), True),
+            (OutcomeRow("invalid", "Invalid", "Not valid, bounced, marked as spam or suppressed: the lines below",
+                        self.invalid), True),
+            (OutcomeRow("invalid_rows", "Not valid in the file", f"Not a valid {where}: not sent",
+                        self.invalid_rows, True), True),
+            (OutcomeRow("hard_bounced", "Bounced: the address does not exist",
+                        "A permanent bounce: the address is now on the suppression list of every agency",
+                        self.hard_bounced, True), email or self.hard_bounced > 0),
+            (OutcomeRow("soft_bounced", "Bounced: for now",
+                        "A temporary bounce, like a full mailbox: the address stays usable",
+                        self.soft_bounced, True), email or self.soft_bounced > 0),
+            (OutcomeRow("complained", "Marked as spam",
+                        "The recipient marked the email as spam: the address is now on the suppression list of "
+                        "every agency", self.complained, True), email or self.complained > 0),
+            (OutcomeRow("blacklisted", "Not sent: on the suppression list",
+                        f"The {where} bounced, was marked as spam or was added to the suppression list before",
+                        self.blacklisted, True), True),
+            (OutcomeRow("unsubscribed", "Not sent: unsubscribed",
+                        {"EMAIL": "The recipient had unsubscribed from your emails",
+                         "SMS": "The number had replied STOP to your messages"}.get(
+                            channel, "The recipient had blocked your bot"), self.unsubscribed), True),
+        ]
+        return [row for row, shown in lines if shown]
+
     def as_json(self) -> dict[str, Any]:
-        return {"unsent": self.unsent, "sent": self.sent, "error": self.error, "invalid": self.invalid,
-                "unsubscribed": self.unsubscribed, "valid": self.valid, "done": self.done, "percent": self.percent,
-                "job_status": self.job_status, "status_words": self.status_words, "finished": self.finished}
+        counts = ("unsent", "sent", "error", "invalid", "unsubscribed", "delivered", "opened", "no_report",
+                  "hard_bounced", "soft_bounced", "complained", "blacklisted", "invalid_rows", "total")
+        return {**{name: getattr(self, name) for name in counts}, "valid": self.valid, "done": self.done,
+                "percent": self.percent, "job_status": self.job_status, "status_words": self.status_words,
+                "finished": self.finished}

@@ -1,6 +1,7 @@
-// The campaign page while it sends: the counts, the progress bar, the rate measured over the last polls and the time
-// left, refreshed every 1.5 s until every outcome is counted; then the page is shown again with its final actions
-// (downloads, retry). Without scripts the page has a "Refresh" link.
+// The campaign page while it sends: the counts and outcomes, the progress bar, the rate measured over the last polls
+// and the time left, refreshed every 1.5 s until every outcome is counted or sending stops (stopped, halted); then
+// the page is shown again with its final actions (resume, retry, downloads). Without scripts the page has a
+// "Refresh" link.
 (function () {
   "use strict";
   var section = document.getElementById("live-progress");
@@ -10,6 +11,10 @@
   var rate = document.getElementById("progress-rate");
   var samples = [];  // {time, done} of the last polls, for the rate
   var WINDOW_MS = 10000;
+  // Postman's five counters (they add up to the recipients) and the outcomes they are made of; a line the page
+  // does not show (an opened SMS) has no element and is skipped.
+  var COUNTS = ["unsent", "sent", "delivered", "opened", "no_report", "error", "invalid", "invalid_rows",
+                "hard_bounced", "soft_bounced", "complained", "blacklisted", "unsubscribed", "total"];
 
   function set(id, value) {
     var element = document.getElementById(id);
@@ -43,8 +48,8 @@
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { if (!response.ok) { throw new Error("progress"); } return response.json(); })
       .then(function (progress) {
-        ["unsent", "sent", "error", "invalid", "unsubscribed"].forEach(function (name) {
-          set("count-" + name, progress[name]);
+        COUNTS.forEach(function (name) {
+          if (progress[name] !== undefined) { set("count-" + name.replace(/_/g, "-"), progress[name]); }
         });
         set("progress-done", progress.done);
         set("progress-valid", progress.valid);
