@@ -53,16 +53,16 @@ def retry_campaign(database: Database, after_commit: Callable[[], object], campa
         if latest.status not in RETRYABLE:
             raise InvalidArgument(f"Campaign {campaign_id} is still sending (status {latest.status}); retry it once "
                                   "every message has an outcome (status LOGGED)")
-        if latest.status == "STOPPED" and latest.status_updated_at > utcnow() - timedelta(
-                seconds=RESUME_AFTER_STOP_SECONDS):
-            raise InvalidArgument(f"Campaign {campaign_id} is still stopping: the messages being handed to the "
-                                  f"provider are being recorded. Resume it in {RESUME_AFTER_STOP_SECONDS} seconds")
         if campaign.halted:
             if not confirm_halted:
                 raise InvalidArgument(
                     f"Campaign {campaign_id} was halted: {campaign.halt_reason}. Check the recipient list; to send "
                     "its remaining messages anyway, retry with {\"confirm_halted\": true}")
-            campaign.halted = False
+        if latest.status == "STOPPED" and latest.status_updated_at > utcnow() - timedelta(
+                seconds=RESUME_AFTER_STOP_SECONDS):
+            raise InvalidArgument(f"Campaign {campaign_id} is still stopping: the messages being handed to the "
+                                  f"provider are being recorded. Resume it in {RESUME_AFTER_STOP_SECONDS} seconds")
+        campaign.halted = False
         job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=latest.send_rate,
                   retry_of=latest.id, simulated=latest.simulated)
         session.add(job)

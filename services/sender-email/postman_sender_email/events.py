@@ -10,9 +10,10 @@ bounce mailbox (``bounce_mailbox.py``, ``delivery_id`` set). Both arrive as ``Em
   moves the message forward only, so a repeated or late event counts once.
 - A hard bounce or a complaint, of either kind of email, puts the address on the global suppression list (one call
   per batch): it is never sent to again, by any agency, until someone lifts it.
-- An event that matches no email yet (SES can report a Delivery before this sender has committed the batch that
-  sent it) waits in ``email.events.retry`` and is tried again, up to ``EMAIL_MAX_ATTEMPTS`` times; then it is
-  dropped (it may be about a message of another system that shares the configuration set).
+- An event that matches no email yet (SES, or a quick bounce, can report a message before this sender has committed
+  the batch that sent it) waits in ``email.events.retry`` and is tried again, 1 s, 4 s, 16 s later and then every
+  ``EMAIL_RETRY_DELAY_SECONDS``, up to ``EMAIL_MAX_ATTEMPTS`` times; then it is dropped (it may be about a message of
+  another system that shares the configuration set).
 
 Applying an event is idempotent, so SNS retrying a notification or the queue redelivering it changes nothing.
 """
@@ -151,7 +152,7 @@ class EventHandler:
                 EVENTS.labels(event_type=event.event_type, outcome="applied" if applied.changed else "ignored").inc()
             elif attempt < self._max_attempts:
                 waiting.append(with_attempt(OutgoingMessage(EMAIL_EVENTS_RETRY, event.to_dict(), event.message_id),
-                                            attempt + 1, self._retry_delay_ms))
+                                            attempt + 1, self._wait_ms(attempt)))
                 EVENTS.labels(event_type=event.event_type, outcome="waiting").inc()
             else:
                 log.info("email event matches no email; dropped", event_type=event.event_type, attempts=attempt)
@@ -164,6 +165,10 @@ class EventHandler:
             log.info("addresses suppressed after bounces and complaints", added=added, reported=len(suppressions))
         self._publisher.publish([OutgoingMessage(DELIVERY_EVENTS, r.to_dict(), f"receipt-{r.recipient_id}-{r.status}")
                                  for r in receipts] + waiting)
+
+    def _wait_ms(self, attempt: int) -> int:
+        """How long an unmatched event waits after its ``attempt``-th try: 1 s, 4 s, 16 s, then the retry delay."""
+        return min(1000 * 4 ** (attempt - 1), self._retry_delay_ms)
 
     def _campaign_messages(self, events: Sequence[EmailEvent]) -> dict[tuple[str, str], CampaignMessage]:
         """The campaign messages the events name, by (kind of id, id): one query per kind."""

@@ -499,13 +499,17 @@ def resume(campaign_id: int) -> ResponseReturnValue:
     view = _view(campaign_id)
     if not view.halted:
         return _send_again(view) if request.method == "POST" else _see_other(view.url)
+    progress = _progress(view)
     errors = FormErrors()
     if request.method == "POST":
         if request.form.get("confirm_halted") == "yes":
             return _send_again(view, confirm_halted=True)
         errors.add("confirm_halted", "Confirm that you checked the recipient list, or go back to the campaign")
-    return render("campaign/resume_halted.html", 400 if errors else 200, title="Resume a halted campaign?",
-                  errors=errors, campaign=view, progress=_progress(view))
+    elif not view.is_stopped and not (progress.finished and progress.error):
+        return _see_other(view.url)  # halted once every message was out, none failed: nothing to send again
+    return render("campaign/resume_halted.html", 400 if errors else 200,
+                  title=f"{'Resume' if view.is_stopped else 'Retry'} a halted campaign?", errors=errors,
+                  campaign=view, progress=progress)
 
 
 @blueprint.route("/<int:campaign_id>/duplicate", methods=["GET", "POST"])

@@ -18,7 +18,7 @@ from typing import Any
 from flask import abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from postman.v1 import suppression_pb2
+from postman.v1 import suppression_pb2, suppression_pb2_grpc
 from postman_gateway import audit
 from postman_gateway.backends import backends
 from postman_gateway.web import formatting
@@ -62,6 +62,12 @@ NOT_LIFTABLE = ("There is no entry with that number on your suppression list tha
 
 blueprint = signed_in_blueprint("suppression", __name__, url_prefix="/suppressions")
 formatting.install(blueprint)
+
+
+def _stub() -> suppression_pb2_grpc.SuppressionServiceStub:
+    stub = backends().suppression
+    assert stub is not None  # always built from the settings (None only in tests of other parts)
+    return stub
 
 
 def _user_id() -> int:
@@ -157,7 +163,7 @@ class Filters:
 
 def _list(channel: str = "", recipient: str = "", reason: str = "", limit: int = PER_PAGE,
           offset: int = 0) -> suppression_pb2.ListSuppressionsResponse:
-    return client.call(backends().suppression.ListSuppressions, suppression_pb2.ListSuppressionsRequest(
+    return client.call(_stub().ListSuppressions, suppression_pb2.ListSuppressionsRequest(
         user_id=_user_id(), channel=channel, recipient=recipient, reason=reason, limit=limit, offset=offset))
 
 
@@ -215,7 +221,7 @@ def lift(entry_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         # The service decides: an entry the officer may not lift is not found.
         try:
-            lifted = client.call(backends().suppression.LiftSuppression, suppression_pb2.LiftSuppressionRequest(
+            lifted = client.call(_stub().LiftSuppression, suppression_pb2.LiftSuppressionRequest(
                 id=entry_id, user_id=_user_id()))
         except ServiceError as exc:
             if exc.code != "not_found":
@@ -246,7 +252,7 @@ def add() -> ResponseReturnValue:
             errors.add("note", f"Write the note in at most {MAX_NOTE} characters")
         if not errors:
             try:
-                added = client.call(backends().suppression.AddSuppressions, suppression_pb2.AddSuppressionsRequest(
+                added = client.call(_stub().AddSuppressions, suppression_pb2.AddSuppressionsRequest(
                     entries=[suppression_pb2.Suppression(channel=channel, recipient=recipient, user_id=_user_id(),
                                                          reason="manual", detail=note, created_by="officer")]))
             except ServiceError as exc:
