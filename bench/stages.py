@@ -36,12 +36,14 @@ from bench.email_campaign import TEMPLATE_BODY, TEMPLATE_SUBJECT, bare_smtplib_r
 from postman_campaign.models import Campaign, EmailTemplate, Job  # noqa: E402
 from postman_campaign.recipient_file import RecipientRow  # noqa: E402
 from postman_campaign.recipients_store import RecipientCopySource, copy_recipients  # noqa: E402
+from postman_renderer.dispatch import unsubscribe_footer  # noqa: E402
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
 from postman_shared.broker.topology import CAMPAIGN_SEND, DELIVERY_EVENTS, EMAIL_SEND  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
 from postman_shared.messages import DeliveryEvent, JobRendered, RenderedEmail, SendJob  # noqa: E402
 from postman_shared.settings import Settings  # noqa: E402
+from postman_shared.unsubscribe_links import DEVELOPMENT_KEYS, UnsubscribeLinks, parse_keys  # noqa: E402
 from tests.support.processes import RunningSystem, start_services, stop_system  # noqa: E402
 from tests.support.stores import Stores, create_stores, drop_stores  # noqa: E402
 
@@ -107,13 +109,17 @@ def publish_all(stores: Stores, messages: Iterator[OutgoingMessage]) -> None:
 
 
 def rendered_emails(count: int) -> Iterator[OutgoingMessage]:
-    """What the renderer would publish for a campaign of ``count`` recipients (campaign 1, job 1)."""
+    """What the renderer would publish for a campaign of ``count`` recipients (campaign 1, job 1, owner 1), each
+    with its unsubscribe link in the footer and for the List-Unsubscribe headers."""
     validated = validate_email_template(TEMPLATE_SUBJECT, TEMPLATE_BODY)
     template = EmailMessageTemplate.parse(validated.subject, validated.body)
+    links = UnsubscribeLinks("http://localhost:8080", parse_keys(DEVELOPMENT_KEYS))
     for i in range(count):
         subject, body = template.render(params_of(i))
-        email = RenderedEmail(recipient_id=i + 1, campaign_id=1, job_id=1, to=f"user{i}@example.gov.sg",
-                              sender=SENDER, reply_to=None, subject=subject, body=body)
+        to = f"user{i}@example.gov.sg"
+        url = links.url(1, to)
+        email = RenderedEmail(recipient_id=i + 1, campaign_id=1, job_id=1, to=to, sender=SENDER, reply_to=None,
+                              subject=subject, body=body + unsubscribe_footer(url), user_id=1, unsubscribe_url=url)
         yield OutgoingMessage(EMAIL_SEND, email.to_dict(), email.message_id)
 
 
@@ -194,8 +200,9 @@ def renderer_stage(count: int) -> StageResult:
 
 
 def sender_stage(count: int, transport: str, smtp_port: int, connections: int) -> StageResult:
-    with isolated(["sender-email"], EMAIL_TRANSPORT=transport, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port),
-                  SMTP_CONNECTIONS=str(connections)) as (stores, database, start):
+    # campaign answers the sender's screening (suppression list, stopped jobs): one call of each per batch.
+    with isolated(["campaign", "sender-email"], EMAIL_TRANSPORT=transport, SMTP_HOST="127.0.0.1",
+                  SMTP_PORT=str(smtp_port), SMTP_CONNECTIONS=str(connections)) as (stores, database, start):
         publish_all(stores, rendered_emails(count))
         system = start()
         label = f"sender-email ({transport}{f', {connections} connections' if transport == 'smtp' else ''})"

@@ -114,3 +114,50 @@ def download(page: Page, link: str) -> list[list[str]]:
     with page.expect_download() as started:
         page.get_by_role("link", name=link).click()
     return list(csv.reader(io.StringIO(Path(started.value.path()).read_text(encoding="utf-8-sig"))))
+
+
+def send_email_campaign(page: Page, name: str, file: Path) -> int:
+    """Signed in: an email campaign made, its recipients uploaded and sent now; on its page once every message is
+    done. Its id."""
+    campaign_id = create_campaign(page, name, "Email")
+    page.get_by_label("Subject").fill("Your appointment, {{name}}")
+    page.get_by_label("Message").fill("<p>Dear {{name}}, your appointment is on {{appointment}}.</p>")
+    page.get_by_role("button", name="Save and continue").click()
+    upload_recipients(page, file)
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("button", name="Send campaign").click()
+    expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}$"))
+    wait_until_sent(page)
+    return campaign_id
+
+
+def campaign_email(outbox: Path, campaign_id: int, address: str) -> email.message.Message:
+    """The newest email of the campaign to ``address`` in the outbox folder (``<campaign>-<message>.eml``)."""
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT
+    while time.monotonic() < deadline:
+        found = sorted((path.stat().st_mtime, path) for path in outbox.glob(f"{campaign_id}-*.eml")
+                       if email.message_from_bytes(path.read_bytes())["To"] == address)
+        if found:
+            return email.message_from_bytes(found[-1][1].read_bytes())
+        time.sleep(0.05)
+    raise AssertionError(f"no email of campaign {campaign_id} to {address} in {outbox}")
+
+
+def unsubscribe_link(message: email.message.Message) -> str:
+    """The recipient's unsubscribe link, from the email's List-Unsubscribe header (the HTTP one)."""
+    header = " ".join(str(message["List-Unsubscribe"] or "").split())
+    found = re.search(r"<(https?://[^>]+)>", header)
+    assert found, f"no HTTP link in List-Unsubscribe: {header!r}"
+    return found.group(1)
+
+
+def add_twilio_account(page: Page, account: dict[str, str], test_number: str) -> None:
+    """On an SMS campaign's credentials page: a new Twilio account, checked with a test SMS; on the review page."""
+    expect(page.get_by_role("heading", name="Choose the Twilio account")).to_be_visible()
+    page.get_by_label("Account SID").fill(account["account_sid"])
+    page.get_by_label("API key SID").fill(account["api_key"])
+    page.get_by_label("API key secret").fill(account["api_secret"])
+    page.get_by_label("Messaging Service SID").fill(account["messaging_service_sid"])
+    page.get_by_label("Mobile number for the test SMS").fill(test_number)
+    page.get_by_role("button", name="Send test SMS and use this account").click()
+    expect(page.get_by_role("heading", name="Review and send")).to_be_visible()

@@ -83,9 +83,9 @@ def test_a_thousand_recipients_each_receive_exactly_their_own_message(system, sm
     stats = wait_for_logged_checking_counters(api, campaign_id, VALID + len(INVALID))
     assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID, 0, len(INVALID), 0)
 
-    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    received = Counter(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos)
     assert received == Counter({f"person{i}@example.gov.sg": 1 for i in range(VALID)})
-    for message in smtp.messages:
+    for message in smtp.campaign_messages:
         parsed = message.parsed()
         i = int(message.rcpt_tos[0].removeprefix("person").split("@")[0])
         assert parsed["To"] == f"person{i}@example.gov.sg"
@@ -125,17 +125,17 @@ def test_no_message_is_lost_when_the_sender_is_killed_mid_campaign(system, smtp,
     api.send(campaign_id)
 
     deadline = time.monotonic() + 60
-    while len(smtp.messages) < 100 and time.monotonic() < deadline:
+    while len(smtp.campaign_messages) < 100 and time.monotonic() < deadline:
         time.sleep(0.01)
     system.processes["sender-email"].send_signal(signal.SIGKILL)
     system.processes["sender-email"].wait()
-    killed_at = len(smtp.messages)
+    killed_at = len(smtp.campaign_messages)
     assert killed_at < VALID, "the sender finished before it could be killed; slow the SMTP server further"
     start_service(system, "sender-email")
 
     stats = wait_for_logged_checking_counters(api, campaign_id, VALID + len(INVALID))
     assert stats["sent"] == VALID and stats["unsent"] == 0
-    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    received = Counter(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos)
     assert set(received) == {f"person{i}@example.gov.sg" for i in range(VALID)}, "a recipient was lost"
     duplicates = sum(count - 1 for count in received.values())
     # Only messages handed to SMTP but not yet recorded when the process died can be sent twice.

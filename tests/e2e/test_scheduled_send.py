@@ -76,7 +76,7 @@ def test_a_scheduled_campaign_goes_out_once_when_the_campaign_process_is_killed_
 
     stats = api.wait_for_status(campaign_id, "LOGGED", timeout=120)
     assert (stats["sent"], stats["error"], stats["unsent"]) == (RECIPIENTS, 0, 0)
-    received = Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    received = Counter(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos)
     assert received == Counter({f"person{i}@example.gov.sg": 1 for i in range(RECIPIENTS)})
     [job] = api.call("GET", f"/v1/campaign/{campaign_id}/email")["job_queue"]
     assert job["status"] == "LOGGED" and job["scheduled_at"] is not None

@@ -95,16 +95,16 @@ def test_every_number_receives_its_own_sms_and_receipts_reach_the_stats(system, 
     assert all(m.body == f"Dear Person {int(m.to[-4:])}, your appointment is tomorrow." for m in messages)
     assert all(m.status_callback and m.status_callback.startswith(system.env["PUBLIC_URL"]) for m in messages)
 
-    # Twilio's receipts arrive after the send: the undelivered number ends as an error.
+    # Twilio's receipts arrive after the send: the undelivered number ends as an error, the others as delivered.
     deadline = time.monotonic() + 60
     stats = api.stats(campaign_id, channel="sms")
-    while stats["error"] != 1 and time.monotonic() < deadline:
+    while (stats["error"], stats["outcomes"]["delivered"]) != (1, VALID - 1) and time.monotonic() < deadline:
         time.sleep(0.2)
         stats = api.stats(campaign_id, channel="sms")
     assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID - 1, 1, len(INVALID), 0)
     export = {row["recipient"]: row for row in api.export(campaign_id, channel="sms")}
     assert export[UNDELIVERED]["status"] == "ERROR" and export[UNDELIVERED]["error_code"] == "twilio_30003"
-    assert export[number(1)]["status"] == "SENT" and export["12345"]["status"] == "INVALID"
+    assert export[number(1)]["status"] == "DELIVERED" and export["12345"]["status"] == "INVALID"
 
 
 def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system, twilio, database):
@@ -127,3 +127,24 @@ def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system, twilio, d
     assert set(received) == {number(i) for i in range(VALID)}, "a number was lost"
     duplicates = sum(count - 1 for count in received.values())
     assert duplicates <= 200, f"{duplicates} numbers were sent twice: more than one batch in flight"
+
+
+def test_a_number_that_replied_stop_is_unsubscribed_and_the_owners_next_campaign_skips_it(system, twilio, database):
+    api = new_api(system, database, "sms-stop@agency.gov.sg")
+    stopping = number(5)
+    twilio.stopped.add(stopping)  # the person replied STOP to the agency's messaging service
+    first = ready_campaign(api, "Before STOP")
+    api.send(first, channel="sms", rate=200)
+    stats = api.wait_for_status(first, channel="sms", timeout=120)
+    assert stats["unsubscribed"] == 1
+    assert stats["unsent"] + stats["sent"] + stats["error"] + stats["invalid"] + stats["unsubscribed"] == \
+        VALID + len(INVALID)
+    row = next(r for r in api.export(first, channel="sms") if r["recipient"] == stopping)
+    assert (row["status"], row["error_code"]) == ("UNSUBSCRIBED", "sms_stop")
+
+    tried = [r.to for r in twilio.received].count(stopping)
+    second = ready_campaign(api, "After STOP")
+    api.send(second, channel="sms", rate=200)
+    stats = api.wait_for_status(second, channel="sms", timeout=120)
+    assert stats["unsubscribed"] == 1
+    assert [r.to for r in twilio.received].count(stopping) == tried  # never asked Twilio again

@@ -109,3 +109,55 @@ def test_subscribers_receive_their_own_telegram_message_and_a_stranger_is_report
     assert export[number(3)]["status"] == "SENT"
     logs = "".join(system.logs(service, tail=100_000) for service in system.processes)
     assert TOKEN.split(":")[1] not in logs, "a service logged the bot token"
+
+
+def test_a_subscriber_who_blocked_the_bot_is_unsubscribed_and_skipped_until_they_write_to_it_again(
+        system, telegram, database):
+    with database.unit_of_work() as session:
+        key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, "tg-blocked@agency.gov.sg"), "e2e")
+    api = PostmanApi(system.gateway_url, key)
+    people = 6
+    rows = ["recipient,name"] + [f"{number(100 + i)},Person {i}" for i in range(people)]
+
+    def campaign(name: str) -> tuple[int, str]:
+        campaign_id = api.create_campaign(name, channel="TELEGRAM")
+        base = f"/v1/campaign/{campaign_id}/telegram"
+        api.call("PUT", f"{base}/template", json={"body": "<b>Dear {{ name }}</b>"})
+        api.call("POST", f"{base}/new-credentials", json={"telegram_bot_token": TOKEN})
+        api.upload(campaign_id, ("\n".join(rows) + "\n").encode(), "people.csv", channel="telegram")
+        assert not api.wait_for_upload(campaign_id, channel="telegram").get("csv_error")
+        return campaign_id, base
+
+    first, _ = campaign("Before")
+    for i in range(people):
+        person, local = chat(100 + i), number(100 + i).removeprefix("+")
+        telegram.deliver_update(TOKEN, message_update(900 + i, person, "/start"))
+        telegram.deliver_update(TOKEN, message_update(950 + i, person, contact=contact(local, person)))
+    wait_until(lambda: len([c for c in telegram.sent if "Thank you" in c.params.get("text", "")]) >= people,
+               "every subscription confirmed")
+    telegram.blocked.add(str(chat(101)))  # this one blocked the bot: Telegram answers 403 to a message
+    kicked = message_update(990, chat(102), "/start")  # this one blocked it too, and Telegram said so first
+    member = {"chat": kicked["message"]["chat"], "from": kicked["message"]["from"], "date": 1767225600,
+              "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True, "first_name": "bot"}},
+              "new_chat_member": {"status": "kicked", "user": {"id": 1, "is_bot": True, "first_name": "bot"}}}
+    assert telegram.deliver_update(TOKEN, {"update_id": 991, "my_chat_member": member}) == 200
+    time.sleep(1)
+
+    api.send(first, channel="telegram", rate=30)
+    stats = api.wait_for_status(first, channel="telegram", timeout=60)
+    export = {row["recipient"]: row for row in api.export(first, channel="telegram")}
+    assert (stats["sent"], stats["unsubscribed"], stats["unsent"]) == (people - 2, 2, 0)
+    assert (export[number(101)]["status"], export[number(101)]["error_code"]) == ("UNSUBSCRIBED", "telegram_blocked")
+    assert export[number(102)]["status"] == "UNSUBSCRIBED"
+    attempts = Counter(c.params["chat_id"] for c in telegram.calls_of("sendMessage") if c.params.get("text") ==
+                       "<b>Dear Person 1</b>")
+    assert attempts[chat(101)] == 1 and not [c for c in telegram.calls_of("sendMessage")
+                                             if c.params["chat_id"] == chat(102) and "Dear" in c.params["text"]]
+
+    telegram.blocked.discard(str(chat(101)))
+    telegram.deliver_update(TOKEN, message_update(995, chat(101), "/help"))  # they write to the bot again
+    time.sleep(1)
+    second, _ = campaign("After")
+    api.send(second, channel="telegram", rate=30)
+    stats = api.wait_for_status(second, channel="telegram", timeout=60)
+    assert (stats["sent"], stats["unsubscribed"]) == (people - 1, 1)  # 101 is back; 102 still blocked the bot

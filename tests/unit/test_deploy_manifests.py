@@ -287,7 +287,9 @@ def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
     assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway"),
                                                                              ("/telegram/webhook", "gateway"),
                                                                              ("/callbacks/twilio", "gateway"),
-                                                                             ("/callbacks/ses", "gateway")]
+                                                                             ("/callbacks/ses", "gateway"),
+                                                                             ("/unsubscribe", "gateway"),
+                                                                             ("/static", "gateway")]
 
 
 # --- configuration ----------------------------------------------------------------------------------------------------

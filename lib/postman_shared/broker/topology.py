@@ -30,6 +30,7 @@ TELEGRAM_UPDATES = "telegram.updates"  # a bot's webhook update, checked by the 
 EMAIL_EVENTS = "email.events"  # an SES event (delivery, bounce, open...), SNS-signed: gateway -> sender-email
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 EMAIL_EVENTS_RETRY = "email.events.retry"  # an email event that matched no email yet, waiting: -> email.events
+SMS_STATUS_RETRY = "sms.status.retry"  # a failure report whose message is not recorded yet, waiting: -> sms.status
 OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, halted, digest): campaign -> auth
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -51,6 +52,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
 WAIT_QUEUES: dict[str, str] = {
     EMAIL_SEND_RETRY: EMAIL_SEND,
     EMAIL_EVENTS_RETRY: EMAIL_EVENTS,
+    SMS_STATUS_RETRY: SMS_STATUS,
 }
 
 

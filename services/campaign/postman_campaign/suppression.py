@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from postman_campaign.metrics import SUPPRESSIONS
 from postman_campaign.models import Campaign, Suppression
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from postman_shared.outcomes import SUPPRESSED_AS, SuppressionReason
@@ -137,8 +138,11 @@ def add(session: Session, entries: Sequence[Entry], phone_region: str = "SG") ->
     # Sorted: two writers adding overlapping entries take their locks in the same order.
     rows.sort(key=lambda row: (row["channel"], row["recipient"], row["user_id"]))
     statement = insert(Suppression).on_conflict_do_nothing(
-        index_elements=["channel", "recipient", "user_id"]).returning(Suppression.id)
-    return len(session.execute(statement, rows).all())
+        index_elements=["channel", "recipient", "user_id"]).returning(Suppression.channel, Suppression.reason)
+    added = session.execute(statement, rows).all()
+    for channel, reason in added:
+        SUPPRESSIONS.labels(channel=channel, reason=reason).inc()
+    return len(added)
 
 
 def _own_campaigns(user_id: int) -> ColumnElement[bool]:

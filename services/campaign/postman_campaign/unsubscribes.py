@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from postman_campaign import suppression
+from postman_campaign.metrics import UNSUBSCRIBES
 from postman_campaign.models import Campaign, EmailTemplate, Suppression, Unsubscribe
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound
@@ -95,6 +96,8 @@ def unsubscribe(database: Database, campaign_id: int, recipient: str, reason: st
         suppression.add(session, [suppression.Entry(
             "EMAIL", address, campaign.user_id, SuppressionReason.UNSUBSCRIBE, detail=reason,
             source_campaign_id=campaign_id, created_by=f"unsubscribe-{via}")])
+    if row.created:
+        UNSUBSCRIBES.labels(via=via).inc()
     return UnsubscribeView(campaign_id, address, True, row.reason, row.created_at, created=bool(row.created),
                            sender_name=sender_name, suppresses=suppresses)
 

@@ -29,9 +29,9 @@ from postman_sender_email import transactional
 from postman_sender_email.delivery import DELIVERIES
 from postman_sender_email.metrics import EVENTS
 from postman_sender_email.models import EmailDelivery
-from postman_sender_email.retry import attempt_of, with_attempt
 from postman_shared.broker import Delivery, OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_EVENTS_RETRY
+from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, EmailEvent
@@ -168,7 +168,7 @@ class EventHandler:
 
     def _wait_ms(self, attempt: int) -> int:
         """How long an unmatched event waits after its ``attempt``-th try: 1 s, 4 s, 16 s, then the retry delay."""
-        return min(1000 * 4 ** (attempt - 1), self._retry_delay_ms)
+        return growing_wait_ms(attempt, self._retry_delay_ms)
 
     def _campaign_messages(self, events: Sequence[EmailEvent]) -> dict[tuple[str, str], CampaignMessage]:
         """The campaign messages the events name, by (kind of id, id): one query per kind."""

@@ -9,19 +9,20 @@ ERROR that says how many times the message failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from postman_sender_email.transports import Outcome
 from postman_shared.broker import OutgoingMessage
 from postman_shared.broker.topology import EMAIL_SEND_RETRY
+from postman_shared.broker.waiting import ATTEMPT_HEADER, attempt_of, with_attempt
 from postman_shared.logging import get_logger
 from postman_shared.messages import RenderedEmail
 
 log = get_logger(component="retry")
 
-ATTEMPT_HEADER = "x-postman-attempt"  # which attempt a delivery of email.send is; absent on the first
+__all__ = ["ATTEMPT_HEADER", "OutageBackoff", "RetryPolicy", "attempt_of", "gave_up", "with_attempt"]
+
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,6 @@ class RetryPolicy:
             EMAIL_SEND_RETRY, email.to_dict(), email.message_id,
             headers={ATTEMPT_HEADER: attempt + 1}, expiration_ms=self.delay_seconds * 1000,
         )
-
-
-def with_attempt(message: OutgoingMessage, attempt: int, expiration_ms: int) -> OutgoingMessage:
-    """``message`` for a wait queue: it comes back after ``expiration_ms`` as attempt number ``attempt``."""
-    return OutgoingMessage(message.routing_key, message.body, message.message_id,
-                           headers={ATTEMPT_HEADER: attempt}, expiration_ms=expiration_ms)
-
-
-def attempt_of(headers: Mapping[str, Any]) -> int:
-    """The attempt number a delivery carries; 1 for a first delivery or a header that is not a positive number."""
-    value = headers.get(ATTEMPT_HEADER)
-    try:
-        attempt = int(value) if value is not None else 1
-    except (TypeError, ValueError):
-        return 1
-    return max(attempt, 1)
 
 
 def gave_up(outcome: Outcome, attempts: int) -> Outcome:

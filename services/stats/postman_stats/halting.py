@@ -25,6 +25,7 @@ from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings
+from postman_stats.metrics import HALTS
 from postman_stats.reading import outcome_counts
 
 log = get_logger(component="halting")
@@ -105,6 +106,7 @@ def check(database: Database, campaigns: Campaigns, thresholds: Thresholds,
         with database.unit_of_work() as session:
             session.execute(_MARK_HALTED, {"c": row["campaign_id"]})
         log.warning("campaign halted", campaign_id=row["campaign_id"], job_id=row["job_id"], reason=reason)
+        HALTS.inc()
         halted.append(row["campaign_id"])
     return halted
 

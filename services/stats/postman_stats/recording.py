@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from postman_shared.db import Database
 from postman_shared.messages import DeliveryEvent, JobRendered
 from postman_shared.outcomes import BUCKET, NOT_SENT, RANK, RECEIPT_STATUSES, SENDER_STATUSES, MessageStatus
+from postman_stats.metrics import RECEIPTS
 from postman_stats.models import CampaignCounter, MessageOutcome
 
 RECEIPT = "receipt"
@@ -194,6 +195,7 @@ def _insert_outcomes(session: Session, deliveries: list[DeliveryEvent], receipts
             change.job_id = row.job_id
         else:
             inserted_receipts.add(row.recipient_id)
+            RECEIPTS.labels(status=row.status).inc()
             if row.status in BAD_NEWS:
                 bad_news.add(row.campaign_id)
     return inserted_receipts
@@ -234,6 +236,7 @@ def _apply_receipts(session: Session, receipts: list[DeliveryEvent], changes: di
         change = changes[campaign_id]
         change.add(status, -1)
         change.add(event.status)
+        RECEIPTS.labels(status=event.status).inc()
         if event.status in BAD_NEWS:
             bad_news.add(campaign_id)
     if updates:

@@ -143,7 +143,7 @@ WEB_PUBLIC_BLUEPRINTS = {"sign_in", "outbox"}  # the outbox pages check the sess
 def web_endpoint(endpoint: str) -> bool:
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return endpoint == "home" or blueprint in {"web_assets", "sign_in", "outbox", "campaign_list", "campaign",
-                                               "settings", "suppression"}
+                                               "campaign_sent", "settings", "suppression"}
 
 
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")

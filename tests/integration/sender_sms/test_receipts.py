@@ -15,10 +15,12 @@ from prometheus_client import REGISTRY
 from twilio.request_validator import RequestValidator
 
 from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
-from postman_sender_sms.delivery import status_callback_url
+from postman_sender_sms.delivery import DELIVERIES, status_callback_url
 from postman_sender_sms.models import SmsDelivery
-from postman_sender_sms.receipts import ReceiptHandler
+from postman_sender_sms.receipts import MARK_FAILED_ATTEMPTS, ReceiptHandler
 from postman_shared.broker import Delivery, OutgoingMessage
+from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_STATUS_RETRY
+from postman_shared.broker.waiting import ATTEMPT_HEADER
 from postman_shared.callbacks import sms_status_path
 from postman_shared.credentials import sealer_from_settings
 from postman_shared.messages import SmsStatusReport
@@ -35,15 +37,21 @@ class Receipts:
     handler: ReceiptHandler
     published: list[OutgoingMessage]
 
-    def handle(self, *reports: SmsStatusReport | bytes) -> list[dict]:
+    def handle(self, *reports: SmsStatusReport | bytes, attempt: int = 1) -> list[dict]:
         """The receipt events published for these reports (as one batch); malformed ones raise."""
         self.published.clear()
-        batch = [Delivery(delivery_tag=n, message_id=f"m{n}", redelivered=False, headers={},
+        batch = [Delivery(delivery_tag=n, message_id=f"m{n}", redelivered=False,
+                          headers={ATTEMPT_HEADER: attempt} if attempt > 1 else {},
                           body=r if isinstance(r, bytes) else json.dumps(r.to_dict()).encode())
                  for n, r in enumerate(reports)]
         dead = self.handler(batch)
         assert dead == [], "malformed"
-        return [m.body for m in self.published]  # type: ignore[misc]
+        return [m.body for m in self.published if m.routing_key == DELIVERY_EVENTS]  # type: ignore[misc]
+
+    @property
+    def parked(self) -> list[OutgoingMessage]:
+        """What the last batch put in the wait queue."""
+        return [m for m in self.published if m.routing_key == SMS_STATUS_RETRY]
 
 
 @pytest.fixture
@@ -188,3 +196,43 @@ def test_every_message_asks_twilio_for_status_callbacks_at_its_signed_gateway_ur
     assert sorted(r.status_callback for r in sent) == sorted(url(m) for m in messages)
     assert all(r.status_callback.startswith(  # type: ignore[union-attr]
         f"http://127.0.0.1:9/callbacks/twilio/sms/c/{campaign_id}/") for r in sent)
+
+
+def test_a_failure_reported_before_its_message_is_recorded_marks_it_failed_once_it_is(
+        receipts, twilio_credential, database):
+    """Twilio can report a failure while the batch that sent the message is still being sent: the receipt is
+    announced at once, and the report comes back from the wait queue to mark the message failed once its row is
+    there, so a retry of the campaign sends it again."""
+    sid = "SM" + secrets.token_hex(16)
+    recipient_id = secrets.randbelow(10**9) + 1
+    failure = report(twilio_credential, recipient_id, "undelivered", "30003", sid=sid)
+
+    first = receipts.handle(failure)
+    assert [(e["recipient_id"], e["status"]) for e in first] == [(recipient_id, "ERROR")]
+    [parked] = receipts.parked
+    assert (parked.headers, parked.expiration_ms, parked.body) == ({ATTEMPT_HEADER: 2}, 1000, failure.to_dict())
+
+    again = receipts.handle(failure, attempt=2)  # still not recorded: parked again, longer, and not re-announced
+    assert again == [] and [(m.headers, m.expiration_ms) for m in receipts.parked] == [({ATTEMPT_HEADER: 3}, 4000)]
+
+    with database.unit_of_work() as session:  # the sender's batch is committed
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, recipient_id=recipient_id,
+                                status="SENT", provider_message_id=sid))
+    assert receipts.handle(failure, attempt=3) == [] and receipts.parked == []
+    with database.session() as session:
+        assert session.get(SmsDelivery, str(recipient_id)).status == "ERROR"
+        assert DELIVERIES.sent_to(session, [recipient_id]) == set()
+
+
+def test_a_failure_report_whose_message_never_appears_stops_coming_back(receipts, twilio_credential):
+    failure = report(twilio_credential, secrets.randbelow(10**9) + 1, "failed", sid="SM" + secrets.token_hex(16))
+
+    assert receipts.handle(failure, attempt=MARK_FAILED_ATTEMPTS - 1) == []
+    assert [m.headers for m in receipts.parked] == [{ATTEMPT_HEADER: MARK_FAILED_ATTEMPTS}]
+    assert receipts.handle(failure, attempt=MARK_FAILED_ATTEMPTS) == [] and receipts.parked == []
+
+
+def test_a_delivered_report_is_never_parked(receipts, twilio_credential):
+    events = receipts.handle(report(twilio_credential, 1001, "delivered", sid="SM" + secrets.token_hex(16)))
+
+    assert [e["status"] for e in events] == ["DELIVERED"] and receipts.parked == []

@@ -72,3 +72,21 @@ def web_sign_in(app: Flask, amqp_channel: Any) -> Callable[..., Officer]:  # noq
         return Officer(browser, email)
 
     return make
+
+
+def user_id_of(officer: Officer) -> int:
+    """The signed-in officer's user id (the API's userinfo, with the session cookie the pages use)."""
+    found = officer.client.get("/v1/auth/userinfo")
+    assert found.status_code == 200, found.get_data(as_text=True)
+    return int(found.json["id"])
+
+
+def audit_actions(database: Any, user_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, target id, details) of the user's audit events, oldest first."""
+    from sqlalchemy import select
+
+    from postman_auth.models import AuditEvent
+
+    with database.session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.user_id == user_id).order_by(AuditEvent.id))
+        return [(event.action, event.target_id or "", event.details or {}) for event in events]

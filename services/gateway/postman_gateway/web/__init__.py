@@ -23,8 +23,8 @@ from postman_gateway.web import csrf, security
 from postman_shared.settings import Settings
 
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
-PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "settings_pages", "suppression_pages",
-                "outbox_pages", "unsubscribe_pages")
+PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "campaign_sent_pages", "settings_pages",
+                "suppression_pages", "outbox_pages", "unsubscribe_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
 

@@ -1,7 +1,6 @@
 """The campaign journey in the browser: create a campaign, write its message, upload its recipients, choose the
 Twilio account or Telegram bot, review the first message and send (now or at a Singapore time), then follow its
-progress and outcomes and act on it (stop sending and resume it, confirm the resume of a halted campaign, download
-failed and invalid recipients, retry, duplicate, cancel a scheduled send, delete a draft).
+progress and outcomes (``campaign_sent_pages.py``), duplicate it, cancel a scheduled send, delete a draft.
 
 Every step is a plain form that works without script; ``static/js/campaign-*.js`` add the live template preview and
 SMS length, the upload progress bar, and the live progress of a send. The pages call the services as the API does,
@@ -15,16 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, jsonify, redirect, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
+from postman.v1 import campaign_pb2, senders_pb2
 from postman_gateway import audit, channel_routes
 from postman_gateway.backends import backends
-from postman_gateway.web import SETTINGS, campaign_forms, csv_export, formatting, recipient_upload, template_preview
-from postman_gateway.web.campaign_view import CampaignView, Progress
+from postman_gateway.web import SETTINGS, campaign_forms, formatting, recipient_upload, template_preview
+from postman_gateway.web.campaign_access import campaign_ref, officer_campaign, see_other
+from postman_gateway.web.campaign_view import CampaignView
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
 from postman_shared.email_html import clean_email_html
 from postman_shared.grpc import client
@@ -36,7 +36,6 @@ blueprint = signed_in_blueprint("campaign", __name__, url_prefix="/campaigns")
 formatting.install(blueprint)
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
-MAX_ID = 2**63 - 1
 MAX_SMS_RATE = 1000  # the campaign service's own limit (sending.MAX_SMS_RATE)
 XHR = "XMLHttpRequest"  # the upload script's X-Requested-With: it wants JSON, not a redirect
 
@@ -63,24 +62,9 @@ def _settings() -> Settings:
     return current_app.extensions[SETTINGS]  # type: ignore[no-any-return]
 
 
-def _ref(campaign_id: int) -> campaign_pb2.CampaignRef:
-    if not 1 <= campaign_id <= MAX_ID:
-        raise NotFound("Campaign")
-    return campaign_pb2.CampaignRef(campaign_id=campaign_id, user_id=g.user_id)
-
-
-def _view(campaign_id: int) -> CampaignView:
-    """The officer's campaign (another user's is NotFound: the campaign service decides)."""
-    return CampaignView.of(client.call(backends().campaign.GetCampaign, _ref(campaign_id)))
-
-
-def _see_other(url: str) -> Response:
-    return redirect(url, code=303)
-
-
 def _not_a_draft(view: CampaignView) -> Response | None:
     """The editing steps are for drafts; a sent or scheduled campaign shows its own page instead."""
-    return None if view.is_draft else _see_other(view.url)
+    return None if view.is_draft else see_other(view.url)
 
 
 # -- 1. A new campaign -------------------------------------------------------------------------------------------
@@ -99,7 +83,7 @@ def new_campaign() -> ResponseReturnValue:
             try:
                 created = client.call(backends().campaign.CreateCampaign, campaign_pb2.CreateCampaignRequest(
                     user_id=g.user_id, name=name, type=channel))
-                return _see_other(f"/campaigns/{created.id}/template")
+                return see_other(f"/campaigns/{created.id}/template")
             except ServiceError as exc:
                 if exc.code not in ("api_validation", "invalid_parameters"):
                     raise
@@ -141,7 +125,7 @@ def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
 
 
 def _save_template(view: CampaignView, values: dict[str, str]) -> None:
-    ref = _ref(view.id)
+    ref = campaign_ref(view.id)
     if view.channel == "EMAIL":
         email = campaign_pb2.UpdateEmailTemplateRequest(
             campaign_id=ref.campaign_id, user_id=ref.user_id, subject=values["subject"], body=values["body"],
@@ -168,7 +152,7 @@ def _template_errors(view: CampaignView, values: dict[str, str]) -> FormErrors:
 
 @blueprint.route("/<int:campaign_id>/template", methods=["GET", "POST"])
 def template(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if (elsewhere := _not_a_draft(view)) is not None:
         return elsewhere
     values = _template_values(view)
@@ -183,7 +167,7 @@ def template(campaign_id: int) -> ResponseReturnValue:
         elif not errors:
             try:
                 _save_template(view, values)
-                return _see_other(f"{view.url}/recipients")
+                return see_other(f"{view.url}/recipients")
             except ServiceError as exc:
                 if exc.http_status != 400:
                     raise
@@ -198,7 +182,7 @@ def template(campaign_id: int) -> ResponseReturnValue:
 def template_preview_fragment(campaign_id: int) -> ResponseReturnValue:
     """The editor's live preview (the script posts the form here as the officer types): the preview part of the
     page, rendered by the same template as the page, so it is escaped the same way."""
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     preview = template_preview.preview(view.channel, request.form.get("subject", ""), request.form.get("body", ""))
     return render_template("campaign/_template_preview.html", campaign=view, preview=preview,
                            max_segments=_settings().sms_max_segments)
@@ -207,7 +191,7 @@ def template_preview_fragment(campaign_id: int) -> ResponseReturnValue:
 # -- 3. The recipients --------------------------------------------------------------------------------------------
 
 def _upload_status(view: CampaignView) -> campaign_pb2.UploadStatus:
-    ref = _ref(view.id)
+    ref = campaign_ref(view.id)
     ref.channel = view.channel
     return client.call(backends().campaign.GetUploadStatus, ref)  # type: ignore[no-any-return]
 
@@ -218,7 +202,7 @@ def _next_step_after_recipients(view: CampaignView) -> str:
 
 @blueprint.route("/<int:campaign_id>/recipients", methods=["GET", "POST"])
 def recipients(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if (elsewhere := _not_a_draft(view)) is not None:
         return elsewhere
     errors = FormErrors()
@@ -239,11 +223,11 @@ def recipients(campaign_id: int) -> ResponseReturnValue:
                 return jsonify(error=errors.get("file")), 400
             return jsonify(status_url=f"{view.url}/recipients/status", page_url=f"{view.url}/recipients"), 202
         if not errors:
-            return _see_other(f"{view.url}/recipients")
+            return see_other(f"{view.url}/recipients")
     status = _upload_status(view)
     if not status.is_csv_processing:
         # Read again after the status: a check that ended between the two reads must show its recipients.
-        view = _view(campaign_id)
+        view = officer_campaign(campaign_id)
     # While a new file is being checked, the error of the one before it is not news: the page says "Checking".
     if status.csv_error and not errors and not status.is_csv_processing:
         errors.add("file", status.csv_error)
@@ -255,7 +239,7 @@ def recipients(campaign_id: int) -> ResponseReturnValue:
 @blueprint.get("/<int:campaign_id>/recipients/status")
 def recipients_status(campaign_id: int) -> ResponseReturnValue:
     """The upload's progress for the page's script (it polls this until the file is checked)."""
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     status = _upload_status(view)
     return jsonify(processing=status.is_csv_processing, rows_processed=status.rows_processed,
                    filename=status.temp_csv_filename or status.csv_filename, error=status.csv_error,
@@ -290,11 +274,11 @@ def _use_credentials(view: CampaignView, action: str, form: dict[str, str]) -> s
 
 @blueprint.route("/<int:campaign_id>/credentials", methods=["GET", "POST"])
 def credentials(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if (elsewhere := _not_a_draft(view)) is not None:
         return elsewhere
     if not view.needs_credential:  # email goes out with the platform's own account
-        return _see_other(f"{view.url}/review")
+        return see_other(f"{view.url}/review")
     errors = FormErrors()
     action = request.form.get("intent", "")
     # The secret is never sent back into the page: after a refusal it must be typed again.
@@ -306,7 +290,7 @@ def credentials(campaign_id: int) -> ResponseReturnValue:
             errors = campaign_forms.credential_form_errors(view, action, dict(request.form.items()))
         if not errors:
             try:
-                return _see_other(_use_credentials(view, action, dict(request.form.items())))
+                return see_other(_use_credentials(view, action, dict(request.form.items())))
             except ServiceError as exc:
                 if exc.http_status not in (400, 404):
                     raise
@@ -329,7 +313,7 @@ def _first_message(view: CampaignView) -> Any:
     campaign = backends().campaign
     method = {"EMAIL": campaign.PreviewEmail, "SMS": campaign.PreviewSms, "TELEGRAM": campaign.PreviewTelegram}
     try:
-        return client.call(method[view.channel], _ref(view.id))
+        return client.call(method[view.channel], campaign_ref(view.id))
     except ServiceError as exc:
         if exc.http_status != 400:
             raise
@@ -359,7 +343,7 @@ def _rate(view: CampaignView, form: dict[str, str], errors: FormErrors) -> int:
 
 @blueprint.route("/<int:campaign_id>/review", methods=["GET", "POST"])
 def review(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if (elsewhere := _not_a_draft(view)) is not None:
         return elsewhere
     errors = FormErrors()
@@ -372,7 +356,7 @@ def review(campaign_id: int) -> ResponseReturnValue:
         if not errors:
             try:
                 channel_routes.send(str(view.id), view.channel, rate, when)
-                return _see_other(view.url)
+                return see_other(view.url)
             except ServiceError as exc:
                 if exc.http_status not in (400, 403, 429):
                     raise
@@ -386,7 +370,7 @@ def review(campaign_id: int) -> ResponseReturnValue:
 @blueprint.post("/<int:campaign_id>/test-email")
 def test_email(campaign_id: int) -> ResponseReturnValue:
     """A test email of the message, rendered with the first recipient's values, to one address."""
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if view.channel != "EMAIL":
         raise NotFound("Campaign")
     errors = FormErrors()
@@ -395,10 +379,10 @@ def test_email(campaign_id: int) -> ResponseReturnValue:
         errors.add("test_email", "Enter an email address to send the test to")
     else:
         try:
-            ref = _ref(view.id)
+            ref = campaign_ref(view.id)
             client.call(backends().campaign.SendTestEmail, campaign_pb2.SendTestEmailRequest(
                 campaign_id=ref.campaign_id, user_id=ref.user_id, recipient=address))
-            return _see_other(f"{view.url}/review?tested=1")
+            return see_other(f"{view.url}/review?tested=1")
         except ServiceError as exc:
             if exc.http_status != 400:
                 raise
@@ -408,113 +392,11 @@ def test_email(campaign_id: int) -> ResponseReturnValue:
                   officer_email=g.caller.email, test_sent=False)
 
 
-# -- 6. The campaign page -----------------------------------------------------------------------------------------
-
-def _progress(view: CampaignView) -> Progress:
-    ref = _ref(view.id)
-    stats = client.call(backends().stats.GetCampaignStats,
-                        stats_pb2.StatsRequest(campaign_id=ref.campaign_id, user_id=ref.user_id))
-    return Progress.of(stats, view)
-
-
-# What the campaign page says after an action (a fixed notice: never text from the address bar).
-NOTICES = {
-    "stopped": "Sending stopped. The messages not sent yet stay unsent until you resume sending.",
-    "resumed": "Sending resumed: the messages that were not sent are being sent now.",
-}
-STILL_STOPPING = ("Sending is still stopping: the messages that were being handed over are being recorded. Try "
-                  "again in a few seconds.")
-
-
-def _campaign_page(view: CampaignView, errors: FormErrors | None = None, status: int = 200) -> ResponseReturnValue:
-    progress = None if view.is_draft else _progress(view)
-    return render("campaign/show.html", status, title=view.name, errors=errors or FormErrors(), campaign=view,
-                  progress=progress, notice=None if errors else NOTICES.get(request.args.get("done", "")))
-
-
-def _refused(view: CampaignView, message: str) -> ResponseReturnValue:
-    """The campaign page again, with a service's refusal of a stop, resume or retry beside its buttons."""
-    errors = FormErrors()
-    errors.add("sending", message)
-    return _campaign_page(_view(view.id), errors, 400)
-
-
-@blueprint.get("/<int:campaign_id>")
-def show(campaign_id: int) -> ResponseReturnValue:
-    return _campaign_page(_view(campaign_id))
-
-
-@blueprint.get("/<int:campaign_id>/progress")
-def progress(campaign_id: int) -> ResponseReturnValue:
-    """The counts for the campaign page's script, which polls this while the campaign is sending."""
-    view = _view(campaign_id)
-    return jsonify(status=view.status, halted=view.halted, **_progress(view).as_json())
-
-
-@blueprint.get("/<int:campaign_id>/export/<kind>.csv")
-def export(campaign_id: int, kind: str) -> ResponseReturnValue:
-    if kind not in csv_export.KINDS:
-        raise NotFound("Download")
-    ref = _ref(campaign_id)
-    return csv_export.download(ref.campaign_id, ref.user_id, kind, f"campaign-{campaign_id}-{kind}.csv")
-
-
-@blueprint.post("/<int:campaign_id>/stop")
-def stop(campaign_id: int) -> ResponseReturnValue:
-    """Stops a campaign that is sending (within about a second): reversible, so no confirmation page."""
-    view = _view(campaign_id)
-    try:
-        channel_routes.stop_campaign(_ref(view.id), view.channel)
-    except ServiceError as exc:
-        if exc.http_status != 400:
-            raise
-        return _refused(view, exc.message)
-    return _see_other(f"{view.url}?done=stopped")
-
-
-def _send_again(view: CampaignView, confirm_halted: bool = False) -> ResponseReturnValue:
-    """Resumes a stopped send or retries the failed messages (the campaign service decides which), as the API."""
-    try:
-        channel_routes.retry_campaign(_ref(view.id), view.channel, confirm_halted)
-    except ServiceError as exc:
-        if exc.http_status not in (400, 403, 429):
-            raise
-        return _refused(view, STILL_STOPPING if "still stopping" in exc.message else exc.message)
-    # A retry of failed messages shows its progress, which says enough; a resume says what it did.
-    return _see_other(f"{view.url}?done=resumed" if view.is_stopped else view.url)
-
-
-@blueprint.post("/<int:campaign_id>/retry")
-def retry(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
-    if view.halted:  # its list bounced or complained too much: the officer confirms first
-        return _see_other(f"{view.url}/resume")
-    return _send_again(view)
-
-
-@blueprint.route("/<int:campaign_id>/resume", methods=["GET", "POST"])
-def resume(campaign_id: int) -> ResponseReturnValue:
-    """Resumes a stopped campaign. A halted one is asked twice: this page says why it halted and asks the officer to
-    confirm they checked the recipient list."""
-    view = _view(campaign_id)
-    if not view.halted:
-        return _send_again(view) if request.method == "POST" else _see_other(view.url)
-    progress = _progress(view)
-    errors = FormErrors()
-    if request.method == "POST":
-        if request.form.get("confirm_halted") == "yes":
-            return _send_again(view, confirm_halted=True)
-        errors.add("confirm_halted", "Confirm that you checked the recipient list, or go back to the campaign")
-    elif not view.is_stopped and not (progress.finished and progress.error):
-        return _see_other(view.url)  # halted once every message was out, none failed: nothing to send again
-    return render("campaign/resume_halted.html", 400 if errors else 200,
-                  title=f"{'Resume' if view.is_stopped else 'Retry'} a halted campaign?", errors=errors,
-                  campaign=view, progress=progress)
-
+# -- 6. After sending: duplicate, cancel a scheduled send, delete a draft ----------------------------------------
 
 @blueprint.route("/<int:campaign_id>/duplicate", methods=["GET", "POST"])
 def duplicate(campaign_id: int) -> ResponseReturnValue:
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     errors = FormErrors()
     name = request.form.get("name", f"Copy of {view.name}").strip()
     if request.method == "POST":
@@ -522,8 +404,8 @@ def duplicate(campaign_id: int) -> ResponseReturnValue:
             errors.add("name", "Enter a name for the copy")
         else:
             try:
-                copy = channel_routes.duplicate_campaign(_ref(view.id), view.channel, name)
-                return _see_other(f"/campaigns/{copy.id}")
+                copy = channel_routes.duplicate_campaign(campaign_ref(view.id), view.channel, name)
+                return see_other(f"/campaigns/{copy.id}")
             except ServiceError as exc:
                 if exc.http_status != 400:
                     raise
@@ -543,17 +425,17 @@ CONFIRMATIONS = {
 @blueprint.route("/<int:campaign_id>/<any(cancel, delete):action>", methods=["GET", "POST"])
 def confirm(campaign_id: int, action: str) -> ResponseReturnValue:
     """Cancelling a scheduled send and deleting a draft are asked twice: this page, then its button."""
-    view = _view(campaign_id)
+    view = officer_campaign(campaign_id)
     if request.method == "POST":
-        ref = _ref(view.id)
+        ref = campaign_ref(view.id)
         try:
             if action == "cancel":
                 client.call(backends().campaign.CancelScheduledSend, ref)
                 audit.record("campaign.send_cancelled", "campaign", ref.campaign_id, {})
-                return _see_other(view.url)
+                return see_other(view.url)
             client.call(backends().campaign.DeleteCampaign, ref)
             audit.record("campaign.deleted", "campaign", ref.campaign_id, {})
-            return _see_other("/campaigns")
+            return see_other("/campaigns")
         except ServiceError as exc:
             if exc.http_status not in (400, 403):
                 raise
