@@ -5,9 +5,11 @@ campaign id as a string path parameter), every answer checked against the served
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 
+from postman_shared.unsubscribe_links import UnsubscribeLinks
 from tests.conftest import TESTDATA
 from tests.contract.flows import (
     FROM,
@@ -185,3 +187,41 @@ def test_errors_are_the_contracts_code_and_message(api, caller, new_caller):
     assert not_numeric.status_code == 400 and "campaignId" in not_numeric.json["message"]
     wrong_channel = api.get(f"/v1/campaign/{campaign_id}/sms", headers=caller.headers)
     assert wrong_channel.status_code == 400 and "EMAIL" in wrong_channel.json["message"]
+
+
+def test_unsubscribe_through_upstreams_api_and_stop_of_a_finished_campaign(api, caller, contract_settings):
+    """PUT and DELETE /v1/unsubscribe/{campaignId}/{recipient} as the unsubscribe page's client calls them (no key:
+    the link's HMAC is the credential), and the stop extension refused for a campaign that is not sending."""
+    headers = caller.headers
+    campaign_id = create_campaign(api, headers, "EMAIL", "Newsletter")
+    base = f"/v1/campaign/{campaign_id}/email"
+    assert api.put(f"{base}/template", headers=headers, json=TEMPLATE).status_code == 200
+    upload(api, headers, campaign_id, "email", (TESTDATA / "email_basic.csv").read_bytes(), "email_basic.csv")
+    assert bodiless_post(api, f"{base}/send", headers).status_code == 200
+    wait_until_logged(api, headers, campaign_id, "email")
+
+    not_sending = bodiless_post(api, f"{base}/stop", headers)
+    assert not_sending.status_code == 400 and not_sending.json["code"] == "invalid_parameters", not_sending.json
+    assert "nothing to stop" in not_sending.json["message"]
+
+    recipient = "officer0@example.gov.sg"
+    version, digest = UnsubscribeLinks.from_settings(contract_settings).sign(campaign_id, recipient)
+    path = f"/v1/unsubscribe/{campaign_id}/{quote(recipient)}"
+    recorded = api.put(path, json={"h": digest, "v": version, "reason": "Too many emails"})
+    assert recorded.status_code == 201, recorded.json
+    assert (recorded.json["campaignId"], recorded.json["recipient"]) == (campaign_id, recipient)
+    again = api.put(path, json={"h": digest, "v": version})
+    assert again.status_code == 200 and again.json["createdAt"] == recorded.json["createdAt"], again.json
+    forged = api.put(f"/v1/unsubscribe/{campaign_id}/{quote('officer1@example.gov.sg')}",
+                     json={"h": digest, "v": version})
+    assert forged.status_code == 400 and forged.json == {"code": "invalid_parameters",
+                                                         "message": "Invalid unsubscribe request"}
+
+    export = {row["recipient"]: row for row in api.get(f"{base}/export", headers=headers).json}
+    assert (export[recipient]["unsubscriber.recipient"], export[recipient]["unsubscriber.reason"]) == (
+        recipient, "Too many emails")
+    assert export["officer1@example.gov.sg"]["unsubscriber.recipient"] is None
+
+    resubscribed = api.delete(path, json={"h": digest, "v": version})
+    assert resubscribed.status_code == 200 and resubscribed.json == {"campaignId": campaign_id,
+                                                                     "recipient": recipient}

@@ -50,12 +50,15 @@ def test_an_sms_campaign_through_every_sms_route(api, caller, twilio):
     assert sent.status_code == 200 and sent.json["campaign_id"] == campaign_id, sent.json
     stats = wait_until_logged(api, headers, campaign_id, "sms")
     assert stats["unsent"] == 0 and stats["sent"] + stats["error"] + stats["invalid"] == 6
-    assert "unsubscribed" not in stats
+    assert stats["unsubscribed"] == 0  # numbers that replied STOP (an extra key)
+    finished = bodiless_post(api, f"{base}/stop", headers)
+    assert finished.status_code == 400 and "nothing to stop" in finished.json["message"], finished.json
     recounted = bodiless_post(api, f"{base}/refresh-stats", headers)
     assert recounted.status_code == 200 and recounted.json["sent"] == stats["sent"]
     export = api.get(f"{base}/export", headers=headers)
     assert export.status_code == 200 and len(export.json) == 6
-    assert all(set(row) == {"recipient", "status", "error_code", "updated_at"} for row in export.json)
+    assert all(set(row) == {"recipient", "status", "error_code", "updated_at", "error_sub_type"}
+               for row in export.json)
     retried = bodiless_post(api, f"{base}/retry", headers)
     assert retried.status_code == 200 and retried.json["campaign_id"] == campaign_id, retried.json
 
@@ -119,7 +122,38 @@ def test_a_telegram_campaign_through_every_telegram_route(api, caller, telegram)
     assert sorted(row["recipient"] for row in export.json) == sorted(SUBSCRIBERS)
     assert bodiless_post(api, f"{base}/retry", headers).status_code == 200
 
+    draft = create_campaign(api, headers, "TELEGRAM", "Never sent")
+    unsent = bodiless_post(api, f"/v1/campaign/{draft}/telegram/stop", headers)
+    assert unsent.status_code == 400 and "has not been sent" in unsent.json["message"], unsent.json
+
     copy = empty_json_post(api, f"{base}/duplicate", headers)  # name is optional for Telegram
     assert copy.status_code == 201 and copy.json["name"], copy.json
     cleared = api.delete(f"{base}/upload/status", headers=headers)
     assert cleared.status_code == 200 and cleared.json == {"id": str(campaign_id)}
+
+
+def test_an_sms_campaign_stopped_while_it_sends_and_resumed(api, caller, twilio):
+    """The stop extension: at one message a second, the campaign is still sending when stopped; what was not handed
+    to Twilio stays unsent, and retry resumes it once the stop has settled."""
+    headers = caller.headers
+    campaign_id = create_campaign(api, headers, "SMS", "Slow SMS")
+    base = f"/v1/campaign/{campaign_id}/sms"
+    assert api.put(f"{base}/template", headers=headers, json=SMS_TEMPLATE).status_code == 200
+    upload(api, headers, campaign_id, "sms", (TESTDATA / "sms_sg_numbers.csv").read_bytes(), "numbers.csv")
+    account = {**TWILIO_ACCOUNT, "recipient": "+6587654321", "label": "contract-slow-sms"}
+    assert api.post(f"{base}/new-credentials", headers=headers, json=account).status_code == 200
+    assert api.post(f"{base}/send", headers=headers, json={"rate": 1}).status_code == 200
+
+    stopped = bodiless_post(api, f"{base}/stop", headers)
+    assert stopped.status_code == 200 and stopped.json == {"campaign_id": campaign_id, "status": "STOPPED"}
+    too_soon = bodiless_post(api, f"{base}/retry", headers)
+    assert too_soon.status_code == 400 and "still stopping" in too_soon.json["message"], too_soon.json
+    held = poll(lambda: api.get(f"{base}/stats", headers=headers).json, lambda s: s["status"] == "STOPPED",
+                "the stop to show")
+    assert held["unsent"] > 0, held
+
+    resumed = poll(lambda: bodiless_post(api, f"{base}/retry", headers), lambda r: r.status_code == 200,
+                   "the stop to settle", timeout=30)
+    assert resumed.json["campaign_id"] == campaign_id
+    stats = wait_until_logged(api, headers, campaign_id, "sms")
+    assert stats["unsent"] == 0 and stats["sent"] + stats["error"] + stats["invalid"] == 6

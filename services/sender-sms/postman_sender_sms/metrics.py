@@ -18,6 +18,7 @@ PROVIDER_RETRIES = Counter(
 RECEIPTS = Counter(
     "postman_sms_receipts_total",
     "Twilio status callbacks handled: delivered or error (a receipt for stats), ignored (not a final status), "
-    "forged (Twilio's signature does not match), mismatched (another message's SID)",
+    "forged (Twilio's signature does not match), mismatched (another message's SID), waiting (a failure reported "
+    "before its message was recorded, parked to mark it failed)",
     ["outcome"],
 )

@@ -136,6 +136,7 @@ class ReceiptHandler:
             elif attempt < MARK_FAILED_ATTEMPTS:
                 waiting.append(with_attempt(OutgoingMessage(SMS_STATUS_RETRY, report.to_dict(), report.message_id),
                                             attempt + 1, growing_wait_ms(attempt, MARK_FAILED_WAIT_CAP_MS)))
+                RECEIPTS.labels(outcome="waiting").inc()
             else:
                 log.warning("failure report of a message never recorded here; not marked failed",
                             message_sid=report.message_sid, attempts=attempt, **context)
