@@ -1,5 +1,6 @@
-"""End to end after hand-off, email over SMTP: every service as its own process, a real SMTP server started by the
-test, and the bounce mailbox on a real IMAP server (Debian's Dovecot) that sender-email reads.
+"""End to end after hand-off, email over SMTP: every service as its own process (sender-email as two replicas), a
+real SMTP server started by the test, and the bounce mailbox on a real IMAP server (Debian's Dovecot) that
+sender-email reads.
 
 Bounces and complaints travel the way they do without SES: to each message's own VERP return path (the envelope
 sender the SMTP server saw), as RFC 3464 reports and RFC 5965 feedback reports dropped into the mailbox. A campaign
@@ -10,6 +11,7 @@ an owner stops a campaign mid-send and resumes it, and every recipient gets exac
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -24,7 +26,7 @@ from postman_auth import api_keys
 from tests.fakes.smtp import FakeSmtpServer, ReceivedMessage
 from tests.support.api_client import ApiError, PostmanApi
 from tests.support.imap import ImapServer, dovecot
-from tests.support.processes import RunningSystem, start_system, stop_system
+from tests.support.processes import RunningSystem, start_service, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -50,9 +52,13 @@ def mailbox():
 def system(stores, tmp_path_factory, smtp, mailbox: ImapServer):
     # Batches of 20: with the SMTP server slowed down to a few dozen messages a second, a sender records what it
     # sent every half second, as it does every fraction of a second at full speed.
+    # Two sender-email replicas share email.send (and the bounce mailbox): stops and halts must hold in both.
     running = start_system(stores, tmp_path_factory.mktemp("after-sending"), EMAIL_TRANSPORT="smtp",
                            SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port), BOUNCE_ADDRESS=BOUNCES,
                            BOUNCE_IMAP_URL=mailbox.url, BOUNCE_IMAP_POLL_SECONDS="1", SENDER_BATCH_SIZE="20")
+    start_service(running, "sender-email", replica="2")
+    wait_for(lambda: '"queue": "email.send"' in running.logs("sender-email-2", tail=200),
+             "the second sender-email replica to consume")
     yield running
     codes = stop_system(running)
     assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
@@ -249,6 +255,15 @@ def test_an_owner_stops_a_campaign_mid_send_and_resumes_it_and_everyone_gets_exa
     received = Counter(rcpt for m in received_by(smtp, list_of) for rcpt in m.rcpt_tos)
     assert received == Counter(dict.fromkeys(list_of, 1)), "a recipient got no message, or two"
     assert (final["sent"], final["unsent"]) == (len(list_of), 0)
+    assert all(_sent_by(system, replica, campaign_id) > 0 for replica in ("sender-email", "sender-email-2")), (
+        "both replicas should have sent part of the campaign")
+
+
+def _sent_by(system: RunningSystem, process: str, campaign_id: int) -> int:
+    """How many of the campaign's messages one sender-email process says it handed to the SMTP server."""
+    entries = (json.loads(line) for line in system.logs(process, tail=100_000).splitlines() if line.startswith("{"))
+    return sum(entry.get("sent", 0) for entry in entries
+               if entry.get("event") == "batch delivered" and entry.get("campaign_id") == campaign_id)
 
 
 def _quiet_after(smtp: FakeSmtpServer, addresses: list[str], settle: float, watch: float) -> tuple[int, int]:
