@@ -32,7 +32,8 @@ from postman_shared.grpc.errors import NotFound, ServiceError
 from postman_shared.settings import Settings
 from postman_shared.telegram_bot import telegram_html
 
-blueprint = signed_in_blueprint("campaign", __name__, url_prefix="/campaigns")
+# No blueprint-wide body limit: the recipients page takes the file itself (as large as an upload may be).
+blueprint = signed_in_blueprint("campaign", __name__, max_form_bytes=None, url_prefix="/campaigns")
 formatting.install(blueprint)
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")

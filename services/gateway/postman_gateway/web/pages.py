@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from postman.v1 import auth_pb2
 from postman_gateway.auth import SESSION, Caller
 from postman_gateway.backends import backends
+from postman_gateway.limiting import check_api_limit
 from postman_gateway.observability import bind_to_request
 from postman_gateway.sessions import SESSION_COOKIE
 from postman_gateway.web import csrf
@@ -24,6 +25,8 @@ from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 
 SIGN_IN = "/sign-in"
+# The largest form an officer's page takes: a few fields. The campaign journey (template, recipient file) sets its own.
+MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -78,22 +81,32 @@ def officer() -> Officer | None:
 
 
 def require_officer() -> ResponseReturnValue | None:
-    """``before_request`` of every signed-in page blueprint: sends a visitor to sign in, then back here; checks the
-    CSRF token of every POST."""
-    if officer() is None:
+    """``before_request`` of every signed-in page blueprint: sends a visitor to sign in, then back here; counts the
+    request against the officer's ``API_RATE_LIMIT`` (pages and API share it); checks the CSRF token of every POST."""
+    found = officer()
+    if found is None:
         target = request.full_path.rstrip("?") if request.method == "GET" else request.path
         return redirect(f"{SIGN_IN}?next={quote(target, safe='/?=&')}")
+    check_api_limit(found.user_id)
     if request.method == "POST":
         csrf.check()
     return None
 
 
-def signed_in_blueprint(name: str, import_name: str, **kwargs: Any) -> Blueprint:
-    """A blueprint of pages for signed-in officers, its templates in ``web/templates``."""
+def signed_in_blueprint(name: str, import_name: str, max_form_bytes: int | None = MAX_FORM_BYTES,
+                        **kwargs: Any) -> Blueprint:
+    """A blueprint of pages for signed-in officers, its templates in ``web/templates``; a request body over
+    ``max_form_bytes`` is a 413 before anything reads it (None: the blueprint's routes set their own limits)."""
     blueprint = Blueprint(name, import_name, template_folder="templates", **kwargs)
+    if max_form_bytes is not None:
+        blueprint.before_request(lambda: _limit_body(max_form_bytes))
     blueprint.before_request(require_officer)
     install_error_pages(blueprint)
     return blueprint
+
+
+def _limit_body(max_bytes: int) -> None:
+    request.max_content_length = max_bytes  # a chunked body without a length stops there too
 
 
 def _error_page(status: int, message: str) -> ResponseReturnValue:
