@@ -25,6 +25,8 @@ from postman_gateway.app import create_app
 from postman_shared.broker.topology import EMAIL_PRIORITY
 from postman_shared.db import Database
 from postman_shared.settings import Settings
+from tests.fakes.ses import FakeSes
+from tests.fakes.sns import FakeSns
 from tests.support.inprocess import running
 
 PIPELINE = ("auth", "campaign", "renderer", "stats")
@@ -169,3 +171,23 @@ def sign_in(app: Flask, amqp_channel: Any) -> Callable[..., Browser]:
         return Browser(browser, email, login.json["id"])
 
     return make
+
+
+@pytest.fixture
+def ses(monkeypatch, tmp_path) -> Iterator[FakeSes]:
+    """A local SES (boto3 talks to it) with fake AWS credentials, and no real AWS configuration read from the
+    machine."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with FakeSes() as server:
+        yield server
+
+
+@pytest.fixture
+def sns() -> Iterator[FakeSns]:
+    """A local SNS that signs notifications like Amazon's, with the certificate it serves."""
+    with FakeSns() as fake:
+        yield fake

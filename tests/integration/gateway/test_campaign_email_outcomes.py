@@ -11,8 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes.ses import FakeSes
-from tests.fakes.sns import TOPIC, FakeSns
+from tests.fakes.sns import TOPIC
 from tests.integration.gateway.conftest import PIPELINE, poll, upload_file
 from tests.support.inprocess import running
 
@@ -20,23 +19,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TEMPLATE = {"subject": "Your results, {{ name }}", "body": "<p>Dear {{ name }}, your results are ready.</p>",
             "reply_to": None, "from": "Health Promotion Board <donotreply@mail.postman.gov.sg>"}
 EVENTS_PATH = "/callbacks/ses/events"
-
-
-@pytest.fixture
-def ses(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with FakeSes() as server:
-        yield server
-
-
-@pytest.fixture
-def sns():
-    with FakeSns() as fake:
-        yield fake
 
 
 @pytest.fixture

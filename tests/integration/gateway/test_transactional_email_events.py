@@ -11,29 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes.ses import FakeSes
-from tests.fakes.sns import TOPIC, FakeSns, self_signed
+from tests.fakes.sns import TOPIC, self_signed
 from tests.integration.gateway.conftest import Caller, poll
 from tests.support.inprocess import running
 
 EVENTS_PATH = "/callbacks/ses/events"
-
-
-@pytest.fixture
-def ses(monkeypatch, tmp_path):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with FakeSes() as server:
-        yield server
-
-
-@pytest.fixture
-def sns():
-    with FakeSns() as fake:
-        yield fake
 
 
 @pytest.fixture
