@@ -62,6 +62,12 @@ class Screen(Generic[M]):
     suppressed: dict[str, Outcome] = field(default_factory=dict)  # to record and announce like any outcome
     already_sent: dict[str, Outcome] = field(default_factory=dict)  # to announce only (SENT under another id)
 
+    @property
+    def not_handed_over(self) -> dict[str, Outcome]:
+        """The outcomes of the messages that do not reach the provider: suppressed (recorded and announced) and
+        withheld (neither)."""
+        return {**self.suppressed, **{m.message_id: Outcome.withheld(m.message_id) for m in self.withheld}}
+
 
 class BatchScreen:
     def __init__(self, channel: str, stops: JobStops, suppressions: SuppressionClient) -> None:

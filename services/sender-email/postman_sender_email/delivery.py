@@ -82,8 +82,7 @@ def deliver(
         recorded.update(screened.already_sent)
         suppressed = screened.suppressed
         outcomes = send(screened.due, transport, screen.proceed)
-        outcomes.update({email.message_id: Outcome.withheld(email.message_id) for email in screened.withheld})
-        outcomes.update(suppressed)
+        outcomes.update(screened.not_handed_over)
         fresh = [email for email in fresh if email.message_id not in screened.already_sent]
     else:
         outcomes = send(fresh, transport)

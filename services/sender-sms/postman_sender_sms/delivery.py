@@ -104,8 +104,7 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
     if screen is not None:
         screened = screen.screen(fresh, database, DELIVERIES)
         recorded.update(screened.already_sent)
-        due, outcomes = screened.due, {**screened.suppressed}
-        outcomes.update({m.message_id: Outcome.withheld(m.message_id) for m in screened.withheld})
+        due, outcomes = screened.due, screened.not_handed_over
         pace = _checked(pace, screen)
     outcomes.update(send(due, senders, pool, keepalive, pace, callback_url))
     stops = _numbers_that_said_stop(due, outcomes)

@@ -163,8 +163,7 @@ def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: Tele
     if screen is not None:
         screened = screen.screen(fresh, database, DELIVERIES)
         recorded.update(screened.already_sent)
-        due, outcomes = screened.due, {**screened.suppressed}
-        outcomes.update({m.message_id: Outcome.withheld(m.message_id) for m in screened.withheld})
+        due, outcomes = screened.due, screened.not_handed_over
     outcomes.update(send(due, bots, subscribers, pool, schedule, keepalive,
                          screen.check if screen is not None else lambda message: None))
     withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
