@@ -171,7 +171,7 @@ def test_an_email_campaign_from_creation_to_its_failed_recipients_and_a_retry(we
         assert '<progress class="progress" id="progress" max="5" value="5"' in shown
         assert '<td id="count-sent">4</td>' in shown and '<td id="count-error">1</td>' in shown
         assert 'id="retry"' in shown and 'id="download-failed"' in shown and "campaign-progress.js" not in shown
-        assert sorted(rcpt for message in smtp.messages for rcpt in message.rcpt_tos) == \
+        assert sorted(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos) == \
             [f"officer{i}@example.gov.sg" for i in (0, 2, 3, 4)]
 
         failed = csv_rows(officer, f"{campaign}/export/failed.csv")
