@@ -67,6 +67,14 @@ def ensure_channel(campaign: Campaign, channel: str) -> None:
                               f"use its {campaign.type.lower()} endpoints")
 
 
+def latest_job(session: Session, campaign_id: int, lock: bool = False) -> Job | None:
+    """The campaign's newest job (its current send), locked ``FOR UPDATE`` when asked; None when never sent."""
+    query = select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
 def has_job(session: Session, campaign_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Job.campaign_id == campaign_id))))
 

@@ -9,17 +9,17 @@ COPY stays cheap) and are deleted explicitly; templates, uploads and jobs go wit
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import (
     MAX_NAME_LENGTH,
     CampaignView,
     ensure_channel,
     get_campaign,
+    latest_job,
     owned_campaign,
     views_of,
 )
-from postman_campaign.models import Campaign, EmailTemplate, Job, Recipient, SmsTemplate, TelegramTemplate
+from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate
 from postman_campaign.previews import template_of
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
@@ -60,7 +60,7 @@ def delete_campaign(database: Database, campaign_id: int, user_id: int) -> None:
                                    .with_for_update()).one_or_none()
         if campaign is None:
             raise NotFound("Campaign")
-        latest = _latest_job(session, campaign_id)
+        latest = latest_job(session, campaign_id)
         if latest is not None:
             if latest.status == "READY":
                 raise ServiceError("already_sent", "This campaign is scheduled to be sent; cancel the scheduled "
@@ -105,5 +105,3 @@ def _copied_template(template: EmailTemplate | SmsTemplate | TelegramTemplate,
     return model(campaign_id=campaign_id, **values)
 
 
-def _latest_job(session: Session, campaign_id: int) -> Job | None:
-    return session.scalars(select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1)).first()

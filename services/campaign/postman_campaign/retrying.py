@@ -20,9 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from postman_campaign.campaigns import ensure_channel, owned_campaign
+from postman_campaign.campaigns import ensure_channel, latest_job, owned_campaign
 from postman_campaign.models import Job
 from postman_campaign.sending import enqueue
 from postman_shared.db import Database
@@ -43,8 +41,7 @@ def retry_campaign(database: Database, after_commit: Callable[[], object], campa
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         if channel:
             ensure_channel(campaign, channel)
-        latest = session.scalars(select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc())
-                                 .limit(1)).first()
+        latest = latest_job(session, campaign_id)
         if latest is None:
             raise InvalidArgument(f"Campaign {campaign_id} has not been sent, so there is nothing to retry; send it")
         if latest.status == "READY":

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, func, select
 
-from postman_campaign.campaigns import CampaignView, owned_campaign, views_of
+from postman_campaign.campaigns import CampaignView, latest_job, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job
 from postman_campaign.sending import enqueue
 from postman_shared.db import Database
@@ -90,8 +90,7 @@ def cancel_scheduled(database: Database, campaign_id: int, user_id: int) -> Camp
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         # Waits for a scheduler tick that holds the row, then sees the job as that tick left it.
-        job = session.scalars(select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1)
-                              .with_for_update()).first()
+        job = latest_job(session, campaign_id, lock=True)
         if job is None:
             raise InvalidArgument(f"Campaign {campaign_id} has no scheduled send to cancel: it has not been sent")
         if job.status != "READY":

@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from postman.v1 import common_pb2
 from postman_campaign import notices
-from postman_campaign.campaigns import CampaignView, ensure_channel, owned_campaign, views_of
+from postman_campaign.campaigns import CampaignView, ensure_channel, latest_job, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job
 from postman_campaign.sending import move_job
 from postman_shared.db import Database
@@ -41,7 +40,7 @@ def stop_campaign(database: Database, campaign_id: int, user_id: int, channel: s
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         if channel:
             ensure_channel(campaign, channel)
-        latest = _latest_job(session, campaign_id, lock=True)
+        latest = latest_job(session, campaign_id, lock=True)
         if latest is None:
             raise InvalidArgument(f"Campaign {campaign_id} has not been sent, so there is nothing to stop")
         if latest.status == "READY":
@@ -65,7 +64,7 @@ def halt_campaign(database: Database, after_commit: Callable[[], object], campai
         campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id).with_for_update()).one_or_none()
         if campaign is None:
             raise NotFound("Campaign")
-        latest = _latest_job(session, campaign_id, lock=True)
+        latest = latest_job(session, campaign_id, lock=True)
         if latest is None or latest.id != job_id or campaign.halted:
             log.info("halt ignored: already halted, or the job is not the latest", campaign_id=campaign_id,
                      job_id=job_id, halted=campaign.halted)
@@ -92,13 +91,6 @@ def stopped_jobs(database: Database, job_ids: Iterable[int]) -> list[int]:
         return []
     with database.session() as session:
         return list(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.status == "STOPPED")))
-
-
-def _latest_job(session: Session, campaign_id: int, lock: bool = False) -> Job | None:
-    query = select(Job).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1)
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query).first()
 
 
 def _flush(after_commit: Callable[[], object], campaign_id: int) -> None:
