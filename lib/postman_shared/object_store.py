@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -17,8 +19,20 @@ from urllib.parse import urlencode
 from postman_shared.settings import Settings
 
 
+class PartsRefused(ValueError):
+    """The parts of a multipart upload cannot be joined; the message says why, for the person uploading."""
+
+
 class ObjectStore(Protocol):
     def presign_put(self, key: str, mime_type: str, md5: str) -> str: ...
+
+    def presign_parts(self, key: str, mime_type: str, part_count: int) -> tuple[str, list[str]]:
+        """Starts a multipart upload of ``key``: (its upload id, one presigned PUT URL per part, in order)."""
+        ...
+
+    def complete_parts(self, key: str, multipart_id: str, etags: list[str]) -> None:
+        """Joins the parts (each checked against its ETag) into ``key``; PartsRefused when they do not fit."""
+        ...
 
     def open(self, key: str) -> BinaryIO:
         """A binary stream of the object, read lazily."""
@@ -67,6 +81,35 @@ class LocalObjectStore:
         query = urlencode({"expires": expires, "md5": md5, "signature": signature})
         return f"{self._public_url}/uploads/{key}?{query}"
 
+    def presign_parts(self, key: str, mime_type: str, part_count: int) -> tuple[str, list[str]]:
+        return "local", [self.presign_put(part_key(key, number), mime_type, "")
+                         for number in range(1, part_count + 1)]
+
+    def complete_parts(self, key: str, multipart_id: str, etags: list[str]) -> None:
+        """Each part's MD5 (the ETag its PUT answered) must be the one given; the joined file appears atomically."""
+        parts = [self.path(part_key(key, number)) for number in range(1, len(etags) + 1)]
+        for number, (part, etag) in enumerate(zip(parts, etags, strict=True), start=1):
+            if not part.exists():
+                raise PartsRefused(f"part {number} was not uploaded to its presigned URL")
+            if _md5_of(part) != etag.strip().strip('"').lower():
+                raise PartsRefused(f"part {number}'s ETag is not the one its upload answered: upload it again")
+        destination = self.path(key)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".join-", delete=False) as joined:
+            try:
+                for part in parts:
+                    with part.open("rb") as source:
+                        while chunk := source.read(1024 * 1024):
+                            joined.write(chunk)
+                joined.flush()
+                os.fsync(joined.fileno())
+            except BaseException:
+                joined.close()
+                Path(joined.name).unlink(missing_ok=True)
+                raise
+        Path(joined.name).replace(destination)
+        for part in parts:
+            part.unlink(missing_ok=True)
+
     def open(self, key: str) -> BinaryIO:
         return self.path(key).open("rb")
 
@@ -107,6 +150,33 @@ class S3ObjectStore:
             params["ContentMD5"] = md5
         return str(self._client.generate_presigned_url("put_object", Params=params, ExpiresIn=self._ttl))
 
+    def presign_parts(self, key: str, mime_type: str, part_count: int) -> tuple[str, list[str]]:
+        started = self._client.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=mime_type)
+        upload_id = str(started["UploadId"])
+        urls = [str(self._client.generate_presigned_url(
+            "upload_part", Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=self._ttl)) for number in range(1, part_count + 1)]
+        return upload_id, urls
+
+    def complete_parts(self, key: str, multipart_id: str, etags: list[str]) -> None:
+        from botocore.exceptions import ClientError
+
+        parts = [{"ETag": etag if etag.startswith('"') else f'"{etag}"', "PartNumber": number}
+                 for number, etag in enumerate(etags, start=1)]
+        try:
+            self._client.complete_multipart_upload(Bucket=self._bucket, Key=key, UploadId=multipart_id,
+                                                   MultipartUpload={"Parts": parts})
+        except ClientError as error:
+            code = str((getattr(error, "response", None) or {}).get("Error", {}).get("Code", ""))
+            if code in ("InvalidPart", "InvalidPartOrder", "NoSuchUpload", "EntityTooSmall"):
+                raise PartsRefused({
+                    "InvalidPart": "a part is missing or its ETag is not the one its upload answered",
+                    "InvalidPartOrder": "the ETags are not in the order of the parts",
+                    "NoSuchUpload": "this upload is unknown to the store (expired or already completed)",
+                    "EntityTooSmall": "every part but the last must be at least 5 MB",
+                }[code]) from error
+            raise
+
     def open(self, key: str) -> BinaryIO:
         """The object's body, streamed from S3; FileNotFoundError when the key does not exist."""
         from botocore.exceptions import ClientError
@@ -133,6 +203,18 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=key)  # S3 answers 204 for a missing key too
+
+
+def part_key(key: str, number: int) -> str:
+    return f"{key}.part{number}"
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a part: an integrity check, not security
+    with path.open("rb") as source:
+        while chunk := source.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def object_store_from_settings(settings: Settings) -> ObjectStore:

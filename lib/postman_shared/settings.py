@@ -164,6 +164,13 @@ class Settings:
     halt_complaints: int = 3  # or when its complaints exceed this many...
     halt_complaint_percent: float = 0.1  # ...and this share
 
+    # password-protected email (issue 11)
+    protected_retention_days: int = 30  # a protected message's ciphertext is erased this long after its send
+    protect_max_attempts: int = 10  # wrong passwords per message id before it is locked...
+    protect_lock_minutes: int = 15  # ...for the rest of this window (opened by the first wrong password)
+    protect_ip_limit_per_hour: int = 100  # protected-message opens one IP address may try per hour
+    protect_decoy_key: str = ""  # HMAC key of the stand-in parameters shown for unknown ids; required off localhost
+
     # pipeline tuning
     render_batch_size: int = 500
     sender_prefetch: int = 1000
@@ -261,6 +268,12 @@ class Settings:
             halt_hard_bounce_percent=_float(e, "HALT_HARD_BOUNCE_PERCENT", cls.halt_hard_bounce_percent),
             halt_complaints=_int(e, "HALT_COMPLAINTS", cls.halt_complaints, minimum=0),
             halt_complaint_percent=_float(e, "HALT_COMPLAINT_PERCENT", cls.halt_complaint_percent),
+            protected_retention_days=_int(e, "PROTECTED_RETENTION_DAYS", cls.protected_retention_days, minimum=1),
+            protect_max_attempts=_int(e, "PROTECT_MAX_ATTEMPTS", cls.protect_max_attempts, minimum=1),
+            protect_lock_minutes=_int(e, "PROTECT_LOCK_MINUTES", cls.protect_lock_minutes, minimum=1),
+            protect_ip_limit_per_hour=_int(e, "PROTECT_IP_LIMIT_PER_HOUR", cls.protect_ip_limit_per_hour,
+                                           minimum=1),
+            protect_decoy_key=_str(e, "PROTECT_DECOY_KEY", cls.protect_decoy_key),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),

@@ -111,14 +111,12 @@ def test_duplicate_rename_delete_and_what_this_platform_does_not_have(api, calle
     assert cleared.status_code == 200 and cleared.json == {"id": str(campaign_id)}
     assert "csv_error" not in api.get(f"{base}/upload/status", headers=headers).json
 
-    for method, sub, kwargs in [("POST", "select-list", {"json": {"list_id": 1}}),
-                                ("GET", "protect/upload/start", {"query_string": {"mime_type": "text/csv",
-                                                                                  "part_count": 1}}),
-                                ("POST", "protect/upload/complete", {"json": {
-                                    "filename": "p.csv", "transaction_id": "t", "part_count": 1, "etags": ["e"]}})]:
-        refused = api.open(method, f"{base}/{sub}", headers=headers, **kwargs)
-        assert refused.status_code == 400 and refused.json["code"] == "invalid_parameters", (sub, refused.json)
-        assert "do not exist on this platform" in refused.json["message"]
+    refused = api.open("POST", f"{base}/select-list", headers=headers, json={"list_id": 1})
+    assert refused.status_code == 400 and refused.json["code"] == "invalid_parameters", refused.json
+    assert "do not exist on this platform" in refused.json["message"]
+    not_protected = api.get(f"{base}/protect/upload/start", headers=headers,
+                            query_string={"mime_type": "text/csv", "part_count": 1})
+    assert not_protected.status_code == 400 and "not password-protected" in not_protected.json["message"]
     protect_without_arguments = empty_json_post(api, f"{base}/protect/upload/complete", headers)
     assert protect_without_arguments.status_code == 400
 

@@ -29,6 +29,10 @@ CODES: dict[str, tuple[grpc.StatusCode, int]] = {
     "campaign_redacted": (grpc.StatusCode.FAILED_PRECONDITION, 410),
     "attachment_limit": (grpc.StatusCode.INVALID_ARGUMENT, 413),
     "rate_limit": (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    # password-protected messages (POST /v1/protect/{id})
+    "wrong_password": (grpc.StatusCode.PERMISSION_DENIED, 403),
+    "message_locked": (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+    "message_expired": (grpc.StatusCode.FAILED_PRECONDITION, 410),
     "internal_server": (grpc.StatusCode.INTERNAL, 500),
     "service_unavailable": (grpc.StatusCode.UNAVAILABLE, 503),
 }

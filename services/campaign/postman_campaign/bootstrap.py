@@ -1,5 +1,5 @@
 """Composition root of the campaign service: gRPC APIs (CampaignService and SuppressionService), outbox relay loop,
-scheduler loop, weekly unsubscribe digests and upload workers."""
+scheduler loop, weekly unsubscribe digests, upload workers and the expiry of password-protected messages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import partial
 from postman.v1 import campaign_pb2_grpc, suppression_pb2_grpc
 from postman_campaign import digests, models
 from postman_campaign.grpc_api import CampaignServicer
+from postman_campaign.protected_messages import ExpiryLoop, ProtectedReader, ProtectedStorage
 from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.scheduling import Scheduler
 from postman_campaign.suppression_api import SuppressionServicer
@@ -25,10 +26,12 @@ def build(settings: Settings) -> ServiceRuntime:
     store = object_store_from_settings(settings)
     relay = OutboxRelay(runtime.database, models.outbox, runtime.publisher)
     workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS,
-                            phone_region=settings.default_phone_region)
+                            phone_region=settings.default_phone_region,
+                            protected=ProtectedStorage(settings.public_url, settings.protected_retention_days))
     servicer = CampaignServicer(
         runtime.database, GrpcRenderer(settings.renderer_addr), store, settings,
         process_upload=workers.submit, publish_outbox=relay.flush,
+        protected=ProtectedReader.from_settings(runtime.database, settings),
     )
     runtime.serve_grpc(
         settings.campaign_addr,
@@ -42,4 +45,5 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime.add_loop(Scheduler(runtime.database, relay.flush).run)  # releases scheduled sends when they are due
     runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)
+    runtime.add_loop(ExpiryLoop(runtime.database, settings.protect_lock_minutes).run)  # erases expired messages
     return runtime

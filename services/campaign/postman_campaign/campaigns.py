@@ -102,9 +102,9 @@ def create_campaign(session: Session, user_id: int, name: str, channel: str, pro
     if channel not in SUPPORTED_CHANNELS:
         supported = " and ".join(SUPPORTED_CHANNELS)
         raise InvalidArgument(f"{channel} campaigns are not supported yet; only {supported} campaigns can be created")
-    if protect:
-        raise InvalidArgument("Password-protected campaigns are not supported yet")
-    campaign = Campaign(user_id=user_id, name=name, type=channel, protect=False, recipient_keys=[], test=test)
+    if protect and channel != "EMAIL":
+        raise InvalidArgument("Only email campaigns can be password-protected", code="api_validation")
+    campaign = Campaign(user_id=user_id, name=name, type=channel, protect=protect, recipient_keys=[], test=test)
     session.add(campaign)
     session.flush()
     session.refresh(campaign)  # server defaults: created_at, counts

@@ -23,6 +23,7 @@ from postman_campaign import (
     uploads,
     wire,
 )
+from postman_campaign.protected_messages import ProtectedReader
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.object_store import ObjectStore
@@ -31,8 +32,10 @@ from postman_shared.settings import Settings
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def __init__(self, database: Database, renderer: Renderer, store: ObjectStore, settings: Settings,
-                 process_upload: Callable[[int], None], publish_outbox: Callable[[], object]) -> None:
+                 process_upload: Callable[[int], None], publish_outbox: Callable[[], object],
+                 protected: ProtectedReader | None = None) -> None:
         self._database = database
+        self._protected = protected or ProtectedReader.from_settings(database, settings)
         self._renderer = renderer
         self._store = store
         self._settings = settings
@@ -95,6 +98,30 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                                 self._settings.max_upload_bytes, request.channel)
         return campaign_pb2.CompleteUploadResponse(campaign_id=request.campaign_id)
 
+    def StartProtectedUpload(self, request: campaign_pb2.StartProtectedUploadRequest,
+                             context: Any) -> campaign_pb2.StartProtectedUploadResponse:
+        transaction_id, urls = uploads.start_protected_upload(self._database, self._store, request.campaign_id,
+                                                              request.user_id, request.mime_type, request.part_count)
+        return campaign_pb2.StartProtectedUploadResponse(transaction_id=transaction_id, presigned_urls=urls)
+
+    def CompleteProtectedUpload(self, request: campaign_pb2.CompleteProtectedUploadRequest,
+                                context: Any) -> campaign_pb2.CompleteUploadResponse:
+        uploads.complete_protected_upload(self._database, self._store, self._process_upload, request.campaign_id,
+                                          request.user_id, request.transaction_id, request.filename,
+                                          request.part_count, list(request.etags), self._settings.max_upload_bytes)
+        return campaign_pb2.CompleteUploadResponse(campaign_id=request.campaign_id)
+
+    def DescribeProtectedMessage(self, request: campaign_pb2.ProtectedMessageRef,
+                                 context: Any) -> campaign_pb2.ProtectedMessageInfo:
+        found = self._protected.describe(request.message_id, request.version)
+        return campaign_pb2.ProtectedMessageInfo(state=found.state, kdf=found.kdf, iterations=found.iterations,
+                                                 salt=found.salt)
+
+    def OpenProtectedMessage(self, request: campaign_pb2.OpenProtectedMessageRequest,
+                             context: Any) -> campaign_pb2.ProtectedPayload:
+        payload, version = self._protected.open(request.message_id, request.proof)
+        return campaign_pb2.ProtectedPayload(payload=payload, version=version)
+
     def GetUploadStatus(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.UploadStatus:
         return wire.upload_status(uploads.upload_status(self._database, self._renderer, request.campaign_id,
                                                         request.user_id, request.channel))
@@ -126,7 +153,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
             else None
         send = sending.SendRequest(campaign_id=request.campaign_id, user_id=request.user_id, channel=request.channel,
                                    rate=request.rate, scheduled_at=scheduled_at, simulated=request.simulated)
-        job_ids = sending.send_campaign(self._database, self._publish_outbox, send, self._settings.telegram_max_rate)
+        job_ids = sending.send_campaign(self._database, self._publish_outbox, send, self._settings.telegram_max_rate,
+                                        self._settings.protected_retention_days)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=job_ids)
 
     def FindCredential(self, request: campaign_pb2.FindCredentialRequest,

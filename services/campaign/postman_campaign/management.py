@@ -80,7 +80,7 @@ def duplicate_campaign(database: Database, campaign_id: int, user_id: int, name:
         if channel:
             ensure_channel(source, channel)
         new_name = checked_name(name) if name.strip() else (COPY_PREFIX + source.name)[:MAX_NAME_LENGTH]
-        copy = Campaign(user_id=user_id, name=new_name, type=source.type, protect=False, recipient_keys=[],
+        copy = Campaign(user_id=user_id, name=new_name, type=source.type, protect=source.protect, recipient_keys=[],
                         test=source.test)
         session.add(copy)
         session.flush()

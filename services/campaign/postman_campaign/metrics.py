@@ -16,3 +16,14 @@ SUPPRESSIONS = Counter(
     "manual)",
     ["channel", "reason"],
 )
+
+PROTECTED_OPENS = Counter(
+    "postman_protected_message_opens_total",
+    "Attempts to open a password-protected message, by outcome (opened, wrong, locked, expired)",
+    ["outcome"],
+)
+
+PROTECTED_EXPIRED = Counter(
+    "postman_protected_messages_expired_total",
+    "Password-protected messages whose ciphertext was erased at the end of the retention period",
+)

@@ -15,13 +15,14 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postman_shared.db import new_metadata
@@ -105,8 +106,43 @@ class Upload(Base):
     status: Mapped[str] = mapped_column(String(16))  # STARTED | PROCESSING | DONE | FAILED | CLEARED
     error: Mapped[str | None] = mapped_column(Text)
     rows_processed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A protected campaign's multipart upload (protect/upload/start): the object store's upload id and part count.
+    multipart_id: Mapped[str | None] = mapped_column(String(1024))
+    part_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProtectedMessage(Base):
+    """One recipient's encrypted message of a password-protected campaign: only ciphertext and a check value.
+
+    After the retention period the payload and the check value are erased (``expired_at`` set); the row stays so
+    that the link can say the message has expired."""
+
+    __tablename__ = "protected_messages"
+
+    id: Mapped[Any] = mapped_column(UUID(as_uuid=False), primary_key=True)  # the link's id
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(SmallInteger)  # 1: Postman's format; 2: this platform's
+    payload: Mapped[str | None] = mapped_column(Text)  # b64(ciphertext).b64(iv)
+    check_value: Mapped[str | None] = mapped_column(String(64))  # v1 passwordhash / v2 accesshash
+    salt: Mapped[str | None] = mapped_column(String(64))  # v2: base64; v1: the id is the salt
+    iterations: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProtectedMessageAttempt(Base):
+    """Wrong passwords per message id, whether or not the id exists: a fixed window opened by the first wrong try;
+    at the limit the id is locked until the window ends. A row is locked while an attempt is checked, so parallel
+    guesses are counted one after another."""
+
+    __tablename__ = "protected_message_attempts"
+
+    message_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Recipient(Base):

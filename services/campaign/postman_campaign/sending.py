@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from postman.v1 import common_pb2
 from postman_campaign import models, notices
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
+from postman_campaign.protected_messages import extend_expiry
 from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.recipients_store import recipients_after
 from postman_campaign.uploads import PROCESSING
@@ -74,7 +75,7 @@ def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
 
 
 def send_campaign(database: Database, after_commit: Callable[[], object], request: SendRequest,
-                  telegram_max_rate: int = 30) -> list[int]:
+                  telegram_max_rate: int = 30, protected_retention_days: int = 30) -> list[int]:
     """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids.
 
     A ``scheduled_at`` in the future makes a READY job with no message: the scheduler releases it at that time."""
@@ -96,6 +97,8 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
         session.add(job)
         session.flush()
         job_id = job.id
+        if campaign.protect:  # its messages are kept for the retention period from the send
+            extend_expiry(session, campaign_id, scheduled_at or now, protected_retention_days)
         if scheduled_at is not None:
             log.info("campaign send scheduled", campaign_id=campaign_id, job_id=job_id,
                      scheduled_at=scheduled_at.isoformat())

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
 from postman_campaign.models import EmailTemplate, SmsTemplate, TelegramTemplate
+from postman_campaign.protected_file import LINK_KEY, RECIPIENT_KEYS
 from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -63,9 +64,11 @@ def check_change(change: TemplateChange, default_from: str) -> TemplateChange:
 
 def update_email_template(database: Database, renderer: Renderer, default_from: str, campaign_id: int,
                           user_id: int, change: TemplateChange) -> TemplateUpdated:
-    _check_editable(database, campaign_id, user_id, "EMAIL")
+    protect = _check_editable(database, campaign_id, user_id, "EMAIL")
     change = check_change(change, default_from)
     validated = renderer.validate_template("EMAIL", change.subject, change.body)
+    if protect:
+        check_protected_keys(validated.params)
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         ensure_channel(campaign, "EMAIL")
@@ -115,11 +118,29 @@ def _update_text_template(database: Database, renderer: Renderer, campaign_id: i
     return replace(_outcome(template, view), segments=validated.segments, encoding=validated.encoding)
 
 
-def _check_editable(database: Database, campaign_id: int, user_id: int, channel: str) -> None:
+def _check_editable(database: Database, campaign_id: int, user_id: int, channel: str) -> bool:
+    """Raises unless the caller may edit the campaign's template; returns whether it is password-protected."""
     with database.session() as session:
         # Ownership and "already sent" first: another user's campaign is NotFound whatever the template says.
-        ensure_channel(owned_campaign(session, campaign_id, user_id), channel)
+        campaign = owned_campaign(session, campaign_id, user_id)
+        ensure_channel(campaign, channel)
         ensure_not_sent(session, campaign_id)
+        return bool(campaign.protect)
+
+
+def check_protected_keys(params: list[str]) -> None:
+    """A password-protected campaign's email carries only the link: it must use {{protectedlink}} and may use no
+    other key than {{recipient}}, because the content lives in the encrypted messages (Postman's rule)."""
+    allowed = set(RECIPIENT_KEYS)
+    others = [key for key in params if key not in allowed]
+    if others:
+        names = ", ".join(f"{{{{{key}}}}}" for key in others)
+        raise InvalidArgument(f"A password-protected email may use only {{{{recipient}}}} and {{{{protectedlink}}}}: "
+                              f"remove {names} (the content belongs in the encrypted messages)",
+                              code="invalid_template")
+    if LINK_KEY not in params:
+        raise InvalidArgument("A password-protected email must contain {{protectedlink}}: the link to the "
+                              "encrypted message", code="invalid_template")
 
 
 def _save(session: Session, campaign_id: int, subject: str, body: str, params: list[str],

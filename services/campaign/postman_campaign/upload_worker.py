@@ -18,6 +18,8 @@ from sqlalchemy import delete, select, update
 from postman_campaign.campaigns import has_job
 from postman_campaign.models import Campaign, Recipient, Upload
 from postman_campaign.previews import template_of
+from postman_campaign.protected_file import ProtectedFile
+from postman_campaign.protected_messages import ProtectedStorage
 from postman_campaign.recipient_file import DEFAULT_PHONE_REGION, RecipientFile, RecipientFileError
 from postman_campaign.recipients_store import CopyInterrupted, RecipientCopySource, copy_recipients
 from postman_campaign.uploads import DONE, FAILED, PROCESSING
@@ -39,18 +41,20 @@ class UploadRejected(Exception):
 
 def process_upload(database: Database, store: ObjectStore, upload_id: int,
                    should_stop: Callable[[], bool] | None = None, progress_every: int = 10_000,
-                   phone_region: str = DEFAULT_PHONE_REGION) -> str:
+                   phone_region: str = DEFAULT_PHONE_REGION, protected: ProtectedStorage | None = None) -> str:
     """Processes one PROCESSING upload; returns DONE, FAILED, SKIPPED (not PROCESSING any more) or INTERRUPTED.
 
     Recipients are read as the campaign's channel wants them: email addresses, or phone numbers in E.164 (numbers
-    without a country code are read in ``phone_region``)."""
+    without a country code are read in ``phone_region``). A password-protected campaign's file is a file of
+    encrypted messages (``protected_file``), stored through ``protected``."""
     with database.session() as session:
         upload = session.get(Upload, upload_id)
         if upload is None or upload.status != PROCESSING:
             return SKIPPED
         campaign = session.get(Campaign, upload.campaign_id)
         channel = campaign.type if campaign is not None else "EMAIL"
-        template = template_of(session, campaign) if campaign is not None else None
+        is_protected = bool(campaign is not None and campaign.protect)
+        template = template_of(session, campaign) if campaign is not None and not is_protected else None
         required_keys = list(template.params or ()) if template is not None else []
         campaign_id, key, filename = upload.campaign_id, upload.object_key, upload.filename or upload.object_key
     bound = log.bind(campaign_id=campaign_id, upload_id=upload_id)
@@ -58,8 +62,13 @@ def process_upload(database: Database, store: ObjectStore, upload_id: int,
         with contextlib.closing(store.open(key)) as stream:
             reader = RecipientFile(stream, filename, channel, required_keys=required_keys,
                                    phone_region=phone_region)
-            outcome = _replace_recipients(database, upload_id, campaign_id, filename, reader, should_stop,
-                                          progress_every)
+            if is_protected:
+                storage = protected or ProtectedStorage(public_url="", retention_days=30)
+                outcome = _replace_recipients(database, upload_id, campaign_id, filename,
+                                              storage.reader(reader), should_stop, progress_every, storage)
+            else:
+                outcome = _replace_recipients(database, upload_id, campaign_id, filename, reader, should_stop,
+                                              progress_every)
     except CopyInterrupted:
         bound.info("upload processing interrupted; it is processed again when the service starts")
         return INTERRUPTED
@@ -78,8 +87,9 @@ def process_upload(database: Database, store: ObjectStore, upload_id: int,
     return outcome
 
 
-def _replace_recipients(database: Database, upload_id: int, campaign_id: int, filename: str, reader: RecipientFile,
-                        should_stop: Callable[[], bool] | None, progress_every: int) -> str:
+def _replace_recipients(database: Database, upload_id: int, campaign_id: int, filename: str,
+                        reader: RecipientFile | ProtectedFile, should_stop: Callable[[], bool] | None,
+                        progress_every: int, protected: ProtectedStorage | None = None) -> str:
     with database.unit_of_work() as session:
         # Serialises uploads and sends of this campaign; NO KEY UPDATE lets new uploads rows still be inserted.
         session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update(key_share=True))
@@ -92,13 +102,24 @@ def _replace_recipients(database: Database, upload_id: int, campaign_id: int, fi
                 raise UploadRejected("This campaign has already been sent; its recipient list cannot be changed")
             header = reader.read_header()
             session.execute(delete(Recipient).where(Recipient.campaign_id == campaign_id))
+            dbapi_connection = session.connection().connection.dbapi_connection
+            spool = None
+            if isinstance(reader, ProtectedFile):
+                assert protected is not None
+                spool = protected.spool(session, campaign_id)
+                rows = protected.recipients_of(reader, spool)
+            else:
+                rows = reader.rows()
             source = RecipientCopySource(
-                campaign_id, reader.rows(), on_progress=lambda rows: _record_progress(database, upload_id, rows),
+                campaign_id, rows, on_progress=lambda rows: _record_progress(database, upload_id, rows),
                 progress_every=progress_every, should_stop=should_stop,
             )
-            copy_recipients(session.connection().connection.dbapi_connection, source)
+            copy_recipients(dbapi_connection, source)
             if source.count == 0:
                 raise UploadRejected(f"{filename} has no recipients: add at least one row below the header")
+            if spool is not None:
+                assert protected is not None and isinstance(reader, ProtectedFile)
+                protected.store(dbapi_connection, spool, reader)
         except (RecipientFileError, UploadRejected) as exc:
             savepoint.rollback()  # the previous recipient list stays exactly as it was
             session.execute(update(Upload).where(Upload.id == upload_id).values(
@@ -131,8 +152,9 @@ class UploadWorkers:
     """A few threads that process uploads; ``run`` is the runtime loop that owns their life."""
 
     def __init__(self, database: Database, store: ObjectStore, threads: int = 2, progress_every: int = 10_000,
-                 phone_region: str = DEFAULT_PHONE_REGION) -> None:
+                 phone_region: str = DEFAULT_PHONE_REGION, protected: ProtectedStorage | None = None) -> None:
         self._database = database
+        self._protected = protected
         self._phone_region = phone_region
         self._store = store
         self._progress_every = progress_every
@@ -150,7 +172,7 @@ class UploadWorkers:
 
     def process(self, upload_id: int) -> str:
         return process_upload(self._database, self._store, upload_id, self._stopping.is_set, self._progress_every,
-                              self._phone_region)
+                              self._phone_region, self._protected)
 
     def requeue_interrupted(self) -> int:
         """Submits uploads a previous run left PROCESSING (a crash or a stop mid-file); returns how many."""

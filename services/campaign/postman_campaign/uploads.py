@@ -22,7 +22,7 @@ from postman_campaign.renderer_client import Renderer
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, ServiceError
 from postman_shared.logging import get_logger
-from postman_shared.object_store import ObjectStore
+from postman_shared.object_store import ObjectStore, PartsRefused
 from postman_shared.timestamps import utcnow
 
 STARTED, PROCESSING, DONE, FAILED = "STARTED", "PROCESSING", "DONE", "FAILED"
@@ -99,6 +99,60 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
         upload.updated_at = utcnow()
     log.info("upload completed, processing", campaign_id=campaign_id, upload_id=upload.id, size=size)
     process(upload.id)
+
+
+MAX_PARTS = 100
+
+
+def start_protected_upload(database: Database, store: ObjectStore, campaign_id: int, user_id: int, mime_type: str,
+                           part_count: int) -> tuple[str, list[str]]:
+    """A password-protected campaign's multipart upload (Postman's protect/upload/start): (transaction id, one
+    presigned URL per part)."""
+    media_type = mime_type.split(";", 1)[0].strip().lower()
+    with database.unit_of_work() as session:
+        campaign = _owned_of_channel(session, campaign_id, user_id, "EMAIL")
+        if not campaign.protect:
+            raise InvalidArgument("This campaign is not password-protected: upload its recipients with "
+                                  "upload/start instead")
+        ensure_not_sent(session, campaign_id)
+        if media_type not in CSV_MIME_TYPES:
+            raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file "
+                                  f"({', '.join(CSV_MIME_TYPES)})")
+        if not 1 <= part_count <= MAX_PARTS:
+            raise InvalidArgument(f"part_count must be from 1 to {MAX_PARTS}", code="api_validation")
+    key = f"campaign-{campaign_id}-{uuid.uuid4().hex}.csv"
+    multipart_id, urls = store.presign_parts(key, mime_type.strip(), part_count)  # outside the transaction
+    transaction_id = uuid.uuid4().hex
+    with database.unit_of_work() as session:
+        session.add(Upload(campaign_id=campaign_id, transaction_id=transaction_id, object_key=key,
+                           mime_type=media_type, status=STARTED, multipart_id=multipart_id, part_count=part_count))
+    log.info("protected upload started", campaign_id=campaign_id, object_key=key, parts=part_count)
+    return transaction_id, urls
+
+
+def complete_protected_upload(database: Database, store: ObjectStore, process: Callable[[int], None],
+                              campaign_id: int, user_id: int, transaction_id: str, filename: str, part_count: int,
+                              etags: list[str], max_bytes: int) -> None:
+    """Joins the parts, then hands the file over like ``complete_upload``."""
+    with database.unit_of_work() as session:
+        _owned_of_channel(session, campaign_id, user_id, "EMAIL")
+        upload = _upload_of(session, campaign_id, transaction_id)
+    if upload.multipart_id is None:
+        raise InvalidArgument("This transaction_id is not a protected upload: complete it with upload/complete")
+    if upload.status == PROCESSING:
+        return  # a retried call
+    if upload.status != STARTED:
+        raise InvalidArgument("This upload was already completed; start a new upload")
+    if part_count != upload.part_count or len(etags) != part_count:
+        raise InvalidArgument(f"This upload has {upload.part_count} part(s): send part_count {upload.part_count} "
+                              f"and one ETag per part, in order (got part_count {part_count} and "
+                              f"{len(etags)} ETag(s))", code="api_validation")
+    if store.size(upload.object_key) is None:  # a retried call may find the parts already joined
+        try:
+            store.complete_parts(upload.object_key, upload.multipart_id, etags)
+        except PartsRefused as exc:
+            raise InvalidArgument(f"The upload cannot be completed: {exc}") from None
+    complete_upload(database, store, process, campaign_id, user_id, transaction_id, filename, max_bytes, "EMAIL")
 
 
 def clear_upload_error(database: Database, campaign_id: int, user_id: int, channel: str = "") -> None:

@@ -1,8 +1,9 @@
 """The gateway's Flask app: the public API under ``/v1``, the local upload PUT, Telegram's webhook, ``/metrics``.
 
 Every route of the ``v1`` blueprint passes the authentication check (an API key or a session cookie) and the
-per-user API limit before its view runs; only ``/v1/ping``, ``/v1/openapi.json``, ``/v1/auth/otp`` and
-``/v1/auth/login`` sit outside it. A route added to one of the ``v1`` blueprints is therefore protected without
+per-user API limit before its view runs; only ``/v1/ping``, ``/v1/openapi.json``, ``/v1/auth/otp``,
+``/v1/auth/login``, upstream's ``/v1/unsubscribe/...`` and ``/v1/protect/{id}`` (each with its own check) sit outside
+it. A route added to one of the ``v1`` blueprints is therefore protected without
 remembering to be.
 """
 
@@ -18,6 +19,7 @@ from postman_gateway import (
     limiting,
     observability,
     openapi,
+    protected_api,
     provider_callbacks,
     ses_events,
     signin_api,
@@ -64,6 +66,8 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     # Upstream's unsubscribe API: no key, the link's signature (h, v) is checked instead.
     unsubscribing.install(app, settings)
     public.register_blueprint(unsubscribe_api.blueprint)
+    # A recipient's page opening their password-protected message: no key, the password's proof is checked.
+    public.register_blueprint(protected_api.blueprint)
     # /v1/openapi.json (on the public blueprint: no key) and the /docs page rendered from it.
     openapi.install(app, public, local_uploads=settings.object_store == "local")
     app.register_blueprint(public)

@@ -1,5 +1,6 @@
 """``/v1/campaign/{campaignId}/email/...``: one email campaign's details, template, upload, test email, preview,
-send (now or scheduled), retry, stats, export and duplicate; managed lists and protected uploads are refused.
+send (now or scheduled), retry, stats, export, duplicate and the protected (multipart) upload of a
+password-protected campaign; managed lists are refused.
 Ownership is the campaign service's decision: another user's campaign comes back as ``not_found``."""
 
 from __future__ import annotations
@@ -10,13 +11,22 @@ from flask.typing import ResponseReturnValue
 from postman.v1 import campaign_pb2
 from postman_gateway import channel_routes, serializers
 from postman_gateway.backends import backends
-from postman_gateway.validation import json_body, nullable_string, optional_string, required_string
+from postman_gateway.errors import api_validation
+from postman_gateway.validation import (
+    json_body,
+    nullable_string,
+    optional_string,
+    query_int,
+    required_query,
+    required_string,
+)
 from postman_shared.grpc import client
 
 blueprint = Blueprint("email", __name__, url_prefix="/campaign/<campaign_id>/email")
 
 
 _ref = channel_routes.ref
+MAX_PARTS = 100  # Postman's protect/upload/start: part_count 1-100
 
 
 @blueprint.get("")
@@ -123,9 +133,29 @@ def select_list(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/protect/upload/start")
 def start_protected_upload(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.not_on_this_platform(campaign_id, "EMAIL", "Password-protected campaigns")
+    """A password-protected campaign's file of encrypted messages, in ``part_count`` parts (S3 multipart)."""
+    campaign = _ref(campaign_id)
+    part_count = query_int("part_count", 1, minimum=1, maximum=MAX_PARTS)
+    started = client.call(backends().campaign.StartProtectedUpload, campaign_pb2.StartProtectedUploadRequest(
+        campaign_id=campaign.campaign_id, user_id=campaign.user_id, mime_type=required_query("mime_type"),
+        part_count=part_count))
+    return jsonify(transaction_id=started.transaction_id, presigned_urls=list(started.presigned_urls))
 
 
 @blueprint.post("/protect/upload/complete")
 def complete_protected_upload(campaign_id: str) -> ResponseReturnValue:
-    return channel_routes.not_on_this_platform(campaign_id, "EMAIL", "Password-protected campaigns")
+    campaign = _ref(campaign_id)
+    body = json_body()
+    part_count = body.get("part_count")
+    if isinstance(part_count, bool) or not isinstance(part_count, int) or not 1 <= part_count <= MAX_PARTS:
+        raise api_validation("part_count", f"must be a whole number from 1 to {MAX_PARTS}")
+    etags = body.get("etags")
+    if not isinstance(etags, list) or not all(isinstance(etag, str) and etag.strip() for etag in etags):
+        raise api_validation("etags", "must be a list of the ETags of the parts, in order")
+    if len(etags) > MAX_PARTS:
+        raise api_validation("etags", f"must hold at most {MAX_PARTS} ETags")
+    client.call(backends().campaign.CompleteProtectedUpload, campaign_pb2.CompleteProtectedUploadRequest(
+        campaign_id=campaign.campaign_id, user_id=campaign.user_id,
+        transaction_id=required_string(body, "transaction_id"), filename=required_string(body, "filename"),
+        part_count=part_count, etags=[etag.strip() for etag in etags]))
+    return jsonify(transaction_id=body["transaction_id"]), 202

@@ -38,7 +38,7 @@ def api_validation(field: str, problem: str) -> ServiceError:
 
 def _service_error(exc: ServiceError) -> Response:
     response = error_response(exc.code, exc.message, exc.http_status)
-    if exc.code == "rate_limit":
+    if exc.code in ("rate_limit", "message_locked"):
         # Whole seconds and at least 1: "0" would invite an immediate retry that is refused again.
         response.headers["Retry-After"] = str(max(1, exc.retry_after or 1))
     return response

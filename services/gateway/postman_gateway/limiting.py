@@ -41,3 +41,9 @@ def check_unsubscribe_limit(ip: str) -> None:
     """``UNSUBSCRIBE_IP_LIMIT_PER_MINUTE`` unsubscribe requests (page, one-click, API) per client IP."""
     limits, limiter = _limits()
     limiter.check(limits.unsubscribe_per_ip, ip or "unknown")
+
+
+def check_protect_limit(ip: str) -> None:
+    """``PROTECT_IP_LIMIT_PER_HOUR`` attempts to open a password-protected message per client IP."""
+    limits, limiter = _limits()
+    limiter.check(limits.protect_per_ip, ip or "unknown")

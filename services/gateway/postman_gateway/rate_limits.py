@@ -168,6 +168,7 @@ class GatewayLimits:
     otp_per_address: Limit
     default_send_rate: int
     unsubscribe_per_ip: Limit = Limit("unsubscribe-ip", 30, 60, fail_open=True, what="unsubscribe requests")
+    protect_per_ip: Limit = Limit("protect-ip", 100, 3600, fail_open=False, what="protected-message opens")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GatewayLimits":
@@ -181,6 +182,9 @@ class GatewayLimits:
             # Recipients' unsubscribe links (signed, so the limit is about load, not abuse: it fails open).
             unsubscribe_per_ip=Limit("unsubscribe-ip", settings.unsubscribe_ip_limit_per_minute, 60, fail_open=True,
                                      what="unsubscribe requests from this IP address"),
+            # Password guesses at protected messages: a brute-force limit, so it fails closed (503 without Redis).
+            protect_per_ip=Limit("protect-ip", settings.protect_ip_limit_per_hour, 3600, fail_open=False,
+                                 what="attempts to open protected messages from this IP address"),
         )
 
     def send(self, rate_limit: int) -> Limit:

@@ -265,11 +265,8 @@ def test_the_test_email_reaches_the_recipient_on_the_priority_path(http, caller,
 @pytest.mark.parametrize("method, path, kwargs", [
     ("POST", "email/select-list", {"json": {"list_id": 1}}),
     ("POST", "sms/select-list", {"json": {}}),
-    ("GET", "email/protect/upload/start", {"query_string": {"mime_type": "text/csv", "part_count": 1}}),
-    ("POST", "email/protect/upload/complete", {"json": {"filename": "p.csv", "transaction_id": "t", "part_count": 1,
-                                                        "etags": ['"a"']}}),
 ])
-def test_managed_lists_and_protected_campaigns_are_refused_plainly(http, caller, method, path, kwargs):
+def test_managed_lists_are_refused_plainly(http, caller, method, path, kwargs):
     channel = path.split("/")[0].upper()
     created = http.post("/v1/campaigns", headers=caller.headers, json={"name": "Plain", "type": channel}).json
     before = http.get(f"/v1/campaign/{created['id']}/{channel.lower()}", headers=caller.headers).json
@@ -278,6 +275,19 @@ def test_managed_lists_and_protected_campaigns_are_refused_plainly(http, caller,
     assert "do not exist on this platform" in response.json["message"]
     assert "unchanged" in response.json["message"]
     assert http.get(f"/v1/campaign/{created['id']}/{channel.lower()}", headers=caller.headers).json == before
+
+
+@pytest.mark.usefixtures("pipeline")
+def test_a_campaign_that_is_not_protected_refuses_the_protected_upload(http, caller):
+    created = http.post("/v1/campaigns", headers=caller.headers, json={"name": "Plain", "type": "EMAIL"}).json
+    base = f"/v1/campaign/{created['id']}/email"
+    started = http.get(f"{base}/protect/upload/start", headers=caller.headers,
+                       query_string={"mime_type": "text/csv", "part_count": 1})
+    assert (started.status_code, started.json["code"]) == (400, "invalid_parameters")
+    assert "not password-protected" in started.json["message"]
+    completed = http.post(f"{base}/protect/upload/complete", headers=caller.headers,
+                          json={"filename": "p.csv", "transaction_id": "t", "part_count": 1, "etags": ['"a"']})
+    assert completed.status_code == 400 and "transaction_id" in completed.json["message"]
 
 
 @pytest.mark.usefixtures("pipeline")

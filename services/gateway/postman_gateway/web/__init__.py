@@ -8,7 +8,8 @@ Layout of this package:
 - ``csrf.py``: the CSRF token of every state-changing form, bound to the session.
 - ``pages.py``: ``login_required``, ``render`` (base template context), ``FormErrors`` (the error summary).
 - one module per area: ``sign_in_pages.py``, ``campaign_list_pages.py``, ``campaign_pages.py``, ``settings_pages.py``,
-  ``suppression_pages.py``, ``outbox_pages.py``, ``unsubscribe_pages.py`` (recipients', signed out) — each a
+  ``suppression_pages.py``, ``outbox_pages.py``, ``unsubscribe_pages.py`` and ``protected_pages.py`` (recipients',
+  signed out) — each a
   blueprint registered by ``install``.
 """
 
@@ -24,7 +25,7 @@ from postman_shared.settings import Settings
 
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
 PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "campaign_sent_pages", "settings_pages",
-                "suppression_pages", "outbox_pages", "unsubscribe_pages")
+                "suppression_pages", "outbox_pages", "unsubscribe_pages", "protected_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
 

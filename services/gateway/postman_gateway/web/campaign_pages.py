@@ -75,15 +75,19 @@ def new_campaign() -> ResponseReturnValue:
     errors = FormErrors()
     name = request.form.get("name", "").strip()
     channel = request.form.get("channel", "")
+    protect = request.form.get("protect") == "yes"
     if request.method == "POST":
         if not name:
             errors.add("name", "Enter a name for the campaign")
         if channel not in CHANNELS:
             errors.add("channel-email", "Choose how the messages are sent: email, SMS or Telegram")
+        elif protect and channel != "EMAIL":
+            errors.add("protect", "Only email campaigns can be password-protected: choose Email, or untick "
+                                  "Password-protected")
         if not errors:
             try:
                 created = client.call(backends().campaign.CreateCampaign, campaign_pb2.CreateCampaignRequest(
-                    user_id=g.user_id, name=name, type=channel))
+                    user_id=g.user_id, name=name, type=channel, protect=protect))
                 return see_other(f"/campaigns/{created.id}/template")
             except ServiceError as exc:
                 if exc.code not in ("api_validation", "invalid_parameters"):
@@ -91,10 +95,18 @@ def new_campaign() -> ResponseReturnValue:
                 errors.add("channel-email" if "type" in exc.message or "campaigns" in exc.message else "name",
                            exc.message)
     return render("campaign/new.html", 400 if errors else 200, title="Create a campaign", errors=errors,
-                  name=name, channel=channel)
+                  name=name, channel=channel, protect=protect)
 
 
 # -- 2. The message -----------------------------------------------------------------------------------------------
+
+# A password-protected email carries only the link: what a new one starts from (the officer may reword it).
+PROTECTED_DEFAULT_BODY = (
+    '<p>You have a password-protected message.</p>'
+    '<p><a href="{{protectedlink}}">Open your message</a></p>'
+    '<p>You will need the password you were told about. The link works for a limited time.</p>'
+)
+
 
 def _template_values(view: CampaignView) -> dict[str, str]:
     """What the editor shows: the form as posted, else the saved template, else the defaults."""
@@ -108,7 +120,8 @@ def _template_values(view: CampaignView) -> dict[str, str]:
         return {"subject": template.subject, "body": template.body,
                 "reply_to": template.reply_to if template.HasField("reply_to") else "",
                 "from": template.from_address}
-    return {"subject": "", "body": "", "reply_to": "", "from": _settings().email_from}
+    body = PROTECTED_DEFAULT_BODY if view.campaign.protect else ""
+    return {"subject": "", "body": body, "reply_to": "", "from": _settings().email_from}
 
 
 def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
@@ -232,7 +245,8 @@ def recipients(campaign_id: int) -> ResponseReturnValue:
     # While a new file is being checked, the error of the one before it is not news: the page says "Checking".
     if status.csv_error and not errors and not status.is_csv_processing:
         errors.add("file", status.csv_error)
-    return render("campaign/recipients.html", 400 if request.method == "POST" and errors else 200,
+    page = "campaign/recipients_protected.html" if view.campaign.protect else "campaign/recipients.html"
+    return render(page, 400 if request.method == "POST" and errors else 200,
                   title="Upload the recipients", errors=errors, campaign=view, upload=status,
                   next_step=_next_step_after_recipients(view), max_upload_mb=_settings().max_upload_bytes // 2**20)
 
