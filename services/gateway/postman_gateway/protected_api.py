@@ -27,8 +27,9 @@ MAX_PROOF_CHARACTERS = 256
 blueprint = Blueprint("protected_api", __name__, url_prefix="/protect")
 
 
-@blueprint.post("/<message_id>")
-def open_message(message_id: str) -> ResponseReturnValue:
+@blueprint.post("/<messageId>")
+def open_message(messageId: str) -> ResponseReturnValue:  # noqa: N803 - the path's name in the contract
+    message_id = messageId
     limiting.check_protect_limit(client_ip())
     body = json_body(MAX_BODY_BYTES)
     proof = body.get("password_hash")

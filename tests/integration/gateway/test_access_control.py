@@ -18,7 +18,10 @@ from postman_shared.timestamps import utcnow
 # Upstream's unsubscribe API takes no key: the link's signature in the body (h, v) is its credential, checked by
 # tests/integration/gateway/test_unsubscribe.py (a forged or altered one is 400 and changes nothing).
 UNSUBSCRIBE_API = "/v1/unsubscribe/<int:campaign_id>/<path:recipient>"
-PUBLIC = {"/v1/ping", "/v1/openapi.json", "/v1/auth/otp", "/v1/auth/login", UNSUBSCRIBE_API}
+# Upstream's protect API takes no key: the proof derived from the recipient's password is its credential, checked by
+# tests/integration/gateway/test_protected_email.py (a wrong proof and an unknown id alike are 403, counted, locked).
+PROTECT_API = "/v1/protect/<messageId>"
+PUBLIC = {"/v1/ping", "/v1/openapi.json", "/v1/auth/otp", "/v1/auth/login", UNSUBSCRIBE_API, PROTECT_API}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
 API_KEY_PREFIX = "/v1/api-key"
@@ -48,6 +51,9 @@ OUTSIDE_V1 = {
     # the form's POST also needs its CSRF token, the one-click POST only the link).
     ("GET", "/unsubscribe/<int:campaign_id>/<path:recipient>"): ("/unsubscribe/1/a@example.gov.sg?v=dev1&h=f0", 400),
     ("POST", "/unsubscribe/<int:campaign_id>/<path:recipient>"): ("/unsubscribe/1/a@example.gov.sg?v=dev1&h=f0", 400),
+    # A protected email's link: the page holds no secret (the key derivation's parameters, stand-ins for an unknown
+    # id); the message needs the password's proof at POST /v1/protect/<id>. A malformed link is refused.
+    ("GET", "/p/<int:version>/<message_id>"): ("/p/1/forged", 404),
 }
 
 # Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
@@ -60,6 +66,11 @@ SAMPLE_INPUT = {
         "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},
     ("POST", CAMPAIGN_PREFIX + "email/upload/complete"): {
         "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv"}},
+    ("GET", CAMPAIGN_PREFIX + "email/protect/upload/start"): {
+        "query_string": {"mime_type": "text/csv", "part_count": 2}},
+    ("POST", CAMPAIGN_PREFIX + "email/protect/upload/complete"): {
+        "json": {"transaction_id": "00000000-0000-0000-0000-000000000000", "filename": "list.csv", "part_count": 1,
+                 "etags": ['"d41d8cd98f00b204e9800998ecf8427e"']}},
     ("PUT", CAMPAIGN_PREFIX + "sms/template"): {"json": {"body": "Dear {{name}}"}},
     ("GET", CAMPAIGN_PREFIX + "sms/upload/start"): {
         "query_string": {"mime_type": "text/csv", "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}},

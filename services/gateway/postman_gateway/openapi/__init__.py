@@ -39,6 +39,8 @@ TAGS = [
     ("Platform", "Liveness and this document."),
     ("Uploads", "The presigned PUT of recipient files when the platform stores them itself."),
     ("Unsubscribe", "Recipients' unsubscribe links: no key, the link's signature is checked (upstream's API)."),
+    ("Password-protected messages", "A recipient's page opens their encrypted message: no key, the proof of the "
+                                    "password is checked (upstream's API)."),
 ]
 
 DESCRIPTION = """\

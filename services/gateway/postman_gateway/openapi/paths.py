@@ -236,8 +236,12 @@ UPLOAD_COMPLETE = {"transaction_id": "0b5c7f3e-4c1d-4a47-9a57-5f1e1f0c9d11", "fi
 TWILIO = {"twilio_account_sid": "AC0123456789abcdef0123456789abcdef",
           "twilio_api_key": "SK0123456789abcdef0123456789abcdef", "twilio_api_secret": "your-api-secret",
           "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef"}
-NOT_HERE = ("Managed lists and password-protected campaigns do not exist on this platform: after the ownership check "
-            "this answers 400 `invalid_parameters` and the campaign is unchanged.")
+NOT_HERE = ("Managed lists do not exist on this platform: after the ownership check this answers 400 "
+            "`invalid_parameters` and the campaign is unchanged.")
+PROTECTED_FILE = (" The file is Postman's `recipient,payload,passwordhash,id` (version 1) or this platform's "
+                  "`recipient,payload,accesshash,id,salt,iterations` (version 2): see docs/protected-messages.md. "
+                  "Each row is checked (address, base64, the id a UUID used nowhere else) and an error names the "
+                  "line and column, as for any upload.")
 
 
 def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -386,14 +390,21 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
             body=json_body(obj({"list_id": {"type": "integer"}}), {"list_id": 1})))
     if email:
         operations += [
-            at("GET", "/protect/upload/start", "Start a protected upload", NOT_HERE,
+            at("GET", "/protect/upload/start", "Start a protected upload",
+               "A password-protected campaign's file of encrypted messages, uploaded in `part_count` parts: PUT "
+               "each part to its URL (in order) and keep each answer's `ETag`. A campaign that is not "
+               "password-protected answers 400." + PROTECTED_FILE,
                ok(200, "Where to upload the parts.", ref("ProtectUploadStartResult"),
                   {"transaction_id": "t-1", "presigned_urls": ["https://bucket/part1"]}),
                params=[query("mime_type", {"type": "string"}, "The file's type.", "text/csv", True),
                        query("part_count", {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
                              "How many parts.", 1, True)]),
-            at("POST", "/protect/upload/complete", "Finish a protected upload", NOT_HERE,
-               ok(200, "Done.", ref("ProtectUploadCompleteResult"), {"transaction_id": "t-1"}),
+            at("POST", "/protect/upload/complete", "Finish a protected upload",
+               "Joins the parts (each checked against its ETag) and checks the file in the background, like "
+               "`upload/complete`; follow it with `upload/status`. 202 (upstream's answer; the client takes any "
+               "2xx)." + PROTECTED_FILE,
+               ok(202, "Accepted: the file is being checked.", ref("ProtectUploadCompleteResult"),
+                  {"transaction_id": "t-1"}),
                body=json_body(obj({"filename": STRING, "transaction_id": STRING, "part_count": {"type": "integer"},
                                    "etags": {"type": "array", "items": STRING}},
                                   ("filename", "transaction_id", "part_count", "etags")),
@@ -451,6 +462,29 @@ def unsubscribe_operations() -> list[tuple[str, str, dict[str, Any]]]:
            ok(200, "Subscribed again.", ref("Resubscribed"), {"campaignId": 20, "recipient": "ana@example.com"}),
            errors=(400, 404, 429, 500, 503), params=params, public=True,
            body=json_body(obj(signature, ("h", "v")), example)),
+    ]
+
+
+def protected_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    """Postman's protect API: a recipient's page fetches their encrypted message. No key: the proof is."""
+    return [
+        op("POST", "/v1/protect/{messageId}", "Password-protected messages", "Open a protected message",
+           "What the link's page (`/p/{version}/{messageId}`) calls after deriving the key in the browser. "
+           "`password_hash` is, for a version 1 message, Postman's `b64(SHA-256(key))`, and for a version 2 message "
+           "the access token `b64(HKDF(PBKDF2(password)))` (docs/protected-messages.md). A wrong proof and an id "
+           "that does not exist answer alike (403 `wrong_password`) and count alike: after PROTECT_MAX_ATTEMPTS "
+           "wrong proofs the id is locked (429 `message_locked`, with `Retry-After`) until PROTECT_LOCK_MINUTES "
+           "after the first; PROTECT_IP_LIMIT_PER_HOUR attempts per client IP (429 `rate_limit`). After "
+           "PROTECTED_RETENTION_DAYS the message is erased: 410 `message_expired`.",
+           ok(200, "The ciphertext.", ref("ProtectedPayload"),
+              {"payload": "QGN4p0hnnPzuPkn5yHZ3dmOaUiguicHn4X9v2XrZYk26eJ0h5wqcnTYe2+Plw+6aVmwBEK4v2p6Hf9ar/zQ3/b"
+                          "AjyONFy3Lu+W8YeQISFQpgxg==.LdoFQsTZFSsFVtpj"}),
+           errors=(400, 403, 410, 429, 500, 503), public=True,
+           params=[path_param("messageId", "The message's id: the last part of the link.", {"type": "string"},
+                              "5f1c2a9e-8d3b-4c6e-9a7f-2b1d3e4f5a60")],
+           body=json_body(obj({"password_hash": {"type": "string", "minLength": 1, "maxLength": 256}},
+                              ("password_hash",)),
+                          {"password_hash": "+Nko0/HDa/MUwYtggLYAnzJW/ip2i1UjtARuy/bOOis="})),
     ]
 
 
@@ -545,7 +579,7 @@ def upload_operations() -> list[tuple[str, str, dict[str, Any]]]:
 def all_operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [*platform_operations(), *campaign_operations(), *channel_operations("email"),
             *channel_operations("sms"), *channel_operations("telegram"), *transactional_operations(),
-            *unsubscribe_operations(), *upload_operations()]
+            *unsubscribe_operations(), *protected_operations(), *upload_operations()]
 
 
 def paths() -> Paths:
