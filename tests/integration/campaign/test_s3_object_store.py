@@ -249,3 +249,32 @@ def test_campaign_service_takes_a_recipient_file_uploaded_to_s3(settings, databa
     assert recipients == [f"officer{i}@example.gov.sg" for i in range(5)]
     assert s3.keys() == [], "the campaign service deletes a processed upload from the bucket"
     assert not on_s3.upload_dir.exists() or not list(on_s3.upload_dir.iterdir()), "nothing went to the local store"
+
+
+# -- a password-protected campaign's multipart upload (protect/upload/start and complete) ---------------------------
+
+def test_protected_files_upload_in_parts_to_s3_and_are_joined_by_their_etags(s3):
+    store = s3.store()
+    first, second = b"recipient,payload,passwordhash,id\n" + b"x" * (5 * 1024 * 1024), b"last part\n"
+    upload_id, urls = store.presign_parts("campaign-1-protected.csv", "text/csv", 2)
+    assert len(urls) == 2 and all(parse_qs(urlparse(u).query)["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+                                  for u in urls)
+    etags = []
+    for url, body in zip(urls, (first, second), strict=True):  # the client PUTs each part, keeping its ETag
+        answered = requests.put(url, data=body, timeout=30)
+        assert answered.status_code == 200, answered.text
+        etags.append(answered.headers["ETag"])
+
+    store.complete_parts("campaign-1-protected.csv", upload_id, etags)
+
+    assert store.open("campaign-1-protected.csv").read() == first + second
+
+
+def test_a_wrong_part_etag_is_refused_in_words(s3):
+    from postman_shared.object_store import PartsRefused
+
+    store = s3.store()
+    upload_id, [url] = store.presign_parts("campaign-1-wrong.csv", "text/csv", 1)
+    assert requests.put(url, data=b"recipient\n", timeout=10).status_code == 200
+    with pytest.raises(PartsRefused, match="ETag"):
+        store.complete_parts("campaign-1-wrong.csv", upload_id, ['"00000000000000000000000000000000"'])
