@@ -289,6 +289,7 @@ def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
                                                                              ("/callbacks/twilio", "gateway"),
                                                                              ("/callbacks/ses", "gateway"),
                                                                              ("/unsubscribe", "gateway"),
+                                                                             ("/p/", "gateway"),
                                                                              ("/static", "gateway")]
 
 
