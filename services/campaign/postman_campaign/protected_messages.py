@@ -57,36 +57,47 @@ log = get_logger(component="protected-messages")
 # -- storing ------------------------------------------------------------------------------------------------------
 
 @dataclass
+class Spool:
+    """One upload's encrypted messages, in COPY text, waiting for the recipients' COPY to finish."""
+
+    campaign_id: int
+    expires: str
+    file: IO[str]
+
+
+@dataclass(frozen=True)
 class ProtectedStorage:
+    """Shared by the upload worker threads: everything per upload lives in its ``Spool``."""
+
     public_url: str
     retention_days: int
 
     def reader(self, file: RecipientFile) -> ProtectedFile:
         return ProtectedFile(file, self.public_url)
 
-    def spool(self, session: Session, campaign_id: int) -> IO[str]:
+    def spool(self, session: Session, campaign_id: int) -> Spool:
         """Deletes the campaign's previous messages (in the caller's transaction) and opens the spool."""
         session.execute(delete(ProtectedMessage).where(ProtectedMessage.campaign_id == campaign_id))
-        self._campaign_id = campaign_id
-        self._expires = (utcnow() + timedelta(days=self.retention_days)).isoformat()
-        return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8")
+        expires = (utcnow() + timedelta(days=self.retention_days)).isoformat()
+        return Spool(campaign_id, expires, tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by store()
+            max_size=SPOOL_MEMORY_BYTES, mode="w+", encoding="utf-8"))
 
-    def recipients_of(self, file: ProtectedFile, spool: IO[str]) -> Iterator[RecipientRow]:
-        prefix, expires = f"\t{int(self._campaign_id)}\t", self._expires
+    def recipients_of(self, file: ProtectedFile, spool: Spool) -> Iterator[RecipientRow]:
+        middle, expires, out = f"\t{int(spool.campaign_id)}\t", spool.expires, spool.file
         for row, record in file.rows():
-            spool.write(f"{record.id}{prefix}{record.version}\t{copy_text(record.payload)}\t"
-                        f"{copy_text(record.check)}\t{copy_text(record.salt) if record.salt else chr(92) + 'N'}\t"
-                        f"{record.iterations}\t{expires}\n")
+            salt = copy_text(record.salt) if record.salt else "\\N"
+            out.write(f"{record.id}{middle}{record.version}\t{copy_text(record.payload)}\t"
+                      f"{copy_text(record.check)}\t{salt}\t{record.iterations}\t{expires}\n")
             yield row
 
-    def store(self, dbapi_connection: Any, spool: IO[str], file: ProtectedFile) -> None:
+    def store(self, dbapi_connection: Any, spool: Spool, file: ProtectedFile) -> None:
         """COPYs the spooled messages; an id another campaign already uses is the file's problem, by line."""
         import psycopg2.errors
 
-        spool.seek(0)
+        spool.file.seek(0)
         cursor = dbapi_connection.cursor()
         try:
-            cursor.copy_expert(COPY_PROTECTED, spool, size=65536)
+            cursor.copy_expert(COPY_PROTECTED, spool.file, size=65536)
         except psycopg2.errors.UniqueViolation as exc:
             found = _DUPLICATE_KEY.search(getattr(exc.diag, "message_detail", "") or "")
             line = file.lines_by_id.get(found.group(1)) if found else None
@@ -96,7 +107,10 @@ class ProtectedStorage:
                 "of another campaign: every message needs a new random id (a UUID)", line=line) from None
         finally:
             cursor.close()
-            spool.close()
+            spool.file.close()
+
+    def discard(self, spool: Spool) -> None:
+        spool.file.close()
 
 
 def extend_expiry(session: Session, campaign_id: int, sent_at: datetime, retention_days: int) -> None:

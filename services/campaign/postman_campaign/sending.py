@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from postman.v1 import common_pb2
 from postman_campaign import models, notices
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
-from postman_campaign.protected_messages import extend_expiry
 from postman_campaign.models import Campaign, Job, Upload
+from postman_campaign.protected_messages import extend_expiry
 from postman_campaign.recipients_store import recipients_after
 from postman_campaign.uploads import PROCESSING
 from postman_shared import outbox

@@ -19,7 +19,7 @@ from postman_campaign.campaigns import has_job
 from postman_campaign.models import Campaign, Recipient, Upload
 from postman_campaign.previews import template_of
 from postman_campaign.protected_file import ProtectedFile
-from postman_campaign.protected_messages import ProtectedStorage
+from postman_campaign.protected_messages import ProtectedStorage, Spool
 from postman_campaign.recipient_file import DEFAULT_PHONE_REGION, RecipientFile, RecipientFileError
 from postman_campaign.recipients_store import CopyInterrupted, RecipientCopySource, copy_recipients
 from postman_campaign.uploads import DONE, FAILED, PROCESSING
@@ -97,13 +97,13 @@ def _replace_recipients(database: Database, upload_id: int, campaign_id: int, fi
         if status != PROCESSING:
             return SKIPPED  # another worker finished it while this one waited for the lock
         savepoint = session.begin_nested()
+        spool: Spool | None = None
         try:
             if has_job(session, campaign_id):
                 raise UploadRejected("This campaign has already been sent; its recipient list cannot be changed")
             header = reader.read_header()
             session.execute(delete(Recipient).where(Recipient.campaign_id == campaign_id))
             dbapi_connection = session.connection().connection.dbapi_connection
-            spool = None
             if isinstance(reader, ProtectedFile):
                 assert protected is not None
                 spool = protected.spool(session, campaign_id)
@@ -121,6 +121,8 @@ def _replace_recipients(database: Database, upload_id: int, campaign_id: int, fi
                 assert protected is not None and isinstance(reader, ProtectedFile)
                 protected.store(dbapi_connection, spool, reader)
         except (RecipientFileError, UploadRejected) as exc:
+            if spool is not None and protected is not None:
+                protected.discard(spool)
             savepoint.rollback()  # the previous recipient list stays exactly as it was
             session.execute(update(Upload).where(Upload.id == upload_id).values(
                 status=FAILED, error=str(exc), updated_at=utcnow()))
