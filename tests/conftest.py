@@ -46,6 +46,7 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         log_format="console",
         # Not the development default: tests sign unsubscribe links with a key of their own, whatever PUBLIC_URL.
         unsubscribe_keys="test1:test-only-unsubscribe-key",
+        protect_decoy_key="test-only-protect-decoy-key",
     )
 
 

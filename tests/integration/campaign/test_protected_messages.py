@@ -157,3 +157,17 @@ def test_expiry_erases_the_ciphertext_in_batches_and_keeps_the_id(database, tmp_
     with pytest.raises(ServiceError) as gone:
         reader.open(made[0]["id"], proof_v2("pw0", made[0]["salt"]))
     assert gone.value.code == "message_expired"
+
+
+def test_the_decoy_key_is_required_outside_local_development(database):
+    from dataclasses import replace
+
+    from postman_shared.settings import Settings, SettingsError
+
+    production = replace(Settings(), public_url="https://postman.agency.gov.sg", protect_decoy_key="")
+    with pytest.raises(SettingsError, match="PROTECT_DECOY_KEY"):
+        ProtectedReader.from_settings(database, production)
+    with pytest.raises(SettingsError, match="too short"):
+        ProtectedReader.from_settings(database, replace(production, protect_decoy_key="short"))
+    local = ProtectedReader.from_settings(database, replace(production, public_url="http://localhost:8080"))
+    assert len(local.decoy_key) == 64  # a random one, for this process only
