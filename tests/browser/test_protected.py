@@ -238,8 +238,8 @@ def test_an_officer_encrypts_a_protected_campaign_in_the_browser_and_each_recipi
     expect(page.locator("#protected-message-error")).to_contain_text("{{password}}")
     assert posts == []
 
-    # The good file: encrypted here, a sample decrypted again, then the encrypted file alone is posted (held
-    # until the sample has been checked).
+    # The good file: encrypted here, a sample decrypted again and shown; nothing is posted until the officer has
+    # looked at it and chosen to upload; then the encrypted file alone is posted.
     good = tmp_path / "results.csv"
     good.write_text(csv_text(PEOPLE, header="Recipient,Password,Name"), encoding="utf-8")
     message_input.fill(BEHIND_THE_LINK)
@@ -257,12 +257,17 @@ def test_an_officer_encrypts_a_protected_campaign_in_the_browser_and_each_recipi
     expect(sample.locator("#protect-sample-body")).to_contain_text("Dear Ann Tan,")
     expect(sample.locator("#protect-sample-body b")).to_have_text("negative")
     expect(page.locator("#protect-sample-removed")).to_be_hidden()
-    for _ in range(300):  # the post follows the sample at once
+    confirm = sample.get_by_role("button", name="Upload the encrypted file")
+    expect(confirm).to_be_focused()
+    check_page(page, "protected-recipients-sample")
+    page.wait_for_timeout(500)
+    assert held == [], "the file was posted before the officer looked at the sample"
+    confirm.click()
+    for _ in range(300):
         if held:
             break
         page.wait_for_timeout(100)
     assert held, "the encrypted file was not posted"
-    check_page(page, "protected-recipients-sample")
 
     upload = held[0].request
     assert upload.headers.get("x-requested-with") == "XMLHttpRequest"

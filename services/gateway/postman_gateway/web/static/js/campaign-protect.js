@@ -615,6 +615,28 @@
       });
   }
 
+  // The officer looks at the sample before anything leaves the browser: upload it, or start again.
+  function confirmed(job) {
+    var confirm = document.getElementById("protect-confirm");
+    var again = document.getElementById("protect-again");
+    stopButton.hidden = true;
+    setPhase("Encrypted. Check the sample below, then upload the encrypted file", 100);
+    document.getElementById("protect-sample-actions").hidden = false;
+    confirm.focus();
+    return new Promise(function (resolve, reject) {
+      function done(accepted) {
+        confirm.removeEventListener("click", onConfirm);
+        again.removeEventListener("click", onAgain);
+        document.getElementById("protect-sample-actions").hidden = true;
+        if (accepted && !job.stopped) { resolve(); } else { reject(new Stopped()); }
+      }
+      function onConfirm() { done(true); }
+      function onAgain() { done(false); }
+      confirm.addEventListener("click", onConfirm);
+      again.addEventListener("click", onAgain);
+    });
+  }
+
   function encryptedFile(result, name) {
     var parts = [Papa.unparse([HEADER], { newline: NEWLINE }) + NEWLINE];
     for (var i = 0; i < result.lines.length; i += 1) { parts.push(result.lines[i] + NEWLINE); }
@@ -734,6 +756,9 @@
         return seal(file, cleaned.template, checked, job);
       })
       .then(showSample)
+      .then(function (result) {
+        return confirmed(job).then(function () { return result; });
+      })
       .then(function (result) {
         var encrypted = encryptedFile(result, name);
         if (maxBytes && encrypted.size > maxBytes) {
