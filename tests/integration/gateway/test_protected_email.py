@@ -244,12 +244,15 @@ def test_too_many_wrong_passwords_lock_a_message_and_unknown_ids_alike(http, cal
     assert (locked.status_code, locked.json["code"]) == (429, "message_locked")
 
 
-def test_one_ip_address_has_a_limit_on_attempts(settings, caller):
-    app = create_app(replace(settings, protect_ip_limit_per_hour=3))
+def test_one_ip_address_has_a_limit_on_attempts_and_page_views(settings, caller):
+    app = create_app(replace(settings, protect_ip_limit_per_hour=4))
     http = app.test_client()
+    page = http.get(f"/p/1/{VECTORS[0]['id']}").status_code
     answers = [http.post(f"/v1/protect/{VECTORS[0]['id']}", json={"password_hash": "x"}).status_code
                for _ in range(4)]
-    assert answers == [403, 403, 403, 429]
+    assert [page, *answers] == [200, 403, 403, 403, 429]
+    refused = http.get(f"/p/1/{VECTORS[0]['id']}")
+    assert refused.status_code == 429 and "protected messages" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("body", [{}, {"password_hash": 5}, {"password_hash": "x" * 300}])

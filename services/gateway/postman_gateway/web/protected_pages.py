@@ -7,16 +7,19 @@ derivation's parameters, from campaign's ``DescribeProtectedMessage``: an unknow
 cannot be told from real ones) in data attributes: no inline script, the site's CSP intact. An expired message's
 page says so at once, without a form.
 
-Headers: ``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` (the link's id never leaks to another site)
+Each view counts against ``PROTECT_IP_LIMIT_PER_HOUR`` of the client's IP address, as the opens do. Headers:
+``Cache-Control: no-store``, ``Referrer-Policy: no-referrer`` (the link's id never leaks to another site)
 and ``X-Robots-Tag: noindex``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
+from postman_gateway import limiting
+from postman_gateway.auth import client_ip
 from postman_gateway.backends import backends
 from postman_gateway.web.pages import install_error_pages, render
 from postman_shared.grpc import client
@@ -26,6 +29,14 @@ ID_LENGTH = 36  # a UUID
 
 blueprint = Blueprint("protected", __name__, template_folder="templates")
 install_error_pages(blueprint)
+
+
+@blueprint.before_request
+def limit() -> None:
+    """The page counts against the client IP's PROTECT_IP_LIMIT_PER_HOUR with the opens it leads to; it takes no
+    body."""
+    request.max_content_length = 0
+    limiting.check_protect_limit(client_ip())
 
 
 @blueprint.after_request
