@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,3 +84,42 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class Agency(Base):
+    """A government agency: its name and logo shown on its officers' campaign emails (``postmanctl agency``)."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    logo_uri: Mapped[str | None] = mapped_column(String(2048))  # an https URL of the logo image
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AgencyDomain(Base):
+    """An email domain that belongs to an agency: a user's agency follows from their address's domain."""
+
+    __tablename__ = "agency_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower-cased, e.g. moh.gov.sg
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+
+
+class SenderAddress(Base):
+    """An address a user may send campaign and transactional email from, once proven theirs (issue 12):
+    PENDING (a confirmation link was mailed to it) or VERIFIED (the link was followed, or SES holds the identity
+    verified with DKIM)."""
+
+    __tablename__ = "sender_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    status: Mapped[str] = mapped_column(String(16))  # PENDING | VERIFIED
+    method: Mapped[str] = mapped_column(String(16))  # ses | link
+    token_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 hex of the confirmation link's token
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

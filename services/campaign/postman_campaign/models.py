@@ -68,6 +68,8 @@ class EmailTemplate(Base):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     from_address: Mapped[str] = mapped_column(String(400))
     params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)  # lower-cased keys
+    # Postman's show_logo: the agency's logo in the email's theme (issue 12).
+    show_logo: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
