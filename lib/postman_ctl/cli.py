@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from postman_auth import api_keys, audit, users
-from postman_ctl import audit_command, credentials_command, suppression_command
+from postman_ctl import audit_command, credentials_command, domain_command, suppression_command
 from postman_ctl import setup as setup_module
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_command.add_parser(commands)
     credentials_command.add_parser(commands)
     suppression_command.add_parser(commands)
+    domain_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
     commands.add_parser("check", help="check PostgreSQL and RabbitMQ are reachable").set_defaults(run=_check)
