@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from postman.v1 import suppression_pb2, suppression_pb2_grpc  # noqa: E402
-from postman_auth import api_keys  # noqa: E402
+from postman_auth import agencies, api_keys  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
 from postman_shared.grpc import client  # noqa: E402
 from tests.support.api_client import PostmanApi  # noqa: E402
@@ -194,6 +194,9 @@ def main() -> None:
         )
         database = Database(stores.database_url, pool_size=1)
         with database.unit_of_work() as session:
+            # The owner's agency has a logo and the template shows it: every message carries the whole theme.
+            agencies.add(session, "Ministry of Benchmarks", "https://www.example.gov.sg/logo.png", ["agency.gov.sg"],
+                         "bench")
             key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, "bench@agency.gov.sg"),
                                           "bench")
         database.dispose()

@@ -4,7 +4,7 @@ can tell which stage (if any) caps the end-to-end rate.
     .venv/bin/python bench/stages.py --messages 100000
 
 - renderer: a campaign with N valid recipients and a template written straight into campaign's tables, a SendJob
-  on ``campaign.send``; campaign + renderer run, nothing consumes ``email.send``.
+  on ``campaign.send``; auth (the agency of the theme) + campaign + renderer run, nothing consumes ``email.send``.
 - sender-email: ``email.send`` pre-filled with N RenderedEmails, then sender-email started (SMTP to smtp-sink with
   4 connections, then again with the outbox transport); nothing consumes ``delivery.events``.
 - stats: ``delivery.events`` pre-filled with a JobRendered and N DeliveryEvents; stats + campaign run.
@@ -36,8 +36,8 @@ from bench.email_campaign import TEMPLATE_BODY, TEMPLATE_SUBJECT, bare_smtplib_r
 from postman_campaign.models import Campaign, EmailTemplate, Job  # noqa: E402
 from postman_campaign.recipient_file import RecipientRow  # noqa: E402
 from postman_campaign.recipients_store import RecipientCopySource, copy_recipients  # noqa: E402
-from postman_renderer.dispatch import unsubscribe_footer  # noqa: E402
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template  # noqa: E402
+from postman_renderer.theme import EmailLook, ThemedEmail  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
 from postman_shared.broker.topology import CAMPAIGN_SEND, DELIVERY_EVENTS, EMAIL_SEND  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
@@ -110,16 +110,19 @@ def publish_all(stores: Stores, messages: Iterator[OutgoingMessage]) -> None:
 
 def rendered_emails(count: int) -> Iterator[OutgoingMessage]:
     """What the renderer would publish for a campaign of ``count`` recipients (campaign 1, job 1, owner 1), each
-    with its unsubscribe link in the footer and for the List-Unsubscribe headers."""
+    in the theme (HTML and text parts) with its unsubscribe link in the footer and for the List-Unsubscribe
+    headers."""
     validated = validate_email_template(TEMPLATE_SUBJECT, TEMPLATE_BODY)
     template = EmailMessageTemplate.parse(validated.subject, validated.body)
+    themed = ThemedEmail(template, EmailLook("Ministry of Benchmarks", "https://example.gov.sg/logo.png", True))
     links = UnsubscribeLinks("http://localhost:8080", parse_keys(DEVELOPMENT_KEYS))
     for i in range(count):
-        subject, body = template.render(params_of(i))
         to = f"user{i}@example.gov.sg"
         url = links.url(1, to)
+        rendered = themed.render(params_of(i), url)
         email = RenderedEmail(recipient_id=i + 1, campaign_id=1, job_id=1, to=to, sender=SENDER, reply_to=None,
-                              subject=subject, body=body + unsubscribe_footer(url), user_id=1, unsubscribe_url=url)
+                              subject=rendered.subject, body=rendered.html, user_id=1, unsubscribe_url=url,
+                              text=rendered.text)
         yield OutgoingMessage(EMAIL_SEND, email.to_dict(), email.message_id)
 
 
@@ -189,7 +192,7 @@ def wait_for(stage: str, system: RunningSystem, database: Database, progress_sql
 
 
 def renderer_stage(count: int) -> StageResult:
-    with isolated(["campaign", "renderer"]) as (stores, database, start):
+    with isolated(["auth", "campaign", "renderer"]) as (stores, database, start):
         campaign_id, job_id = seed_campaign(database, count, "ENQUEUED")
         system = start()
         job = SendJob(job_id=job_id, campaign_id=campaign_id, user_id=1)

@@ -1,4 +1,4 @@
-"""postmanctl: users, API keys, the audit trail, credentials key rotation, setup.
+"""postmanctl: users, API keys, the audit trail, agencies, credentials key rotation, setup.
 
 Thin: the work is done by the services' use cases and the command modules next to this one."""
 
@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from postman_auth import api_keys, audit, users
-from postman_ctl import audit_command, credentials_command, domain_command, suppression_command
+from postman_ctl import agency_command, audit_command, credentials_command, domain_command, suppression_command
 from postman_ctl import setup as setup_module
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     credentials_command.add_parser(commands)
     suppression_command.add_parser(commands)
     domain_command.add_parser(commands)
+    agency_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
     commands.add_parser("check", help="check PostgreSQL and RabbitMQ are reachable").set_defaults(run=_check)

@@ -15,14 +15,13 @@ Each check answers OK, WARN (works, could be better) or MISSING (must be fixed),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from postman_shared.dns_records import DnsUnavailable, Lookup, resolver_lookup
 
 OK, WARN, MISSING = "OK", "WARN", "MISSING"
 SES_SPF_INCLUDE = "amazonses.com"
-
-# (name, record type) -> the answers as text: TXT strings joined, CNAME targets without the final dot.
-Lookup = Callable[[str, str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -100,34 +99,10 @@ def check_domain(domain: str, selectors: Sequence[str], lookup: Lookup,
 
 def dns_lookup(nameserver: str = "", timeout: float = 5.0) -> Lookup:
     """Lookups through dnspython: the system's resolver, or ``host[:port]``."""
-    import dns.exception
-    import dns.resolver
-
-    resolver = dns.resolver.Resolver(configure=not nameserver)
-    if nameserver:
-        host, _, port = nameserver.rpartition(":") if nameserver.count(":") == 1 else (nameserver, "", "")
-        resolver.nameservers = [host]
-        resolver.port = int(port) if port else 53
-    resolver.lifetime = timeout
-
-    def lookup(name: str, rdtype: str) -> list[str]:
-        try:
-            answer = resolver.resolve(name, rdtype)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
-        except dns.exception.Timeout as exc:
-            raise LookupFailed(f"no answer from DNS for {name} {rdtype} within {timeout:.0f} s") from exc
-        except dns.resolver.NoNameservers as exc:
-            raise LookupFailed(f"DNS refused to answer for {name} {rdtype}") from exc
-        if rdtype == "TXT":
-            return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
-        return [record.to_text().rstrip(".") for record in answer]
-
-    return lookup
+    return resolver_lookup(nameserver, timeout)
 
 
-class LookupFailed(Exception):
-    """DNS could not be asked (as opposed to: it answered that there is no such record)."""
+LookupFailed = DnsUnavailable
 
 
 def ses_dkim_tokens(domain: str, region: str, endpoint_url: str = "") -> list[str]:

@@ -60,6 +60,7 @@ class RenderedEmail:
     user_id: int = 0  # the campaign's owner (the suppression list is screened for them); 0 in older messages
     unsubscribe_url: str | None = None  # the recipient's one-click unsubscribe link (List-Unsubscribe)
     unsubscribe_mailto: str | None = None  # the mailto form of it; None: not configured
+    text: str | None = None  # the plain-text part (the email is then multipart/alternative); None in older messages
 
     @property
     def message_id(self) -> str:
@@ -70,14 +71,14 @@ class RenderedEmail:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RenderedEmail":
-        unsubscribe_url, unsubscribe_mailto = d.get("unsubscribe_url"), d.get("unsubscribe_mailto")
-        if not all(v is None or isinstance(v, str) for v in (unsubscribe_url, unsubscribe_mailto)):
-            raise TypeError("unsubscribe_url and unsubscribe_mailto must be strings or null")
+        unsubscribe_url, unsubscribe_mailto, text = d.get("unsubscribe_url"), d.get("unsubscribe_mailto"), d.get("text")
+        if not all(v is None or isinstance(v, str) for v in (unsubscribe_url, unsubscribe_mailto, text)):
+            raise TypeError("unsubscribe_url, unsubscribe_mailto and text must be strings or null")
         return cls(
             recipient_id=int(d["recipient_id"]), campaign_id=int(d["campaign_id"]), job_id=int(d["job_id"]),
             to=d["to"], sender=d["sender"], reply_to=d.get("reply_to"), subject=d["subject"], body=d["body"],
             retry=_retry_flag(d), simulated=d.get("simulated") is True, user_id=int(d.get("user_id") or 0),
-            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto,
+            unsubscribe_url=unsubscribe_url, unsubscribe_mailto=unsubscribe_mailto, text=text,
         )
 
 
@@ -271,14 +272,18 @@ class PriorityEmail:
     subject: str
     body: str  # HTML
     reply_to: str | None = None
+    text: str | None = None  # the plain-text part (a campaign's test email has one); None in older messages
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "PriorityEmail":
+        text = d.get("text")
+        if text is not None and not isinstance(text, str):
+            raise TypeError("text must be a string or null")
         return cls(message_id=str(d["message_id"]), to=d["to"], sender=d["sender"], subject=d["subject"],
-                   body=d["body"], reply_to=d.get("reply_to"))
+                   body=d["body"], reply_to=d.get("reply_to"), text=text)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,14 @@ class Settings:
     protect_ip_limit_per_hour: int = 100  # protected-message opens one IP address may try per hour
     protect_decoy_key: str = ""  # HMAC key of the stand-in parameters shown for unknown ids; required off localhost
 
+    # sender addresses (issue 12)
+    sender_confirm_hours: int = 24  # a sender address's confirmation link works this long
+    dns_nameserver: str = ""  # host[:port] auth asks for DKIM records; empty: the system's resolver
+
+    # the email theme: agencies and the government masthead (issue 12)
+    default_agency_name: str = "Singapore Government"  # the agency of a user whose domain belongs to no agency
+    email_masthead_domains: str = ".gov.sg"  # owners whose emails carry the masthead; DOMAIN_ALLOWLIST's syntax
+
     # pipeline tuning
     render_batch_size: int = 500
     sender_prefetch: int = 1000
@@ -274,6 +282,11 @@ class Settings:
             protect_ip_limit_per_hour=_int(e, "PROTECT_IP_LIMIT_PER_HOUR", cls.protect_ip_limit_per_hour,
                                            minimum=1),
             protect_decoy_key=_str(e, "PROTECT_DECOY_KEY", cls.protect_decoy_key),
+            sender_confirm_hours=_int(e, "SENDER_CONFIRM_HOURS", cls.sender_confirm_hours, minimum=1),
+            dns_nameserver=_str(e, "DNS_NAMESERVER", cls.dns_nameserver).strip(),
+            default_agency_name=_str(e, "DEFAULT_AGENCY_NAME", cls.default_agency_name).strip()
+            or cls.default_agency_name,
+            email_masthead_domains=_str(e, "EMAIL_MASTHEAD_DOMAINS", cls.email_masthead_domains),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),

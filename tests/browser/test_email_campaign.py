@@ -67,7 +67,9 @@ def test_a_newcomer_sends_an_email_campaign_from_sign_in_to_export(page: Page, o
     # Review: the first message as it will arrive, the counts; a test email; send now.
     expect(page.get_by_role("heading", name="Review and send")).to_be_visible()
     expect(page.locator("#preview-subject")).to_have_text("Your appointment, Tan Ah Kow")
-    expect(page.locator("#preview-body")).to_contain_text("Your appointment is on 2026-12-01 10:00.")
+    framed = page.frame_locator("#preview-body")  # the email in its theme, in a sandboxed frame
+    expect(framed.locator("body")).to_contain_text("Your appointment is on 2026-12-01 10:00.")
+    expect(framed.locator("body")).to_contain_text("To stop receiving their emails, unsubscribe.")
     expect(page.locator("#review-recipients")).to_contain_text("5 in email_basic.csv")
     expect(page.locator("#review-invalid")).to_contain_text("0")
     check_page(page, "campaign-review")

@@ -33,7 +33,7 @@ TWILIO_ACCOUNT = {"twilio_account_sid": "AC" + secrets.token_hex(16), "twilio_ap
                   "twilio_api_secret": TWILIO_SECRET, "twilio_messaging_service_sid": "MG" + secrets.token_hex(16)}
 BOT_TOKEN = new_bot_token()
 # The contract's own routes: every documented operation but this platform's extras.
-PLATFORM_PREFIXES = ("/v1/ping", "/v1/openapi.json", "/v1/auth/", "/v1/api-key", "/uploads/")
+PLATFORM_PREFIXES = ("/v1/ping", "/v1/openapi.json", "/v1/auth/", "/v1/api-key", "/v1/settings/", "/uploads/")
 
 
 @dataclass(frozen=True)

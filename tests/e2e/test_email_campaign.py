@@ -10,12 +10,14 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from postman_auth import api_keys
 from tests.fakes.smtp import FakeSmtpServer
+from tests.support.agencies import officer_of_new_agency
 from tests.support.api_client import ApiError, PostmanApi
 from tests.support.processes import RunningSystem, start_service, start_system, stop_system
 
@@ -102,6 +104,47 @@ def test_a_thousand_recipients_each_receive_exactly_their_own_message(system, sm
 
     with pytest.raises(ApiError, match="403"):
         api.send(campaign_id)
+
+
+def test_each_email_arrives_as_an_official_email_of_its_agency_with_a_text_part(system, smtp, database):
+    officer = officer_of_new_agency(database, name='Ministry of <Examples> & "Co"')
+    api = new_api(system, database, officer.email)
+    campaign_id = api.create_campaign("Themed")
+    api.set_template(campaign_id, "Your form, {{ name }}",
+                     "<p>Dear {{ name }},</p><p>Please fill in {{ form_link }} by Friday.</p>", show_logo=True)
+    api.upload(campaign_id, b"recipient,name,form_link\r\n"
+                            b"ann@example.gov.sg,Ann <Tan>,https://form.gov.sg/abc?id=1&x=2\r\n"
+                            b"bob@example.gov.sg,Bob,not a link\r\n", "themed.csv")
+    preview = api.wait_for_upload(campaign_id)["preview"]
+    assert (preview["agencyName"], preview["agencyLogoURI"], preview["showMasthead"]) == (
+        officer.agency, officer.logo_uri, True)
+    api.send(campaign_id)
+    wait_for_logged_checking_counters(api, campaign_id, 2)
+
+    messages = {message.rcpt_tos[0]: message.parsed() for message in smtp.campaign_messages
+                if message.rcpt_tos[0] in ("ann@example.gov.sg", "bob@example.gov.sg")}
+    ann, bob = messages["ann@example.gov.sg"], messages["bob@example.gov.sg"]
+    assert ann.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in ann.iter_parts()] == ["text/plain", "text/html"]
+    html, text = ann.get_body(("html",)).get_content(), ann.get_body(("plain",)).get_content()
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")  # canonical CRLF line ends
+    text = text.replace("\r\n", "\n")
+    escaped_agency = escape(officer.agency)
+    assert escaped_agency.startswith("Ministry of &lt;Examples&gt; &amp; &quot;Co&quot;")
+    assert "An email from a Singapore Government agency" in html  # the masthead: a .gov.sg owner
+    assert f'<img src="{officer.logo_uri}" alt="{escaped_agency}"' in html  # the logo: show_logo
+    assert f'font-weight:bold;color:#1a1a1a;">{escaped_agency}</p>' in html  # the footer names the agency
+    assert "How to tell that this email is genuine" in html
+    assert ('<p>Please fill in <a href="https://form.gov.sg/abc?id=1&amp;x=2">https://form.gov.sg/abc?id=1&amp;x=2'
+            "</a> by Friday.</p>") in html  # a link key's value became a link
+    assert "Dear Ann &lt;Tan&gt;," in html and officer.agency not in html
+    unsubscribe = ann["List-Unsubscribe"].strip("<>")
+    assert f"/unsubscribe/{campaign_id}/ann@example.gov.sg?" in unsubscribe
+    assert f'<a href="{unsubscribe.replace("&", "&amp;")}" style' in html  # the recipient's own link, in the footer
+    assert text.startswith("An email from a Singapore Government agency\n\nDear Ann <Tan>,\n\nPlease fill in "
+                           "https://form.gov.sg/abc?id=1&x=2 by Friday.\n\n" + officer.agency + "\n")
+    assert text.endswith(f"unsubscribe ({unsubscribe}).\n")
+    assert "<p>Please fill in not a link by Friday.</p>" in bob.get_body(("html",)).get_content()
 
 
 def test_another_users_key_cannot_see_or_send_the_campaign(system, database):

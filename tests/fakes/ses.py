@@ -1,8 +1,12 @@
-"""A local HTTP server that speaks the Amazon SESv2 wire protocol for SendEmail.
+"""A local HTTP server that speaks the Amazon SESv2 wire protocol for SendEmail and GetEmailIdentity.
 
 ``POST /v2/email/outbound-emails`` with the rest-json body botocore sends (``Content.Raw.Data`` is base64, as blobs
 are in rest-json); success is ``200 {"MessageId": ...}``; errors are SESv2's real shape: the HTTP status of the
 modelled exception, the code in the ``x-amzn-ErrorType`` header and ``{"message": ...}`` in the body.
+
+``GET /v2/email/identities/{identity}`` answers the identities given to the fake, in SESv2's shape (see ``identity``:
+a verified domain with Easy DKIM carries its three tokens, which moto's SESv2 leaves out), else 404
+``NotFoundException``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from tests.support.stores import free_port
 
@@ -39,7 +44,9 @@ class SesRequest:
 class FakeSes:
     """``with FakeSes(reject={"x@y"}, throttle_first=1) as ses: ... ses.endpoint_url ... ses.sent``"""
 
-    def __init__(self, reject: set[str] | None = None, throttle_first: int = 0) -> None:
+    def __init__(self, reject: set[str] | None = None, throttle_first: int = 0,
+                 identities: dict[str, dict[str, Any]] | None = None) -> None:
+        self.identities = dict(identities or {})
         self.port = free_port()
         self.reject = set(reject or ())
         self.throttle_remaining = throttle_first
@@ -66,6 +73,18 @@ class FakeSes:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                prefix = "/v2/email/identities/"
+                if not self.path.startswith(prefix) or "AWS4-HMAC-SHA256" not in self.headers.get("Authorization", ""):
+                    self._reply(404, {"message": f"no route {self.path}"}, "NotFoundException")
+                    return
+                name = unquote(self.path[len(prefix):])
+                found = fake.identities.get(name)
+                if found is None:
+                    self._reply(404, {"message": f"Email identity {name} does not exist."}, "NotFoundException")
+                    return
+                self._reply(200, found)
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -108,3 +127,13 @@ class FakeSes:
                 self.wfile.write(data)
 
         return Handler
+
+
+def identity(kind: str = "DOMAIN", verified: bool = True, dkim: str = "SUCCESS",
+             tokens: tuple[str, ...] = ("tok1abc", "tok2def", "tok3ghi"), origin: str = "AWS_SES") -> dict[str, Any]:
+    """A GetEmailIdentity answer as SES gives it: ``kind`` DOMAIN or EMAIL_ADDRESS, DKIM ``dkim`` (SUCCESS, PENDING,
+    FAILED, NOT_STARTED) with Easy DKIM's tokens."""
+    return {"IdentityType": kind, "FeedbackForwardingStatus": True, "VerifiedForSendingStatus": verified,
+            "DkimAttributes": {"SigningEnabled": dkim == "SUCCESS", "Status": dkim, "Tokens": list(tokens),
+                               "SigningAttributesOrigin": origin, "NextSigningKeyLength": "RSA_2048_BIT"},
+            "Policies": {}, "Tags": [], "VerificationStatus": "SUCCESS" if verified else "PENDING"}

@@ -41,13 +41,13 @@ class PostmanApi:
         """Any call: ``path`` under the base URL (``/v1/...``); fails unless the status is ``expected``."""
         return self._check(self.http.request(method, f"{self.base_url}{path}", **kwargs), expected)
 
-    def set_template(self, campaign_id: int, subject: str, body: str, reply_to: str | None = None) -> Any:
-        return self._check(
-            self.http.put(f"{self.campaign_url(campaign_id)}/template",
-                          json={"subject": subject, "body": body, "reply_to": reply_to,
-                                "from": "Postman <donotreply@mail.postman.gov.sg>"}),
-            200,
-        )
+    def set_template(self, campaign_id: int, subject: str, body: str, reply_to: str | None = None,
+                     show_logo: bool | None = None) -> Any:
+        template = {"subject": subject, "body": body, "reply_to": reply_to,
+                    "from": "Postman <donotreply@mail.postman.gov.sg>"}
+        if show_logo is not None:
+            template["show_logo"] = show_logo
+        return self._check(self.http.put(f"{self.campaign_url(campaign_id)}/template", json=template), 200)
 
     def upload(self, campaign_id: int, content: bytes, filename: str = "recipients.csv",
                channel: str = "email") -> None:

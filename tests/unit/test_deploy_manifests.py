@@ -290,6 +290,7 @@ def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
                                                                              ("/callbacks/ses", "gateway"),
                                                                              ("/unsubscribe", "gateway"),
                                                                              ("/p/", "gateway"),
+                                                                             ("/sender-addresses/confirm", "gateway"),
                                                                              ("/static", "gateway")]
 
 

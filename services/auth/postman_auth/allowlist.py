@@ -64,8 +64,9 @@ class DomainAllowlist:
     exact_domains: tuple[str, ...]  # "agency.com": the domain must equal it
 
     @classmethod
-    def parse(cls, setting: str) -> "DomainAllowlist":
-        """Reads DOMAIN_ALLOWLIST; raises SettingsError naming the entry that cannot be understood."""
+    def parse(cls, setting: str, name: str = "DOMAIN_ALLOWLIST") -> "DomainAllowlist":
+        """Reads DOMAIN_ALLOWLIST (or another setting of its syntax, called ``name``: EMAIL_MASTHEAD_DOMAINS); raises
+        SettingsError naming the entry that cannot be understood."""
         suffixes: list[str] = []
         exact: list[str] = []
         for raw in setting.split(";"):
@@ -75,7 +76,7 @@ class DomainAllowlist:
             marker, domain = entry[0], entry[1:]
             if marker not in ".@" or not domain.isascii() or not _is_domain(domain, 1 if marker == "." else 2):
                 raise SettingsError(
-                    f"DOMAIN_ALLOWLIST entry {raw.strip()!r} is not understood: use '.example.gov.sg' for a "
+                    f"{name} entry {raw.strip()!r} is not understood: use '.example.gov.sg' for a "
                     "domain's subdomains or '@example.com' for exactly one domain"
                 )
             if marker == ".":

@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from postman.v1 import auth_pb2_grpc
+from postman_auth.agencies import AgencyDirectory
 from postman_auth.grpc_api import AuthServicer
 from postman_auth.owner_notices import NoticeHandler
+from postman_auth.sender_addresses import SenderAddresses
+from postman_auth.sender_proof import Boto3Identities, SesProof, dns_cname_lookup
 from postman_auth.sign_in import SignIn
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.topology import OWNER_NOTICES
@@ -19,7 +22,10 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("auth", settings)
     # Parsing DOMAIN_ALLOWLIST here makes a bad setting stop the service at start, with the entry named.
     sign_in = SignIn(runtime.database, runtime.publisher, settings)
-    servicer = AuthServicer(runtime.database, sign_in, timedelta(days=settings.api_key_ttl_days))
+    agencies = AgencyDirectory(settings.default_agency_name, settings.email_masthead_domains)
+    senders = SenderAddresses(runtime.database, runtime.publisher, settings, sender_proof(settings))
+    servicer = AuthServicer(runtime.database, sign_in, timedelta(days=settings.api_key_ttl_days), agencies=agencies,
+                            senders=senders)
     runtime.serve_grpc(settings.auth_addr, [(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer)],
                        ["postman.v1.AuthService"])
     runtime.add_consumer(BatchConsumer(
@@ -27,3 +33,14 @@ def build(settings: Settings) -> ServiceRuntime:
         batch_size=20, prefetch=40, delivery_limit=settings.queue_delivery_limit,
     ))
     return runtime
+
+
+def sender_proof(settings: Settings) -> SesProof | None:
+    """With SES, what SES and DNS say about a sender address (sender_proof.py); with SMTP or the outbox, nothing:
+    a confirmation link is the proof."""
+    if settings.email_transport != "ses":
+        return None
+    import boto3
+
+    client = boto3.client("sesv2", region_name=settings.ses_region, endpoint_url=settings.ses_endpoint_url or None)
+    return SesProof(Boto3Identities(client), dns_cname_lookup(settings.dns_nameserver))

@@ -7,10 +7,13 @@ from typing import Any
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
 from postman_auth import api_keys, audit
-from postman_auth.models import ApiKey, User
+from postman_auth.agencies import AgencyDirectory
+from postman_auth.models import ApiKey, SenderAddress, User
+from postman_auth.sender_addresses import SenderAddresses
 from postman_auth.sign_in import SignIn
 from postman_shared.db import Database
 from postman_shared.grpc.errors import NotFound, ServiceError
+from postman_shared.settings import Settings
 from postman_shared.timestamps import to_timestamp, utcnow
 
 
@@ -26,11 +29,21 @@ def _key(row: ApiKey) -> auth_pb2.ApiKeyInfo:
     )
 
 
+def _sender_address(row: SenderAddress) -> auth_pb2.SenderAddress:
+    return auth_pb2.SenderAddress(
+        id=row.id, user_id=row.user_id, email=row.email, status=row.status, method=row.method,
+        created_at=to_timestamp(row.created_at), verified_at=to_timestamp(row.verified_at),
+        confirm_expires_at=to_timestamp(row.token_expires_at))
+
+
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, database: Database, sign_in: SignIn, api_key_ttl: timedelta) -> None:
+    def __init__(self, database: Database, sign_in: SignIn, api_key_ttl: timedelta,
+                 agencies: AgencyDirectory | None = None, senders: SenderAddresses | None = None) -> None:
         self._database = database
         self._sign_in = sign_in
         self._api_key_ttl = api_key_ttl
+        self._senders = senders
+        self._agencies = agencies or AgencyDirectory(Settings.default_agency_name, Settings.email_masthead_domains)
 
     def Authenticate(self, request: auth_pb2.AuthenticateRequest, context: Any) -> auth_pb2.AuthenticateResponse:
         with self._database.unit_of_work() as session:
@@ -85,3 +98,39 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                          target_type=request.target_type or None, target_id=request.target_id or None,
                          ip=request.ip or None, details=details)
         return auth_pb2.RecordAuditResponse()
+
+    def GetAgency(self, request: auth_pb2.GetAgencyRequest, context: Any) -> auth_pb2.Agency:
+        with self._database.session() as session:
+            look = self._agencies.of_user(session, request.user_id)
+        return auth_pb2.Agency(name=look.name, logo_uri=look.logo_uri, known=look.known, masthead=look.masthead)
+
+    # --- sender addresses (issue 12) ---
+
+    def _sender_addresses(self) -> SenderAddresses:
+        if self._senders is None:
+            raise ServiceError("service_unavailable", "Sender addresses are not served by this auth process")
+        return self._senders
+
+    def ListSenderAddresses(self, request: auth_pb2.ListSenderAddressesRequest,
+                            context: Any) -> auth_pb2.SenderAddressList:
+        rows = self._sender_addresses().list(request.user_id)
+        return auth_pb2.SenderAddressList(addresses=[_sender_address(row) for row in rows])
+
+    def VerifySenderAddress(self, request: auth_pb2.VerifySenderAddressRequest,
+                            context: Any) -> auth_pb2.SenderAddress:
+        return _sender_address(self._sender_addresses().verify(request.user_id, request.email, request.ip))
+
+    def ConfirmSenderAddress(self, request: auth_pb2.ConfirmSenderAddressRequest,
+                             context: Any) -> auth_pb2.SenderAddress:
+        return _sender_address(self._sender_addresses().confirm(request.token, request.ip, request.check_only))
+
+    def DeleteSenderAddress(self, request: auth_pb2.DeleteSenderAddressRequest,
+                            context: Any) -> auth_pb2.SenderAddress:
+        if request.user_id <= 0:
+            raise NotFound("Sender address")
+        return _sender_address(self._sender_addresses().delete(request.user_id, request.sender_address_id,
+                                                               request.ip))
+
+    def GetVerifiedSenders(self, request: auth_pb2.GetVerifiedSendersRequest,
+                           context: Any) -> auth_pb2.VerifiedSenders:
+        return auth_pb2.VerifiedSenders(emails=self._sender_addresses().verified(request.user_id))

@@ -11,11 +11,13 @@ from postman_campaign.grpc_api import CampaignServicer
 from postman_campaign.protected_messages import ExpiryLoop, ProtectedReader, ProtectedStorage
 from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.scheduling import Scheduler
+from postman_campaign.sender_check import SenderCheck
 from postman_campaign.suppression_api import SuppressionServicer
 from postman_campaign.upload_worker import UploadWorkers
 from postman_shared.object_store import object_store_from_settings
 from postman_shared.outbox import OutboxRelay
 from postman_shared.runtime import ServiceRuntime
+from postman_shared.sender_client import AuthVerifiedSenders
 from postman_shared.settings import Settings
 
 UPLOAD_WORKER_THREADS = 2
@@ -28,10 +30,12 @@ def build(settings: Settings) -> ServiceRuntime:
     workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS,
                             phone_region=settings.default_phone_region,
                             protected=ProtectedStorage(settings.public_url, settings.protected_retention_days))
+    # Who an email may be from: the default address or the owner's verified ones, asked of auth (issue 12).
+    senders = SenderCheck(settings.email_from, AuthVerifiedSenders(settings.auth_addr))
     servicer = CampaignServicer(
         runtime.database, GrpcRenderer(settings.renderer_addr), store, settings,
         process_upload=workers.submit, publish_outbox=relay.flush,
-        protected=ProtectedReader.from_settings(runtime.database, settings),
+        protected=ProtectedReader.from_settings(runtime.database, settings), senders=senders,
     )
     runtime.serve_grpc(
         settings.campaign_addr,
@@ -42,7 +46,8 @@ def build(settings: Settings) -> ServiceRuntime:
     )
     runtime.add_loop(relay.run_periodically)
     runtime.add_loop(partial(digests.run, runtime.database, settings.public_url, relay.flush))
-    runtime.add_loop(Scheduler(runtime.database, relay.flush).run)  # releases scheduled sends when they are due
+    # Releases scheduled sends when they are due (a send whose From is no longer allowed becomes a draft again).
+    runtime.add_loop(Scheduler(runtime.database, relay.flush, senders=senders, public_url=settings.public_url).run)
     runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)
     runtime.add_loop(ExpiryLoop(runtime.database, settings.protect_lock_minutes).run)  # erases expired messages

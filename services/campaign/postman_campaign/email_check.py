@@ -1,7 +1,9 @@
 """The test email of ``POST …/email/credentials``: the campaign's template, rendered with its first valid recipient
 (or with empty values when there is no list yet), sent to one address the user gives.
 
-It goes out as a ``PriorityEmail`` on ``email.priority`` (written to the outbox in a transaction, published after
+It is the email as the recipients get it, in the theme of the owner's agency with its plain-text part (its
+unsubscribe link is a stand-in: the test goes to the officer, not to a recipient). It goes out as a
+``PriorityEmail`` on ``email.priority`` (written to the outbox in a transaction, published after
 the commit), so it never waits behind a running campaign and, like a one-time password, is not part of any
 campaign's statistics. Email campaigns always send with the platform's own transport, so there is no credential to
 attach: the test only shows the sender what the recipients will get.
@@ -17,6 +19,7 @@ from postman_campaign.campaigns import ensure_channel, owned_campaign
 from postman_campaign.models import EmailTemplate
 from postman_campaign.previews import EmailPreview, PreviewSource, preview_source, render, template_of
 from postman_campaign.renderer_client import Renderer
+from postman_campaign.sender_check import SenderCheck
 from postman_shared import outbox
 from postman_shared.broker.topology import EMAIL_PRIORITY
 from postman_shared.db import Database
@@ -29,8 +32,10 @@ log = get_logger(component="email-check")
 
 
 def send_test_email(database: Database, renderer: Renderer, after_commit: Callable[[], object], campaign_id: int,
-                    user_id: int, recipient: str, default_from: str) -> str:
-    """Queues the test email to ``recipient``; returns its message id. The owner is checked before the address."""
+                    user_id: int, recipient: str, default_from: str, senders: SenderCheck | None = None) -> str:
+    """Queues the test email to ``recipient``; returns its message id. The owner is checked before the address; the
+    From must be one the user may send from (``sender_check``), as for the campaign itself."""
+    lookup = senders.prefetch(database, campaign_id, user_id) if senders is not None else None
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
         campaign = owned_campaign(session, campaign_id, user_id)
         ensure_channel(campaign, "EMAIL")
@@ -44,12 +49,16 @@ def send_test_email(database: Database, renderer: Renderer, after_commit: Callab
         template = template_of(session, campaign)
         if not isinstance(template, EmailTemplate):
             raise InvalidArgument("The campaign has no template yet; save a template, then send the test email")
-        source = preview_source(session, campaign) or PreviewSource(template=template, params={"recipient": address})
+        sender = senders.header(template.from_address or "", lookup) if senders is not None and lookup is not None \
+            else template.from_address or default_from
+        source = preview_source(session, campaign) or PreviewSource(template=template, params={"recipient": address},
+                                                                    user_id=campaign.user_id)
     rendered = render(renderer, source)  # outside the transaction: a network call
     assert isinstance(rendered, EmailPreview)
     email = PriorityEmail(message_id=f"test-{campaign_id}-{uuid.uuid4().hex}", to=address,
-                          sender=rendered.from_address or default_from, subject=rendered.subject,
-                          body=rendered.body, reply_to=rendered.reply_to)
+                          sender=sender, subject=rendered.subject,
+                          body=rendered.themed_body or rendered.body, reply_to=rendered.reply_to,
+                          text=rendered.text or None)
     with database.unit_of_work() as session:
         outbox.write(session, models.outbox, EMAIL_PRIORITY, email.message_id, email.to_dict())
     log.info("test email queued", campaign_id=campaign_id, message_id=email.message_id)

@@ -25,6 +25,7 @@ from postman_campaign import (
 )
 from postman_campaign.protected_messages import ProtectedReader
 from postman_campaign.renderer_client import Renderer
+from postman_campaign.sender_check import SenderCheck
 from postman_shared.db import Database
 from postman_shared.object_store import ObjectStore
 from postman_shared.settings import Settings
@@ -33,8 +34,10 @@ from postman_shared.settings import Settings
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def __init__(self, database: Database, renderer: Renderer, store: ObjectStore, settings: Settings,
                  process_upload: Callable[[int], None], publish_outbox: Callable[[], object],
-                 protected: ProtectedReader | None = None) -> None:
+                 protected: ProtectedReader | None = None, senders: SenderCheck | None = None) -> None:
         self._database = database
+        # Who an email may be from (issue 12): the default address, or the user's verified ones (asked of auth).
+        self._senders = senders or SenderCheck(settings.email_from)
         self._protected = protected or ProtectedReader.from_settings(database, settings)
         self._renderer = renderer
         self._store = store
@@ -67,9 +70,10 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         change = templates.TemplateChange(
             subject=request.subject, body=request.body,
             reply_to=request.reply_to if request.HasField("reply_to") else None,
-            from_address=request.from_address)
+            from_address=request.from_address,
+            show_logo=request.show_logo if request.HasField("show_logo") else True)
         updated = templates.update_email_template(self._database, self._renderer, self._settings.email_from,
-                                                  request.campaign_id, request.user_id, change)
+                                                  request.campaign_id, request.user_id, change, self._senders.senders)
         assert isinstance(updated.template, models.EmailTemplate)
         return campaign_pb2.UpdateTemplateResponse(
             message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
@@ -154,7 +158,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         send = sending.SendRequest(campaign_id=request.campaign_id, user_id=request.user_id, channel=request.channel,
                                    rate=request.rate, scheduled_at=scheduled_at, simulated=request.simulated)
         job_ids = sending.send_campaign(self._database, self._publish_outbox, send, self._settings.telegram_max_rate,
-                                        self._settings.protected_retention_days)
+                                        self._settings.protected_retention_days, self._senders)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=job_ids)
 
     def FindCredential(self, request: campaign_pb2.FindCredentialRequest,
@@ -231,7 +235,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def RetryCampaign(self, request: campaign_pb2.RetryCampaignRequest,
                       context: Any) -> campaign_pb2.SendCampaignResponse:
         job_id = retrying.retry_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id,
-                                         request.channel, request.confirm_halted)
+                                         request.channel, request.confirm_halted, self._senders)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=[job_id])
 
     def DuplicateCampaign(self, request: campaign_pb2.DuplicateCampaignRequest,
@@ -247,5 +251,5 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                       context: Any) -> campaign_pb2.SendTestEmailResponse:
         message_id = email_check.send_test_email(self._database, self._renderer, self._publish_outbox,
                                                  request.campaign_id, request.user_id, request.recipient,
-                                                 self._settings.email_from)
+                                                 self._settings.email_from, self._senders)
         return campaign_pb2.SendTestEmailResponse(message_id=message_id)

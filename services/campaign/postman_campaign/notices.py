@@ -90,6 +90,26 @@ def halted(session: Session, campaign: Campaign, job_id: int, reason: str, count
         audit_details={"job_id": job_id, "reason": reason, "notice_id": f"notice-halted-{job_id}"}))
 
 
+def schedule_refused(session: Session, campaign: Campaign, job_id: int, scheduled_at: datetime | None, reason: str,
+                     public_url: str) -> None:
+    """A scheduled send of ``campaign`` was not released because its From may not be used (``reason``): the
+    campaign is a draft again. Audited as ``campaign.schedule_cancelled``."""
+    page = escape(_page(public_url, campaign.id))
+    when = (f" for {scheduled_at.astimezone(SINGAPORE):%d %B %Y, %H:%M} (Singapore time)"
+            if scheduled_at is not None else "")
+    body = (f"<p>Your campaign <b>{escape(campaign.name)}</b> was scheduled to be sent{escape(when)}, but it was "
+            "<b>not sent</b>: the address it would be sent from is not one you may send from.</p>"
+            f"<p>{escape(reason)}</p>"
+            "<p>The campaign is a draft again. Open it, choose a From address in its message (the default address, "
+            "or one you verified in Settings &gt; Sender addresses), and send or schedule it again.</p>"
+            f"<p><a href=\"{page}\">{page}</a></p>")
+    _write(session, OwnerNotice(
+        notice_id=f"notice-schedule-refused-{job_id}", user_id=campaign.user_id,
+        subject=f"Scheduled campaign not sent: {_one_line(campaign.name)}", body=body,
+        audit_action="campaign.schedule_cancelled", audit_target_type="campaign", audit_target_id=campaign.id,
+        audit_details={"job_id": job_id, "reason": reason, "notice_id": f"notice-schedule-refused-{job_id}"}))
+
+
 def digest(session: Session, user_id: int, week_start: date, rows: Sequence[DigestRow], total: int,
            public_url: str) -> None:
     """The week starting ``week_start`` (a Monday, Singapore time): who unsubscribed from ``user_id``'s campaigns."""

@@ -1,4 +1,5 @@
-"""Previews: the saved template rendered with the first valid recipient of the committed list."""
+"""Previews: the saved template rendered with the first valid recipient of the committed list; an email also as it
+arrives, in the theme of its owner's agency (the renderer asks auth which)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ from postman_shared.grpc.errors import InvalidArgument
 @dataclass(frozen=True)
 class EmailPreview:
     subject: str
-    body: str
+    body: str  # the template's body rendered
     reply_to: str | None
     from_address: str
+    themed_body: str = ""  # the whole email: the body in the theme
+    text: str = ""  # its plain-text part
+    agency_name: str = ""
+    agency_logo_uri: str = ""  # "" when no logo is shown
+    show_masthead: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class PreviewSource:
 
     template: EmailTemplate | SmsTemplate | TelegramTemplate
     params: dict[str, str]
+    user_id: int  # the campaign's owner: whose agency an email's theme shows
 
 
 def template_of(session: Session, campaign: Campaign) -> EmailTemplate | SmsTemplate | TelegramTemplate | None:
@@ -57,7 +64,7 @@ def preview_source(session: Session, campaign: Campaign) -> PreviewSource | None
     ).first()
     if row is None:
         return None
-    return PreviewSource(template=template, params=as_strings(row.params, row.recipient))
+    return PreviewSource(template=template, params=as_strings(row.params, row.recipient), user_id=campaign.user_id)
 
 
 def as_strings(params: dict[str, Any] | None, recipient: str) -> dict[str, str]:
@@ -74,9 +81,12 @@ def render(renderer: Renderer, source: PreviewSource) -> EmailPreview | SmsPrevi
     if isinstance(t, TelegramTemplate):
         rendered = renderer.render_preview("TELEGRAM", "", t.body, source.params)
         return SmsPreview(body=rendered.body, segments=0, encoding="")
-    rendered = renderer.render_preview("EMAIL", t.subject, t.body, source.params)
+    rendered = renderer.render_preview("EMAIL", t.subject, t.body, source.params, source.user_id,
+                                       t.show_logo is not False)
     return EmailPreview(subject=rendered.subject, body=rendered.body, reply_to=t.reply_to,
-                        from_address=t.from_address)
+                        from_address=t.from_address, themed_body=rendered.themed_body, text=rendered.text,
+                        agency_name=rendered.agency_name, agency_logo_uri=rendered.agency_logo_uri,
+                        show_masthead=rendered.show_masthead)
 
 
 def _preview(database: Database, renderer: Renderer, campaign_id: int, user_id: int,

@@ -25,6 +25,12 @@ class RenderedPreview:
     body: str
     segments: int = 0  # SMS only
     encoding: str = ""  # SMS only
+    # Email only: the whole email in the theme of the user's agency, its plain-text part, and that look.
+    themed_body: str = ""
+    text: str = ""
+    agency_name: str = ""
+    agency_logo_uri: str = ""
+    show_masthead: bool = False
 
 
 class Renderer(Protocol):
@@ -32,7 +38,10 @@ class Renderer(Protocol):
         """Sanitised template and its keys; raises ServiceError(invalid_template) naming the problem."""
         ...
 
-    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str]) -> RenderedPreview: ...
+    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str], user_id: int = 0,
+                       show_logo: bool = True) -> RenderedPreview:
+        """One message; an email in the theme of ``user_id``'s agency (with its logo if ``show_logo``)."""
+        ...
 
 
 class GrpcRenderer:
@@ -54,11 +63,15 @@ class GrpcRenderer:
         return ValidatedTemplate(subject=response.subject, body=response.body, params=list(response.params),
                                  segments=response.segments, encoding=response.encoding)
 
-    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str]) -> RenderedPreview:
+    def render_preview(self, channel: str, subject: str, body: str, params: Mapping[str, str], user_id: int = 0,
+                       show_logo: bool = True) -> RenderedPreview:
         response = call(
             self._stub().RenderPreview,
-            renderer_pb2.RenderPreviewRequest(channel=channel, subject=subject, body=body, params=dict(params)),
+            renderer_pb2.RenderPreviewRequest(channel=channel, subject=subject, body=body, params=dict(params),
+                                              user_id=user_id, show_logo=show_logo),
             timeout=self._timeout,
         )
         return RenderedPreview(subject=response.subject, body=response.body, segments=response.segments,
-                               encoding=response.encoding)
+                               encoding=response.encoding, themed_body=response.themed_body, text=response.text,
+                               agency_name=response.agency_name, agency_logo_uri=response.agency_logo_uri,
+                               show_masthead=response.show_masthead)

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from postman_campaign.campaigns import ensure_channel, latest_job, owned_campaign
-from postman_campaign.models import Job
+from postman_campaign.models import EmailTemplate, Job
+from postman_campaign.sender_check import SenderCheck
 from postman_campaign.sending import enqueue
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
@@ -35,8 +36,10 @@ log = get_logger(component="retrying")
 
 
 def retry_campaign(database: Database, after_commit: Callable[[], object], campaign_id: int, user_id: int,
-                   channel: str = "", confirm_halted: bool = False) -> int:
-    """Creates the retry job and its SendJob; ``after_commit`` publishes the outbox. Returns the new job's id."""
+                   channel: str = "", confirm_halted: bool = False, senders: SenderCheck | None = None) -> int:
+    """Creates the retry job and its SendJob; ``after_commit`` publishes the outbox. Returns the new job's id.
+    An email campaign's From is checked again (``sender_check``): a retry sends new messages too."""
+    lookup = senders.prefetch(database, campaign_id, user_id) if senders is not None else None
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         if channel:
@@ -59,6 +62,10 @@ def retry_campaign(database: Database, after_commit: Callable[[], object], campa
                 seconds=RESUME_AFTER_STOP_SECONDS):
             raise InvalidArgument(f"Campaign {campaign_id} is still stopping: the messages being handed to the "
                                   f"provider are being recorded. Resume it in {RESUME_AFTER_STOP_SECONDS} seconds")
+        if senders is not None and lookup is not None:
+            template = session.get(EmailTemplate, campaign_id) if campaign.type == "EMAIL" else None
+            if template is not None:
+                senders.apply(template, lookup)
         campaign.halted = False
         job = Job(campaign_id=campaign_id, status="ENQUEUED", status_updated_at=utcnow(), send_rate=latest.send_rate,
                   retry_of=latest.id, simulated=latest.simulated)

@@ -21,6 +21,7 @@ from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_
 from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.protected_messages import extend_expiry
 from postman_campaign.recipients_store import recipients_after
+from postman_campaign.sender_check import SenderCheck
 from postman_campaign.uploads import PROCESSING
 from postman_shared import outbox
 from postman_shared.broker.topology import CAMPAIGN_SEND
@@ -75,11 +76,15 @@ def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
 
 
 def send_campaign(database: Database, after_commit: Callable[[], object], request: SendRequest,
-                  telegram_max_rate: int = 30, protected_retention_days: int = 30) -> list[int]:
+                  telegram_max_rate: int = 30, protected_retention_days: int = 30,
+                  senders: SenderCheck | None = None) -> list[int]:
     """Creates the send job and its SendJob message; ``after_commit`` publishes the outbox. Returns the job ids.
 
-    A ``scheduled_at`` in the future makes a READY job with no message: the scheduler releases it at that time."""
+    A ``scheduled_at`` in the future makes a READY job with no message: the scheduler releases it at that time.
+    An email campaign's From is checked again (``senders``, see ``sender_check``): a From the user may not send from
+    is refused now, whenever the template was saved."""
     campaign_id, user_id = request.campaign_id, request.user_id
+    lookup = senders.prefetch(database, campaign_id, user_id) if senders is not None else None
     with database.unit_of_work() as session:
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         if request.channel:
@@ -88,7 +93,10 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
         rate = checked_rate(campaign.type, request.rate, telegram_max_rate)
         if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
             raise InvalidArgument("The recipient list is still being processed; send once it is done")
-        _ensure_ready(views_of(session, [campaign])[0])
+        view = views_of(session, [campaign])[0]
+        _ensure_ready(view)
+        if senders is not None and lookup is not None and isinstance(view.template, models.EmailTemplate):
+            senders.apply(view.template, lookup)
         now = utcnow()
         scheduled_at = request.scheduled_at if request.scheduled_at is not None and request.scheduled_at > now \
             else None

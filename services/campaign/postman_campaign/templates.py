@@ -5,8 +5,8 @@ The renderer call happens before the transaction opens, so no database connectio
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
@@ -14,9 +14,11 @@ from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_
 from postman_campaign.models import EmailTemplate, SmsTemplate, TelegramTemplate
 from postman_campaign.protected_file import LINK_KEY, RECIPIENT_KEYS
 from postman_campaign.renderer_client import Renderer
+from postman_shared import sender_rule
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 from postman_shared.logging import get_logger
+from postman_shared.sender_client import VerifiedSenders, lookup_for
 from postman_shared.timestamps import utcnow
 from postman_shared.validators import is_valid_email
 
@@ -29,6 +31,7 @@ class TemplateChange:
     body: str
     reply_to: str | None
     from_address: str
+    show_logo: bool = True  # the agency's logo in the email's theme
 
 
 @dataclass(frozen=True)
@@ -42,30 +45,28 @@ class TemplateUpdated:
     encoding: str = ""  # SMS only
 
 
-def address_of(from_header: str) -> str:
-    """The address part of ``Name <address>`` (or the whole value when it is a bare address)."""
-    return parseaddr(from_header)[1].strip()
-
-
-def check_change(change: TemplateChange, default_from: str) -> TemplateChange:
-    """The change with defaults applied; raises a clear error for a missing or malformed field."""
+def check_change(change: TemplateChange, default_from: str,
+                 verified: Collection[str] | Callable[[], Collection[str]] = ()) -> TemplateChange:
+    """The change with defaults applied; raises a clear error for a missing or malformed field. The From must be
+    the default address or one of the user's ``verified`` ones (``sender_rule``) and is stored as it will be sent
+    ("<name> via Postman <default>")."""
     if not change.subject.strip():
         raise InvalidArgument("subject is required", code="api_validation")
     if not change.body.strip():
         raise InvalidArgument("body is required", code="api_validation")
-    from_address = change.from_address.strip() or default_from
-    if not is_valid_email(address_of(from_address)):
-        raise InvalidArgument(f"from {from_address!r} is not a valid email address", code="invalid_from_address")
+    from_address = sender_rule.allowed_sender(change.from_address, default_from, verified).header
     reply_to = (change.reply_to or "").strip() or None
     if reply_to is not None and not is_valid_email(reply_to):
         raise InvalidArgument(f"reply_to {reply_to!r} is not a valid email address")
-    return TemplateChange(subject=change.subject, body=change.body, reply_to=reply_to, from_address=from_address)
+    return TemplateChange(subject=change.subject, body=change.body, reply_to=reply_to, from_address=from_address,
+                          show_logo=change.show_logo)
 
 
 def update_email_template(database: Database, renderer: Renderer, default_from: str, campaign_id: int,
-                          user_id: int, change: TemplateChange) -> TemplateUpdated:
+                          user_id: int, change: TemplateChange,
+                          senders: VerifiedSenders | None = None) -> TemplateUpdated:
     protect = _check_editable(database, campaign_id, user_id, "EMAIL")
-    change = check_change(change, default_from)
+    change = check_change(change, default_from, lookup_for(senders, user_id) if senders is not None else ())
     validated = renderer.validate_template("EMAIL", change.subject, change.body)
     if protect:
         check_protected_keys(validated.params)
@@ -154,6 +155,7 @@ def _save(session: Session, campaign_id: int, subject: str, body: str, params: l
     template.params = list(params)
     template.reply_to = change.reply_to
     template.from_address = change.from_address
+    template.show_logo = change.show_logo
     template.updated_at = utcnow()
     session.flush()
     return template

@@ -24,7 +24,8 @@ def job(j: Job) -> campaign_pb2.Job:
 
 def email_template(t: EmailTemplate) -> campaign_pb2.EmailTemplate:
     return campaign_pb2.EmailTemplate(subject=t.subject, body=t.body, reply_to=t.reply_to,
-                                      from_address=t.from_address, params=list(t.params or ()))
+                                      from_address=t.from_address, params=list(t.params or ()),
+                                      show_logo=t.show_logo is not False)
 
 
 def sms_template(t: SmsTemplate, segments: int = 0, encoding: str = "") -> campaign_pb2.SmsTemplate:
@@ -66,7 +67,9 @@ def credential(info: CredentialInfo) -> campaign_pb2.CredentialInfo:
 
 
 def email_preview(p: EmailPreview) -> campaign_pb2.EmailPreview:
-    return campaign_pb2.EmailPreview(subject=p.subject, body=p.body, reply_to=p.reply_to, **{"from": p.from_address})
+    return campaign_pb2.EmailPreview(subject=p.subject, body=p.body, reply_to=p.reply_to, show_masthead=p.show_masthead,
+                                     agency_logo_uri=p.agency_logo_uri, agency_name=p.agency_name,
+                                     themed_body=p.themed_body, **{"from": p.from_address})
 
 
 def sms_preview(p: SmsPreview) -> campaign_pb2.SmsPreview:

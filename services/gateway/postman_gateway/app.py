@@ -21,6 +21,7 @@ from postman_gateway import (
     openapi,
     protected_api,
     provider_callbacks,
+    senders_api,
     ses_events,
     signin_api,
     sms_api,
@@ -76,6 +77,8 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.before_request(authenticate)
     v1.register_blueprint(signin_api.blueprint)
     v1.register_blueprint(api_keys_api.blueprint)
+    v1.register_blueprint(senders_api.blueprint)  # /v1/settings/email/from: session only, like /v1/api-key
+    senders_api.install(app, settings)
     v1.register_blueprint(campaigns_api.blueprint)
     v1.register_blueprint(email_api.blueprint)
     v1.register_blueprint(sms_api.blueprint)

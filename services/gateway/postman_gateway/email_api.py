@@ -15,6 +15,7 @@ from postman_gateway.errors import api_validation
 from postman_gateway.validation import (
     json_body,
     nullable_string,
+    optional_bool,
     optional_string,
     query_int,
     required_query,
@@ -46,6 +47,7 @@ def update_template(campaign_id: str) -> ResponseReturnValue:
         body=required_string(body, "body"),
         reply_to=nullable_string(body, "reply_to"),
         from_address=required_string(body, "from"),
+        show_logo=optional_bool(body, "show_logo", True),
     )
     result = client.call(backends().campaign.UpdateEmailTemplate, request)
     return jsonify(serializers.template_result(result))

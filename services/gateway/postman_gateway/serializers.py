@@ -57,6 +57,7 @@ def _email_template(template: campaign_pb2.EmailTemplate) -> dict[str, Any]:
         "reply_to": template.reply_to if template.HasField("reply_to") else None,
         "params": list(template.params),
         "from": template.from_address,
+        "show_logo": template.show_logo,
     }
 
 
@@ -197,6 +198,10 @@ def upload_status(status: campaign_pb2.UploadStatus) -> dict[str, Any]:
             "body": preview.body,
             "replyTo": preview.reply_to if preview.HasField("reply_to") else None,
             "from": getattr(preview, "from"),
+            "showMasthead": preview.show_masthead,
+            "agencyLogoURI": preview.agency_logo_uri,
+            "agencyName": preview.agency_name,
+            "themedBody": preview.themed_body,
         }
     elif status.HasField("sms_preview"):
         body["preview"] = _sms_preview(status.sms_preview)
@@ -211,6 +216,7 @@ def email_preview(preview: campaign_pb2.EmailPreview) -> dict[str, Any]:
             "subject": preview.subject,
             "reply_to": preview.reply_to if preview.HasField("reply_to") else None,
             "from": getattr(preview, "from"),
+            "themed_body": preview.themed_body,
         }
     }
 

@@ -1,8 +1,10 @@
-"""Composition root of the renderer service: the RendererService gRPC server and the campaign.send consumer."""
+"""Composition root of the renderer service: the RendererService gRPC server and the campaign.send consumer; auth
+is asked for the agency of each email's theme."""
 
 from __future__ import annotations
 
 from postman.v1 import renderer_pb2_grpc
+from postman_renderer.agency_client import AgencyClient
 from postman_renderer.campaign_client import CampaignClient
 from postman_renderer.consumer import SendJobHandler
 from postman_renderer.dispatch import JobRenderer
@@ -19,9 +21,10 @@ from postman_shared.unsubscribe_links import UnsubscribeLinks
 def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("renderer", settings)
     links = UnsubscribeLinks.from_settings(settings)  # refuses to start without UNSUBSCRIBE_KEYS in production
+    looks = AgencyClient(settings.auth_addr, settings.default_agency_name)  # the agency of each email's theme
     runtime.serve_grpc(
         settings.renderer_addr,
-        [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer(settings))],
+        [(renderer_pb2_grpc.add_RendererServiceServicer_to_server, RendererServicer(settings, looks))],
         ["postman.v1.RendererService"],
     )
     renderer = JobRenderer(
@@ -35,6 +38,7 @@ def build(settings: Settings) -> ServiceRuntime:
         stats=StatsClient(settings.stats_addr),  # retry jobs: errors reset, recipients already done
         stops=JobStops(campaign_fetch(settings.campaign_addr)),  # a stopped job stops at the next batch
         links=links,
+        looks=looks,
     )
     # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
     consumer = BatchConsumer(

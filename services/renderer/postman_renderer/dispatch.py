@@ -15,14 +15,14 @@ A job that is stopped (by its owner, or halted) while it renders stops at the ne
 asked at most every half second): nothing more is published, no JobRendered, and the SendJob is done; a retry
 renders the rest.
 
-Every email carries its recipient's own unsubscribe link (``postman_shared.unsubscribe_links``): in a footer of the
-body, and in ``unsubscribe_url`` for the List-Unsubscribe headers the sender adds.
+Every email arrives in the theme of its owner's agency (``theme.py``: the agency is asked of auth once per job) with
+an HTML and a plain-text part, and carries its recipient's own unsubscribe link (``postman_shared.unsubscribe_links``):
+in the theme's footer, and in ``unsubscribe_url`` for the List-Unsubscribe headers the sender adds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from html import escape
 from typing import Any, Protocol
 
 from postman_renderer import progress
@@ -31,6 +31,7 @@ from postman_renderer.sms_template import SmsMessageTemplate
 from postman_renderer.stats_client import SortedIds
 from postman_renderer.telegram_template import TelegramMessageTemplate
 from postman_renderer.template import TemplateError
+from postman_renderer.theme import NO_LINK, OWN_LINK, EmailLook, ThemedEmail
 from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
 from postman_shared.db import Database
@@ -38,6 +39,7 @@ from postman_shared.grpc.errors import ServiceError
 from postman_shared.job_stops import JobStops
 from postman_shared.logging import get_logger
 from postman_shared.messages import JobRendered, SendJob, rendered_message_id
+from postman_shared.settings import Settings
 from postman_shared.unsubscribe_links import UnsubscribeLinks
 
 # A job in one of these states was rendered before (or halted): a redelivered SendJob must do nothing.
@@ -72,6 +74,12 @@ class Publishing(Protocol):
     def publish(self, messages: Sequence[OutgoingMessage], timeout: float = 60.0) -> None: ...
 
 
+class Looks(Protocol):
+    def look(self, user_id: int, show_logo: bool) -> EmailLook:
+        """The look of the user's agency (auth GetAgency); raises ServiceError when auth cannot say."""
+        ...
+
+
 class JobRenderer:
     def __init__(
         self,
@@ -84,6 +92,7 @@ class JobRenderer:
         stats: Stats | None = None,  # needed for retry jobs only
         stops: JobStops | None = None,  # None: a job is never stopped mid-way
         links: UnsubscribeLinks | None = None,  # None: emails carry no unsubscribe link
+        looks: Looks | None = None,  # None: every email in the default agency's look, without a masthead
     ) -> None:
         self._campaigns = campaigns
         self._database = database
@@ -94,6 +103,7 @@ class JobRenderer:
         self._stats = stats
         self._stops = stops
         self._links = links
+        self._looks = looks
 
     def render(self, send_job: SendJob) -> None:
         """Publishes every remaining recipient of the job, then JobRendered, then marks the job SENT."""
@@ -161,9 +171,12 @@ class JobRenderer:
                 if not campaign.HasField("email_template"):
                     raise JobCannotBeRendered(f"campaign {campaign.id} has no email template")
                 template = campaign.email_template
+                look = (self._looks.look(campaign.user_id, template.show_logo) if self._looks is not None
+                        else EmailLook(Settings.default_agency_name))
+                email = ThemedEmail(EmailMessageTemplate.parse(template.subject, template.body), look,
+                                    OWN_LINK if self._links is not None else NO_LINK)
                 return JobEnvelope(
-                    campaign_id=campaign.id, job_id=job_id,
-                    template=EmailMessageTemplate.parse(template.subject, template.body),
+                    campaign_id=campaign.id, job_id=job_id, email=email,
                     sender=template.from_address or self._default_sender,
                     reply_to=template.reply_to if template.HasField("reply_to") and template.reply_to else None,
                     retry=retry, simulated=simulated, user_id=campaign.user_id, links=self._links,
@@ -218,22 +231,16 @@ class TextEnvelope:
         return OutgoingMessage(self._queue, body, rendered_message_id(recipient.id, self._job_id, self._retry))
 
 
-def unsubscribe_footer(url: str) -> str:
-    """The footer every campaign email ends with: the recipient's own unsubscribe link."""
-    return ('<hr><p style="font-size:12px;color:#505a5f">You received this email because you are on a recipient '
-            f'list of this sender. <a href="{escape(url)}">Unsubscribe</a> from their emails.</p>')
-
-
 class JobEnvelope:
     """What every message of an email job shares; builds one recipient's message."""
 
-    def __init__(self, campaign_id: int, job_id: int, template: EmailMessageTemplate, sender: str,
+    def __init__(self, campaign_id: int, job_id: int, email: ThemedEmail, sender: str,
                  reply_to: str | None, retry: bool = False, simulated: bool = False, user_id: int = 0,
                  links: UnsubscribeLinks | None = None) -> None:
         self.campaign_id = campaign_id
         self.simulated = simulated
         self.job_id = job_id
-        self.template = template
+        self.email = email
         self.sender = sender
         self.reply_to = reply_to
         self.retry = retry
@@ -241,17 +248,16 @@ class JobEnvelope:
         self.links = links
 
     def message(self, recipient: RecipientLike) -> OutgoingMessage:
-        subject, html = self.template.render(_values(recipient))
         url = mailto = None
         if self.links is not None:
             url = self.links.url(self.campaign_id, recipient.recipient)
             mailto = self.links.mailto_address(self.campaign_id, recipient.recipient)
-            html += unsubscribe_footer(url)
+        rendered = self.email.render(_values(recipient), url)
         # The body of a RenderedEmail, built directly: dataclasses.asdict costs more than the rendering itself.
         body = {
             "recipient_id": recipient.id, "campaign_id": self.campaign_id, "job_id": self.job_id,
             "to": recipient.recipient, "sender": self.sender, "reply_to": self.reply_to,
-            "subject": subject, "body": html, "retry": self.retry, "simulated": self.simulated,
-            "user_id": self.user_id, "unsubscribe_url": url, "unsubscribe_mailto": mailto,
+            "subject": rendered.subject, "body": rendered.html, "retry": self.retry, "simulated": self.simulated,
+            "user_id": self.user_id, "unsubscribe_url": url, "unsubscribe_mailto": mailto, "text": rendered.text,
         }
         return OutgoingMessage(EMAIL_SEND, body, rendered_message_id(recipient.id, self.job_id, self.retry))

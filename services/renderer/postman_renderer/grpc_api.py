@@ -1,15 +1,17 @@
-"""RendererService over gRPC: a thin layer over the email, SMS and Telegram template languages."""
+"""RendererService over gRPC: a thin layer over the email, SMS and Telegram template languages and the email theme."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from postman.v1 import renderer_pb2, renderer_pb2_grpc
+from postman_renderer.agency_client import AgencyClient
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template
 from postman_renderer.sms import measure
 from postman_renderer.sms_template import SmsMessageTemplate, validate_sms_template
 from postman_renderer.telegram_template import TelegramMessageTemplate, validate_telegram_template
 from postman_renderer.template import TemplateError
+from postman_renderer.theme import STAND_IN_LINK, EmailLook, ThemedEmail
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings
 
@@ -18,9 +20,15 @@ SMS_CHANNELS = ("SMS",)
 TELEGRAM = "TELEGRAM"
 
 
+class Looks(Protocol):
+    def look(self, user_id: int, show_logo: bool) -> EmailLook: ...
+
+
 class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._sms_max_segments = (settings or Settings()).sms_max_segments
+    def __init__(self, settings: Settings | None = None, looks: Looks | None = None) -> None:
+        settings = settings or Settings()
+        self._sms_max_segments = settings.sms_max_segments
+        self._looks = looks or AgencyClient(settings.auth_addr, settings.default_agency_name)
 
     def ValidateTemplate(
         self, request: renderer_pb2.ValidateTemplateRequest, context: Any
@@ -65,8 +73,13 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
             template = EmailMessageTemplate.parse(request.subject, request.body)
         except TemplateError as exc:
             raise ServiceError("invalid_template", exc.message) from None
-        subject, body = template.render(values)
-        return renderer_pb2.RenderedMessage(subject=subject, body=body)
+        # The whole email as it will arrive: in the theme of the user's agency, with a stand-in unsubscribe link.
+        show_logo = request.show_logo if request.HasField("show_logo") else True
+        look = self._looks.look(request.user_id, show_logo)
+        email = ThemedEmail(template, look, STAND_IN_LINK).render(values)
+        return renderer_pb2.RenderedMessage(
+            subject=email.subject, body=email.body, themed_body=email.html, text=email.text,
+            agency_name=look.agency_name, agency_logo_uri=look.logo_uri, show_masthead=look.masthead)
 
 
 def _is_sms(channel: str) -> bool:

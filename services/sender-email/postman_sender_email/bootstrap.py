@@ -26,6 +26,7 @@ from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.screening import BatchScreen
+from postman_shared.sender_client import AuthVerifiedSenders
 from postman_shared.settings import Settings
 from postman_shared.suppression_client import SuppressionClient
 
@@ -137,7 +138,7 @@ def _serve_transactional(settings: Settings, runtime: ServiceRuntime, suppressio
     provider's events (of transactional and campaign emails)."""
     transport = build_transport(settings, connections=TRANSACTIONAL_CONNECTIONS)
     servicer = TransactionalEmailServicer(runtime.database, transport, settings.email_from,
-                                          transactional_screen(suppressions))
+                                          transactional_screen(suppressions), AuthVerifiedSenders(settings.auth_addr))
     runtime.serve_grpc(settings.email_sender_addr,
                        [(transactional_email_pb2_grpc.add_TransactionalEmailServiceServicer_to_server, servicer)],
                        ["postman.v1.TransactionalEmailService"])

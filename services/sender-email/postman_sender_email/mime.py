@@ -1,9 +1,11 @@
 """The bytes of one email, built directly.
 
 This is the hot path of the whole pipeline: ``email.message.EmailMessage`` with a policy costs far more CPU than the
-transport itself, so the message is assembled from a handful of byte strings. The result is a single-part
-``text/html; charset=utf-8`` message with a base64 body, CRLF line endings and no line that starts with a dot (base64
-has no dots and header continuation lines start with a space), so it can go to an SMTP DATA command as it is.
+transport itself, so the message is assembled from a handful of byte strings. The result is a ``text/html;
+charset=utf-8`` message with a base64 body or, when the email has a plain-text part (a campaign message, a test
+email), ``multipart/alternative`` with the text first and the HTML second (clients show the last part they can);
+CRLF line endings and no line that starts with a dot (base64 has no dots, header continuation lines start with a
+space, boundaries with ``--``), so it can go to an SMTP DATA command as it is.
 
 Header injection is impossible by construction: every CR and LF in a header value is replaced by a space before the
 value is written.
@@ -121,6 +123,10 @@ def build(email: RenderedEmail | PriorityEmail | TransactionalMail, date: str | 
     if transactional and email.attachments:
         parts += _multipart(email.body, email.attachments)
         return b"".join(parts)
+    text = email.text if isinstance(email, (RenderedEmail, PriorityEmail)) else None
+    if text is not None:
+        parts += _alternative(text, email.body)
+        return b"".join(parts)
     parts += [
         b"Content-Type: text/html; charset=utf-8\r\n",
         b"Content-Transfer-Encoding: base64\r\n",
@@ -135,6 +141,26 @@ def _list_unsubscribe(url: str, mailto: str | None) -> list[bytes]:
     links = [f"<{one_line(url)}>"] + ([f"<mailto:{one_line(mailto)}?subject=unsubscribe>"] if mailto else [])
     return [b"List-Unsubscribe: ", ",\r\n ".join(links).encode("ascii", "replace"), b"\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
+
+
+def _alternative(text: str, html: str) -> list[bytes]:
+    """The Content-Type header and body of a multipart/alternative message: the text (CRLF line ends), the HTML."""
+    boundary = f"=_postman_{secrets.token_hex(16)}".encode("ascii")  # base64 never holds "=_", so never in a part
+    return [
+        b'Content-Type: multipart/alternative; boundary="', boundary, b'"\r\n',
+        b"\r\n",
+        b"--", boundary, b"\r\n",
+        b"Content-Type: text/plain; charset=utf-8\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"\r\n",
+        encode_body(text.replace("\r\n", "\n").replace("\n", "\r\n")),
+        b"--", boundary, b"\r\n",
+        b"Content-Type: text/html; charset=utf-8\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"\r\n",
+        encode_body(html),
+        b"--", boundary, b"--\r\n",
+    ]
 
 
 def _multipart(html: str, attachments: tuple[Attachment, ...]) -> list[bytes]:

@@ -20,11 +20,10 @@ Logs name a message by its id and its recipient's domain only, never an address 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from sqlalchemy import select, update
 
@@ -33,13 +32,14 @@ from postman_sender_email.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_email.models import TransactionalEmail
 from postman_sender_email.transactional_mail import Attachment, TransactionalMail
 from postman_sender_email.transports import EmailTransport, Outcome
-from postman_shared import message_listing
+from postman_shared import message_listing, sender_rule
 from postman_shared.db import Database
 from postman_shared.email_html import clean_email_html
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.message_listing import MessageQuery
 from postman_shared.messages import EmailEvent
+from postman_shared.sender_client import VerifiedSenders, lookup_for
 from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
 from postman_shared.validators import is_valid_email, normalise_email
@@ -63,9 +63,6 @@ _STATUS_TIMES = {"SENT": "sent_at", "DELIVERED": "delivered_at", "OPENED": "open
 _SIMULATED_AFTER_ACCEPTANCE = {"simulated_bounce": "BOUNCED", "simulated_complaint": "COMPLAINT"}
 # Refusals that are about the address (the caller can fix it), as opposed to the message or the account.
 _RECIPIENT_REFUSALS = ("MessageRejected", "smtp_550", "smtp_551", "smtp_553", "invalid_recipient")
-
-# RFC 5322 specials: a display name holding one is written as a quoted string.
-_NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]')
 
 log = get_logger(component="transactional-email")
 
@@ -119,29 +116,18 @@ def one_address(value: str, field_name: str) -> str:
     return address
 
 
-def sender_header(from_address: str, default_from: str) -> str:
-    """The From header: the default sender's address, with the caller's display name when it gave one.
-
-    There is no store of senders verified for a user yet, so the default sender (``EMAIL_FROM``) is the only address
-    a transactional email may come from."""
-    default_name, default_address = parseaddr(default_from)
-    if not from_address.strip():
-        return default_from
-    name, address = parseaddr(mime.one_line(from_address))
-    if normalise_email(address) != normalise_email(default_address):
-        raise InvalidArgument(f"from {from_address[:80]!r} is not an address you may send from: use "
-                              f"{default_address} (with any display name), or leave from out",
-                              code="invalid_from_address")
-    name = name.strip() or default_name
-    if not name:
-        return default_address
-    if _NEEDS_QUOTES.search(name):  # "Tan, Ana" must stay one name, not become two addresses
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{default_address}>"
+def sender_header(from_address: str, default_from: str,
+                  verified: Collection[str] | Callable[[], Collection[str]] = ()) -> str:
+    """The From header: the default sender's address under the caller's display name ("<name> via Postman"), or
+    one of the caller's ``verified`` sender addresses; anything else is ``invalid_from_address``. The one rule of
+    campaign and transactional email, ``postman_shared.sender_rule``."""
+    return sender_rule.allowed_sender(from_address, default_from, verified).header
 
 
-def check(request: EmailToSend, default_from: str) -> CheckedEmail:
-    """The email as it will be sent, or an error that names the field at fault."""
+def check(request: EmailToSend, default_from: str,
+          verified: Collection[str] | Callable[[], Collection[str]] = ()) -> CheckedEmail:
+    """The email as it will be sent, or an error that names the field at fault. ``verified``: the caller's verified
+    sender addresses (a function asked only when the From is not the default address)."""
     if not request.subject.strip():
         raise InvalidArgument("subject is required and must not be empty", code="api_validation")
     if not request.body.strip():
@@ -169,7 +155,8 @@ def check(request: EmailToSend, default_from: str) -> CheckedEmail:
         raise ServiceError("attachment_limit", f"The attachments are {total:,} bytes together; at most "
                                                f"{MAX_ATTACHMENT_BYTES:,} bytes (10 MB) are allowed")
     return CheckedEmail(
-        user_id=request.user_id, sender=sender_header(request.from_address, default_from), recipient=recipient,
+        user_id=request.user_id, sender=sender_header(request.from_address, default_from, verified),
+        recipient=recipient,
         cc=cc, bcc=bcc, reply_to=reply_to, subject=mime.one_line(request.subject), body=clean_email_html(request.body),
         tag=request.tag or None, classification=classification, disable_tracking=request.disable_tracking,
         attachments=tuple(request.attachments),
@@ -218,11 +205,13 @@ def screened(email: CheckedEmail, screen: Screen | None) -> CheckedEmail:
 
 
 def send(database: Database, transport: EmailTransport, request: EmailToSend,
-         default_from: str, screen: Screen | None = None) -> TransactionalEmail:
+         default_from: str, screen: Screen | None = None, senders: VerifiedSenders | None = None) -> TransactionalEmail:
     """Checks, records, sends and returns the message as accepted. A refusal by the provider is recorded (the
     message stays UNSENT with its error code) and raised as an error the caller understands. ``screen`` is the
-    global suppression list (None: not screened)."""
-    email = screened(check(request, default_from), screen)
+    global suppression list (None: not screened); ``senders`` the callers' verified sender addresses (None: only the
+    default address may be used)."""
+    verified = lookup_for(senders, request.user_id) if senders is not None else ()
+    email = screened(check(request, default_from, verified), screen)
     with database.unit_of_work() as session:
         row = TransactionalEmail(
             user_id=email.user_id, from_address=email.sender, recipient=email.recipient, cc=list(email.cc),

@@ -15,6 +15,7 @@ from postman_sender_email.transactional_mail import Attachment
 from postman_sender_email.transports import EmailTransport
 from postman_shared import message_listing
 from postman_shared.db import Database
+from postman_shared.sender_client import VerifiedSenders
 from postman_shared.timestamps import to_timestamp
 
 
@@ -40,8 +41,9 @@ def _time(value: Timestamp, present: bool) -> datetime | None:
 
 class TransactionalEmailServicer(pb_grpc.TransactionalEmailServiceServicer):
     def __init__(self, database: Database, transport: EmailTransport, default_from: str,
-                 screen: transactional.Screen | None = None) -> None:
+                 screen: transactional.Screen | None = None, senders: VerifiedSenders | None = None) -> None:
         self._screen = screen
+        self._senders = senders
         self._database = database
         self._transport = transport
         self._default_from = default_from
@@ -55,7 +57,8 @@ class TransactionalEmailServicer(pb_grpc.TransactionalEmailServiceServicer):
             disable_tracking=request.disable_tracking,
             attachments=[Attachment(a.file_name, a.content_type or "application/octet-stream", a.content)
                          for a in request.attachments], simulated=request.simulated)
-        row = transactional.send(self._database, self._transport, to_send, self._default_from, self._screen)
+        row = transactional.send(self._database, self._transport, to_send, self._default_from, self._screen,
+                                 self._senders)
         return message(row)
 
     def ListTransactionalEmails(self, request: pb.ListTransactionalEmailsRequest,

@@ -16,7 +16,7 @@ from tests.support.inprocess import running
 def api(settings):
     # Campaign first, so the renderer stops first: a job it is rendering when the test ends is finished while
     # campaign still answers, and no renderer thread outlives the test holding campaign.send messages.
-    with running(settings, "campaign", "renderer"):
+    with running(settings, "auth", "campaign", "renderer"):
         yield CampaignApi(settings)
 
 

@@ -46,7 +46,7 @@ def test_rename_changes_only_the_name_and_checks_it(settings):
 
 
 def test_deleting_a_draft_removes_its_template_uploads_and_recipients(settings, database):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create()
         kept = api.create("Another draft of the same user")
@@ -85,10 +85,10 @@ def test_a_sent_or_scheduled_campaign_cannot_be_deleted(settings, database, stat
 
 
 def test_duplicate_copies_the_campaign_and_its_template_but_not_its_recipients(settings):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create("Flu jabs")
-        api.save_template(campaign_id, subject="Hello {{ name }}", reply_to="help@agency.gov.sg")
+        api.save_template(campaign_id, subject="Hello {{ name }}", reply_to="help@agency.gov.sg", show_logo=False)
         api.upload(campaign_id, "email_basic.csv")
         api.call("SendCampaign", campaign_id=campaign_id, scheduled_at=to_timestamp(utcnow() + timedelta(hours=1)))
         named = api.call("DuplicateCampaign", campaign_id=campaign_id, name="Flu jabs, again", channel="EMAIL")
@@ -103,13 +103,14 @@ def test_duplicate_copies_the_campaign_and_its_template_but_not_its_recipients(s
         assert copy.email_template.body == original.email_template.body
         assert (copy.email_template.reply_to, list(copy.email_template.params)) == (
             "help@agency.gov.sg", list(original.email_template.params))
+        assert copy.email_template.show_logo is original.email_template.show_logo is False
         assert (copy.num_recipients, copy.csv_filename, list(copy.jobs), copy.valid) == (0, "", [], False)
     assert named.id != default.id
     assert wrong_channel.code == "invalid_parameters" and intruder.code == "not_found"
 
 
 def test_duplicating_an_sms_campaign_keeps_its_segments_and_leaves_its_credential(settings, database):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create("Clinic SMS", channel="SMS")
         api.call("UpdateSmsTemplate", campaign_id=campaign_id, body="Dear {{ name }}, see you at 10am")
@@ -122,7 +123,7 @@ def test_duplicating_an_sms_campaign_keeps_its_segments_and_leaves_its_credentia
 
 
 def test_clearing_an_upload_error_keeps_the_committed_list(settings):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create()
         api.upload(campaign_id, "email_basic.csv")
@@ -168,7 +169,7 @@ def _priority_emails(channel) -> list[dict]:
 
 
 def test_the_test_email_is_the_template_rendered_with_the_first_recipient(settings, amqp_channel):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create()
         no_template = _error(api.call, "SendTestEmail", campaign_id=campaign_id, recipient="me@agency.gov.sg")
@@ -188,9 +189,17 @@ def test_the_test_email_is_the_template_rendered_with_the_first_recipient(settin
     by_id = {email["message_id"]: email for email in emails}
     assert set(by_id) == {before_list.message_id, with_list.message_id}
     empty, first = by_id[before_list.message_id], by_id[with_list.message_id]
-    assert (empty["to"], empty["subject"], empty["body"]) == ("me@agency.gov.sg", "Hi ", "<p>At </p>")
-    assert (first["subject"], first["body"]) == ("Hi Tan Ah Kow", "<p>At 2026-12-01 10:00</p>")
+    assert (empty["to"], empty["subject"]) == ("me@agency.gov.sg", "Hi ")
+    assert "\n<p>At </p>\n" in empty["body"] and empty["text"].startswith("At \n\n")  # the empty value after "At "
+    assert first["subject"] == "Hi Tan Ah Kow" and "\n<p>At 2026-12-01 10:00</p>\n" in first["body"]
     assert first["reply_to"] == "help@agency.gov.sg" and "donotreply@" in first["sender"]
+    # As the recipients get it: in the theme (the owner is of no agency: the default one), with a text part; the
+    # unsubscribe link is a stand-in, since the test goes to the officer, not to the first recipient.
+    assert f"<p style=\"margin:0 0 8px 0;font-weight:bold;color:#1a1a1a;\">{settings.default_agency_name}</p>" in \
+        first["body"]
+    assert '<a href="#" style' in first["body"] and "/unsubscribe/" not in first["body"]
+    assert first["text"].startswith(f"At 2026-12-01 10:00\n\n{settings.default_agency_name}\n\n")
+    assert first["text"].endswith("To stop receiving their emails, unsubscribe.\n")
 
 
 @pytest.mark.parametrize("status, words", [(None, "has not been sent"), ("READY", "scheduled"),

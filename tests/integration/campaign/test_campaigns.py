@@ -103,7 +103,7 @@ def _snapshot(database, campaign_id):
 
 
 def test_another_users_campaign_is_not_found_on_every_call_and_nothing_changes(settings, database):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         owner = CampaignApi(settings)
         campaign_id = owner.create()
         owner.save_template(campaign_id)

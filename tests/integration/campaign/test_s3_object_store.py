@@ -224,7 +224,7 @@ def test_campaign_service_takes_a_recipient_file_uploaded_to_s3(settings, databa
     body = (TESTDATA / "email_basic.csv").read_bytes()
     md5 = content_md5(body)
 
-    with running(on_s3, "campaign", "renderer"):
+    with running(on_s3, "auth", "campaign", "renderer"):
         api = CampaignApi(on_s3)
         campaign_id = api.create()
         api.save_template(campaign_id)

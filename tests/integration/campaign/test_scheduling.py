@@ -25,7 +25,7 @@ from tests.support.stores import free_port
 def _ready_campaign(settings, api: CampaignApi) -> int:
     """A campaign with a template and recipients (prepared with the real renderer, stopped afterwards so that it
     does not consume the SendJobs the tests count)."""
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         campaign_id = api.create()
         api.save_template(campaign_id)
         api.upload(campaign_id, "email_basic.csv")
@@ -141,7 +141,7 @@ def test_a_time_in_the_past_sends_at_once(settings, database, amqp_channel):
 def test_cancel_deletes_the_scheduled_job_and_the_campaign_is_a_draft_again(settings, database, amqp_channel):
     api = CampaignApi(settings)
     campaign_id = _ready_campaign(settings, api)
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         _schedule(api, campaign_id, 3600)
         with pytest.raises(ServiceError) as refused:
             api.save_template(campaign_id, subject="Changed")

@@ -24,7 +24,7 @@ def _error(call, *args, **kwargs) -> ServiceError:
 def _ready_campaign(settings, api) -> int:
     """A campaign with a template and recipients, prepared with the real renderer (stopped afterwards so that it
     does not consume the SendJob the test wants to see)."""
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         campaign_id = api.create()
         api.save_template(campaign_id)
         api.upload(campaign_id, "email_basic.csv")
@@ -103,7 +103,7 @@ def test_a_send_whose_transaction_rolls_back_publishes_nothing(settings, databas
     ("only invalid recipients", "no valid recipients"),
 ])
 def test_an_incomplete_campaign_cannot_be_sent(settings, database, amqp_channel, prepare, words):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         api = CampaignApi(settings)
         campaign_id = api.create()
         if prepare == "only invalid recipients":

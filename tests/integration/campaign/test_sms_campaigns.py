@@ -16,7 +16,7 @@ SMS_BODY = "Dear {{ name }}, your appointment is tomorrow."
 
 @pytest.fixture
 def api(settings):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         yield CampaignApi(settings)
 
 

@@ -6,12 +6,13 @@ import pytest
 
 from postman_shared.grpc.errors import ServiceError
 from tests.integration.campaign.support import CampaignApi
+from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
 
 @pytest.fixture
 def api(settings):
-    with running(settings, "renderer", "campaign"):
+    with running(settings, "auth", "renderer", "campaign"):
         yield CampaignApi(settings)
 
 
@@ -92,3 +93,32 @@ def test_preview_without_recipients_says_what_is_missing(api):
     no_recipients = _error(api.call, "PreviewEmail", campaign_id=campaign_id)
     assert no_template.code == "invalid_parameters" and "template" in no_template.message
     assert no_recipients.code == "invalid_parameters" and "recipient" in no_recipients.message
+
+
+def test_show_logo_is_true_unless_the_template_says_otherwise_and_is_kept(api):
+    campaign_id = api.create()
+    assert api.save_template(campaign_id).template.show_logo is True  # not said: true, as in Postman
+    assert api.save_template(campaign_id, show_logo=False).template.show_logo is False
+    assert api.get(campaign_id).email_template.show_logo is False
+    assert api.save_template(campaign_id, show_logo=True).template.show_logo is True
+
+
+def test_previews_show_the_email_in_the_theme_of_the_owners_agency(api, database, settings):
+    officer = officer_of_new_agency(database, name="Ministry of <Reminders>")
+    owner = CampaignApi(settings, user_id=officer.user_id)
+    campaign_id = owner.create()
+    owner.save_template(campaign_id, subject="For {{ name }}", body="<p>Dear {{ name }}, at {{ appointment }}</p>")
+    owner.upload(campaign_id, "email_basic.csv")
+
+    preview = owner.call("PreviewEmail", campaign_id=campaign_id)
+    status = owner.status(campaign_id).preview
+
+    for shown in (preview, status):
+        assert (shown.agency_name, shown.agency_logo_uri, shown.show_masthead) == (
+            officer.agency, officer.logo_uri, True)
+        assert shown.body == "<p>Dear Tan Ah Kow, at 2026-12-01 10:00</p>" and shown.body in shown.themed_body
+        assert "Ministry of &lt;Reminders&gt;" in shown.themed_body and f'src="{officer.logo_uri}"' in shown.themed_body
+
+    owner.save_template(campaign_id, subject="For {{ name }}", body="<p>Dear {{ name }}</p>", show_logo=False)
+    without = owner.call("PreviewEmail", campaign_id=campaign_id)
+    assert without.agency_logo_uri == "" and "<img" not in without.themed_body

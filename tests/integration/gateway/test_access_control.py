@@ -27,7 +27,12 @@ CAMPAIGN_PREFIX = "/v1/campaign/<campaign_id>/"
 API_KEY_PREFIX = "/v1/api-key"
 # Routes that take no id: they can only ever act on the caller's own data (the user id comes from the credential).
 CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key", "/v1/transactional/sms",
-               "/v1/transactional/sms/send", "/v1/transactional/email", "/v1/transactional/email/send"}
+               "/v1/transactional/sms/send", "/v1/transactional/email", "/v1/transactional/email/send",
+               "/v1/settings/email/from", "/v1/settings/email/from/verify"}
+# The caller's sender addresses (session only, like /v1/api-key): another user's address id is 404 and unchanged,
+# checked by test_removing_another_users_sender_address_is_404_and_it_stays below.
+SENDERS_PREFIX = "/v1/settings/email/from"
+SENDERS_BY_ID = {"/v1/settings/email/from/<sender_id>"}
 # Routes reading one transactional message by id: another user's id is 404 (the sender checks the owner), shown by
 # tests/integration/gateway/test_transactional_sms.py and test_transactional_email.py (they need a sent message).
 TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>", "/v1/transactional/email/<email_id>"}
@@ -54,6 +59,10 @@ OUTSIDE_V1 = {
     # A protected email's link: the page holds no secret (the key derivation's parameters, stand-ins for an unknown
     # id); the message needs the password's proof at POST /v1/protect/<id>. A malformed link is refused.
     ("GET", "/p/<int:version>/<message_id>"): ("/p/1/forged", 404),
+    # A sender address's confirmation link: its single-use token is the credential (a forged one shows the "does
+    # not work" page and confirms nothing; the page's POST also needs its CSRF token).
+    ("GET", "/sender-addresses/confirm"): ("/sender-addresses/confirm?token=1.forged", 400),
+    ("POST", "/sender-addresses/confirm"): ("/sender-addresses/confirm", 400),
 }
 
 # Inputs that pass the gateway's own validation, so a request reaches the owner check of the owning service.
@@ -91,6 +100,7 @@ SAMPLE_INPUT = {
     ("POST", CAMPAIGN_PREFIX + "email/send"): {"json": {"scheduledTiming": "2099-01-01T00:00:00Z"}},
     ("PUT", "/v1/campaigns/<campaign_id>"): {"json": {"name": "Intruder's name", "should_save_list": True}},
     ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
+    ("POST", "/v1/settings/email/from/verify"): {"json": {"email": "intruder@agency.gov.sg"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
 }
 
@@ -117,8 +127,13 @@ def campaigns_by_id_routes(app):
     return [(method, rule) for method, rule in api_routes(app) if rule in CAMPAIGNS_BY_ID]
 
 
-def url_of(rule, campaign_id=1, key_id=1):
-    return rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
+def sender_routes(app):
+    return [(method, rule) for method, rule in api_routes(app) if rule.startswith(SENDERS_PREFIX)]
+
+
+def url_of(rule, campaign_id=1, key_id=1, sender_id=1):
+    return (rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
+            .replace("<sender_id>", str(sender_id)))
 
 
 def call_every(client, routes, headers=None, **ids):
@@ -135,7 +150,7 @@ def call_every(client, routes, headers=None, **ids):
 def test_every_route_is_public_or_checked_by_this_matrix(settings):
     """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
-    unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID
+    unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID | SENDERS_BY_ID
                  and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert unchecked == set()
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 17
@@ -143,6 +158,8 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 16
     assert CAMPAIGNS_BY_ID <= routes
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
+    assert {rule for _, rule in sender_routes(create_app(settings))} == {SENDERS_PREFIX, SENDERS_PREFIX + "/verify",
+                                                                         *SENDERS_BY_ID}
 
 
 # The officers' web pages (postman_gateway.web) sit outside /v1 too; signed-in pages are checked by the next test,
@@ -154,7 +171,8 @@ WEB_PUBLIC_BLUEPRINTS = {"sign_in", "outbox"}  # the outbox pages check the sess
 def web_endpoint(endpoint: str) -> bool:
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return endpoint == "home" or blueprint in {"web_assets", "sign_in", "outbox", "campaign_list", "campaign",
-                                               "campaign_sent", "settings", "suppression"}
+                                               "email_frame", "campaign_sent", "settings", "sender_settings",
+                                               "suppression"}
 
 
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -304,3 +322,32 @@ def test_api_key_routes_refuse_an_api_key_even_the_users_own(app, http, sign_in)
     assert answered == {route: (403, "unauthorized") for route in answered}
     assert [k["id"] for k in owner.client.get("/v1/api-key").json] == [created.json["id"]]
     assert http.get("/v1/auth/userinfo", headers=key).status_code == 200
+
+
+@pytest.mark.usefixtures("auth_service")
+def test_sender_address_routes_refuse_an_api_key_even_the_users_own(app, http, sign_in):
+    """Like /v1/api-key: a leaked key cannot add a From to send as, list the addresses or remove them."""
+    owner = sign_in()
+    created = owner.client.post("/v1/api-key", json={"label": "ci"})
+    key = {"Authorization": f"Bearer {created.json['api_key']}"}
+
+    answered = call_every(http, sender_routes(app), key)
+
+    assert answered == {route: (403, "unauthorized") for route in answered} and len(answered) == 3
+    assert owner.client.get("/v1/settings/email/from").json["addresses"] == []
+
+
+@pytest.mark.usefixtures("auth_service")
+def test_removing_another_users_sender_address_is_404_and_it_stays(http, sign_in, amqp_channel):
+    owner, intruder = sign_in(), sign_in()
+    address = f"desk-{owner.user_id}@agency.gov.sg"
+    pending = owner.client.post("/v1/settings/email/from/verify", json={"email": address})
+    assert pending.status_code == 200, pending.json
+
+    answered = call_every(intruder.client, [("DELETE", "/v1/settings/email/from/<sender_id>")],
+                          sender_id=pending.json["id"])
+
+    assert answered == {("DELETE", "/v1/settings/email/from/<sender_id>"): (404, "not_found")}
+    assert [a["email"] for a in owner.client.get("/v1/settings/email/from").json["addresses"]] == [address]
+    assert intruder.client.get("/v1/settings/email/from").json == {
+        "from": ["Postman <donotreply@mail.postman.gov.sg>"], "addresses": []}

@@ -7,10 +7,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from postman_auth import api_keys
 from postman_auth.models import AuditEvent
 from postman_shared.broker.topology import CAMPAIGN_SEND, EXCHANGE
 from tests.conftest import TESTDATA
-from tests.integration.gateway.conftest import poll, upload_file
+from tests.integration.gateway.conftest import Caller, poll, upload_file
+from tests.support.agencies import officer_of_new_agency
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
@@ -81,6 +83,7 @@ def test_full_email_flow(http, caller, settings, send_tap, database):
     assert set(template.json["template"]["params"]) == {"name", "appointment"}
     assert template.json["template"]["from"] == FROM
     assert template.json["template"]["reply_to"] is None
+    assert template.json["template"]["show_logo"] is True  # not given: true
 
     status = upload_file(http, caller, campaign_id, TESTDATA / "email_basic.csv")
     assert status["num_recipients"] == 5, status
@@ -89,12 +92,19 @@ def test_full_email_flow(http, caller, settings, send_tap, database):
     assert status["preview"]["subject"] == "Your appointment, Tan Ah Kow"
     assert "Tan Ah Kow" in status["preview"]["body"]
     assert status["preview"]["from"] == FROM
-    assert set(status["preview"]) == {"subject", "body", "replyTo", "from"}
+    assert set(status["preview"]) == {"subject", "body", "replyTo", "from", "showMasthead", "agencyLogoURI",
+                                      "agencyName", "themedBody"}
+    # The caller's address is in no agency's domain: the default agency, no logo; .gov.sg: the masthead.
+    assert (status["preview"]["agencyName"], status["preview"]["agencyLogoURI"], status["preview"]["showMasthead"]) \
+        == (settings.default_agency_name, "", True)
+    assert status["preview"]["body"] in status["preview"]["themedBody"]
 
     preview = http.get(f"{base}/preview", headers=caller.headers)
     assert preview.status_code == 200
-    assert set(preview.json["preview"]) == {"body", "subject", "reply_to", "from"}
+    assert set(preview.json["preview"]) == {"body", "subject", "reply_to", "from", "themed_body"}
     assert "2026-12-01 10:00" in preview.json["preview"]["body"]
+    assert preview.json["preview"]["themed_body"] == status["preview"]["themedBody"]
+    assert preview.json["preview"]["themed_body"].startswith("<!DOCTYPE html>")
 
     details = http.get(base, headers=caller.headers).json
     assert details["valid"] is True
@@ -168,3 +178,37 @@ def test_export_streams_an_empty_array_for_a_campaign_without_recipients(http, c
     exported = http.get(f"/v1/campaign/{campaign_id}/email/export", headers=caller.headers)
     assert exported.status_code == 200
     assert json.loads(exported.get_data(as_text=True)) == []
+
+
+def test_show_logo_is_stored_and_returned_and_the_previews_follow_it(http, caller, database):
+    officer = officer_of_new_agency(database)
+    with database.unit_of_work() as session:
+        key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, officer.email), label="test")
+    headers = {"Authorization": f"Bearer {key}"}
+    campaign_id = http.post("/v1/campaigns", headers=headers, json={"name": "Logo", "type": "EMAIL"}).json["id"]
+    base = f"/v1/campaign/{campaign_id}/email"
+    saved = http.put(f"{base}/template", headers=headers, json={**TEMPLATE, "show_logo": False})
+    assert saved.status_code == 200 and saved.json["template"]["show_logo"] is False
+    assert http.get(base, headers=headers).json["email_templates"]["show_logo"] is False
+    upload_file(http, Caller(officer.user_id, key, officer.email), campaign_id, TESTDATA / "email_basic.csv")
+
+    without = http.get(f"{base}/upload/status", headers=headers).json["preview"]
+    assert (without["agencyName"], without["agencyLogoURI"]) == (officer.agency, "")
+    assert "<img" not in without["themedBody"]
+
+    assert http.put(f"{base}/template", headers=headers, json=TEMPLATE).json["template"]["show_logo"] is True
+    shown = http.get(f"{base}/upload/status", headers=headers).json["preview"]
+    assert (shown["agencyName"], shown["agencyLogoURI"], shown["showMasthead"]) == (
+        officer.agency, officer.logo_uri, True)
+    assert f'<img src="{officer.logo_uri}"' in shown["themedBody"]
+    assert f'<img src="{officer.logo_uri}"' in http.get(f"{base}/preview", headers=headers).json["preview"][
+        "themed_body"]
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "true", []])
+def test_show_logo_must_be_true_or_false(http, caller, value):
+    campaign_id = create_campaign(http, caller)["id"]
+    refused = http.put(f"/v1/campaign/{campaign_id}/email/template", headers=caller.headers,
+                       json={**TEMPLATE, "show_logo": value})
+    assert refused.status_code == 400 and refused.json["code"] == "api_validation"
+    assert "show_logo" in refused.json["message"]

@@ -25,7 +25,8 @@ from postman_shared.grpc.errors import CODES
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # Flask's argument names -> the contract's path parameter names.
-PARAMETER_NAMES = {"campaign_id": "campaignId", "email_id": "emailId", "sms_id": "smsId", "key_id": "id"}
+PARAMETER_NAMES = {"campaign_id": "campaignId", "email_id": "emailId", "sms_id": "smsId", "key_id": "id",
+                   "sender_id": "id"}
 # Routes served outside /v1 that are not part of the API, and why they are not in the document.
 # The blueprints of postman_gateway.web: its modules' blueprints and its static assets.
 WEB_BLUEPRINTS = {"web_assets", *(importlib.import_module(f"postman_gateway.web.{name}").blueprint.name

@@ -11,14 +11,14 @@ import json
 import secrets
 import zipfile
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import update
 
 from postman_auth import api_keys
-from postman_auth.models import User
+from postman_auth.models import SenderAddress, User
 from postman_gateway.app import create_app
 from postman_gateway.rate_limits import MemoryLimitStore
 from tests.fakes.smtp import FakeSmtpServer
@@ -138,8 +138,33 @@ def test_the_reply_to_defaults_to_the_callers_own_address_and_the_from_name_may_
     with database.session() as session:
         own_address = session.get_one(User, caller.user_id).email
     parsed = smtp.messages[0].parsed()
-    assert parsed["From"] == f"Clinic Bookings <{DEFAULT_SENDER}>"
+    assert parsed["From"] == f"Clinic Bookings via Postman <{DEFAULT_SENDER}>"  # Postman's wording
     assert parsed["Reply-To"] == own_address and response.json["params"]["reply_to"] == own_address
+
+
+def test_the_from_may_be_an_address_the_caller_verified_and_no_other(http, caller, new_caller, smtp, database):
+    other = new_caller()
+    with database.unit_of_work() as session:  # as Settings > Sender addresses leaves them (auth's own tests)
+        session.add(SenderAddress(user_id=caller.user_id, email="bookings@agency.gov.sg", status="VERIFIED",
+                                  method="link", verified_at=datetime.now(timezone.utc)))
+        session.add(SenderAddress(user_id=caller.user_id, email="pending@agency.gov.sg", status="PENDING",
+                                  method="link"))
+        session.add(SenderAddress(user_id=other.user_id, email="theirs@agency.gov.sg", status="VERIFIED",
+                                  method="link", verified_at=datetime.now(timezone.utc)))
+
+    sent = send(http, caller, **{"from": "Clinic Bookings <Bookings@Agency.gov.sg>"})
+
+    assert sent.status_code == 201, sent.json
+    assert sent.json["from"] == "Clinic Bookings <bookings@agency.gov.sg>"
+    [message] = smtp.messages
+    assert message.mail_from == "bookings@agency.gov.sg"
+    assert message.parsed()["From"] == "Clinic Bookings <bookings@agency.gov.sg>"
+    for refused_from in ("pending@agency.gov.sg", "theirs@agency.gov.sg",
+                         '"bookings@agency.gov.sg" <someone@elsewhere.example>'):
+        refused = send(http, caller, **{"from": refused_from})
+        assert (refused.status_code, refused.json["code"]) == (400, "invalid_from_address"), refused_from
+        assert "Settings > Sender addresses" in refused.json["message"] or "looks like" in refused.json["message"]
+    assert len(smtp.messages) == 1
 
 
 def test_multipart_attachments_arrive_as_mime_parts_and_are_described_by_size_and_hash(http, caller, smtp):

@@ -22,6 +22,7 @@ from postman_shared.broker.topology import (
     TELEGRAM_SEND,
 )
 from postman_shared.messages import RenderedSms, RenderedTelegram, SendJob
+from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
 DEADLINE = 30.0
@@ -37,7 +38,7 @@ ROWS = [  # (recipient, name, valid)
 
 @pytest.fixture
 def services(settings):
-    with running(replace(settings, render_batch_size=2), "campaign", "renderer") as runtimes:
+    with running(replace(settings, render_batch_size=2), "auth", "campaign", "renderer") as runtimes:
         yield runtimes
 
 
@@ -48,17 +49,17 @@ def publisher(stores):
     publisher.close()
 
 
-def create_campaign(database, status="ENQUEUED") -> tuple[int, int, list[int]]:
+def create_campaign(database, status="ENQUEUED", user_id=1, show_logo=True) -> tuple[int, int, list[int]]:
     """A campaign with a template, the ROWS as recipients and one job; returns (campaign, job, recipient ids)."""
     with database.unit_of_work() as session:
-        campaign = Campaign(user_id=1, name="Dispatch test", type="EMAIL", csv_filename="list.csv",
+        campaign = Campaign(user_id=user_id, name="Dispatch test", type="EMAIL", csv_filename="list.csv",
                             recipient_keys=["recipient", "name"], num_recipients=len(ROWS), num_invalid=1)
         session.add(campaign)
         session.flush()
         session.add(EmailTemplate(campaign_id=campaign.id, subject="Hello {{ Name }}",
                                   body="<p>Dear {{ name }}, write to {{ recipient }}{{ code }}</p>",
                                   reply_to="help@agency.gov.sg", from_address="Agency <no-reply@agency.gov.sg>",
-                                  params=["name", "recipient", "code"]))
+                                  params=["name", "recipient", "code"], show_logo=show_logo))
         recipients = [Recipient(campaign_id=campaign.id, line=line, recipient=address, valid=valid,
                                 params={"recipient": address, "name": name})
                       for line, (address, name, valid) in enumerate(ROWS, start=2)]
@@ -111,7 +112,8 @@ def wait_for_status(database, job_id: int, status: str) -> None:
 
 def test_a_send_job_renders_one_email_per_valid_recipient_with_their_own_values(services, database, publisher,
                                                                                   amqp_channel):
-    campaign_id, job_id, valid_ids = create_campaign(database)
+    officer = officer_of_new_agency(database, name='<Health & Co "Agency">')
+    campaign_id, job_id, valid_ids = create_campaign(database, user_id=officer.user_id)
     send(publisher, campaign_id, job_id)
 
     emails = take(amqp_channel, EMAIL_SEND, len(valid_ids))
@@ -124,15 +126,20 @@ def test_a_send_job_renders_one_email_per_valid_recipient_with_their_own_values(
     assert set(by_address) == {r[0] for r in ROWS if r[2]}
     ann = by_address["ann@agency.gov.sg"]
     assert ann["subject"] == "Hello Ann <b>bold</b>"
-    body, footer = ann["body"].split("<hr>", 1)
-    assert body == "<p>Dear Ann &lt;b&gt;bold&lt;/b&gt;, write to ann@agency.gov.sg</p>"
+    body, footer = ann["body"].split("<p>Dear Ann &lt;b&gt;bold&lt;/b&gt;, write to ann@agency.gov.sg</p>")
+    assert escape(officer.agency) in footer and officer.agency not in ann["body"]  # the agency, escaped
+    assert f'<img src="{officer.logo_uri}" alt="{escape(officer.agency)}"' in body  # its logo, above the message
+    assert "An email from a Singapore Government agency" in body  # the masthead: the owner's address is .gov.sg
     assert ann["unsubscribe_url"].startswith(f"http://localhost:8080/unsubscribe/{campaign_id}/ann@agency.gov.sg?v=")
-    assert f'href="{escape(ann["unsubscribe_url"])}">Unsubscribe</a>' in footer
+    assert f'<a href="{escape(ann["unsubscribe_url"])}" style' in footer
+    assert ann["text"].startswith("An email from a Singapore Government agency\n\nDear Ann <b>bold</b>, write to "
+                                  "ann@agency.gov.sg\n\n" + officer.agency + "\n")
+    assert ann["text"].endswith(f"unsubscribe ({ann['unsubscribe_url']}).\n")
     assert ann["sender"] == "Agency <no-reply@agency.gov.sg>" and ann["reply_to"] == "help@agency.gov.sg"
     assert (ann["campaign_id"], ann["job_id"], ann["user_id"]) == (campaign_id, job_id, 1)
-    assert by_address["bob@agency.gov.sg"]["body"].startswith(
-        "<p>Dear Bob &quot;&#123;&#123; code &#125;&#125;&quot;, write to bob@agency.gov.sg</p><hr>")
-    assert by_address["cat@agency.gov.sg"]["body"].startswith("<p>Dear Cat &amp; co, write to cat@agency.gov.sg</p>")
+    assert "<p>Dear Bob &quot;&#123;&#123; code &#125;&#125;&quot;, write to bob@agency.gov.sg</p>" in by_address[
+        "bob@agency.gov.sg"]["body"]
+    assert "<p>Dear Cat &amp; co, write to cat@agency.gov.sg</p>" in by_address["cat@agency.gov.sg"]["body"]
     assert len({e["unsubscribe_url"] for e in emails}) == len(emails)  # each recipient's own link
     assert by_address["eve@agency.gov.sg"]["subject"] == "Hello Eve  Bcc: x@y.sg"
     assert rendered == {"message_id": f"rendered-{job_id}", "kind": "job_rendered", "job_id": job_id,
@@ -254,3 +261,29 @@ def test_a_text_job_whose_campaign_lost_its_credential_is_dead_lettered_unsent(s
     [dead] = receive(amqp_channel, DEAD_LETTER_QUEUE, 1)
     assert dead[0] == f"job-{job_id}"
     assert queue_is_empty(amqp_channel, SMS_SEND) and job_status(database, job_id) == "ENQUEUED"
+
+
+def test_a_template_without_the_logo_and_an_owner_of_no_agency_get_the_default_look(services, database, publisher,
+                                                                                     amqp_channel, settings):
+    campaign_id, job_id, valid_ids = create_campaign(database, user_id=987654321, show_logo=False)
+    send(publisher, campaign_id, job_id)
+
+    emails = take(amqp_channel, EMAIL_SEND, len(valid_ids))
+    take(amqp_channel, DELIVERY_EVENTS, 1)
+
+    body = emails[0]["body"]
+    assert "<img" not in body and "Singapore Government agency" not in body  # no logo, and no masthead: unknown owner
+    assert f">{escape(settings.default_agency_name)}</p>" in body
+
+
+def test_an_owner_whose_agency_has_a_logo_does_not_show_it_when_the_template_says_not_to(services, database,
+                                                                                        publisher, amqp_channel):
+    officer = officer_of_new_agency(database)
+    campaign_id, job_id, valid_ids = create_campaign(database, user_id=officer.user_id, show_logo=False)
+    send(publisher, campaign_id, job_id)
+
+    emails = take(amqp_channel, EMAIL_SEND, len(valid_ids))
+    take(amqp_channel, DELIVERY_EVENTS, 1)
+
+    assert all("<img" not in e["body"] and officer.agency in e["body"] and officer.agency in e["text"]
+               for e in emails)

@@ -7,6 +7,7 @@ import pytest
 from postman.v1 import renderer_pb2, renderer_pb2_grpc
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
+from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
 
@@ -44,6 +45,44 @@ def test_render_preview_escapes_values_in_the_body_only(renderer):
     response = client.call(renderer.RenderPreview, renderer_pb2.RenderPreviewRequest(
         channel="EMAIL", subject="For {{ name }}", body="<p>{{ NAME }}</p>", params={"Name": "<Ann>"}))
     assert (response.subject, response.body) == ("For <Ann>", "<p>&lt;Ann&gt;</p>")
+
+
+def test_an_email_preview_without_a_user_is_in_the_default_agency_look_without_asking_auth(renderer, settings):
+    response = client.call(renderer.RenderPreview, renderer_pb2.RenderPreviewRequest(
+        channel="EMAIL", subject="s", body="<p>Dear {{ name }}</p>", params={"name": "Ann"}))
+    assert (response.agency_name, response.agency_logo_uri, response.show_masthead) == (
+        settings.default_agency_name, "", False)
+    assert "<p>Dear Ann</p>" in response.themed_body and response.text.startswith("Dear Ann\n")
+
+
+@pytest.fixture
+def themed(settings):
+    with running(settings, "auth", "renderer"):
+        yield client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
+
+
+def test_an_email_preview_is_the_whole_email_in_the_theme_of_the_users_agency(themed, database):
+    officer = officer_of_new_agency(database, name="Ministry of <Previews> & Co")
+    request = renderer_pb2.RenderPreviewRequest(
+        channel="EMAIL", subject="For {{ name }}", body='<p>{{ name }}: see {{ form_link }}</p>',
+        params={"name": "Ann", "form_link": "https://form.gov.sg/abc?x=1&y=2"}, user_id=officer.user_id)
+
+    response = client.call(themed.RenderPreview, request)
+
+    assert response.body == ('<p>Ann: see <a href="https://form.gov.sg/abc?x=1&amp;y=2">'
+                             'https://form.gov.sg/abc?x=1&amp;y=2</a></p>')
+    assert (response.agency_name, response.agency_logo_uri, response.show_masthead) == (
+        officer.agency, officer.logo_uri, True)
+    assert response.body in response.themed_body
+    assert f'<img src="{officer.logo_uri}"' in response.themed_body
+    assert "Ministry of &lt;Previews&gt; &amp; Co" in response.themed_body and "<Previews>" not in response.themed_body
+    assert 'unsubscribe</a>' in response.themed_body and '<a href="#"' in response.themed_body  # a stand-in link
+    assert "Ann: see https://form.gov.sg/abc?x=1&y=2\n" in response.text
+    assert "Ministry of <Previews> & Co" in response.text
+
+    request.show_logo = False
+    without = client.call(themed.RenderPreview, request)
+    assert "<img" not in without.themed_body and without.agency_logo_uri == "" and without.agency_name == officer.agency
 
 
 def test_other_channels_are_refused(renderer):

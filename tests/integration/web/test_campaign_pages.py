@@ -19,12 +19,14 @@ from dataclasses import replace
 
 import pytest
 
+from postman_gateway.web.template_preview import frame_token
 from postman_shared.credentials import new_master_key
 from tests.conftest import TESTDATA
 from tests.fakes.smtp import FakeSmtpServer
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.gateway.conftest import poll
 from tests.integration.web.conftest import csrf_token, post_form
+from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
 REFUSED = "officer1@example.gov.sg"
@@ -114,6 +116,19 @@ def csv_rows(officer, url: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
 
 
+def email_frame(officer, html: str) -> str:
+    """The email the page shows in its sandboxed frame: the frame's own document, served under its own policy."""
+    found = re.search(r'<iframe class="email-frame" id="preview-body" src="([^"]+)" sandbox title="[^"]+"></iframe>',
+                      html)
+    assert found, "the page shows no email frame"
+    response = officer.client.get(found.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox; default-src 'none'; style-src 'unsafe-inline'") and "script" not in policy
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN" and response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
 def error_summary(html: str) -> list[tuple[str, str]]:
     """(link target, message) of each entry of the page's error summary."""
     summary = re.search(r'<div class="error-summary".*?</ul>', html, re.DOTALL)
@@ -134,13 +149,16 @@ def test_an_email_campaign_from_creation_to_its_failed_recipients_and_a_retry(we
     preview = previewed.get_data(as_text=True)
     assert "<code>name</code>, <code>appointment</code>" in preview  # the keys the message uses
     assert "<code>recipient</code>, <code>name</code>, <code>appointment</code>" in preview  # the columns needed
-    assert "Your appointment, [name]" in preview and "<p>Dear [name],</p>" in preview
+    assert "Your appointment, [name]" in preview and "<p>Dear [name],</p>" not in preview  # the email is framed
+    framed = email_frame(officer, preview)
+    assert "<p>Dear [name],</p><p>See you on [appointment].</p>" in framed and "show_logo" not in framed
+    assert f">{settings.default_agency_name}</p>" in framed and "An email from a Singapore Government agency" in framed
     assert page(officer, f"{campaign}/recipients").count("<code>name</code>") == 0  # nothing was saved
 
     live = officer.client.post(f"{campaign}/template/preview",
                                data={"csrf_token": csrf_token(previewed), **EMAIL_TEMPLATE})
     assert live.status_code == 200 and "<html" not in live.get_data(as_text=True)  # the fragment, for the script
-    assert "See you on [appointment]." in live.get_data(as_text=True)
+    assert "See you on [appointment]." in email_frame(officer, live.get_data(as_text=True))
 
     saved = submit(officer, f"{campaign}/template", intent="save", **EMAIL_TEMPLATE)
     assert (saved.status_code, saved.headers["Location"]) == (303, f"{campaign}/recipients")
@@ -155,7 +173,8 @@ def test_an_email_campaign_from_creation_to_its_failed_recipients_and_a_retry(we
 
     review = page(officer, f"{campaign}/review")
     assert '<dd id="preview-subject">Your appointment, Tan Ah Kow</dd>' in review
-    assert "<p>Dear Tan Ah Kow,</p><p>See you on 2026-12-01 10:00.</p>" in review
+    assert f'id="review-agency">In the look of {settings.default_agency_name}, under the government masthead.' in review
+    assert "<p>Dear Tan Ah Kow,</p><p>See you on 2026-12-01 10:00.</p>" in email_frame(officer, review)
     assert '<dd id="preview-from">Postman &lt;donotreply@mail.postman.gov.sg&gt;</dd>' in review
     assert re.search(r'id="review-recipients">5 in email_basic.csv', review)
     assert 'id="review-invalid">0 ' in review and 'id="send"' in review and "Singapore time" in review
@@ -257,10 +276,10 @@ def test_what_a_recipient_file_supplies_is_escaped_and_formulas_are_defused_in_d
     upload(officer, email, "people.csv", (b"recipient,name,appointment\n"
                                           b"a@example.gov.sg,<script>alert(1)</script><img src=x onerror=alert(2)>,"
                                           b"<a href=\"javascript:alert(3)\">today</a>\n"))
-    review = page(officer, f"{email}/review")
+    review = email_frame(officer, page(officer, f"{email}/review"))
     assert "<script>alert" not in review and "<img" not in review and '<a href="javascript' not in review
     assert "Dear &lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;," in review
-    assert 'See you on &lt;a href="javascript:alert(3)"&gt;today&lt;/a&gt;.' in review  # text, not a link
+    assert 'See you on &lt;a href=&quot;javascript:alert(3)&quot;&gt;today&lt;/a&gt;.' in review  # text, not a link
 
 
 def test_an_sms_campaign_through_the_pages_with_a_twilio_account_checked_by_a_test_sms(web_sign_in, twilio):
@@ -370,7 +389,8 @@ def test_another_officers_campaign_pages_are_not_found(web_sign_in):
     campaign = new_campaign(owner, "Private", "EMAIL")
     submit(owner, f"{campaign}/template", intent="save", **EMAIL_TEMPLATE)
     for step in ("", "/template", "/recipients", "/review", "/duplicate", "/delete", "/progress",
-                 "/export/failed.csv", "/recipients/status"):
+                 "/export/failed.csv", "/recipients/status", "/review/frame",
+                 "/template/frame?t=" + frame_token("s", "<p>x</p>", True)):
         response = other.client.get(campaign + step)
         assert response.status_code == 404, (step, response.status_code)
     token = csrf_token(other.client.get("/campaigns/new"))
@@ -389,3 +409,38 @@ def test_the_pages_have_no_inline_script_or_style(web_sign_in):
         assert not re.search(r"<script(?![^>]*\ssrc=)", html), url
         assert not re.search(r'\sstyle="|\son[a-z]+="', html), url
 
+
+
+def test_an_officers_emails_are_shown_in_their_agencys_look_with_the_logo_as_the_template_says(web_sign_in,
+                                                                                              database):
+    agency_officer = officer_of_new_agency(database, name="Ministry of <Pages>")
+    officer = web_sign_in(agency_officer.email)
+    campaign = new_campaign(officer, "Logo", "EMAIL")
+    editor = page(officer, f"{campaign}/template")
+    assert re.search(r'<input class="checkbox__input" id="show_logo" name="show_logo" type="checkbox" value="yes" '
+                     r'checked', editor)  # a new template shows the logo
+    framed = email_frame(officer, submit(officer, f"{campaign}/template", intent="preview", show_logo="yes",
+                                         **EMAIL_TEMPLATE).get_data(as_text=True))
+    assert f'<img src="{agency_officer.logo_uri}"' in framed and "Ministry of &lt;Pages&gt;" in framed
+
+    without = submit(officer, f"{campaign}/template", intent="preview", **EMAIL_TEMPLATE)  # the box left unticked
+    assert "<img" not in email_frame(officer, without.get_data(as_text=True))
+    saved = submit(officer, f"{campaign}/template", intent="save", **EMAIL_TEMPLATE)
+    assert saved.status_code == 303
+    editor = page(officer, f"{campaign}/template")
+    assert 'id="show_logo" name="show_logo" type="checkbox" value="yes" aria-describedby' in editor  # unticked
+    assert "<img" not in email_frame(officer, editor)  # the saved template's preview, as saved
+
+    upload(officer, campaign, "email_basic.csv", (TESTDATA / "email_basic.csv").read_bytes())
+    review = page(officer, f"{campaign}/review")
+    assert f"In the look of {agency_officer.agency.replace('<', '&lt;').replace('>', '&gt;')}, under the " in review
+    assert "<img" not in email_frame(officer, review) and "Tan Ah Kow" in email_frame(officer, review)
+
+
+@pytest.mark.parametrize("token", ["", "not-base64!", "eJwrzs9LyUktKklVSC7KLy4BAF4GB8c"])
+def test_a_frame_of_a_template_that_does_not_read_says_so(web_sign_in, token):
+    officer = web_sign_in()
+    campaign = new_campaign(officer, "Frames", "EMAIL")
+    response = officer.client.get(f"{campaign}/template/frame?t={token}")
+    assert response.status_code == 404 and "There is no email to show here." in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"].startswith("sandbox;")

@@ -9,6 +9,7 @@ from postman_renderer.email_template import EmailMessageTemplate
 from postman_renderer.sms_template import SmsMessageTemplate
 from postman_renderer.telegram_template import TelegramMessageTemplate, validate_telegram_template
 from postman_renderer.template import TemplateError
+from postman_renderer.theme import NO_LINK, EmailLook, ThemedEmail
 from postman_shared.broker.topology import EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
 from postman_shared.messages import RenderedEmail, RenderedSms, RenderedTelegram
 
@@ -20,26 +21,38 @@ class _Recipient:
     params: dict[str, str] = field(default_factory=dict)
 
 
+def themed(subject: str, body: str) -> ThemedEmail:
+    return ThemedEmail(EmailMessageTemplate.parse(subject, body), EmailLook("Agency"), NO_LINK)
+
+
 def test_a_rendered_email_message_decodes_as_a_rendered_email_with_the_recipient_id_as_message_id():
-    template = EmailMessageTemplate.parse("Hi {{ name }}", "<p>{{ name }} at {{ recipient }}</p>")
-    envelope = JobEnvelope(campaign_id=7, job_id=9, template=template, sender="Agency <a@agency.gov.sg>",
-                           reply_to=None)
+    email = themed("Hi {{ name }}", "<p>{{ name }} at {{ recipient }}</p>")
+    envelope = JobEnvelope(campaign_id=7, job_id=9, email=email, sender="Agency <a@agency.gov.sg>", reply_to=None)
 
     message = envelope.message(_Recipient(42, "ann@x.sg", {"name": "<Ann>"}))
 
     assert (message.routing_key, message.message_id) == (EMAIL_SEND, "42")
+    rendered = email.render({"name": "<Ann>", "recipient": "ann@x.sg"})
+    assert "<p>&lt;Ann&gt; at ann@x.sg</p>" in rendered.html and "<Ann> at ann@x.sg" in rendered.text
     assert RenderedEmail.from_dict(message.body) == RenderedEmail(
         recipient_id=42, campaign_id=7, job_id=9, to="ann@x.sg", sender="Agency <a@agency.gov.sg>", reply_to=None,
-        subject="Hi <Ann>", body="<p>&lt;Ann&gt; at ann@x.sg</p>",
+        subject="Hi <Ann>", body=rendered.html, text=rendered.text,
     )
     assert message.body == RenderedEmail.from_dict(message.body).to_dict()
 
 
+def test_a_rendered_email_of_an_older_renderer_without_a_text_part_still_decodes():
+    older = {"recipient_id": 1, "campaign_id": 2, "job_id": 3, "to": "a@b.sg", "sender": "s@b.sg", "reply_to": None,
+             "subject": "s", "body": "<p>x</p>", "retry": False, "user_id": 4, "unsubscribe_url": None}
+    assert RenderedEmail.from_dict(older).text is None
+
+
 def test_a_recipient_column_in_the_values_wins_over_the_normalised_address():
-    template = EmailMessageTemplate.parse("s", "{{ recipient }}")
-    envelope = JobEnvelope(campaign_id=1, job_id=1, template=template, sender="a@b.sg", reply_to="r@b.sg")
+    envelope = JobEnvelope(campaign_id=1, job_id=1, email=themed("s", "{{ recipient }}"), sender="a@b.sg",
+                           reply_to="r@b.sg")
     message = envelope.message(_Recipient(1, "ann@x.sg", {"recipient": "Ann@X.sg"}))
-    assert message.body["body"] == "Ann@X.sg" and message.body["reply_to"] == "r@b.sg"
+    assert "\nAnn@X.sg\n</td>" in message.body["body"] and message.body["text"].startswith("Ann@X.sg\n")
+    assert message.body["reply_to"] == "r@b.sg"
 
 
 def test_a_rendered_sms_carries_the_owner_credential_and_rate_and_its_values_are_not_escaped():

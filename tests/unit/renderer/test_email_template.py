@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from postman_renderer.email_template import EmailMessageTemplate, validate_email_template
+from postman_renderer.email_template import EmailMessageTemplate, escape_html_value, validate_email_template
 from postman_renderer.sanitise import sanitise_email_html
 from postman_renderer.template import TemplateError
 
@@ -114,3 +114,42 @@ def test_rendering_never_lets_a_values_markup_or_tags_through_unescaped():
             rendered_values = rendered_values.replace(part, "\x00", 1)
         for forbidden in ("<", ">", '"', "{{", "{"):
             assert forbidden not in rendered_values, (value, body)
+
+
+def test_a_link_keys_http_value_in_text_becomes_a_link_to_itself_escaped():
+    template = EmailMessageTemplate.parse("{{ form_url }}", "<p>Fill in {{ form_url }} or {{ Form_Link }}</p>")
+    subject, body = template.render({"form_url": "https://form.gov.sg/a?b=1&c=\"2\"", "form_link": "HTTP://x.sg/<y>"})
+    assert subject == 'https://form.gov.sg/a?b=1&c="2"'  # the subject is plain text
+    assert body == ('<p>Fill in <a href="https://form.gov.sg/a?b=1&amp;c=&quot;2&quot;">'
+                    'https://form.gov.sg/a?b=1&amp;c=&quot;2&quot;</a> or '
+                    '<a href="HTTP://x.sg/&lt;y&gt;">HTTP://x.sg/&lt;y&gt;</a></p>')
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "mailto:a@b.sg", "www.example.gov.sg", "https://", " ",
+                                   "ftp://x.sg/file", "<b>https://x.sg</b>"])
+def test_a_link_keys_value_that_is_not_an_http_address_stays_escaped_text(value):
+    _, body = EmailMessageTemplate.parse("s", "<p>{{ doc_link }}</p>").render({"doc_link": value})
+    assert body == f"<p>{escape_html_value(value)}</p>" and "<a" not in body
+
+
+def test_a_link_key_in_an_attribute_or_in_a_links_text_is_not_made_a_link_again():
+    template = EmailMessageTemplate.parse(
+        "s", '<a href="{{ doc_url }}" title="{{ doc_url }}">Open {{ doc_url }}</a> <img src="{{ pic_url }}" alt="">')
+    _, body = template.render({"doc_url": "https://x.sg/a", "pic_url": "https://x.sg/p.png"})
+    assert body == ('<a href="https://x.sg/a" title="https://x.sg/a">Open https://x.sg/a</a> '
+                    '<img src="https://x.sg/p.png" alt="">')
+
+
+def test_only_keys_ending_in_url_or_link_are_link_keys():
+    template = EmailMessageTemplate.parse("s", "<p>{{ url }} {{ link }} {{ protectedlink }} {{ urls }} "
+                                               "{{ my_link }}</p>")
+    _, body = template.render({key: "https://x.sg" for key in ("url", "link", "protectedlink", "urls", "my_link")})
+    assert body == '<p>https://x.sg https://x.sg https://x.sg https://x.sg <a href="https://x.sg">https://x.sg</a></p>'
+
+
+def test_positions_follow_quotes_and_tags_across_the_template():
+    template = EmailMessageTemplate.parse("s", '<p title="a > {{ x_url }}">{{ x_url }}</p><a href=\'{{ x_url }}\'>'
+                                               '<b>{{ x_url }}</b></a>{{ x_url }}')
+    _, body = template.render({"x_url": "https://x.sg"})
+    link = '<a href="https://x.sg">https://x.sg</a>'
+    assert body == (f'<p title="a > https://x.sg">{link}</p><a href=\'https://x.sg\'><b>https://x.sg</b></a>{link}')

@@ -10,6 +10,7 @@ import pytest
 from postman_renderer.dispatch import JobEnvelope, TextEnvelope
 from postman_renderer.email_template import EmailMessageTemplate
 from postman_renderer.stats_client import SortedIds
+from postman_renderer.theme import NO_LINK, EmailLook, ThemedEmail
 from postman_shared.broker.topology import SMS_SEND
 from postman_shared.messages import RenderedEmail, RenderedSms, RenderedTelegram
 
@@ -22,10 +23,9 @@ class _Recipient:
 
 
 def test_a_retry_email_has_the_job_in_its_message_id_and_decodes_with_it():
-    template = EmailMessageTemplate.parse("Hi {{ name }}", "<p>{{ name }}</p>")
-    first = JobEnvelope(campaign_id=7, job_id=9, template=template, sender="a@agency.gov.sg", reply_to=None)
-    retry = JobEnvelope(campaign_id=7, job_id=12, template=template, sender="a@agency.gov.sg", reply_to=None,
-                        retry=True)
+    email = ThemedEmail(EmailMessageTemplate.parse("Hi {{ name }}", "<p>{{ name }}</p>"), EmailLook("Agency"), NO_LINK)
+    first = JobEnvelope(campaign_id=7, job_id=9, email=email, sender="a@agency.gov.sg", reply_to=None)
+    retry = JobEnvelope(campaign_id=7, job_id=12, email=email, sender="a@agency.gov.sg", reply_to=None, retry=True)
 
     original, again = (envelope.message(_Recipient(42, "ann@x.sg", {"name": "Ann"})) for envelope in (first, retry))
 

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import pytest
 
 from postman_sender_email import mime
-from postman_shared.messages import RenderedEmail
+from postman_shared.messages import PriorityEmail, RenderedEmail
 
 
 def _email(**overrides: object) -> RenderedEmail:
@@ -145,3 +145,37 @@ def test_without_a_mailto_the_header_holds_the_https_link_only_and_without_a_lin
 def test_a_line_break_in_the_link_cannot_inject_a_header():
     parsed = _parse(mime.build(_email(unsubscribe_url="https://x.example/u\r\nBcc: victim@example.com")))
     assert parsed["Bcc"] is None
+
+
+def test_an_email_with_a_text_part_is_multipart_alternative_text_first_then_html():
+    text = "Hello Ana\n\nSee you.\r\nBye 😀\n"
+    data = mime.build(_email(body="<p>Hello Ana 😀</p>", text=text, unsubscribe_url="https://p.example/u/1?h=2"))
+    parsed = _parse(data)
+
+    assert parsed.get_content_type() == "multipart/alternative"
+    plain, html = parsed.iter_parts()
+    assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
+    assert plain["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == "base64"
+    assert plain.get_payload(decode=True) == "Hello Ana\r\n\r\nSee you.\r\nBye 😀\r\n".encode()  # CRLF, canonical
+    assert html.get_content() == "<p>Hello Ana 😀</p>"
+    assert parsed.get_body(("html",)) is html and parsed.get_body(("plain",)) is plain
+    assert parsed["List-Unsubscribe"] == "<https://p.example/u/1?h=2>"  # headers as before
+    assert not any(line.startswith(b".") for line in data.split(b"\r\n")) and data.endswith(b"--\r\n")
+
+
+def test_each_message_has_its_own_boundary_that_no_part_can_contain():
+    first, second = (mime.build(_email(text="x", body="<p>=_postman_</p>")) for _ in range(2))
+    boundary = _parse(first).get_boundary()
+    assert boundary.startswith("=_postman_") and boundary != _parse(second).get_boundary()
+    assert first.count(boundary.encode()) == 4  # the header, two part openings and the closing line
+
+
+def test_a_priority_email_with_a_text_part_is_multipart_too_and_one_without_is_html_only():
+    with_text = PriorityEmail(message_id="test-1-ab", to="me@agency.gov.sg", sender="a@b.sg", subject="s",
+                              body="<p>x</p>", text="x\n")
+    assert _parse(mime.build(with_text)).get_content_type() == "multipart/alternative"
+    otp = PriorityEmail(message_id="otp-1", to="me@agency.gov.sg", sender="a@b.sg", subject="s", body="<p>x</p>")
+    assert _parse(mime.build(otp)).get_content_type() == "text/html"
+    assert PriorityEmail.from_dict({k: v for k, v in with_text.to_dict().items() if k != "text"}).text is None
+    assert PriorityEmail.from_dict(with_text.to_dict()) == with_text

@@ -24,20 +24,34 @@ def request(**fields: object) -> EmailToSend:
     ("", DEFAULT),
     ("donotreply@mail.postman.gov.sg", DEFAULT),
     (" <donotreply@mail.postman.gov.sg>", DEFAULT),
-    ("Clinic <DoNotReply@Mail.Postman.gov.sg>", "Clinic <donotreply@mail.postman.gov.sg>"),
-    ('"Tan, Ana" <donotreply@mail.postman.gov.sg>', '"Tan, Ana" <donotreply@mail.postman.gov.sg>'),
+    ("Clinic <DoNotReply@Mail.Postman.gov.sg>", "Clinic via Postman <donotreply@mail.postman.gov.sg>"),
+    ('"Tan, Ana" <donotreply@mail.postman.gov.sg>', '"Tan, Ana via Postman" <donotreply@mail.postman.gov.sg>'),
 ])
-def test_the_default_sender_may_be_named_as_the_caller_likes(from_address, header):
+def test_the_default_sender_may_be_named_as_the_caller_likes_via_postman(from_address, header):
     sender = check(request(from_address=from_address), DEFAULT).sender
     assert sender == header
     assert mime.mailbox(sender)[0] == "donotreply@mail.postman.gov.sg"
 
 
-def test_another_sender_is_refused_naming_the_one_allowed():
+def test_another_sender_is_refused_naming_the_rule():
     with pytest.raises(ServiceError) as refused:
         check(request(from_address="Me <me@agency.gov.sg>"), DEFAULT)
     assert refused.value.code == "invalid_from_address"
-    assert "use donotreply@mail.postman.gov.sg" in refused.value.message
+    assert "send from donotreply@mail.postman.gov.sg" in refused.value.message
+    assert "Settings > Sender addresses" in refused.value.message
+
+
+def test_a_verified_sender_address_is_used_with_its_own_name_and_asked_for_only_when_needed():
+    asked = []
+
+    def verified():
+        asked.append(1)
+        return {"me@agency.gov.sg"}
+
+    assert check(request(from_address="Me <ME@agency.gov.sg>"), DEFAULT, verified).sender == "Me <me@agency.gov.sg>"
+    assert check(request(from_address="Me <donotreply@mail.postman.gov.sg>"), DEFAULT, verified).sender == \
+        "Me via Postman <donotreply@mail.postman.gov.sg>"
+    assert asked == [1]  # the default address needs no lookup
 
 
 def test_addresses_are_reduced_to_bare_ones_and_copies_are_not_repeated():

@@ -36,6 +36,8 @@ TAGS = [
     ("SMS", "Transactional SMS with a saved Twilio credential (section 5.2)."),
     ("Sign-in", "One-time password sign-in and sessions (this platform's own)."),
     ("API keys", "The signed-in user's API keys (this platform's own)."),
+    ("Sender addresses", "The addresses the signed-in user has proven they own and may send email from (Postman's "
+                         "custom From addresses)."),
     ("Platform", "Liveness and this document."),
     ("Uploads", "The presigned PUT of recipient files when the platform stores them itself."),
     ("Unsubscribe", "Recipients' unsubscribe links: no key, the link's signature is checked (upstream's API)."),

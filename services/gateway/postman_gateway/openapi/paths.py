@@ -166,6 +166,38 @@ def platform_operations() -> list[tuple[str, str, dict[str, Any]]]:
            "Revokes one of the caller's keys at once. Another user's key is 404. Session only.",
            ok(200, "Revoked.", ref("ApiKeyIdObject"), {"id": 5}), errors=(400, 403, 404, *CALLER_ERRORS),
            params=[path_param("id", "The key's id.", example="5")]),
+        *sender_address_operations(),
+    ]
+
+
+def sender_address_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    """Postman's custom From addresses (``/settings/email/from``), session only like the API keys."""
+    return [
+        op("GET", "/v1/settings/email/from", "Sender addresses", "What the caller may send email from",
+           "`from` (Postman's shape): the caller's verified addresses, then the default `EMAIL_FROM`, which may be "
+           "used with any display name (it then reads \"<name> via Postman\"). `addresses`: every address of the "
+           "caller with its state. Session only: with an API key this is 403.",
+           ok(200, "The addresses.", ref("SenderAddresses"), ref_example("SenderAddresses")),
+           errors=(403, *CALLER_ERRORS)),
+        op("POST", "/v1/settings/email/from/verify", "Sender addresses", "Prove an address to send email from",
+           "The address (`email`, or Postman's `from`: `Name <address>`) must be one plain address in an agency "
+           "domain allowed to sign in; with Amazon SES it must also be verified with DKIM in SES, its DKIM CNAMEs "
+           "resolving. It is VERIFIED at once when SES holds the address itself (for officers of its domain); "
+           "otherwise a confirmation link is emailed to it (valid `SENDER_CONFIRM_HOURS`, once) and it is PENDING "
+           "until the link is followed. What is missing is a 400 `invalid_from_address`; a new link to the same "
+           "address within a minute is 429. Session only.",
+           ok(200, "Verified, or a link was emailed.", ref("SenderAddressVerification"),
+              ref_example("SenderAddressVerification")),
+           errors=(400, 403, *CALLER_ERRORS),
+           body=json_body(obj({"email": {"type": "string", "minLength": 1,
+                                         "description": "The address (or `Name <address>`)."},
+                               "from": {"type": "string", "description": "Postman's name for the same field."}}),
+                          {"email": "noreply@agency.gov.sg"})),
+        op("DELETE", "/v1/settings/email/from/{id}", "Sender addresses", "Remove a sender address",
+           "Email whose From uses it is refused from now on, and a scheduled campaign that uses it is not sent. "
+           "Another user's address is 404. Session only.",
+           ok(200, "Removed.", ref("SenderAddressIdObject"), {"id": 4}), errors=(400, 403, 404, *CALLER_ERRORS),
+           params=[path_param("id", "The address's id.", example="4")]),
     ]
 
 
@@ -264,7 +296,10 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
                  "reply_to": {"type": ["string", "null"]}, "from": {"type": "string"},
                  "show_logo": {"type": "boolean", "default": True}}, ("subject", "body", "reply_to", "from")),
             {"subject": "Your appointment, {{name}}", "body": "<p>Dear {{name}}</p>", "reply_to": None, "from": FROM},
-            description="`reply_to` must be present and may be null. `{{ key }}` tags; HTML is sanitised.")
+            description="`reply_to` must be present and may be null. `{{ key }}` tags; HTML is sanitised. `from`: "
+                        "the default address with any display name (saved as \"<name> via Postman <address>\"), or "
+                        "an address the caller verified (`/v1/settings/email/from`); else 400 "
+                        "`invalid_from_address`, here and again at send.")
         template_result = ok(200, "The saved template and whether the campaign can be sent.",
                              ref("EmailTemplateResult"), ref_example("EmailTemplateResult"))
     else:
@@ -494,7 +529,9 @@ def transactional_operations() -> list[tuple[str, str, dict[str, Any]]]:
         "subject": {"type": "string", "minLength": 1}, "body": {"type": "string", "minLength": 1},
         "recipient": address,
         "cc": {"type": "array", "items": address}, "bcc": {"type": "array", "items": address},
-        "from": {"type": "string", "description": "The default sender's address, with any display name."},
+        "from": {"type": "string", "description": "The default sender's address with any display name (it reads "
+                                                  "\"<name> via Postman\"), or an address the caller verified "
+                                                  "(`/v1/settings/email/from`); else 400 `invalid_from_address`."},
         "reply_to": {"type": "string", "description": "Default: the caller's own email address."},
         "classification": {"type": "string", "enum": CLASSIFICATIONS,
                            "description": "Upper-cased before it is checked."},

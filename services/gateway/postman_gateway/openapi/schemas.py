@@ -103,6 +103,20 @@ def _error_schemas() -> dict[str, Schema]:
     }
 
 
+SENDER_ADDRESS: dict[str, Schema] = {
+    "id": INTEGER,
+    "email": {"type": "string", "format": "email", "description": "Lower-cased."},
+    "status": {"type": "string", "enum": ["PENDING", "VERIFIED"],
+               "description": "VERIFIED: email may be sent from it. PENDING: its confirmation link was not followed."},
+    "method": {"type": "string", "enum": ["ses", "link"],
+               "description": "How it is proven: SES holds the address verified, or the link mailed to it."},
+    "created_at": DATE_TIME,
+    "verified_at": DATE_TIME_OR_NULL,
+    "confirm_expires_at": {**DATE_TIME_OR_NULL, "description": "PENDING: when the mailed link stops working."},
+}
+SENDER_ADDRESS_EXAMPLE = {"id": 4, "email": "noreply@agency.gov.sg", "status": "VERIFIED", "method": "link",
+                          "created_at": WHEN, "verified_at": LATER, "confirm_expires_at": None}
+
 JOB_QUEUE = obj({"status": ref("JobStatus"), "sent_at": DATE_TIME_OR_NULL, "status_updated_at": DATE_TIME_OR_NULL,
                  "scheduled_at": {**DATE_TIME_OR_NULL,
                                   "description": "An extra key: when a `READY` job is released; null when the send "
@@ -126,10 +140,11 @@ CAMPAIGN_META_EXAMPLE = {
 }
 
 EMAIL_TEMPLATE = obj({"subject": STRING, "body": STRING, "reply_to": STRING_OR_NULL, "params": STRINGS,
-                      "from": STRING},
+                      "from": STRING,
+                      "show_logo": {"type": "boolean", "description": "The agency's logo in the email's theme."}},
                      examples=[{"subject": "Your appointment, {{name}}", "body": "<p>Dear {{name}}</p>",
                                 "reply_to": None, "params": ["name"],
-                                "from": "Postman <donotreply@mail.postman.gov.sg>"}])
+                                "from": "Postman <donotreply@mail.postman.gov.sg>", "show_logo": True}])
 
 CHANNEL_TEMPLATE = obj(
     {"body": STRING, "params": STRINGS,
@@ -187,6 +202,8 @@ SMS_MESSAGE_EXAMPLE: Schema = {
     "sent_at": None, "delivered_at": None, "errored_at": None,
 }
 
+THEMED_BODY = ("The whole email as it arrives: the body in the theme of the owner's agency (masthead, logo, footer "
+               "with a stand-in unsubscribe link), HTML with inline styles.")
 UPLOAD_STATUS_EXAMPLE = {
     "is_csv_processing": False, "num_recipients": 5, "csv_filename": "recipients.csv",
     "preview": {"subject": "Your appointment, A", "body": "<p>Dear A</p>", "replyTo": None,
@@ -301,7 +318,11 @@ def schemas() -> dict[str, Schema]:
                        "transaction_id": "0b5c7f3e-4c1d-4a47-9a57-5f1e1f0c9d11"}]),
         "EmailUploadPreview": obj(
             {"subject": STRING, "body": STRING, "replyTo": STRING_OR_NULL, "from": STRING,
-             "showMasthead": BOOLEAN, "agencyLogoURI": STRING, "agencyName": STRING, "themedBody": STRING},
+             "showMasthead": {**BOOLEAN, "description": "The email carries the government masthead line."},
+             "agencyLogoURI": {**STRING, "description": "The logo the email shows; empty when none (no logo, or the "
+                                                        "template's `show_logo` is false)."},
+             "agencyName": {**STRING, "description": "The agency of the campaign's owner, in the email's footer."},
+             "themedBody": {**STRING, "description": THEMED_BODY}},
             ("subject", "body", "from"),
             description="camelCase keys, as in the contract (unlike the preview endpoint's).",
             examples=[UPLOAD_STATUS_EXAMPLE["preview"]]),
@@ -320,7 +341,7 @@ def schemas() -> dict[str, Schema]:
                                    "encoding": "GSM-7"}}]),
         "EmailPreview": obj(
             {"preview": obj({"body": STRING, "subject": STRING, "reply_to": STRING_OR_NULL, "from": STRING,
-                             "themed_body": STRING}, ("body", "subject", "from"))},
+                             "themed_body": {**STRING, "description": THEMED_BODY}}, ("body", "subject", "from"))},
             examples=[{"preview": {"body": "<p>Dear A</p>", "subject": "Your appointment, A", "reply_to": None,
                                    "from": "Postman <donotreply@mail.postman.gov.sg>"}}]),
         "ChannelPreview": obj({"preview": ref("ChannelUploadPreview")},
@@ -392,6 +413,23 @@ def schemas() -> dict[str, Schema]:
                                         "last_five": "x7Q2a", "created_at": WHEN,
                                         "expires_at": "2027-05-26T08:00:00.000Z", "test": False}]),
         "ApiKeyIdObject": obj({"id": INTEGER}, ("id",), examples=[{"id": 5}]),
+        "SenderAddress": obj(SENDER_ADDRESS, tuple(SENDER_ADDRESS), examples=[SENDER_ADDRESS_EXAMPLE]),
+        "SenderAddresses": obj(
+            {"from": {**STRINGS, "description": "Postman's list: what the caller may send from, their verified "
+                                                "addresses, then the default `EMAIL_FROM`."},
+             "addresses": {"type": "array", "items": ref("SenderAddress"),
+                           "description": "Every address of the caller, verified or waiting for its link."}},
+            ("from", "addresses"),
+            examples=[{"from": ["noreply@agency.gov.sg", "Postman <donotreply@mail.postman.gov.sg>"],
+                       "addresses": [SENDER_ADDRESS_EXAMPLE]}]),
+        "SenderAddressVerification": obj(
+            {**SENDER_ADDRESS, "message": {**STRING, "description": "What happens next, in words."}},
+            (*SENDER_ADDRESS, "message"),
+            examples=[{**SENDER_ADDRESS_EXAMPLE, "status": "PENDING", "method": "link", "verified_at": None,
+                       "confirm_expires_at": LATER,
+                       "message": "A confirmation link was emailed to noreply@agency.gov.sg. Follow it within 24 "
+                                  "hours to send email from this address."}]),
+        "SenderAddressIdObject": obj({"id": INTEGER}, ("id",), examples=[{"id": 4}]),
     }
 
 

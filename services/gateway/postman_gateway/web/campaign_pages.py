@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from postman.v1 import campaign_pb2, senders_pb2
 from postman_gateway import audit, channel_routes
 from postman_gateway.backends import backends
-from postman_gateway.web import SETTINGS, campaign_forms, formatting, recipient_upload, template_preview
+from postman_gateway.web import SETTINGS, campaign_forms, formatting, recipient_upload, sender_fields, template_preview
 from postman_gateway.web.campaign_access import campaign_ref, officer_campaign, see_other
 from postman_gateway.web.campaign_view import CampaignView
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
@@ -109,19 +109,22 @@ PROTECTED_DEFAULT_BODY = (
 
 
 def _template_values(view: CampaignView) -> dict[str, str]:
-    """What the editor shows: the form as posted, else the saved template, else the defaults."""
+    """What the editor shows: the form as posted, else the saved template, else the defaults. An email's From is
+    two fields, ``from_name`` and ``from_address`` (a drop-down), and ``from``, the header they make."""
     template = view.template
     if request.method == "POST":
-        keys = ("subject", "body", "reply_to", "from") if view.channel == "EMAIL" else ("body",)
-        return {key: request.form.get(key, "") for key in keys}
+        if view.channel != "EMAIL":
+            return {"body": request.form.get("body", "")}
+        values = {key: request.form.get(key, "") for key in ("subject", "body", "reply_to")}
+        return {**values, **sender_fields.posted(request.form, _settings().email_from)}
     if view.channel != "EMAIL":
         return {"body": template.body if template is not None else ""}
     if isinstance(template, campaign_pb2.EmailTemplate):
         return {"subject": template.subject, "body": template.body,
                 "reply_to": template.reply_to if template.HasField("reply_to") else "",
-                "from": template.from_address}
+                **sender_fields.saved(template.from_address, _settings().email_from)}
     body = PROTECTED_DEFAULT_BODY if view.campaign.protect else ""
-    return {"subject": "", "body": body, "reply_to": "", "from": _settings().email_from}
+    return {"subject": "", "body": body, "reply_to": "", **sender_fields.saved("", _settings().email_from)}
 
 
 def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
@@ -130,7 +133,7 @@ def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
         return "body"
     message = exc.message.lower()
     if exc.code == "invalid_from_address" or message.startswith("from"):
-        return "from"
+        return sender_fields.error_field(exc.message)
     if "reply_to" in message:
         return "reply_to"
     if exc.code == "invalid_template":
@@ -138,12 +141,20 @@ def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
     return "subject" if message.startswith("subject") else "body"
 
 
+def _show_logo(view: CampaignView) -> bool:
+    """Whether the email shows the agency's logo: the box as posted, else as saved (true for a new template)."""
+    if request.method == "POST":
+        return request.form.get("show_logo") == "yes"
+    template = view.template
+    return template.show_logo if isinstance(template, campaign_pb2.EmailTemplate) else True
+
+
 def _save_template(view: CampaignView, values: dict[str, str]) -> None:
     ref = campaign_ref(view.id)
     if view.channel == "EMAIL":
         email = campaign_pb2.UpdateEmailTemplateRequest(
             campaign_id=ref.campaign_id, user_id=ref.user_id, subject=values["subject"], body=values["body"],
-            from_address=values["from"])
+            from_address=values["from"], show_logo=_show_logo(view))
         if values["reply_to"].strip():
             email.reply_to = values["reply_to"].strip()
         client.call(backends().campaign.UpdateEmailTemplate, email)
@@ -175,7 +186,8 @@ def template(campaign_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         errors = _template_errors(view, values)
         if not errors and request.form.get("intent") == "preview":
-            preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"])
+            preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"],
+                                               _show_logo(view))
             if preview.error:
                 errors.add(preview.error_field, preview.error)
         elif not errors:
@@ -187,9 +199,12 @@ def template(campaign_id: int) -> ResponseReturnValue:
                     raise
                 errors.add(_template_error_field(view, exc), exc.message)
     elif view.template is not None:
-        preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"])
+        preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"], _show_logo(view))
+    from_options = sender_fields.options(g.user_id, _settings().email_from, values.get("from_address", "")) \
+        if view.channel == "EMAIL" else []
     return render("campaign/template.html", 400 if errors else 200, title="Write the message", errors=errors,
-                  campaign=view, values=values, preview=preview, max_segments=_settings().sms_max_segments)
+                  campaign=view, values=values, preview=preview, max_segments=_settings().sms_max_segments,
+                  from_options=from_options, show_logo=_show_logo(view))
 
 
 @blueprint.post("/<int:campaign_id>/template/preview")
@@ -197,7 +212,8 @@ def template_preview_fragment(campaign_id: int) -> ResponseReturnValue:
     """The editor's live preview (the script posts the form here as the officer types): the preview part of the
     page, rendered by the same template as the page, so it is escaped the same way."""
     view = officer_campaign(campaign_id)
-    preview = template_preview.preview(view.channel, request.form.get("subject", ""), request.form.get("body", ""))
+    preview = template_preview.preview(view.channel, request.form.get("subject", ""), request.form.get("body", ""),
+                                       _show_logo(view))
     return render_template("campaign/_template_preview.html", campaign=view, preview=preview,
                            max_segments=_settings().sms_max_segments)
 

@@ -47,6 +47,7 @@ class Email:
     date: datetime
     html: str = ""
     attachments: list[str] = field(default_factory=list)
+    plain: str = ""  # the text/plain part of a multipart/alternative email (a campaign message, a test email)
 
     @property
     def to_address(self) -> str:
@@ -54,7 +55,10 @@ class Email:
 
     @property
     def text(self) -> list[str]:
-        """The body as lines of plain text (what a reader sees, without markup)."""
+        """The body as lines of plain text: the email's own text part when it has one, else what a reader of its HTML
+        sees, without markup."""
+        if self.plain:
+            return [line.strip() for line in self.plain.splitlines() if line.strip()]
         return html_to_lines(self.html)
 
 
@@ -97,9 +101,10 @@ class Outbox:
             message = BytesParser(policy=policy.default).parse(file, headersonly=headers_only)
         modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
         html, attachments = ("", []) if headers_only else _body(message)  # type: ignore[arg-type]
+        plain = "" if headers_only else _plain(message)  # type: ignore[arg-type]
         return Email(name=name, modified=modified, sender=str(message.get("From", "")), to=str(message.get("To", "")),
                      subject=str(message.get("Subject", "")), date=_date(message.get("Date"), modified), html=html,
-                     attachments=attachments)
+                     attachments=attachments, plain=plain)
 
     def newest_password_email(self, address: str) -> Email | None:
         """The newest one-time password email to ``address``, and no other email."""
@@ -117,6 +122,15 @@ def _date(header: object, fallback: datetime) -> datetime:
         return parsedate_to_datetime(str(header)) if header else fallback
     except (TypeError, ValueError):
         return fallback
+
+
+def _plain(message: EmailMessage) -> str:
+    """The text part of an email that has both a text and an HTML part; "" otherwise."""
+    if message.get_content_type() != "multipart/alternative":
+        return ""
+    part = message.get_body(preferencelist=("plain",))
+    content = part.get_content() if part is not None else ""
+    return content if isinstance(content, str) else ""
 
 
 def _body(message: EmailMessage) -> tuple[str, list[str]]:

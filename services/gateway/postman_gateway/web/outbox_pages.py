@@ -18,20 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from postman_gateway.sessions import cookie_policy
-from postman_gateway.web import formatting
+from postman_gateway.web import formatting, security
 from postman_gateway.web.outbox_folder import Email, Outbox, is_password_email
 from postman_gateway.web.pages import Officer, install_error_pages, officer, render, require_officer
 
 PAGE_SIZE = 25
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-# The frame's own policy: a unique origin (sandbox without allow-scripts / allow-same-origin), no script, no
-# request anywhere but for inline styles and images; it may be framed by this site's pages only.
-BODY_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; "
-            "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 blueprint = Blueprint("outbox", __name__, template_folder="templates")
 install_error_pages(blueprint)
@@ -104,13 +100,7 @@ def show_email(name: str) -> ResponseReturnValue:
 
 @blueprint.get("/outbox/<name>/body")
 def email_body(name: str) -> ResponseReturnValue:
-    email = _email_for(name)
-    response = Response(email.html, mimetype="text/html")
-    # Set before security.py's defaults (which it does not overwrite): this document may sit in this site's frame.
-    response.headers["Content-Security-Policy"] = BODY_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return security.email_frame(_email_for(name).html)
 
 
 @blueprint.get("/outbox/latest")

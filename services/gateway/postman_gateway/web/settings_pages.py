@@ -1,4 +1,5 @@
-"""Settings: the officer's API keys (create, shown once; list; revoke) and saved provider credentials — Twilio
+"""Settings: the officer's API keys (create, shown once; list; revoke), sender addresses (listed here, managed in
+``sender_pages``) and saved provider credentials — Twilio
 accounts for SMS and Telegram bots — (add, verify with a test message, remove), with what recipients do to subscribe
 to a bot.
 
@@ -11,7 +12,7 @@ found. Outcomes are said on the next page with a fixed notice, never with text f
 
 from __future__ import annotations
 
-from flask import abort, make_response, redirect, request
+from flask import abort, current_app, make_response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import auth_pb2, campaign_pb2, senders_pb2
@@ -19,7 +20,8 @@ from postman_gateway import audit
 from postman_gateway.auth import client_ip
 from postman_gateway.backends import backends
 from postman_gateway.channel_routes import CREDENTIAL_CHECK_TIMEOUT_SECONDS
-from postman_gateway.web import formatting
+from postman_gateway.senders_api import list_addresses
+from postman_gateway.web import SETTINGS, formatting
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
@@ -32,6 +34,9 @@ NOTICES = {
     "twilio-added": "The Twilio credentials were checked with a test SMS and saved.",
     "bot-added": "The Telegram bot was checked and saved.",
     "credential-removed": "The credentials were removed. Campaigns that used them need new ones before they send.",
+    "sender-verified": "The sender address is verified: you can choose it as the From of your email.",
+    "sender-link-sent": "A confirmation link was emailed to the address. Follow it to finish adding the address.",
+    "sender-removed": "The sender address was removed. Email that uses it as its From will be refused.",
 }
 
 blueprint = signed_in_blueprint("settings", __name__, url_prefix="/settings")
@@ -76,7 +81,8 @@ def _field(name: str, limit: int = MAX_FIELD) -> str:
 @blueprint.get("")
 def overview() -> ResponseReturnValue:
     credentials = _credentials()
-    return render("settings/overview.html", title="Settings", keys=_keys(),
+    return render("settings/overview.html", title="Settings", keys=_keys(), senders=list_addresses(_user_id()),
+                  default_from=current_app.extensions[SETTINGS].email_from,
                   twilio=[c for c in credentials if c.channel == "SMS"],
                   bots=[c for c in credentials if c.channel == "TELEGRAM"],
                   notice=NOTICES.get(request.args.get("done", "")))

@@ -5,11 +5,23 @@ the template is written. The review page, not this, shows the first message exac
 
 Nothing is saved: the preview is a question to the renderer, which keeps no state, so typing in the editor never
 changes the campaign.
+
+An email is shown as it arrives, in the theme of the officer's agency, in a sandboxed frame (its inline styles may
+not be in a page: see ``security.email_frame``). The frame's address carries the unsaved subject, body and
+``show_logo`` themselves (``frame_token``: compressed, base64url), so its document, ``email_frame_pages``, is the
+same question asked again; a frame of a token that does not read is an error message, and of another officer's
+campaign a 404.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import zlib
 from dataclasses import dataclass, field
+
+from flask import g
 
 from postman.v1 import renderer_pb2
 from postman_gateway.backends import backends
@@ -17,6 +29,7 @@ from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 
 PREVIEW_TIMEOUT_SECONDS = 5.0  # the editor asks again on the next keystroke; a slow answer is no use
+MAX_TOKEN_TEXT = 128 * 1024  # a template as large as the editor's form can post, with room to spare
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,8 @@ class TemplatePreview:
     encoding: str = ""  # SMS only: GSM-7 or UCS-2
     error: str = ""  # the renderer's complaint (it names the line and column)
     error_field: str = ""  # the form field the complaint is about: "subject" or "body"
+    themed_body: str = ""  # email only: the whole email, in the theme of the officer's agency
+    frame_token: str = ""  # email only: what the frame of ``themed_body`` is asked for with (``read_frame_token``)
 
     @property
     def columns(self) -> list[str]:
@@ -41,7 +56,29 @@ def error_field(message: str) -> str:
     return "subject" if message.lower().startswith("subject") else "body"
 
 
-def preview(channel: str, subject: str, body: str) -> TemplatePreview:
+def frame_token(subject: str, body: str, show_logo: bool) -> str:
+    """The unsaved template, as the frame of its preview asks for it."""
+    packed = json.dumps([subject, body, show_logo], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(zlib.compress(packed, 6)).decode("ascii").rstrip("=")
+
+
+def read_frame_token(token: str) -> tuple[str, str, bool] | None:
+    """(subject, body, show_logo) of a ``frame_token``, or None when it does not read (or would unpack too large)."""
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(packed, MAX_TOKEN_TEXT)
+        if inflater.unconsumed_tail or not inflater.eof:
+            return None
+        subject, body, show_logo = json.loads(data)
+    except (binascii.Error, zlib.error, ValueError, TypeError):
+        return None
+    if not (isinstance(subject, str) and isinstance(body, str) and isinstance(show_logo, bool)):
+        return None
+    return subject, body, show_logo
+
+
+def preview(channel: str, subject: str, body: str, show_logo: bool = True) -> TemplatePreview:
     """The template checked and rendered with stand-in values; a template the renderer refuses comes back with
     ``error`` set rather than raised (the editor shows it beside the field). Other failures are raised."""
     renderer = backends().renderer
@@ -54,11 +91,13 @@ def preview(channel: str, subject: str, body: str) -> TemplatePreview:
             channel=channel, subject=subject, body=body), timeout=PREVIEW_TIMEOUT_SECONDS)
         rendered = client.call(renderer.RenderPreview, renderer_pb2.RenderPreviewRequest(
             channel=channel, subject=checked.subject, body=checked.body,
-            params={key: f"[{key}]" for key in checked.params}), timeout=PREVIEW_TIMEOUT_SECONDS)
+            params={key: f"[{key}]" for key in checked.params}, user_id=g.user_id, show_logo=show_logo),
+            timeout=PREVIEW_TIMEOUT_SECONDS)
     except ServiceError as exc:
         if exc.code != "invalid_template":
             raise
         return TemplatePreview(channel, error=exc.message,
                                error_field=error_field(exc.message) if channel == "EMAIL" else "body")
     return TemplatePreview(channel, params=list(checked.params), subject=rendered.subject, body=rendered.body,
-                           segments=checked.segments, encoding=checked.encoding)
+                           segments=checked.segments, encoding=checked.encoding, themed_body=rendered.themed_body,
+                           frame_token=frame_token(subject, body, show_logo) if channel == "EMAIL" else "")
