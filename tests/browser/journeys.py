@@ -9,13 +9,25 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.page_checks import check_page
 
 PASSWORD_LINE = re.compile(r"^[A-Z0-9]{6}$")  # the one-time password email puts the password on a line of its own
 ARRIVAL_TIMEOUT = 30.0  # seconds for an email to reach the outbox
 EXPORT_HEADER = ["recipient", "status", "error_code", "updated_at"]  # the campaign page's CSV downloads
+
+
+def click_below_frame(target: Locator) -> None:
+    """Clicks a control below an email's sandboxed frame (the review page's Send button, the outbox's text).
+
+    Playwright scrolls the control into view and clicks at once; Chromium routes that click by where the page's
+    out-of-process frames were before the scroll, so it lands in the email's frame (which may follow one of its links)
+    instead of on the control. Scrolled first and given two frames to paint, the click lands where a person's does."""
+    target.scroll_into_view_if_needed()
+    target.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    target.page.wait_for_timeout(100)
+    target.click()
 
 
 def ask_for_password(page: Page, address: str, check: bool = False) -> None:
@@ -125,7 +137,7 @@ def send_email_campaign(page: Page, name: str, file: Path) -> int:
     page.get_by_role("button", name="Save and continue").click()
     upload_recipients(page, file)
     page.get_by_role("link", name="Continue").click()
-    page.get_by_role("button", name="Send campaign").click()
+    click_below_frame(page.get_by_role("button", name="Send campaign"))
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}$"))
     wait_until_sent(page)
     return campaign_id

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.journeys import create_campaign, sign_in, upload_recipients
+from tests.browser.journeys import click_below_frame, create_campaign, sign_in, upload_recipients
 from tests.browser.page_checks import check_page
 from tests.conftest import TESTDATA
 
@@ -35,7 +35,7 @@ def test_a_scheduled_send_is_cancelled_then_the_campaign_duplicated_and_the_copy
     page.get_by_role("radio", name="At a date and time").check()
     page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
     page.get_by_label("Time", exact=True).fill("09:30")
-    page.get_by_role("button", name="Send campaign").click()
+    click_below_frame(page.get_by_role("button", name="Send campaign"))  # below the email's frame
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}$"))
     expect(page.locator("#status")).to_have_text("Scheduled")
     expect(page.locator("#scheduled")).to_contain_text("9:30")

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.journeys import (
     EXPORT_HEADER,
     ask_for_password,
+    click_below_frame,
     create_campaign,
     download,
     enter_password,
@@ -76,7 +77,7 @@ def test_a_newcomer_sends_an_email_campaign_from_sign_in_to_export(page: Page, o
     page.get_by_text("Send a test email first").click()
     page.get_by_role("button", name="Send test email").click()
     expect(page.get_by_text("The test email is on its way.")).to_be_visible()
-    page.get_by_role("button", name="Send campaign").click()
+    click_below_frame(page.get_by_role("button", name="Send campaign"))  # below the email's frame
 
     # The campaign page follows the send to the end.
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}$"))

@@ -12,9 +12,9 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.browser.journeys import campaign_email, sign_in, upload_recipients
+from tests.browser.journeys import campaign_email, click_below_frame, sign_in, upload_recipients
 from tests.browser.page_checks import check_page, screenshot_path
 from tests.conftest import TESTDATA
 from tests.support.agencies import officer_of_new_agency
@@ -34,14 +34,6 @@ RESCHEDULE = "https://go.gov.sg/reschedule?clinic=1&day=2"  # a link key's value
 
 def answer_logo(route: Route) -> None:
     route.fulfill(status=200, content_type="image/svg+xml", body=LOGO_SVG)
-
-
-def press(target: Locator) -> None:
-    """Activates a control below an email's frame from the keyboard: a click right after scrolling can land on the
-    sandboxed frame above it (Chromium hit-tests an out-of-process frame where it was before the scroll, and a link
-    of the email then opens in the frame); a person's click comes long after the scroll."""
-    target.focus()
-    target.press("Enter")
 
 
 def photograph_email(page: Page, frame_url: str, name: str) -> None:
@@ -109,7 +101,7 @@ def test_an_agencys_officer_sees_and_sends_emails_in_the_agencys_look(page: Page
     check_page(page, "campaign-review-themed")
     photograph_email(page, f"/campaigns/{campaign_id}/review/frame", "themed-email-review")
 
-    press(page.get_by_role("button", name="Send campaign"))
+    click_below_frame(page.get_by_role("button", name="Send campaign"))
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}$"))
 
     # What arrived: text and HTML, the recipient's own unsubscribe link in both.
@@ -121,12 +113,12 @@ def test_an_agencys_officer_sees_and_sends_emails_in_the_agencys_look(page: Page
     assert f'<img src="{LOGO}" alt="{escape(officer.agency)}"' in html
 
     page.goto("/outbox")
-    page.locator("#outbox-table").get_by_role("row").filter(has_text=FIRST).filter(
-        has_text="Your appointment, Tan Ah Kow").get_by_role("link").click()
+    page.locator(f'#outbox-table a[href^="/outbox/{campaign_id}-"]').locator("xpath=ancestor::tr").filter(
+        has_text=FIRST).get_by_role("link").click()
     framed = page.frame_locator("iframe.outbox-frame")
     expect(framed.locator("body")).to_contain_text("Dear Tan Ah Kow,")
     expect(framed.locator(f'img[src="{LOGO}"]')).to_be_visible()
-    press(page.get_by_text("The message as text"))
+    click_below_frame(page.get_by_text("The message as text"))
     expect(page.locator("#email-text")).to_contain_text(officer.agency)  # the email's own text part
     expect(page.locator("#email-text")).to_contain_text("unsubscribe (http")
     check_page(page, "outbox-email-themed")

@@ -22,6 +22,7 @@ part first, then one base64 part per file, named with RFC 2231 parameters when t
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import secrets
 from email.header import Header
@@ -40,6 +41,7 @@ _LONG_HEADER = 900
 # A file name that can be written as a plain quoted parameter; anything else is RFC 2231 encoded.
 _PLAIN_FILE_NAME = re.compile(r'[A-Za-z0-9 !#$%&\'()*+,\-.:;<=>?@\[\]^_`{|}~]{1,150}')
 _PARAMETER_PIECE = 60  # characters of a percent-encoded name per RFC 2231 continuation line
+_BASE64_LINE = 76  # characters of base64 per line (RFC 2045)
 
 
 def one_line(value: str) -> str:
@@ -83,8 +85,12 @@ def encode_subject(subject: str) -> bytes:
 
 
 def encode_body(html: str) -> bytes:
-    """UTF-8, base64 in 76-character lines ending with CRLF."""
-    return base64.encodebytes(html.encode("utf-8")).replace(b"\n", b"\r\n")
+    """UTF-8, base64 in 76-character lines ending with CRLF. Encoded in one call and then cut, which is faster than
+    ``base64.encodebytes`` (one call per 57 bytes) for the few kilobytes of a themed email."""
+    encoded = binascii.b2a_base64(html.encode("utf-8"), newline=False)
+    if not encoded:
+        return b""
+    return b"\r\n".join([encoded[i:i + _BASE64_LINE] for i in range(0, len(encoded), _BASE64_LINE)]) + b"\r\n"
 
 
 def message_id(email: RenderedEmail | PriorityEmail | TransactionalMail, sender_address: str) -> str:
