@@ -136,7 +136,7 @@ def test_a_send_job_renders_one_email_per_valid_recipient_with_their_own_values(
                                   "ann@agency.gov.sg\n\n" + officer.agency + "\n")
     assert ann["text"].endswith(f"unsubscribe ({ann['unsubscribe_url']}).\n")
     assert ann["sender"] == "Agency <no-reply@agency.gov.sg>" and ann["reply_to"] == "help@agency.gov.sg"
-    assert (ann["campaign_id"], ann["job_id"], ann["user_id"]) == (campaign_id, job_id, 1)
+    assert (ann["campaign_id"], ann["job_id"], ann["user_id"]) == (campaign_id, job_id, officer.user_id)
     assert "<p>Dear Bob &quot;&#123;&#123; code &#125;&#125;&quot;, write to bob@agency.gov.sg</p>" in by_address[
         "bob@agency.gov.sg"]["body"]
     assert "<p>Dear Cat &amp; co, write to cat@agency.gov.sg</p>" in by_address["cat@agency.gov.sg"]["body"]
