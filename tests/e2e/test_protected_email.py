@@ -16,9 +16,7 @@ from postman_auth import api_keys
 from postman_campaign.models import ProtectedMessage, ProtectedMessageAttempt
 from postman_shared import protected_format
 from tests.conftest import TESTDATA
-from tests.fakes.smtp import FakeSmtpServer
 from tests.support.api_client import PostmanApi
-from tests.support.processes import start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -28,21 +26,13 @@ TEMPLATE_BODY = '<p>Dear {{recipient}},</p><p><a href="{{protectedlink}}">Open y
 _LINK = re.compile(r"https?://[^\s\"'<>]+/p/1/[0-9a-f-]{36}")
 
 
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def system(stores, tmp_path, smtp, database):
+@pytest.fixture(autouse=True)
+def vector_ids_unused(database):
+    """The vectors' ids are bound to their ciphertext (v1's salt is the id): free them for this test."""
     ids = [v["id"] for v in VECTORS]
-    with database.unit_of_work() as session:  # the vectors' ids are bound to their ciphertext: free them
+    with database.unit_of_work() as session:
         session.execute(delete(ProtectedMessage).where(ProtectedMessage.id.in_(ids)))
         session.execute(delete(ProtectedMessageAttempt).where(ProtectedMessageAttempt.message_id.in_(ids)))
-    running = start_system(stores, tmp_path, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
-    yield running
-    stop_system(running)
 
 
 def test_each_recipient_gets_a_link_and_opens_only_their_own_message(system, smtp, database):

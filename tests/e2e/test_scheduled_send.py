@@ -9,31 +9,16 @@ import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from postman_auth import api_keys
-from tests.fakes.smtp import FakeSmtpServer
 from tests.support.api_client import PostmanApi
-from tests.support.processes import RunningSystem, _wait_until_ready, start_service, start_system, stop_system
+from tests.support.processes import RunningSystem, _wait_until_ready, start_service
 
 pytestmark = pytest.mark.e2e
 
 RECIPIENTS = 50
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def system(stores, tmp_path: Path, smtp):
-    running = start_system(stores, tmp_path, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
-    yield running
-    stop_system(running)
 
 
 def released_in_logs(system: RunningSystem, campaign_id: int) -> int:

@@ -9,7 +9,6 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,7 +17,6 @@ from sqlalchemy import update
 from postman_campaign.models import EmailTemplate
 from tests.fakes.smtp import FakeSmtpServer, ReceivedMessage
 from tests.support.api_client import ApiError, PostmanApi
-from tests.support.processes import start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -28,19 +26,6 @@ FROM = f"Clinic Bookings <{SENDER}>"
 RECIPIENTS = 5
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
-
-
-@pytest.fixture
-def smtp():
-    with FakeSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def system(stores, tmp_path: Path, smtp):
-    running = start_system(stores, tmp_path, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
-    yield running
-    stop_system(running)
 
 
 def email_to(smtp: FakeSmtpServer, address: str, subject_words: str, timeout: float = 30.0) -> ReceivedMessage:
