@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from postman.v1 import suppression_pb2, suppression_pb2_grpc  # noqa: E402
 from postman_auth import agencies, api_keys  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
-from postman_shared.grpc import client  # noqa: E402
+from tests.support import service_identity  # noqa: E402
 from tests.support.api_client import PostmanApi  # noqa: E402
 from tests.support.processes import RunningSystem, peak_rss_mb, start_system, stop_system  # noqa: E402
 from tests.support.stores import create_stores, drop_stores, free_port  # noqa: E402
@@ -144,7 +144,7 @@ class Delivery:
 def suppress(system: RunningSystem, count: int, every: int) -> int:
     """Puts every ``every``-th address of the recipient file on the global suppression list (support's
     AddSuppressions, as ``postmanctl suppression import`` does); returns how many."""
-    stub = client.stub(system.env["CAMPAIGN_ADDR"], suppression_pb2_grpc.SuppressionServiceStub)
+    stub = service_identity.stub(system.env["CAMPAIGN_ADDR"], suppression_pb2_grpc.SuppressionServiceStub)
     addresses = [address(i) for i in range(0, count, every)]
     for start in range(0, len(addresses), 1000):
         entries = [suppression_pb2.Suppression(channel="EMAIL", recipient=a, user_id=0, reason="manual",

@@ -37,6 +37,7 @@ from postman_campaign.models import Campaign, Job  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
 from postman_shared.grpc import client  # noqa: E402
 from postman_stats.models import CampaignCounter  # noqa: E402
+from tests.support import service_identity  # noqa: E402
 from tests.support.processes import start_system, stop_system  # noqa: E402
 from tests.support.stores import create_stores, drop_stores  # noqa: E402
 
@@ -77,7 +78,7 @@ def sign_in(base: str) -> requests.Session:
 
 
 def create_campaigns(campaign_addr: str, database_url: str, user_id: int, count: int) -> None:
-    stub = client.stub(campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+    stub = service_identity.stub(campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
     for n in range(count):
         client.call(stub.CreateCampaign, campaign_pb2.CreateCampaignRequest(
             user_id=user_id, name=f"Bench campaign {n:04d}", type=CHANNELS[n % len(CHANNELS)]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,10 +12,13 @@ import pytest
 
 from postman_shared.broker.topology import QUEUE_CONSUMERS, WAIT_QUEUES
 from postman_shared.db import Database
+from postman_shared.grpc import client
 from postman_shared.settings import Settings
+from tests.support import service_identity
 from tests.support.stores import Stores, create_stores, drop_stores, free_port
 
 TESTDATA = Path(__file__).parent / "testdata"
+TEST_SECRET = secrets.token_hex(32)  # this session's signing keys: 64 random hex characters
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +26,12 @@ def stores() -> Iterator[Stores]:
     created = create_stores()
     yield created
     drop_stores(created)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_process_identity() -> None:
+    """The tests call services as the gateway does (with its certificate), unless one says it plays another."""
+    client.use_identity(service_identity.identity("gateway"))
 
 
 @pytest.fixture
@@ -43,10 +53,15 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         telegram_sender_addr=f"127.0.0.1:{free_port()}",
         email_sender_addr=f"127.0.0.1:{free_port()}",
         metrics_port=0,
+        health_port=0,
+        grpc_tls_dir=service_identity.certificate_dir(),  # mutual TLS, certificates made once per session
         log_format="console",
-        # Not the development default: tests sign unsubscribe links with a key of their own, whatever PUBLIC_URL.
-        unsubscribe_keys="test1:test-only-unsubscribe-key",
-        protect_decoy_key="test-only-protect-decoy-key",
+        # Not the development defaults: keys of the tests' own, good enough for services started with a PUBLIC_URL
+        # that is not this machine (which refuse default, placeholder or short secrets: startup_checks).
+        unsubscribe_keys=f"test1:{TEST_SECRET}",
+        protect_decoy_key=TEST_SECRET,
+        callback_signing_key=TEST_SECRET,
+        upload_signing_key=TEST_SECRET,
     )
 
 

@@ -7,16 +7,24 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 from postman_auth import api_keys, audit, users
-from postman_ctl import agency_command, audit_command, credentials_command, domain_command, suppression_command
+from postman_ctl import (
+    agency_command,
+    audit_command,
+    credentials_command,
+    disable_user,
+    domain_command,
+    suppression_command,
+)
 from postman_ctl import setup as setup_module
 from postman_shared.db import Database
+from postman_shared.grpc.certificates import ensure_certificates
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings, SettingsError
-from postman_shared.timestamps import utcnow
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -37,13 +45,6 @@ def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _disable_user(args: argparse.Namespace, settings: Settings) -> int:
-    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
-        user, ended = users.disable(session, args.email, audit.CLI_IP, utcnow())
-    print(f"postmanctl: {user.email} is disabled; {ended} session(s) ended, API keys refused", file=sys.stderr)
-    return 0
-
-
 def _enable_user(args: argparse.Namespace, settings: Settings) -> int:
     with Database(settings.database_url, pool_size=1).unit_of_work() as session:
         user = users.enable(session, args.email, audit.CLI_IP)
@@ -60,6 +61,14 @@ def _set_rate_limit(args: argparse.Namespace, settings: Settings) -> int:
 
 def _setup(_args: argparse.Namespace, settings: Settings) -> int:
     for line in setup_module.setup(settings):
+        print(f"postmanctl: {line}", file=sys.stderr)
+    return 0
+
+
+def _certs(args: argparse.Namespace, settings: Settings) -> int:
+    folder = Path(args.dir) if args.dir else settings.grpc_tls_dir
+    done = ensure_certificates(folder, hosts=args.host)
+    for line in done or [f"every service already has a certificate in {folder}"]:
         print(f"postmanctl: {line}", file=sys.stderr)
     return 0
 
@@ -94,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a test key (test_v1_...): its messages are simulated, never sent to a provider")
     create_key.set_defaults(run=_create_api_key)
 
-    disable = commands.add_parser("disable-user", help="disable a user: sessions end and API keys stop at once")
+    disable = commands.add_parser("disable-user", help="disable a user: sessions end and API keys stop at once, "
+                                  "scheduled sends are cancelled and sending campaigns stopped (needs CAMPAIGN_ADDR)")
     disable.add_argument("email")
-    disable.set_defaults(run=_disable_user)
+    disable.set_defaults(run=disable_user.run)
 
     enable = commands.add_parser("enable-user", help="allow a disabled user to sign in and use keys again")
     enable.add_argument("email")
@@ -114,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     agency_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
+    certs = commands.add_parser("certs", help="create a local CA and each service's certificate (mutual TLS "
+                                              "between the services); keeps the ones that exist")
+    certs.add_argument("--dir", default="", help="where (default: GRPC_TLS_DIR, var/certs)")
+    certs.add_argument("--host", action="append", default=[],
+                       help="another name or address the services' certificates answer to (repeatable)")
+    certs.set_defaults(run=_certs)
     commands.add_parser("check", help="check PostgreSQL and RabbitMQ are reachable").set_defaults(run=_check)
     return parser
 

@@ -11,7 +11,9 @@ from psycopg2 import sql
 
 from postman_shared.broker.topology import declare_from_url
 from postman_shared.credentials import create_key_file
+from postman_shared.grpc.certificates import ensure_certificates
 from postman_shared.settings import Settings
+from postman_shared.unsubscribe_links import is_local_development
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,7 +94,18 @@ def setup(settings: Settings) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
     if not settings.credentials_key and not settings.credentials_kms_key_id:
         done.extend(_development_credentials_key(settings.credentials_key_file))
+    if not settings.grpc_insecure and is_local_development(settings.public_url):
+        done.extend(_development_certificates(settings.grpc_tls_dir))
     return done
+
+
+def _development_certificates(folder: Path) -> list[str]:
+    """The local authority and every service's certificate (mutual TLS between the services), where missing.
+    A cluster mounts certificates from Secrets instead (cert-manager, or ``postmanctl certs`` once)."""
+    try:
+        return ensure_certificates(folder)
+    except OSError as exc:
+        return [f"could not create the service certificates in {folder} ({exc.strerror}); run postmanctl certs"]
 
 
 def _development_credentials_key(path: Path) -> list[str]:

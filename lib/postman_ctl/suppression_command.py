@@ -32,6 +32,7 @@ from postman_ctl.suppression_file import Refused, normalised, read_recipients
 from postman_shared.db import Database
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.identity import load_identity
 from postman_shared.outcomes import SuppressionReason
 from postman_shared.settings import Settings
 from postman_shared.suppression_client import NewSuppression, SuppressionClient
@@ -87,7 +88,8 @@ def _auth_database(settings: Settings) -> Iterator[Database]:
 
 
 def _suppression_list(settings: Settings) -> SuppressionClient:
-    """The client, once the campaign service has answered: a wrong CAMPAIGN_ADDR fails in seconds, and clearly."""
+    """The client, once the campaign service has answered: a wrong CAMPAIGN_ADDR fails in seconds, and clearly.
+    It calls as postmanctl (see ``run``)."""
     try:
         grpc.channel_ready_future(client.channel(settings.campaign_addr)).result(timeout=CONNECT_SECONDS)
     except grpc.FutureTimeoutError:
@@ -278,9 +280,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Runs one action; every failure becomes one line on stderr: 2 for bad input, 1 when the service fails."""
+    """Runs one action; every failure becomes one line on stderr: 2 for bad input, 1 when the service fails.
+    The action calls campaign as postmanctl (its certificate in GRPC_TLS_DIR/postmanctl/), which may manage the list."""
     try:
-        return int(args.action(args, settings))
+        with client.acting_as(load_identity(settings, "postmanctl")):
+            return int(args.action(args, settings))
     except Refused as exc:
         print(f"postmanctl: {exc}", file=sys.stderr)
         return 2

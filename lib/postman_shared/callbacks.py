@@ -1,8 +1,9 @@
 """The URLs we give a provider to call us back, signed so that only a URL we made is accepted.
 
 Twilio reports what became of an SMS (its status callback) by POSTing to the URL passed with the message. That URL
-names the message, and an HMAC of those ids under ``CALLBACK_SIGNING_KEY`` ends it: anyone can reach the gateway,
-but nobody without the key can make a URL that speaks about a message, nor move a valid URL to another message.
+names the message, and an HMAC of those ids under a key derived from ``CALLBACK_SIGNING_KEY``
+(``keys.TWILIO_STATUS_URL``) ends it: anyone can reach the gateway, but nobody without the key can make a URL that
+speaks about a message, nor move a valid URL to another message.
 
 A path is ``/callbacks/twilio/sms/<kind>/<ids...>/<sig>``. The ``kind`` segment says what the ids are, so another
 kind of message (transactional SMS, later: ``t``) gets its own URLs without changing the ones of campaign messages
@@ -15,6 +16,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+
+from postman_shared.keys import TWILIO_STATUS_URL, purpose_key
 
 SMS_STATUS_ROOT = "/callbacks/twilio/sms"
 CAMPAIGN_MESSAGE = "c"  # the kind of a campaign message's callback: /c/<campaign_id>/<recipient_id>/<credential_id>
@@ -64,5 +67,5 @@ def _campaign_text(campaign_id: int, recipient_id: int, credential_id: int) -> s
 def _signature(key: str, text: str) -> str:
     if not key:
         raise ValueError("CALLBACK_SIGNING_KEY is empty: callback URLs cannot be signed")
-    digest = hmac.new(key.encode(), text.encode(), hashlib.sha256).digest()
+    digest = hmac.new(purpose_key(key, TWILIO_STATUS_URL), text.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()[:SIGNATURE_CHARS]

@@ -264,15 +264,17 @@ def parse_event(d: dict[str, Any]) -> DeliveryEvent | JobRendered:
 @dataclass(frozen=True)
 class PriorityEmail:
     """auth -> sender-email, on EMAIL_PRIORITY: one urgent email (a one-time password) that must not wait behind
-    campaigns. Not part of any campaign: no delivery event; the outcome is recorded under ``message_id``."""
+    campaigns. Not part of any campaign: no delivery event; the outcome is recorded under ``message_id``.
+    campaign -> sender-email, on EMAIL_TEST: a campaign's test email, the same shape on a queue of its own."""
 
-    message_id: str  # e.g. "otp-<uuid>"
+    message_id: str  # e.g. "otp-<uuid>", "test-<campaign>-<uuid>"
     to: str
     sender: str
     subject: str
     body: str  # HTML
     reply_to: str | None = None
     text: str | None = None  # the plain-text part (a campaign's test email has one); None in older messages
+    simulated: bool = False  # a test email asked with a test API key: a simulated outcome, no provider is called
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -282,8 +284,11 @@ class PriorityEmail:
         text = d.get("text")
         if text is not None and not isinstance(text, str):
             raise TypeError("text must be a string or null")
+        simulated = d.get("simulated", False)
+        if not isinstance(simulated, bool):
+            raise TypeError("simulated must be a boolean")
         return cls(message_id=str(d["message_id"]), to=d["to"], sender=d["sender"], subject=d["subject"],
-                   body=d["body"], reply_to=d.get("reply_to"), text=text)
+                   body=d["body"], reply_to=d.get("reply_to"), text=text, simulated=simulated)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ import hmac
 import os
 import tempfile
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlencode
 
+from postman_shared.keys import UPLOAD_URL, purpose_key
 from postman_shared.settings import Settings
 
 
@@ -45,7 +47,8 @@ class ObjectStore(Protocol):
 
 def upload_signature(signing_key: str, key: str, expires: int, content_md5: str) -> str:
     message = f"PUT\n{key}\n{expires}\n{content_md5}".encode()
-    return hmac.new(signing_key.encode(), message, hashlib.sha256).hexdigest()
+    # The key of upload URLs derived from UPLOAD_SIGNING_KEY (``keys.UPLOAD_URL``): no other use shares it.
+    return hmac.new(purpose_key(signing_key, UPLOAD_URL), message, hashlib.sha256).hexdigest()
 
 
 def verify_upload_signature(signing_key: str, key: str, expires: str, content_md5: str, signature: str,
@@ -119,6 +122,23 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def sweep(self, older_than: float, keep: Collection[str] = ()) -> list[str]:
+        """Deletes every file last written before ``older_than`` (a Unix time) except the objects in ``keep`` (and
+        their parts): abandoned uploads, parts never joined, and the temporary files of writes that died. A file
+        written since is left alone, so an upload in progress is never cut. Returns the names deleted."""
+        kept = set(keep)
+        deleted = []
+        for entry in self.root.iterdir() if self.root.is_dir() else ():
+            if entry.name in kept or entry.name.partition(".part")[0] in kept:
+                continue
+            try:
+                if entry.is_file() and entry.stat().st_mtime < older_than:
+                    entry.unlink()
+                    deleted.append(entry.name)
+            except FileNotFoundError:  # deleted meanwhile (renamed into place, or by another sweep)
+                continue
+        return deleted
 
 
 # What S3 answers for a key that does not exist: HEAD has no body, so only the status code; GET says NoSuchKey.

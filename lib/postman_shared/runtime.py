@@ -10,15 +10,19 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
+from postman_shared.grpc import client
+from postman_shared.grpc.identity import ServiceIdentity, load_identity
 from postman_shared.grpc.server import GrpcServer, bind_address, wait_for_termination_signal
 from postman_shared.logging import configure_logging
-from postman_shared.metrics import start_metrics_server
+from postman_shared.metrics import health_port, start_metrics_server
 from postman_shared.settings import Settings
+from postman_shared.startup_checks import check_startup
 
 
 class ServiceRuntime:
@@ -26,6 +30,10 @@ class ServiceRuntime:
         self.name = name
         self.settings = settings
         self.log = configure_logging(name, settings.log_level, settings.log_format)
+        check_startup(settings, name)  # no default secret or reachable outbox outside local development
+        # The certificate this service calls and serves with (GRPC_TLS_DIR/<name>/); the threads the runtime starts
+        # carry it, so that several services in one process (the in-process tests) each call as themselves.
+        self.identity: ServiceIdentity = load_identity(settings, name)
         self._database: Database | None = None
         self._publisher: Publisher | None = None
         self.grpc: GrpcServer | None = None
@@ -51,10 +59,17 @@ class ServiceRuntime:
     def serve_grpc(self, own_addr: str, registrations: list[tuple[Callable[[Any, Any], None], Any]],
                    service_names: list[str]) -> GrpcServer:
         bind = bind_address(self.settings.grpc_bind_host, self.settings.grpc_port, own_addr)
-        self.grpc = GrpcServer(bind, service_names)
+        probes = health_port(self.name, self.settings.health_port)
+        health_bind = f"{self.settings.metrics_bind_host}:{probes}" if probes else ""
+        self.grpc = GrpcServer(bind, service_names, self.identity, health_bind=health_bind)
         for register, servicer in registrations:
             self.grpc.add(register, servicer)
         return self.grpc
+
+    def thread_pool(self, max_workers: int, name: str) -> ThreadPoolExecutor:
+        """A pool of worker threads that call other services as this one (its threads carry the identity)."""
+        return ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name,
+                                  initializer=client.set_thread_identity, initargs=(self.identity,))
 
     def add_consumer(self, consumer: BatchConsumer) -> None:
         self._consumers.append(consumer)
@@ -73,16 +88,19 @@ class ServiceRuntime:
         self._shutdown.append(step)
 
     def start(self) -> None:
-        metrics_port = start_metrics_server(self.name, self.settings.metrics_port)
-        for step in self._startup:
-            step()
+        metrics_port = start_metrics_server(self.name, self.settings.metrics_port, self.settings.metrics_bind_host)
+        with client.acting_as(self.identity):
+            for step in self._startup:
+                step()
         for consumer in self._consumers:
             self._spawn(consumer.run, f"consumer-{len(self._threads)}")
         for loop in self._loops:
             self._spawn(functools.partial(loop, self.stopping), f"loop-{len(self._threads)}")
         if self.grpc is not None:
             self.grpc.start()
-        self.log.info("started", grpc_port=self.grpc.port if self.grpc else None, metrics_port=metrics_port)
+        self.log.info("started", grpc_port=self.grpc.port if self.grpc else None, metrics_port=metrics_port,
+                      health_port=self.grpc.health_port if self.grpc else None,
+                      grpc_tls=not self.identity.plaintext)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -104,12 +122,14 @@ class ServiceRuntime:
 
     def run(self) -> None:
         """Starts everything and blocks until SIGINT or SIGTERM, then stops cleanly."""
+        client.use_identity(self.identity)  # this process is this service: every thread calls as it
         self.start()
         wait_for_termination_signal()
         self.stop()
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         def guarded() -> None:
+            client.set_thread_identity(self.identity)
             try:
                 target()
             except Exception:

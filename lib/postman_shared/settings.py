@@ -78,6 +78,8 @@ class Settings:
     gateway_port: int = 8080
     public_url: str = ""  # base URL that browsers and API clients use to reach the gateway
     gateway_threads: int = 8
+    gateway_send_timeout: float = 60.0  # seconds a response may wait for its client to read anything
+    exports_per_user: int = 2  # exports (API or CSV) one user may have streaming at once, per gateway process
 
     # gRPC addresses (clients) and the bind host of servers
     auth_addr: str = "127.0.0.1:50051"
@@ -90,6 +92,10 @@ class Settings:
     grpc_bind_host: str = "127.0.0.1"
     grpc_port: int = 0  # 0: the port of this service's own *_ADDR
     metrics_port: int = -1  # -1: the service's default; 0: disabled
+    metrics_bind_host: str = "127.0.0.1"  # metrics and the plaintext health port; a cluster: the pod's IP
+    health_port: int = -1  # plaintext gRPC health only, for probes; -1: the service's default (metrics + 100); 0: off
+    grpc_tls_dir: Path = Path("var/certs")  # <dir>/<service>/tls.crt, tls.key, ca.crt: each service's identity
+    grpc_insecure: bool = False  # plaintext gRPC without identities: local development only (PUBLIC_URL on loopback)
 
     # uploads
     object_store: str = "local"  # local | s3
@@ -97,6 +103,7 @@ class Settings:
     upload_signing_key: str = "dev-only-upload-signing-key"
     upload_url_ttl: int = 180
     max_upload_bytes: int = 500 * 1024 * 1024
+    upload_abandon_hours: int = 24  # a local-store upload never completed is deleted after this
     s3_bucket: str = ""
     s3_endpoint_url: str = ""
     s3_region: str = "ap-southeast-1"
@@ -118,6 +125,7 @@ class Settings:
     ses_untracked_configuration_set: str = ""  # for transactional emails with disable_tracking (no open tracking)
     ses_events_topic_arns: str = ""  # comma-separated SNS topics whose SES events the gateway accepts
     sns_cert_url_prefix: str = ""  # empty: SNS signing certificates only from https://sns.<region>.amazonaws.com/
+    sns_ip_limit_per_minute: int = 6000  # SNS messages one IP address may post per minute (/callbacks/ses/events)
     email_retry_delay_seconds: int = 30  # wait before another attempt after a transient provider failure
     email_max_attempts: int = 5  # attempts before a transient failure becomes a permanent ERROR
     twilio_api_base: str = "https://api.twilio.com"  # Twilio's REST API; tests point the real client at a local one
@@ -132,15 +140,22 @@ class Settings:
     otp_resend_seconds: int = 30
     otp_ip_limit_per_hour: int = 30  # one-time passwords one IP address may ask for per hour
     otp_email_limit_per_hour: int = 10  # one-time passwords one address may ask for per hour
+    login_ip_limit_per_hour: int = 60  # one-time passwords one IP address may type (sign-in attempts) per hour
     redis_url: str = ""  # shared rate limits (gateways) and send-rate schedule (senders); empty: in-process only
     send_rate_limit_default: int = 10  # per user per second, for sends, unless set with postmanctl
     api_rate_limit: int = 100  # requests per user per second on the whole API
+    test_emails_per_campaign_per_day: int = 20  # test emails (…/email/credentials) per user and campaign per day
     trusted_proxies: int = 0  # proxies in front of the gateway whose X-Forwarded-For is trusted for the client IP
     cookie_secure: str = "auto"  # auto: Secure unless PUBLIC_URL is plain-http localhost; true | false
 
     # SMS and Telegram (issue 4)
     default_phone_region: str = "SG"  # region of phone numbers written without a country code
     sms_max_segments: int = 10  # longest SMS template accepted, in segments
+    # largest template accepted per channel, in UTF-8 bytes of each field as written (issue 13: the renderer's work
+    # and every preview grow with a template's size, so none is larger than its channel can use)
+    email_template_max_bytes: int = 128 * 1024  # subject and body each; Gmail clips an email past ~102 KB anyway
+    sms_template_max_bytes: int = 16 * 1024  # SMS_MAX_SEGMENTS still decides the length that is sent
+    telegram_template_max_bytes: int = 64 * 1024  # Telegram takes 4,096 characters once its HTML is reduced
     sms_default_rate: int = 10  # SMS per second per campaign when the campaign does not say (sender-sms)
     telegram_max_rate: int = 30  # Telegram messages per second per bot: the default and the most a send may ask
     callback_signing_key: str = "dev-only-callback-signing-key"  # HMAC of provider callback and webhook URLs
@@ -201,6 +216,8 @@ class Settings:
             gateway_port=gateway_port,
             public_url=_str(e, "PUBLIC_URL", f"http://localhost:{gateway_port}").rstrip("/"),
             gateway_threads=_int(e, "GATEWAY_THREADS", cls.gateway_threads),
+            gateway_send_timeout=_float(e, "GATEWAY_SEND_TIMEOUT", cls.gateway_send_timeout, minimum=1.0),
+            exports_per_user=_int(e, "EXPORTS_PER_USER", cls.exports_per_user, minimum=1),
             auth_addr=_str(e, "AUTH_ADDR", cls.auth_addr),
             campaign_addr=_str(e, "CAMPAIGN_ADDR", cls.campaign_addr),
             renderer_addr=_str(e, "RENDERER_ADDR", cls.renderer_addr),
@@ -211,11 +228,16 @@ class Settings:
             grpc_bind_host=_str(e, "GRPC_BIND_HOST", cls.grpc_bind_host),
             grpc_port=_int(e, "GRPC_PORT", cls.grpc_port),
             metrics_port=_int(e, "METRICS_PORT", cls.metrics_port),
+            metrics_bind_host=_str(e, "METRICS_BIND_HOST", cls.metrics_bind_host).strip() or cls.metrics_bind_host,
+            health_port=_int(e, "HEALTH_PORT", cls.health_port, minimum=-1),
+            grpc_tls_dir=Path(_str(e, "GRPC_TLS_DIR", str(cls.grpc_tls_dir))),
+            grpc_insecure=_bool(e, "GRPC_INSECURE", cls.grpc_insecure),
             object_store=_choice(e, "OBJECT_STORE", cls.object_store, ("local", "s3")),
             upload_dir=Path(_str(e, "UPLOAD_DIR", str(cls.upload_dir))),
             upload_signing_key=_str(e, "UPLOAD_SIGNING_KEY", cls.upload_signing_key),
             upload_url_ttl=_int(e, "UPLOAD_URL_TTL", cls.upload_url_ttl),
             max_upload_bytes=_int(e, "MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            upload_abandon_hours=_int(e, "UPLOAD_ABANDON_HOURS", cls.upload_abandon_hours, minimum=1),
             s3_bucket=_str(e, "S3_BUCKET", cls.s3_bucket),
             s3_endpoint_url=_str(e, "S3_ENDPOINT_URL", cls.s3_endpoint_url),
             s3_region=_str(e, "S3_REGION", cls.s3_region),
@@ -236,6 +258,7 @@ class Settings:
                                                  cls.ses_untracked_configuration_set),
             ses_events_topic_arns=_str(e, "SES_EVENTS_TOPIC_ARNS", cls.ses_events_topic_arns),
             sns_cert_url_prefix=_str(e, "SNS_CERT_URL_PREFIX", cls.sns_cert_url_prefix),
+            sns_ip_limit_per_minute=_int(e, "SNS_IP_LIMIT_PER_MINUTE", cls.sns_ip_limit_per_minute, minimum=1),
             email_retry_delay_seconds=_int(e, "EMAIL_RETRY_DELAY_SECONDS", cls.email_retry_delay_seconds, minimum=1),
             email_max_attempts=_int(e, "EMAIL_MAX_ATTEMPTS", cls.email_max_attempts, minimum=1),
             twilio_api_base=_str(e, "TWILIO_API_BASE", cls.twilio_api_base).rstrip("/"),
@@ -248,13 +271,20 @@ class Settings:
             otp_resend_seconds=_int(e, "OTP_RESEND_SECONDS", cls.otp_resend_seconds, minimum=0),
             otp_ip_limit_per_hour=_int(e, "OTP_IP_LIMIT_PER_HOUR", cls.otp_ip_limit_per_hour, minimum=1),
             otp_email_limit_per_hour=_int(e, "OTP_EMAIL_LIMIT_PER_HOUR", cls.otp_email_limit_per_hour, minimum=1),
+            login_ip_limit_per_hour=_int(e, "LOGIN_IP_LIMIT_PER_HOUR", cls.login_ip_limit_per_hour, minimum=1),
             redis_url=_str(e, "REDIS_URL", cls.redis_url),
             send_rate_limit_default=_int(e, "SEND_RATE_LIMIT_DEFAULT", cls.send_rate_limit_default, minimum=1),
             api_rate_limit=_int(e, "API_RATE_LIMIT", cls.api_rate_limit, minimum=1),
+            test_emails_per_campaign_per_day=_int(e, "TEST_EMAILS_PER_CAMPAIGN_PER_DAY",
+                                                  cls.test_emails_per_campaign_per_day, minimum=1),
             trusted_proxies=_int(e, "TRUSTED_PROXIES", cls.trusted_proxies, minimum=0),
             cookie_secure=_choice(e, "COOKIE_SECURE", cls.cookie_secure, ("auto", "true", "false")),
             default_phone_region=_str(e, "DEFAULT_PHONE_REGION", cls.default_phone_region).upper(),
             sms_max_segments=_int(e, "SMS_MAX_SEGMENTS", cls.sms_max_segments, minimum=1),
+            email_template_max_bytes=_int(e, "EMAIL_TEMPLATE_MAX_BYTES", cls.email_template_max_bytes, minimum=1),
+            sms_template_max_bytes=_int(e, "SMS_TEMPLATE_MAX_BYTES", cls.sms_template_max_bytes, minimum=1),
+            telegram_template_max_bytes=_int(e, "TELEGRAM_TEMPLATE_MAX_BYTES", cls.telegram_template_max_bytes,
+                                             minimum=1),
             sms_default_rate=_int(e, "SMS_DEFAULT_RATE", cls.sms_default_rate, minimum=1),
             telegram_max_rate=_int(e, "TELEGRAM_MAX_RATE", cls.telegram_max_rate, minimum=1),
             callback_signing_key=_str(e, "CALLBACK_SIGNING_KEY", cls.callback_signing_key),

@@ -151,8 +151,9 @@ TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "sp
                  "pre", "blockquote", "tg-emoji"}
 _ATTRIBUTES = {"a": {"href"}, "span": {"class"}, "code": {"class"}, "blockquote": {"expandable"},
                "tg-emoji": {"emoji-id"}}
-_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_PAIRED = re.compile(r"<(/?)(span|a)((?: [^>]*)?)>")
+# Possessive runs: the author's text is never backtracked over (issue 13).
+_BR = re.compile(r"<br\s*+/?>", re.IGNORECASE)
+_PAIRED = re.compile(r"<(/?)(span|a)((?: [^>]*+)?)>")
 
 
 def telegram_html(text: str) -> str:

@@ -13,14 +13,17 @@ import base64
 import hashlib
 import hmac
 
+from postman_shared.keys import TELEGRAM_WEBHOOK_SECRET, purpose_key
+
 WEBHOOK_PREFIX = "/telegram/webhook/"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 
 
 def telegram_webhook_secret(key: str, credential_id: int) -> str:
-    """HMAC-SHA256 of the credential id under ``key``, url-safe base64 without padding: 43 characters of
-    ``A-Za-z0-9_-``, the alphabet Telegram allows in a secret token (1 to 256 characters)."""
-    digest = hmac.new(key.encode(), f"telegram-webhook:{int(credential_id)}".encode(), hashlib.sha256).digest()
+    """HMAC-SHA256 of the credential id under the webhook key derived from ``key``, url-safe base64 without
+    padding: 43 characters of ``A-Za-z0-9_-``, the alphabet Telegram allows in a secret token (1 to 256 characters)."""
+    digest = hmac.new(purpose_key(key, TELEGRAM_WEBHOOK_SECRET), f"telegram-webhook:{int(credential_id)}".encode(),
+                      hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 

@@ -28,6 +28,7 @@ from tests.browser.conftest import TWILIO_ACCOUNT
 from tests.browser.journeys import add_twilio_account, create_campaign, sign_in, upload_recipients, wait_until_sent
 from tests.browser.page_checks import check_page
 from tests.fakes.twilio import FakeTwilio
+from tests.support import service_identity
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +96,7 @@ def test_a_sending_campaign_is_stopped_then_resumed_and_every_number_gets_one_me
     # Meanwhile it halts (as when too many messages bounce): the page says why, and resuming asks first.
     with database.session() as session:
         job_id = session.scalar(text("SELECT max(id) FROM jobs WHERE campaign_id = :c"), {"c": campaign_id})
-    campaigns = client.stub(system.env["CAMPAIGN_ADDR"], campaign_pb2_grpc.CampaignServiceStub)
+    campaigns = service_identity.stub(system.env["CAMPAIGN_ADDR"], campaign_pb2_grpc.CampaignServiceStub)
     client.call(campaigns.HaltCampaign, campaign_pb2.HaltCampaignRequest(
         campaign_id=campaign_id, job_id=job_id, reason=HALT_REASON, counts=common_pb2.OutcomeCounts()))
     page.reload()

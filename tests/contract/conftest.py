@@ -24,6 +24,7 @@ from tests.contract.conformance import ContractClient, Document
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.sender_telegram.conftest import new_bot_token
+from tests.support import service_identity
 from tests.support.inprocess import running
 from tests.support.stores import Stores, free_port
 
@@ -72,6 +73,7 @@ def contract_settings(stores: Stores, tmp_path_factory: pytest.TempPathFactory, 
             "auth_addr", "campaign_addr", "renderer_addr", "stats_addr", "sms_sender_addr", "telegram_sender_addr",
             "email_sender_addr")},
         metrics_port=0, log_format="console",  # INFO: loggers cache their level, later tests read the logs
+        health_port=0, grpc_tls_dir=service_identity.certificate_dir(),  # mutual TLS, as make run
         twilio_api_base=twilio.base_url, telegram_api_base=telegram.base_url, credentials_key=new_master_key(),
         callback_signing_key=secrets.token_hex(32),
         # the suite's requests come from one user in quick succession: the API limit is not what it tests

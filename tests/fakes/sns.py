@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.support.stores import free_port
 
-CERT_PATH = "/SimpleNotificationService-local.pem"
+CERT_PATH = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"  # SNS's file name rule
 SIGNED = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),

@@ -19,6 +19,7 @@ from postman_auth.models import AuditEvent
 from postman_shared.db import Database
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 LOGO = "https://www.moh.example.gov.sg/logo.png"
@@ -44,7 +45,7 @@ def refused(result: subprocess.CompletedProcess[str]) -> str:
 def auth(settings: Settings) -> Iterator[auth_pb2_grpc.AuthServiceStub]:
     settings = replace(settings, default_agency_name="The Default Agency", email_masthead_domains=".gov.sg;@gov.sg")
     with running(settings, "auth"):
-        yield client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
+        yield service_identity.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
 
 
 def agency_of(auth: auth_pb2_grpc.AuthServiceStub, database: Database, email: str) -> auth_pb2.Agency:

@@ -31,9 +31,15 @@ def test_an_unreachable_rabbitmq_is_named_with_how_to_start_it(stores):
 
 def test_setup_is_idempotent_on_a_prepared_installation(stores, tmp_path):
     env = {"DATABASE_URL": stores.database_url, "AMQP_URL": stores.amqp_url, "UPLOAD_DIR": str(tmp_path / "u"),
-           "OUTBOX_DIR": str(tmp_path / "o"), "CREDENTIALS_KEY_FILE": str(tmp_path / "credentials.key")}
+           "OUTBOX_DIR": str(tmp_path / "o"), "CREDENTIALS_KEY_FILE": str(tmp_path / "credentials.key"),
+           "GRPC_TLS_DIR": str(tmp_path / "certs")}
+    outputs = []
     for _ in range(2):
         result = _postmanctl("setup", **env)
         assert result.returncode == 0, result.stderr
+        outputs.append(result.stderr)
     assert "database migrated" in result.stderr and "topology declared" in result.stderr
     assert (tmp_path / "u").is_dir() and (tmp_path / "o").is_dir()
+    # make run's services talk mutual TLS: the first setup makes the certificates, the next keeps them
+    assert "created the certificate of campaign" in outputs[0] and "certificate" not in outputs[1]
+    assert (tmp_path / "certs" / "campaign" / "tls.crt").is_file()

@@ -19,13 +19,15 @@ from postman_shared.db import Database
 from postman_shared.settings import Settings
 from postman_shared.suppression_client import SuppressionClient
 from postman_shared.validators import normalise_phone
+from tests.support import service_identity
 from tests.support.inprocess import running
 from tests.support.stores import free_port
 
 
 def postmanctl(settings: Settings, *args: str, campaign_addr: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": settings.database_url,
-           "CAMPAIGN_ADDR": campaign_addr or settings.campaign_addr}
+           "CAMPAIGN_ADDR": campaign_addr or settings.campaign_addr,
+           "GRPC_TLS_DIR": str(settings.grpc_tls_dir)}  # postmanctl calls campaign with its own certificate
     return subprocess.run([sys.executable, "-m", "postman_ctl.cli", "suppression", *args], capture_output=True,
                           text=True, env=env, timeout=60)
 
@@ -61,8 +63,10 @@ def campaign(settings: Settings) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def suppressions(campaign: Settings) -> SuppressionClient:
-    return SuppressionClient(campaign.campaign_addr)
+def suppressions(campaign: Settings) -> Iterator[SuppressionClient]:
+    """The list as a sender screens it (with sender-email's certificate)."""
+    with service_identity.acting_as("sender-email"):
+        yield SuppressionClient(campaign.campaign_addr)
 
 
 def officer(database: Database) -> tuple[int, str]:

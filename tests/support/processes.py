@@ -17,6 +17,7 @@ import grpc
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support import service_identity
 from tests.support.stores import Stores, free_port
 
 SERVICES = {
@@ -60,6 +61,8 @@ def system_env(stores: Stores, work_dir: Path, **overrides: str) -> dict[str, st
         UPLOAD_DIR=str(work_dir / "uploads"),
         OUTBOX_DIR=str(work_dir / "outbox"),
         METRICS_PORT="0",
+        HEALTH_PORT="0",
+        GRPC_TLS_DIR=str(service_identity.certificate_dir()),  # mutual TLS, as make run
         LOG_LEVEL="INFO",
         UNSUBSCRIBE_KEYS="test1:test-only-unsubscribe-key",
         PYTHONUNBUFFERED="1",
@@ -137,7 +140,8 @@ def _wait_until_ready(system: RunningSystem, timeout: float, pending: set[str] |
 
 
 def _grpc_serving(address: str) -> bool:
-    with grpc.insecure_channel(address) as channel:
+    gateway = service_identity.identity("gateway")  # health answers any service of the installation
+    with grpc.secure_channel(address, gateway.channel_credentials()) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
         except grpc.RpcError:

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
-from postman_shared.metrics import DEFAULT_METRICS_PORTS
+from postman_shared.metrics import DEFAULT_METRICS_PORTS, HEALTH_PORT_OFFSET
 from postman_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 CTL_DOCKERFILE = ROOT / "deploy" / "docker" / "postmanctl.Dockerfile"
-NOT_APPLIED = {"kustomization.yaml", "secret.example.yaml"}
+NOT_APPLIED = {"kustomization.yaml", "secret.example.yaml", "certificates.example.yaml"}
 SERVICE_FOLDERS = sorted(
     p.name for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
 )
@@ -230,8 +230,12 @@ def test_grpc_services_are_probed_and_served_on_the_port_of_their_address(servic
     where = f"deploy/k8s/{folder}.yaml (configmap.yaml has {service.upper()}_ADDR={address})"
     assert container_ports(deployment)["grpc"] == port_number, where
     health_name = health_name_of(service)
-    assert container["readinessProbe"]["grpc"] == {"port": port_number, "service": health_name}, where
-    assert container["livenessProbe"]["grpc"]["port"] == port_number, where
+    # The gRPC port asks for a client certificate, which the kubelet's probe cannot present: probes ask the
+    # plaintext health-only port (HEALTH_PORT, by default the metrics port + 100).
+    health_port = DEFAULT_METRICS_PORTS[folder] + HEALTH_PORT_OFFSET
+    assert container_ports(deployment)["health"] == health_port, where
+    assert container["readinessProbe"]["grpc"] == {"port": health_port, "service": health_name}, where
+    assert container["livenessProbe"]["grpc"]["port"] == health_port, where
     assert proto_services() >= {health_name}, f"no proto declares {health_name}"
     (service_port,) = find("Service", folder)["spec"]["ports"]
     assert (service_port["port"], service_port["targetPort"]) == (port_number, "grpc"), where
@@ -324,7 +328,25 @@ def test_configmap_is_valid_settings_for_a_cluster() -> None:
     assert settings.object_store == "s3", "pods share no upload folder: the cluster needs OBJECT_STORE=s3"
     assert settings.s3_bucket
     # Shared by every pod, so a per-service port here would move every service to the same port.
-    assert not {"GRPC_PORT", "METRICS_PORT"} & set(config())
+    assert not {"GRPC_PORT", "METRICS_PORT", "HEALTH_PORT"} & set(config())
+    assert settings.grpc_insecure is False, "services in a cluster prove who they are: mutual TLS"
+    assert str(settings.grpc_tls_dir) == "/etc/postman/certs"
+    assert "METRICS_BIND_HOST" not in config(), "each pod binds metrics to its own address (status.podIP)"
+
+
+@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
+def test_every_service_mounts_its_own_certificate_and_binds_metrics_to_the_pod_address(folder: str) -> None:
+    deployment = find("Deployment", folder)
+    container = only_container(deployment)
+    tls_dir = Settings.from_env(config()).grpc_tls_dir
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == f"{tls_dir}/{folder}"]
+    assert mount.get("readOnly") is True
+    [volume] = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == f"postman-tls-{folder}"
+    if folder == "gateway":
+        return  # its /metrics is on its HTTP port, where the Ingress does not route it
+    [bind] = [env for env in container["env"] if env["name"] == "METRICS_BIND_HOST"]
+    assert bind["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
 
 
 # --- the setup Job ----------------------------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ CAMPAIGN_SEND = "campaign.send"  # a send job was committed: campaign -> rendere
 EMAIL_SEND = "email.send"  # one rendered email: renderer -> sender-email
 DELIVERY_EVENTS = "delivery.events"  # a message's outcome, or a job fully rendered: senders, renderer -> stats
 EMAIL_PRIORITY = "email.priority"  # one urgent email (one-time passwords): auth -> sender-email, never behind campaigns
+# A campaign's test email to an address its officer chose: campaign -> sender-email. Its own queue and consumer, so
+# however many an officer asks for, no one-time password waits behind them.
+EMAIL_TEST = "email.test"
 SMS_SEND = "sms.send"  # one rendered SMS: renderer -> sender-sms
 SMS_STATUS = "sms.status"  # a Twilio status callback, URL signature checked: gateway -> sender-sms
 TELEGRAM_SEND = "telegram.send"  # one rendered Telegram message: renderer -> sender-telegram
@@ -38,6 +41,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
     CAMPAIGN_SEND: "renderer",
     EMAIL_SEND: "sender-email",
     EMAIL_PRIORITY: "sender-email",
+    EMAIL_TEST: "sender-email",
     EMAIL_EVENTS: "sender-email",
     SMS_SEND: "sender-sms",
     SMS_STATUS: "sender-sms",

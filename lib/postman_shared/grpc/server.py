@@ -13,7 +13,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import Counter, Histogram
 
+from postman_shared.grpc.authorization import CallerCheck
+from postman_shared.grpc.client import set_thread_identity
 from postman_shared.grpc.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY, ServiceError
+from postman_shared.grpc.identity import ServiceIdentity
 from postman_shared.logging import get_logger
 
 log = get_logger(component="grpc")
@@ -87,26 +90,49 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
 
 
 class GrpcServer:
-    """A gRPC server with the standard health service; health is SERVING only while ``is_healthy()`` says so."""
+    """A gRPC server with the standard health service; health is SERVING only while ``is_healthy()`` says so.
 
-    def __init__(self, bind: str, service_names: Iterable[str], max_workers: int = 16) -> None:
+    With a certificate (``identity``) it serves mutual TLS and answers each method only to the services the table
+    of ``authorization`` allows; in plaintext (local development only) it has no caller to check. ``health_bind``
+    adds a plaintext server with nothing but the health service, for probes that cannot present a certificate
+    (the kubelet's gRPC probe)."""
+
+    def __init__(self, bind: str, service_names: Iterable[str], identity: ServiceIdentity, max_workers: int = 16,
+                 health_bind: str = "") -> None:
+        interceptors: list[grpc.ServerInterceptor] = [_ErrorInterceptor()]
+        if not identity.plaintext:
+            interceptors.insert(0, CallerCheck(identity.name))
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_workers),
-            interceptors=[_ErrorInterceptor()],
+            futures.ThreadPoolExecutor(max_workers=max_workers, initializer=set_thread_identity,
+                                       initargs=(identity,)),
+            interceptors=interceptors,
             options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
         )
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = list(service_names)
-        self.port = self.server.add_insecure_port(bind)
+        if identity.plaintext:
+            self.port = self.server.add_insecure_port(bind)
+        else:
+            self.port = self.server.add_secure_port(bind, identity.server_credentials())
         if self.port == 0:
             raise RuntimeError(f"cannot bind gRPC server to {bind}")
+        self.probes: grpc.Server | None = None
+        self.health_port = 0
+        if health_bind:
+            self.probes = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.probes)
+            self.health_port = self.probes.add_insecure_port(health_bind)
+            if self.health_port == 0:
+                raise RuntimeError(f"cannot bind the gRPC health server to {health_bind}")
 
     def add(self, register: Callable[[Any, grpc.Server], None], servicer: Any) -> None:
         register(servicer, self.server)
 
     def start(self) -> None:
         self.server.start()
+        if self.probes is not None:
+            self.probes.start()
         self.set_serving(True)
 
     def set_serving(self, serving: bool) -> None:
@@ -118,6 +144,8 @@ class GrpcServer:
     def stop(self, grace: float = 10.0) -> None:
         self.set_serving(False)
         self.server.stop(grace).wait()
+        if self.probes is not None:
+            self.probes.stop(0).wait()
 
 
 def wait_for_termination_signal() -> None:

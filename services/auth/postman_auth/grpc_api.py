@@ -50,6 +50,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             user = api_keys.authenticate(session, request.api_key)
         if user is None:
             raise ServiceError("unathenticated", "Invalid API key")
+        self._sign_in.access.ensure_allowed(user.email, "api_key", user_id=user.user_id, api_key_id=user.api_key_id)
         return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id,
                                              rate_limit=user.rate_limit, test=user.test)
 

@@ -43,16 +43,31 @@ class ApiKey(Base):
 
 
 class OneTimePassword(Base):
-    """The one live one-time password of an address (a new request replaces it)."""
+    """A one-time password sent to an address. An address may hold a few live ones at once: a new request adds one
+    and never replaces an earlier one, so nobody can void the password a person is about to type by asking for
+    another (issue 13)."""
 
     __tablename__ = "one_time_passwords"
 
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)  # lower-cased
     password_hash: Mapped[str] = mapped_column(String(200))  # never the password itself
-    attempts_left: Mapped[int] = mapped_column(Integer)
     requested_ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OneTimePasswordFailure(Base):
+    """Wrong one-time passwords typed for an address from one client IP address, in a window: the tries are
+    counted per (address, client), so guessing from one place cannot use up the tries of the person signing in
+    from another."""
+
+    __tablename__ = "one_time_password_failures"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when the gateway did not say
+    wrong_tries: Mapped[int] = mapped_column(Integer)
+    window_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Session(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from postman_auth import audit, one_time_passwords, otp_email, sessions
 from postman_auth.allowlist import MAX_ADDRESS_LENGTH, DomainAllowlist, normalise_address, split_address
 from postman_auth.api_keys import get_or_create_user
+from postman_auth.domain_access import DomainAccess, not_allowed_message
 from postman_auth.models import Session as SignInSession
 from postman_auth.models import User
 from postman_auth.one_time_passwords import Check, OtpPolicy
@@ -50,6 +51,7 @@ class SignIn:
         self._database = database
         self._publisher = publisher
         self._allowlist = DomainAllowlist.parse(settings.domain_allowlist)
+        self.access = DomainAccess(self._allowlist)  # also checked at every session and API key use
         self._policy = OtpPolicy.from_settings(settings)
         self._session_ttl = timedelta(hours=settings.session_ttl_hours)
         self._default_rate_limit = settings.send_rate_limit_default
@@ -81,7 +83,9 @@ class SignIn:
         return OtpSent(int(self._policy.valid_for.total_seconds()), int(self._policy.resend_after.total_seconds()))
 
     def login(self, email: str, typed_password: str, ip: str, user_agent: str) -> SignedIn:
-        """Checks the password and starts a session; creates the user on a first sign-in."""
+        """Checks the password and starts a session; creates the user on a first sign-in. An address whose domain
+        is no longer allowed is refused before its password is looked at (a password sent before the domain was
+        removed must not sign in)."""
         address = normalise_address(email)[:MAX_ADDRESS_LENGTH + 1]  # longer is malformed anyway; keeps logs short
         with self._database.unit_of_work() as session:
             outcome = self._login(session, address, typed_password, ip, user_agent, utcnow())
@@ -96,11 +100,18 @@ class SignIn:
                now: datetime) -> SignedIn | ServiceError:
         """The sign-in itself; a refusal is returned, not raised, so that its audit event and the spent try are
         committed."""
-        result = (one_time_passwords.check(session, address, typed_password, now) if split_address(address)
-                  else one_time_passwords.CheckResult(Check.NONE))
+        if split_address(address) and not self.access.is_allowed(address):
+            audit.record(session, "auth.login_failed", email=address, ip=ip, details={"reason": "domain_not_allowed"})
+            return ServiceError("unauthorized", not_allowed_message(address))
+        result = (one_time_passwords.check(session, address, typed_password, ip, self._policy, now)
+                  if split_address(address) else one_time_passwords.CheckResult(Check.NONE))
         if result.outcome is not Check.ACCEPTED:
-            audit.record(session, "auth.login_failed", email=address, ip=ip,
-                         details={"reason": result.outcome.value})
+            details: dict[str, object] = {"reason": result.outcome.value}
+            if result.guarded:
+                details["guarded"] = True  # many clients guessed: only the client that asked may sign in
+                log.warning("one-time passwords of this address guessed from many clients: accepted only from the "
+                            "client that asked", email=address, ip=ip)
+            audit.record(session, "auth.login_failed", email=address, ip=ip, details=details)
             return ServiceError("unathenticated", _wrong_password_message(result))
         user = get_or_create_user(session, address, rate_limit=self._default_rate_limit)
         if user.disabled_at is not None:
@@ -117,6 +128,7 @@ class SignIn:
             found = sessions.resolve(session, token, utcnow())
         if found is None:
             raise ServiceError("unathenticated", _INVALID_SESSION)
+        self.access.ensure_allowed(found[1].email, "session", user_id=found[1].id, session_id=found[0].id)
         return found
 
     def logout(self, token: str, ip: str) -> None:
@@ -135,6 +147,7 @@ def _wrong_password_message(result: one_time_passwords.CheckResult) -> str:
         tries = "try" if result.attempts_left == 1 else "tries"
         return f"{WRONG_OR_EXPIRED}. You have {result.attempts_left} {tries} left."
     if result.outcome is Check.USED_UP:
-        return f"{WRONG_OR_EXPIRED}. There are no tries left: please ask for a new one-time password."
+        return (f"{WRONG_OR_EXPIRED}. There are no tries left from this device's network: please ask for a new "
+                "one-time password, or wait a few minutes.")
     # Expired, or never asked for: the same words, so the answer does not tell which addresses have asked.
     return f"{WRONG_OR_EXPIRED}. Please ask for a new one-time password."

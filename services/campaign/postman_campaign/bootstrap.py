@@ -13,6 +13,7 @@ from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.scheduling import Scheduler
 from postman_campaign.sender_check import SenderCheck
 from postman_campaign.suppression_api import SuppressionServicer
+from postman_campaign.upload_sweeper import UploadSweeper
 from postman_campaign.upload_worker import UploadWorkers
 from postman_shared.object_store import object_store_from_settings
 from postman_shared.outbox import OutboxRelay
@@ -51,4 +52,6 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime.on_start(workers.requeue_interrupted)  # before serving, so a new upload is never picked up twice
     runtime.add_loop(workers.run)
     runtime.add_loop(ExpiryLoop(runtime.database, settings.protect_lock_minutes).run)  # erases expired messages
+    # Uploads started but never completed: deleted after UPLOAD_ABANDON_HOURS (local store: every leftover file).
+    runtime.add_loop(UploadSweeper(runtime.database, store, settings.upload_abandon_hours).run)
     return runtime

@@ -11,6 +11,7 @@ from postman_campaign import (
     campaign_list,
     campaigns,
     credentials,
+    disabled_owner,
     email_check,
     management,
     models,
@@ -29,6 +30,7 @@ from postman_campaign.sender_check import SenderCheck
 from postman_shared.db import Database
 from postman_shared.object_store import ObjectStore
 from postman_shared.settings import Settings
+from postman_shared.template_limits import TemplateLimits
 
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
@@ -73,7 +75,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
             from_address=request.from_address,
             show_logo=request.show_logo if request.HasField("show_logo") else True)
         updated = templates.update_email_template(self._database, self._renderer, self._settings.email_from,
-                                                  request.campaign_id, request.user_id, change, self._senders.senders)
+                                                  request.campaign_id, request.user_id, change, self._senders.senders,
+                                                  TemplateLimits.of(self._settings))
         assert isinstance(updated.template, models.EmailTemplate)
         return campaign_pb2.UpdateTemplateResponse(
             message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
@@ -82,7 +85,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def UpdateSmsTemplate(self, request: campaign_pb2.UpdateSmsTemplateRequest,
                           context: Any) -> campaign_pb2.UpdateTemplateResponse:
         updated = templates.update_sms_template(self._database, self._renderer, request.campaign_id,
-                                                request.user_id, request.body)
+                                                request.user_id, request.body, TemplateLimits.of(self._settings))
         assert isinstance(updated.template, models.SmsTemplate)
         return campaign_pb2.UpdateTemplateResponse(
             message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
@@ -141,7 +144,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def UpdateTelegramTemplate(self, request: campaign_pb2.UpdateSmsTemplateRequest,
                                context: Any) -> campaign_pb2.UpdateTemplateResponse:
         updated = templates.update_telegram_template(self._database, self._renderer, request.campaign_id,
-                                                     request.user_id, request.body)
+                                                     request.user_id, request.body,
+                                                     TemplateLimits.of(self._settings))
         assert isinstance(updated.template, models.TelegramTemplate)
         return campaign_pb2.UpdateTemplateResponse(
             message=updated.message, extra_keys=updated.extra_keys, valid=updated.valid,
@@ -209,6 +213,12 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         return wire.campaign(stopping.stop_campaign(self._database, request.campaign_id, request.user_id,
                                                     request.channel))
 
+    def StopCampaignsOfUser(self, request: campaign_pb2.StopCampaignsOfUserRequest,
+                            context: Any) -> campaign_pb2.StopCampaignsOfUserResponse:
+        done = disabled_owner.stop_campaigns_of_user(self._database, request.user_id)
+        return campaign_pb2.StopCampaignsOfUserResponse(cancelled_campaign_ids=done.cancelled_campaign_ids,
+                                                        stopped_campaign_ids=done.stopped_campaign_ids)
+
     def StreamRecipients(self, request: campaign_pb2.StreamRecipientsRequest,
                          context: Any) -> Iterator[campaign_pb2.RecipientBatch]:
         for rows in sending.stream_recipients(self._database, request.campaign_id, request.after_id,
@@ -251,5 +261,6 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                       context: Any) -> campaign_pb2.SendTestEmailResponse:
         message_id = email_check.send_test_email(self._database, self._renderer, self._publish_outbox,
                                                  request.campaign_id, request.user_id, request.recipient,
-                                                 self._settings.email_from, self._senders)
+                                                 self._settings.email_from, self._senders,
+                                                 simulated=request.simulated)
         return campaign_pb2.SendTestEmailResponse(message_id=message_id)

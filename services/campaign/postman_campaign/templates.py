@@ -1,6 +1,7 @@
 """The template of a campaign (email or SMS): validated and sanitised by the renderer, then saved.
 
-The renderer call happens before the transaction opens, so no database connection waits on the network.
+The renderer call happens before the transaction opens, so no database connection waits on the network. A template
+larger than its channel allows (``template_limits``) is refused before the renderer sees it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 from postman_shared.logging import get_logger
 from postman_shared.sender_client import VerifiedSenders, lookup_for
+from postman_shared.template_limits import TemplateLimits
 from postman_shared.timestamps import utcnow
 from postman_shared.validators import is_valid_email
 
@@ -64,8 +66,10 @@ def check_change(change: TemplateChange, default_from: str,
 
 def update_email_template(database: Database, renderer: Renderer, default_from: str, campaign_id: int,
                           user_id: int, change: TemplateChange,
-                          senders: VerifiedSenders | None = None) -> TemplateUpdated:
+                          senders: VerifiedSenders | None = None,
+                          limits: TemplateLimits = TemplateLimits()) -> TemplateUpdated:
     protect = _check_editable(database, campaign_id, user_id, "EMAIL")
+    check_size(limits, "EMAIL", subject=change.subject, body=change.body)
     change = check_change(change, default_from, lookup_for(senders, user_id) if senders is not None else ())
     validated = renderer.validate_template("EMAIL", change.subject, change.body)
     if protect:
@@ -81,20 +85,30 @@ def update_email_template(database: Database, renderer: Renderer, default_from: 
 
 
 def update_sms_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
-                        body: str) -> TemplateUpdated:
+                        body: str, limits: TemplateLimits = TemplateLimits()) -> TemplateUpdated:
     """Saves the SMS template; the result says how many SMS parts it takes and in which encoding."""
-    return _update_text_template(database, renderer, campaign_id, user_id, body, "SMS")
+    return _update_text_template(database, renderer, campaign_id, user_id, body, "SMS", limits)
 
 
 def update_telegram_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int,
-                             body: str) -> TemplateUpdated:
+                             body: str, limits: TemplateLimits = TemplateLimits()) -> TemplateUpdated:
     """Saves the Telegram template, its HTML reduced to the tags Telegram accepts."""
-    return _update_text_template(database, renderer, campaign_id, user_id, body, "TELEGRAM")
+    return _update_text_template(database, renderer, campaign_id, user_id, body, "TELEGRAM", limits)
+
+
+def check_size(limits: TemplateLimits, channel: str, **fields: str) -> None:
+    """Raises a 400 naming the field and the limit when a field of a ``channel`` template is too large, before the
+    renderer spends any work on it."""
+    for name, text in fields.items():
+        problem = limits.problem(channel, text)
+        if problem is not None:
+            raise InvalidArgument(f'"{name}" {problem}', code="api_validation")
 
 
 def _update_text_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int, body: str,
-                          channel: str) -> TemplateUpdated:
+                          channel: str, limits: TemplateLimits) -> TemplateUpdated:
     _check_editable(database, campaign_id, user_id, channel)
+    check_size(limits, channel, body=body)
     if not body.strip():
         raise InvalidArgument("body is required", code="api_validation")
     validated = renderer.validate_template(channel, "", body)

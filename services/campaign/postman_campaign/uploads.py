@@ -27,6 +27,7 @@ from postman_shared.timestamps import utcnow
 
 STARTED, PROCESSING, DONE, FAILED = "STARTED", "PROCESSING", "DONE", "FAILED"
 CLEARED = "CLEARED"  # a FAILED upload whose error the user has dismissed (DELETE .../upload/status)
+ABANDONED = "ABANDONED"  # STARTED but never completed within UPLOAD_ABANDON_HOURS: its file is deleted
 CSV_MIME_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
 MAX_FILENAME_LENGTH = 255
 
@@ -80,6 +81,8 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
         raise InvalidArgument("filename is required", code="api_validation")
     if upload.status == PROCESSING:
         return  # a retried call: the file is already being processed
+    if upload.status == ABANDONED:
+        raise InvalidArgument("This upload was not completed in time and its file was deleted; start a new upload")
     if upload.status != STARTED:
         raise InvalidArgument("This upload was already completed; start a new upload")
     size = store.size(upload.object_key)  # outside the transaction: it may be a network call (S3)
@@ -87,6 +90,9 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
         raise InvalidArgument("The file was not uploaded to the presigned URL; upload it there, then complete "
                               "the upload")
     if size > max_bytes:
+        # A presigned PUT cannot bound its size (the contract's upload/start gives none to sign), so this is where
+        # an oversized file stops: deleted at once rather than left to the abandoned-upload sweep.
+        store.delete(upload.object_key)
         raise InvalidArgument(f"The file is {size} bytes; files of at most {max_bytes} bytes are accepted")
     with database.unit_of_work() as session:
         owned_campaign(session, campaign_id, user_id, lock=True)

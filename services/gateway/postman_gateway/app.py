@@ -14,8 +14,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from postman_gateway import (
     api_keys_api,
+    body_limits,
+    cache_control,
     campaigns_api,
     email_api,
+    export_slots,
     limiting,
     observability,
     openapi,
@@ -54,6 +57,8 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     to isolate their counters)."""
     app = Flask("postman_gateway", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
+    # First hook registered, so it runs last and sees every cookie the other hooks set.
+    cache_control.install(app)
     app.extensions[BACKENDS] = Backends.from_settings(settings)
     app.extensions[COOKIE_POLICY] = CookiePolicy.from_settings(settings)
     limiting.install(app, GatewayLimits.from_settings(settings), limit_store or store_from_settings(settings))
@@ -102,4 +107,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
         assert isinstance(store, LocalObjectStore)
         app.extensions[uploads_api.EXTENSION] = (settings, store)
         app.register_blueprint(uploads_api.blueprint)
+    # Last: each route's body limit, known from the request line and headers (waitress applies it before reading).
+    body_limits.install(app, settings)
+    export_slots.install(app, settings)  # EXPORTS_PER_USER: exports cannot take every request thread
     return app

@@ -79,6 +79,9 @@ def _by_session(token: str) -> Caller:
         session = client.call(backends().auth.ResolveSession, auth_pb2.ResolveSessionRequest(session_token=token),
                               timeout=AUTH_TIMEOUT_SECONDS)
     except ServiceError as exc:
+        if exc.code == "unauthorized":  # the session is genuine, its user no longer allowed (DOMAIN_ALLOWLIST)
+            g.clear_session_cookie = True
+            raise
         if exc.code != "unathenticated":
             raise
         g.clear_session_cookie = True

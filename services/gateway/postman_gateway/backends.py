@@ -19,6 +19,7 @@ from postman.v1 import (
 )
 from postman_shared.broker.publisher import Publisher
 from postman_shared.grpc import client
+from postman_shared.grpc.identity import load_identity
 from postman_shared.settings import Settings
 
 EXTENSION = "postman_gateway.backends"
@@ -62,6 +63,12 @@ class Backends:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
+        """Stubs calling as the gateway: with its certificate (GRPC_TLS_DIR/gateway/), whatever thread uses them."""
+        with client.acting_as(load_identity(settings, "gateway")):
+            return cls._stubs(settings)
+
+    @classmethod
+    def _stubs(cls, settings: Settings) -> "Backends":
         return cls(
             auth=client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub),
             campaign=client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub),

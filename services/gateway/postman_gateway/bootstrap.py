@@ -10,14 +10,14 @@ from waitress.wasyncore import close_all
 
 from postman_gateway.app import create_app
 from postman_gateway.backends import EXTENSION as BACKENDS
+from postman_gateway.body_limits import EXTENSION as BODY_LIMITS
+from postman_gateway.body_limits import BodyLimits
+from postman_gateway.waitress_limits import guarded_channel
 from postman_shared.grpc import client
 from postman_shared.grpc.server import wait_for_termination_signal
 from postman_shared.logging import configure_logging
 from postman_shared.settings import Settings
-
-# Waitress buffers a request body before the app sees it; a little above our own limit, so that the app's JSON
-# 413 is what a slightly oversized upload gets, and waitress's own refusal only protects against the absurd.
-_BODY_MARGIN_BYTES = 1024 * 1024
+from postman_shared.startup_checks import check_startup
 
 
 class GatewayServer:
@@ -26,6 +26,7 @@ class GatewayServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.log = configure_logging("gateway", settings.log_level, settings.log_format)
+        check_startup(settings, "gateway")  # no default secret or reachable outbox outside local development
         self.app = create_app(settings)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -35,14 +36,19 @@ class GatewayServer:
         return int(self._server.effective_port) if self._server else 0  # type: ignore[union-attr]
 
     def start(self) -> None:
+        limits: BodyLimits = self.app.extensions[BODY_LIMITS]
         self._server = create_server(
             self.app,
             host=self.settings.gateway_host,
             port=self.settings.gateway_port,
             threads=self.settings.gateway_threads,
-            max_request_body_size=self.settings.max_upload_bytes + _BODY_MARGIN_BYTES,
+            # The largest body any request may send; each request gets its own limit (``waitress_limits``) when
+            # its headers end, before waitress buffers any of its body.
+            max_request_body_size=limits.largest + 1,
             ident="postman",
         )
+        self._server.channel_class = guarded_channel(limits, self.settings.gateway_send_timeout,
+                                                     large_bodies_at_once=self.settings.gateway_threads)
         self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
         self._thread.start()
         self.log.info("started", host=self.settings.gateway_host, port=self.port,

@@ -18,7 +18,7 @@ from flask import request as http_request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2, senders_pb2, stats_pb2
-from postman_gateway import audit, limiting, serializers
+from postman_gateway import audit, export_slots, limiting, serializers
 from postman_gateway.auth import current_caller
 from postman_gateway.backends import backends
 from postman_gateway.validation import (
@@ -243,17 +243,22 @@ def export(raw_id: str, row: Callable[[stats_pb2.ExportRow], dict[str, Any]]) ->
     200 with a broken body.
     """
     campaign = ref(raw_id)
-    batches = backends().stats.ExportCampaign(
-        stats_pb2.StatsRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id),
-        # Not wait_for_ready: with stats down, the stream would otherwise wait out its whole deadline; this way
-        # the caller gets a prompt 503.
-        timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False,
-    )
-    try:
-        first = next(batches, None)
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
-    return Response(_json_array(first, batches, campaign.campaign_id, row), mimetype="application/json")
+
+    def respond() -> Response:
+        batches = backends().stats.ExportCampaign(
+            stats_pb2.StatsRequest(campaign_id=campaign.campaign_id, user_id=campaign.user_id),
+            # Not wait_for_ready: with stats down, the stream would otherwise wait out its whole deadline; this
+            # way the caller gets a prompt 503.
+            timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False,
+        )
+        try:
+            first = next(batches, None)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        return Response(_json_array(first, batches, campaign.campaign_id, row), mimetype="application/json")
+
+    # One of the caller's EXPORTS_PER_USER slots while it streams: exports cannot take every request thread.
+    return export_slots.streamed(campaign.user_id, respond)
 
 
 def _json_array(first: Any, batches: Any, campaign: int,

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
-from postman_gateway import channel_routes, serializers
+from postman_gateway import channel_routes, serializers, test_emails
 from postman_gateway.backends import backends
 from postman_gateway.errors import api_validation
 from postman_gateway.validation import (
@@ -99,11 +99,11 @@ def clear_upload_error(campaign_id: str) -> ResponseReturnValue:
 
 @blueprint.post("/credentials")
 def credentials(campaign_id: str) -> ResponseReturnValue:
-    """A test email of the template to ``recipient``; email always sends with the platform's own credential."""
+    """A test email of the template to ``recipient``; email always sends with the platform's own credential. It counts
+    against the send limit and the campaign's daily test emails, and is simulated for a test key (``test_emails``)."""
     ref = _ref(campaign_id)
     recipient = optional_string(json_body(), "recipient") or ""  # `{}` is invalid_recipient, after the owner check
-    client.call(backends().campaign.SendTestEmail, campaign_pb2.SendTestEmailRequest(
-        campaign_id=ref.campaign_id, user_id=ref.user_id, recipient=recipient))
+    test_emails.send_test_email(ref, recipient)
     return jsonify(message="OK")
 
 

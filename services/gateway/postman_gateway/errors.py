@@ -8,7 +8,7 @@ wrong method, oversized body) and unexpected exceptions get the same shape: neve
 from __future__ import annotations
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
@@ -51,6 +51,9 @@ def _http_error(exc: HTTPException) -> Response:
     elif status == 405:
         allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
         message = f"{request.method} is not allowed on {request.path}" + (f"; use {allowed}" if allowed else "")
+    elif status == 413 and exc.description == RequestEntityTooLarge.description:  # werkzeug's own words
+        message = (f"The request body is larger than the {request.max_content_length} bytes {request.method} "
+                   f"{request.path} accepts")
     else:
         message = exc.description or exc.name
     response = error_response(_HTTP_CODES.get(status, "internal_server" if status >= 500 else "malformed"),

@@ -38,6 +38,8 @@ class Limit:
     period_seconds: int
     fail_open: bool  # when the store is unreachable: allow (True) or refuse with 503 (False)
     what: str  # for the 429 message: "requests", "one-time password requests"...
+    # For the 503 of a limit that fails closed while the store is unreachable: what cannot be done for a moment.
+    unavailable: str = "Sign-in is unavailable for a moment, please try again later"
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,7 @@ class RateLimiter:
                 log.warning("rate limit store unavailable, not limiting", limit=limit.name, error=str(exc))
                 return
             log.error("rate limit store unavailable, refusing", limit=limit.name, error=str(exc))
-            raise ServiceError("service_unavailable",
-                               "Sign-in is unavailable for a moment, please try again later") from None
+            raise ServiceError("service_unavailable", limit.unavailable) from None
         if window.hits > limit.count:
             retry_after = max(1, math.ceil(window.reset_after))
             raise ServiceError(
@@ -151,7 +152,7 @@ class RateLimiter:
 
 
 def _period(seconds: int) -> str:
-    return {1: "second", 60: "minute", 3600: "hour"}.get(seconds, f"{seconds} seconds")
+    return {1: "second", 60: "minute", 3600: "hour", 86400: "day"}.get(seconds, f"{seconds} seconds")
 
 
 def address_subject(email: str) -> str:
@@ -169,6 +170,11 @@ class GatewayLimits:
     default_send_rate: int
     unsubscribe_per_ip: Limit = Limit("unsubscribe-ip", 30, 60, fail_open=True, what="unsubscribe requests")
     protect_per_ip: Limit = Limit("protect-ip", 100, 3600, fail_open=False, what="protected-message opens")
+    # SNS's posts of SES events (signed, checked, replay-protected: the limit is about load, so it fails open).
+    sns_per_ip: Limit = Limit("sns-ip", 6000, 60, fail_open=True, what="SNS messages from this IP address")
+    test_emails_per_campaign: Limit = Limit("test-email", 20, 86400, fail_open=False,
+                                            what="test emails for this campaign")
+    login_per_ip: Limit = Limit("login-ip", 60, 3600, fail_open=False, what="sign-in attempts")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GatewayLimits":
@@ -185,6 +191,18 @@ class GatewayLimits:
             # Password guesses at protected messages: a brute-force limit, so it fails closed (503 without Redis).
             protect_per_ip=Limit("protect-ip", settings.protect_ip_limit_per_hour, 3600, fail_open=False,
                                  what="attempts to open protected messages from this IP address"),
+            # Load, not abuse (each message is signed and checked): fails open.
+            sns_per_ip=Limit("sns-ip", settings.sns_ip_limit_per_minute, 60, fail_open=True,
+                             what="SNS messages from this IP address"),
+            # Test emails go to any address the officer types, from the platform's domain: a cap per campaign per
+            # day that fails closed (503 without Redis), so a script cannot turn the test into a mailer.
+            test_emails_per_campaign=Limit(
+                "test-email", settings.test_emails_per_campaign_per_day, 86400, fail_open=False,
+                what="test emails for this campaign",
+                unavailable="Test emails cannot be sent for a moment, please try again later"),
+            # One-time passwords typed: a guessing limit across every address, so it fails closed like the others.
+            login_per_ip=Limit("login-ip", settings.login_ip_limit_per_hour, 3600, fail_open=False,
+                               what="sign-in attempts from this IP address"),
         )
 
     def send(self, rate_limit: int) -> Limit:

@@ -6,7 +6,10 @@ configuration set that has an SNS event destination; SNS POSTs each one here, as
 
 1. the topic must be one of ``SES_EVENTS_TOPIC_ARNS`` (empty: everything is refused), so a topic of someone else's
    AWS account subscribed to this URL gets nowhere;
-2. the SNS signature must verify (``sns.SnsVerifier``) with a certificate from an SNS host.
+2. the SNS signature must verify (``sns.SnsVerifier``) with a certificate from SNS in a configured region, and the
+   message must have been signed within the hour (sender-email drops a message id it has already applied);
+3. each client IP may post ``SNS_IP_LIMIT_PER_MINUTE`` messages a minute (SNS stays far below it), so a flood of
+   forged messages cannot keep the gateway busy with certificate fetches and RSA checks.
 
 A forged or foreign message is a 403 and nothing is queued. A ``SubscriptionConfirmation`` of an allowed topic is
 confirmed by GETting its ``SubscribeURL`` (itself an SNS URL). A ``Notification`` is reduced to an ``EmailEvent`` and
@@ -24,7 +27,9 @@ import requests
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from postman_gateway.auth import client_ip
 from postman_gateway.backends import backends
+from postman_gateway.limiting import check_sns_limit
 from postman_gateway.sns import (
     FETCH_TIMEOUT_SECONDS,
     NOTIFICATION,
@@ -32,6 +37,7 @@ from postman_gateway.sns import (
     NotFromSns,
     SnsUnreachable,
     SnsVerifier,
+    topic_region,
 )
 from postman_shared.broker import OutgoingMessage
 from postman_shared.broker.topology import EMAIL_EVENTS
@@ -54,13 +60,16 @@ log = get_logger(component="ses_events")
 
 def install(app: Flask, settings: Settings, verifier: SnsVerifier | None = None) -> None:
     topics = frozenset(t.strip() for t in settings.ses_events_topic_arns.split(",") if t.strip())
-    app.extensions[EXTENSION] = (topics, verifier or SnsVerifier(settings.sns_cert_url_prefix))
+    # Certificates only from SNS in the regions Postman uses: SES's, and those of the accepted topics.
+    regions = {settings.ses_region} | {topic_region(topic) for topic in topics}
+    app.extensions[EXTENSION] = (topics, verifier or SnsVerifier(settings.sns_cert_url_prefix, regions=regions))
     app.register_blueprint(blueprint)
 
 
 @blueprint.post(PATH)
 def ses_events() -> Response:
     topics, verifier = current_app.extensions[EXTENSION]
+    check_sns_limit(client_ip())  # before any parsing, certificate fetch or RSA check
     message = _read_message()
     topic = message.get("TopicArn")
     if topic not in topics:

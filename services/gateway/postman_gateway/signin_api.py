@@ -2,7 +2,8 @@
 
 ``otp`` and ``login`` are public (``public_blueprint``); ``userinfo`` and ``logout`` need a caller
 (``blueprint``, under the authentication hook). The auth service decides everything about addresses, passwords and
-sessions; the gateway adds the client's IP, the per-IP and per-address limits, and the cookie.
+sessions; the gateway adds the client's IP, the per-IP and per-address limits (``LOGIN_IP_LIMIT_PER_HOUR`` on login),
+and the cookie.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def request_otp() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     # A page of another site must not sign the browser in to an account of its choosing (login CSRF).
     refuse_cross_site()
+    limiting.check_login_limit(client_ip())
     body = json_body()
     request_ = auth_pb2.LoginRequest(
         email=required_string(body, "email"),

@@ -2,8 +2,10 @@
 
 Rendering escapes what a recipient's values may contain, because values come from an uploaded file, not from the
 template's author: in the body every value is HTML-escaped (braces too, so no later stage can read a value as a
-tag); a value at the start of an ``href``/``src`` is also dropped when it carries a scheme other than http, https,
-mailto or tel (``javascript:`` links). In the subject, values stay plain text but line breaks become spaces, so a
+tag); a value at the start of an ``href``/``src`` (only white space or other tags before it) is also dropped when it
+carries a scheme other than http, https, mailto or tel (``javascript:`` links), and so are all the values that
+together would start an address with such a scheme (``{{a}}{{b}}``, "java" and "script:...": ``html_slots``). In
+the subject, values stay plain text but line breaks become spaces, so a
 value cannot add a header.
 
 Link keys (Postman's behaviour): the value of a key whose name ends in ``_url`` or ``_link``, where the template uses
@@ -17,11 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
+from postman_renderer.html_slots import SlotMap, SlotPosition, scan, url_scheme_allowed, without
 from postman_renderer.sanitise import sanitise_email_html
 from postman_renderer.template import Escape, Template, TemplateError, parse
-from postman_shared.email_html import URL_SCHEMES
 
 # html.escape(value, quote=True) plus braces, in one pass.
 _HTML_ESCAPES = str.maketrans({
@@ -29,12 +30,7 @@ _HTML_ESCAPES = str.maketrans({
 })
 # Every character str.splitlines() breaks on, so no header parser can see a new line.
 _LINE_BREAKS = str.maketrans(dict.fromkeys("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029", " "))
-_URL_ATTRIBUTE_START = re.compile(r"""\b(?:href|src)\s*=\s*["']?\s*$""", re.IGNORECASE)
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_IGNORED_IN_URLS = re.compile(r"[\x00-\x20]")
 _HTTP_URL = re.compile(r"https?://[^\s]", re.IGNORECASE)
-_TAG_START = re.compile(r"<(?:(/?)([A-Za-z][^\s/>]*)|!)")
-_TAG_STOP = re.compile(r"[\"'>]")
 LINK_KEY_SUFFIXES = ("_url", "_link")
 
 
@@ -44,10 +40,7 @@ def escape_html_value(value: str) -> str:
 
 def escape_url_value(value: str) -> str:
     """A value that starts a link or image address: escaped, and empty when its scheme is not allowed."""
-    scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", value))
-    if scheme and scheme.group(1).lower() not in URL_SCHEMES:
-        return ""
-    return escape_html_value(value)
+    return escape_html_value(value) if url_scheme_allowed(value) else ""
 
 
 def plain_subject_value(value: str) -> str:
@@ -67,62 +60,11 @@ def is_link_key(key: str) -> bool:
     return key.endswith(LINK_KEY_SUFFIXES)
 
 
-class SlotPosition(Enum):
-    """Where a tag stands in the HTML around it, which decides how its value is escaped."""
-
-    TEXT = "text"
-    LINK_TEXT = "link text"  # in the text of an <a> element
-    URL = "url"  # at the start of an href or src value
-    ATTRIBUTE = "attribute"  # anywhere else inside a tag
-
-
-def slot_positions(literals: Sequence[str]) -> list[SlotPosition]:
-    """The position of each tag of a parsed HTML template (``literals`` around the tags), by one scan of the
-    template's own text: values are escaped, so they never open or close a tag or a quote."""
-    positions: list[SlotPosition] = []
-    in_tag = closing = False
-    quote = name = ""
-    links = 0
-    for literal in literals[:-1]:
-        i = 0
-        while i < len(literal):
-            if not in_tag:
-                start = literal.find("<", i)
-                if start < 0:
-                    break
-                opened = _TAG_START.match(literal, start)
-                if opened is None:
-                    i = start + 1
-                    continue
-                in_tag, quote, i = True, "", opened.end()
-                closing, name = opened.group(1) == "/", (opened.group(2) or "!").lower()
-            elif quote:
-                end = literal.find(quote, i)
-                if end < 0:
-                    break
-                quote, i = "", end + 1
-            else:
-                found = _TAG_STOP.search(literal, i)
-                if found is None:
-                    break
-                i = found.end()
-                if found.group() == ">":
-                    in_tag = False
-                    if name == "a":
-                        links = max(0, links - 1) if closing else links + 1
-                else:
-                    quote = found.group()
-        if in_tag:
-            positions.append(SlotPosition.URL if _URL_ATTRIBUTE_START.search(literal) else SlotPosition.ATTRIBUTE)
-        else:
-            positions.append(SlotPosition.LINK_TEXT if links else SlotPosition.TEXT)
-    return positions
-
-
-def body_escapes(body: Template) -> tuple[Escape, ...]:
+def body_escapes(body: Template, slot_map: SlotMap | None = None) -> tuple[Escape, ...]:
     """How each tag's value is escaped where it stands (see the module docstring)."""
     escapes: list[Escape] = []
-    for key, position in zip(body.slots, slot_positions(body.literals), strict=True):
+    positions = (slot_map or scan(body.literals)).positions
+    for key, position in zip(body.slots, positions, strict=True):
         if position is SlotPosition.URL:
             escapes.append(escape_url_value)
         elif position is SlotPosition.TEXT and is_link_key(key):
@@ -161,11 +103,14 @@ class EmailMessageTemplate:
     subject: Template
     body: Template
     body_escapes: tuple[Escape, ...]
+    slot_map: SlotMap  # where each tag of the body stands, and the link addresses values start
 
     @classmethod
     def parse(cls, subject: str, body: str) -> "EmailMessageTemplate":
         parsed_body = _parse_part("Body", body)
-        return cls(subject=_parse_part("Subject", subject), body=parsed_body, body_escapes=body_escapes(parsed_body))
+        slot_map = scan(parsed_body.literals)
+        return cls(subject=_parse_part("Subject", subject), body=parsed_body,
+                   body_escapes=body_escapes(parsed_body, slot_map), slot_map=slot_map)
 
     @property
     def keys(self) -> list[str]:
@@ -173,7 +118,16 @@ class EmailMessageTemplate:
 
     def render(self, values: Mapping[str, object]) -> tuple[str, str]:
         """(subject, body) for one recipient's values (lower-case keys)."""
-        return self.subject.render(values, plain_subject_value), self.body.render_each(values, self.body_escapes)
+        return self.subject.render(values, plain_subject_value), self.body.render_each(values, self.escapes(values))
+
+    def left_out(self, values: Mapping[str, object]) -> frozenset[int]:
+        """The body's tags that render as nothing for these values: together they would start a link with a
+        scheme that is not allowed (``html_slots.UrlStart``)."""
+        return self.slot_map.left_out(self.body.slots, values, self.body_escapes)
+
+    def escapes(self, values: Mapping[str, object]) -> Sequence[Escape]:
+        """The body's escapes for one recipient's values."""
+        return without(self.body_escapes, self.left_out(values))
 
 
 def _parse_part(part: str, text: str) -> Template:

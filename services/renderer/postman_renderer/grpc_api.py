@@ -14,6 +14,7 @@ from postman_renderer.template import TemplateError
 from postman_renderer.theme import STAND_IN_LINK, EmailLook, ThemedEmail
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings
+from postman_shared.template_limits import TemplateLimits
 
 EMAIL_CHANNELS = ("", "EMAIL")
 SMS_CHANNELS = ("SMS",)
@@ -28,11 +29,13 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
     def __init__(self, settings: Settings | None = None, looks: Looks | None = None) -> None:
         settings = settings or Settings()
         self._sms_max_segments = settings.sms_max_segments
+        self._limits = TemplateLimits.of(settings)
         self._looks = looks or AgencyClient(settings.auth_addr, settings.default_agency_name)
 
     def ValidateTemplate(
         self, request: renderer_pb2.ValidateTemplateRequest, context: Any
     ) -> renderer_pb2.ValidateTemplateResponse:
+        self._check_size(request)
         if request.channel.upper() == TELEGRAM:
             try:
                 telegram = validate_telegram_template(request.body)
@@ -54,6 +57,17 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
         return renderer_pb2.ValidateTemplateResponse(
             subject=template.subject, body=template.body, params=template.params
         )
+
+    def _check_size(self, request: renderer_pb2.ValidateTemplateRequest) -> None:
+        """A template larger than its channel allows is refused before any work is spent on it (the editor's
+        preview asks on every keystroke); the message starts with the part, as the template language's do."""
+        channel = request.channel.upper()
+        fields = [("Body", request.body)] if channel in (TELEGRAM, *SMS_CHANNELS) else [
+            ("Subject", request.subject), ("Body", request.body)]
+        for part, text in fields:
+            problem = self._limits.problem(channel, text)
+            if problem is not None:
+                raise ServiceError("invalid_template", f"{part}: the {part.lower()} {problem}")
 
     def RenderPreview(self, request: renderer_pb2.RenderPreviewRequest, context: Any) -> renderer_pb2.RenderedMessage:
         values = {key.lower(): value for key, value in request.params.items()}

@@ -22,7 +22,7 @@ PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "ta
 LINES = frozenset({"div", "li", "tr", "td", "th", "dt", "dd", "caption", "section", "article", "header", "footer",
                    "center"})
 SILENT = frozenset({"head", "title", "style", "script", "template"})
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*+:\s*+none", re.IGNORECASE)
 _LINE_ENDS = re.compile(r"\r\n?")
 
 

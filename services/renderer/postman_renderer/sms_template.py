@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from postman_renderer.sms import SmsLength, measure
 from postman_renderer.template import Template, TemplateError, parse
 
-_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_LINE_BREAK_TAG = re.compile(r"<br\s*+/?>", re.IGNORECASE)
 # Something a person (or a browser) would read as markup: an opening, closing or self-closing tag, or a comment.
-# "a < b" and "<3" are not tags.
-_HTML_TAG = re.compile(r"<!--.*?(?:-->|\Z)|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+# "a < b" and "<3" are not tags. Runs are possessive: the author's text is never backtracked over (issue 13).
+_HTML_TAG = re.compile(r"<!--.*?(?:-->|\Z)|</?[A-Za-z][A-Za-z0-9-]*+(?:\s[^<>]*+)?/?>", re.DOTALL)
 _QUOTE_LIMIT = 40
 
 _NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")

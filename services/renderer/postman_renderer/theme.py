@@ -24,8 +24,8 @@ from postman_renderer.email_template import (
     escape_html_value,
     escape_url_value,
     plain_subject_value,
-    slot_positions,
 )
+from postman_renderer.html_slots import without
 from postman_renderer.html_text import html_to_text
 from postman_renderer.template import Escape, Template
 
@@ -138,7 +138,8 @@ def preheader(text: str) -> str:
     return words[:cut if cut > 0 else PREHEADER_LENGTH]
 
 
-TextTemplate = tuple[Template, tuple[Escape, ...]]  # a text template and how each of its values is written
+# A text template, how each of its values is written, and the body tag each of its tags stands for.
+TextTemplate = tuple[Template, tuple[Escape, ...], tuple[int, ...]]
 
 
 def _keep(value: str) -> str:
@@ -151,6 +152,10 @@ def _in_parentheses(escape: Escape) -> Escape:
         address = escape(value).strip()
         return f" ({address})" if address else ""
     return written
+
+
+def _nothing(value: str) -> str:
+    return ""
 
 
 def _plain_url(value: str) -> str:
@@ -166,6 +171,7 @@ class ThemedEmail:
         a link to nowhere) or NO_LINK (unsubscribe links are not configured)."""
         self.look = look
         self._subject = template.subject
+        self._template = template
         self._body = template.body
         self._escapes = template.body_escapes
         self._own_link = unsubscribe == OWN_LINK
@@ -183,7 +189,7 @@ class ThemedEmail:
         start, end = f"x-{nonce}-start", f"x-{nonce}-end"
         body = self._body
         keys = [*body.slots, UNSUBSCRIBE_KEY]
-        positions = slot_positions(body.literals)
+        positions = self._template.slot_map.positions
         escapes = [_plain_url if p is SlotPosition.URL else _keep for p in positions] + [_keep]
         html = [self._head, self._opening, f"<{start}>", body.literals[0]]
         for index, literal in enumerate(body.literals[1:]):
@@ -207,19 +213,24 @@ class ThemedEmail:
             kinds, indexes = chunks[1::3], [int(i) for i in chunks[2::3]]
             return (Template(tuple(chunks[0::3]), tuple(keys[i] for i in indexes)),
                     tuple(_in_parentheses(escapes[i]) if kind == "p" else escapes[i]
-                          for kind, i in zip(kinds, indexes, strict=True)))
+                          for kind, i in zip(kinds, indexes, strict=True)),
+                    tuple(indexes))
 
         return head, template_of(middle), template_of(tail)
 
     def render(self, values: Mapping[str, object], unsubscribe_url: str | None = None) -> ThemedMessage:
         """One recipient's email; ``unsubscribe_url`` is their own link (when the theme has one)."""
-        body = self._body.render_each(values, self._escapes)
-        template, escapes = self._text_body
+        left_out = self._template.left_out(values)  # values that would make a dangerous link: in neither part
+        body = self._body.render_each(values, without(self._escapes, left_out))
+        template, escapes, indexes = self._text_body
+        if left_out:
+            escapes = tuple(_nothing if index in left_out else escape
+                            for escape, index in zip(escapes, indexes, strict=True))
         body_text = template.render_each(values, escapes)
         url = unsubscribe_url or "" if self._own_link else ""
         html = "".join((self._head, escape_html_value(preheader(body_text)), self._opening, body, self._closing,
                         escape_html_value(url), self._end))
-        tail, tail_escapes = self._text_tail
+        tail, tail_escapes, _ = self._text_tail
         text = self._text_head + body_text + tail.render_each({UNSUBSCRIBE_KEY: url}, tail_escapes)
         return ThemedMessage(subject=self._subject.render(values, plain_subject_value), body=body, html=html,
                              text=text)

@@ -1,6 +1,6 @@
-"""Composition root of the sender-email service: consumers of ``email.send``, ``email.priority`` and
-``email.events``, the TransactionalEmailService gRPC server (transactional emails, sent during the call), and the
-reader of the bounce mailbox when ``BOUNCE_IMAP_URL`` is set.
+"""Composition root of the sender-email service: consumers of ``email.send``, ``email.priority``, ``email.test``
+(campaigns' test emails) and ``email.events``, the TransactionalEmailService gRPC server (transactional emails, sent
+during the call), and the reader of the bounce mailbox when ``BOUNCE_IMAP_URL`` is set.
 
 Each consumer has its own thread, broker connection and transport instance (for SMTP, its own connections), and so
 do transactional emails, so a campaign holding every connection of its transport never delays a one-time password
@@ -15,11 +15,12 @@ from datetime import timezone
 
 from postman.v1 import transactional_email_pb2_grpc
 from postman_sender_email import bounce_mailbox, consumer, delivery, events, priority, return_path, transactional
+from postman_sender_email.metrics import TEST_EMAIL_MESSAGES
 from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transactional_api import TransactionalEmailServicer
 from postman_sender_email.transports import Email, EmailTransport
 from postman_shared.broker import BatchConsumer
-from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND
+from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND, EMAIL_TEST
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.logging import get_logger
@@ -100,6 +101,7 @@ def build(settings: Settings) -> ServiceRuntime:
     )
     runtime.add_consumer(email_send)
     runtime.add_consumer(_priority_consumer(settings, runtime))
+    runtime.add_consumer(_test_email_consumer(settings, runtime))
     _serve_transactional(settings, runtime, suppressions)
     # With SMTP: the bounces and complaint reports that come back to the VERP return paths (BOUNCE_IMAP_URL).
     mailbox = bounce_mailbox.from_settings(settings, runtime.publisher, mailto_unsubscribe(suppressions))
@@ -165,3 +167,20 @@ def _priority_consumer(settings: Settings, runtime: ServiceRuntime) -> consumer.
         batch_size=10, prefetch=20, max_wait=0.01, delivery_limit=settings.queue_delivery_limit,
     )
     return email_priority
+
+
+def _test_email_consumer(settings: Settings, runtime: ServiceRuntime) -> consumer.EmailConsumer:
+    """Campaigns' test emails: the priority path's steps, on a queue, a consumer and a transport connection of their
+    own, so an officer's test emails never hold the connection a one-time password needs."""
+    transport = build_transport(settings, connections=PRIORITY_CONNECTIONS)
+    retry = priority.QuickRetry()
+
+    def deliver(emails: Sequence[PriorityEmail]) -> None:
+        priority.deliver(emails, runtime.database, transport, retry, pause=lambda s: email_test.pause(s),
+                         metric=TEST_EMAIL_MESSAGES)
+
+    email_test = consumer.EmailConsumer(
+        transport, settings.amqp_url, EMAIL_TEST, consumer.priority_handler(deliver),
+        batch_size=10, prefetch=20, max_wait=0.01, delivery_limit=settings.queue_delivery_limit,
+    )
+    return email_test

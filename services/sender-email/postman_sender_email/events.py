@@ -15,7 +15,9 @@ bounce mailbox (``bounce_mailbox.py``, ``delivery_id`` set). Both arrive as ``Em
   ``EMAIL_RETRY_DELAY_SECONDS``, up to ``EMAIL_MAX_ATTEMPTS`` times; then it is dropped (it may be about a message of
   another system that shares the configuration set).
 
-Applying an event is idempotent, so SNS retrying a notification or the queue redelivering it changes nothing.
+Applying an event is idempotent, so SNS retrying a notification or the queue redelivering it changes nothing; and
+an SNS message whose event was applied once is dropped when it comes again (``sns_replays``): a captured message
+posted again cannot re-suppress an address or count again towards halting a campaign.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from postman_sender_email import transactional
 from postman_sender_email.delivery import DELIVERIES
 from postman_sender_email.metrics import EVENTS
 from postman_sender_email.models import EmailDelivery
+from postman_sender_email.sns_replays import ReplayMemory
 from postman_shared.broker import Delivery, OutgoingMessage, Publisher
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_EVENTS_RETRY
 from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
@@ -112,18 +115,37 @@ class EventHandler:
     """The ``email.events`` batch handler."""
 
     def __init__(self, database: Database, publisher: Publisher, suppressions: SuppressionClient | None = None,
-                 max_attempts: int = 5, retry_delay_seconds: int = 30) -> None:
+                 max_attempts: int = 5, retry_delay_seconds: int = 30, replays: ReplayMemory | None = None) -> None:
         self._database = database
         self._publisher = publisher
         self._suppressions = suppressions
         self._max_attempts = max_attempts
         self._retry_delay_ms = retry_delay_seconds * 1000
+        self._replays = replays or ReplayMemory(database)
 
     def __call__(self, batch: list[Delivery]) -> list[Delivery]:
         events, malformed = decode(batch)
-        if events:
-            self.apply(events)
+        fresh = self._without_replays(events)
+        if fresh:
+            self.apply(fresh)
+            self._replays.remember([e.sns_message_id for e, attempt in fresh if attempt == 1 and e.sns_message_id])
         return malformed
+
+    def _without_replays(self, events: list[tuple[EmailEvent, int]]) -> list[tuple[EmailEvent, int]]:
+        """The events whose SNS message was not applied before (nor earlier in this batch); first attempts only:
+        a later attempt is this sender's own retry."""
+        seen = self._replays.seen({e.sns_message_id for e, attempt in events if attempt == 1 and e.sns_message_id})
+        fresh = []
+        for event, attempt in events:
+            if attempt == 1 and event.sns_message_id:
+                if event.sns_message_id in seen:
+                    log.warning("replayed sns message dropped: its event was applied already",
+                                sns_message_id=event.sns_message_id, event_type=event.event_type)
+                    EVENTS.labels(event_type=event.event_type, outcome="replayed").inc()
+                    continue
+                seen.add(event.sns_message_id)
+            fresh.append((event, attempt))
+        return fresh
 
     def apply(self, events: Sequence[tuple[EmailEvent, int]]) -> None:
         campaign_messages = self._campaign_messages([event for event, _ in events])

@@ -16,6 +16,13 @@ PRIORITY_MESSAGES = Counter(
     ["transport", "status"],
 )
 
+TEST_EMAIL_MESSAGES = Counter(
+    "postman_email_test_messages_total",
+    "Campaigns' test emails (email.test) by transport and outcome (SENT, ERROR, or RETRY: tried again at once); "
+    "simulated ones (test API keys) under transport \"simulated\"",
+    ["transport", "status"],
+)
+
 TRANSACTIONAL_MESSAGES = Counter(
     "postman_email_transactional_messages_total",
     "Transactional emails handed to the transport, by transport and outcome (ACCEPTED, REFUSED, UNAVAILABLE)",

@@ -73,3 +73,15 @@ class TransactionalEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SnsMessageSeen(Base):
+    """The id of an SNS message whose SES event was applied: a copy posted again (a replay of a captured message,
+    or SNS delivering twice) is dropped. Kept a little longer than the gateway accepts a message (an hour after SNS
+    signed it), then deleted (``sns_replays``)."""
+
+    __tablename__ = "sns_messages_seen"
+    __table_args__ = (Index("ix_sns_messages_seen_seen_at", "seen_at"),)
+
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)  # SNS's MessageId (a UUID)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -9,6 +9,11 @@ so however many campaign messages wait on ``email.send``, a priority email does 
    ``EMAIL_RETRY_DELAY_SECONDS`` per attempt. After the last try it is an ERROR (they can ask for a new password).
 3. The outcomes are inserted in one statement, ``campaign_id`` NULL. No DeliveryEvent: stats counts campaigns only.
 
+Campaigns' test emails (``email.test``) go through the same steps on a consumer and a transport connection of
+their own, counted in their own metric: however many an officer asks for, a one-time password never waits behind
+them. A test email asked with a test API key is ``simulated``: ``delivery.send`` records a simulated outcome and the
+transport is never called.
+
 Logs name a message by its id and its recipient's domain only: the body holds a password.
 """
 
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from prometheus_client import Counter
 
 from postman_sender_email import mime
 from postman_sender_email.delivery import record, recorded_outcomes, send
@@ -46,10 +53,12 @@ def deliver(
     transport: EmailTransport,
     retry: QuickRetry,
     pause: Callable[[float], object],
+    metric: Counter = PRIORITY_MESSAGES,
 ) -> dict[str, Outcome]:
     """Sends what was not sent before and records it; returns the outcome of each message sent now, by message id.
 
     ``pause(seconds)`` waits between tries (the consumer's own pause, which keeps the broker connection alive).
+    ``metric`` counts the outcomes (``TEST_EMAIL_MESSAGES`` for the test emails' consumer).
     """
     unique = list({email.message_id: email for email in reversed(emails)}.values())[::-1]
     with database.session() as session:
@@ -60,7 +69,7 @@ def deliver(
                      status=recorded[email.message_id].status)
     fresh = [email for email in unique if email.message_id not in recorded]
 
-    outcomes = _send_with_quick_retries(fresh, transport, retry, pause)
+    outcomes = _send_with_quick_retries(fresh, transport, retry, pause, metric)
     final = {message_id: gave_up(o, retry.tries) if o.transient else o for message_id, o in outcomes.items()}
     if final:
         with database.unit_of_work() as session:
@@ -68,9 +77,10 @@ def deliver(
 
     for email in fresh:
         outcome = final[email.message_id]
-        PRIORITY_MESSAGES.labels(transport=transport.name, status=outcome.status).inc()
+        metric.labels(transport="simulated" if email.simulated else transport.name, status=outcome.status).inc()
         if outcome.status == "SENT":
-            log.info("priority email sent", message_id=email.message_id, domain=_domain(email.to))
+            log.info("priority email sent", message_id=email.message_id, domain=_domain(email.to),
+                     simulated=email.simulated)
         else:
             # The reason is in email_deliveries; a provider's reason may quote the address, so it is not logged.
             log.error("priority email failed", message_id=email.message_id, domain=_domain(email.to),
@@ -80,6 +90,7 @@ def deliver(
 
 def _send_with_quick_retries(
     emails: list[PriorityEmail], transport: EmailTransport, retry: QuickRetry, pause: Callable[[float], object],
+    metric: Counter,
 ) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     pending = emails
@@ -88,7 +99,7 @@ def _send_with_quick_retries(
         pending = [email for email in pending if outcomes[email.message_id].transient]
         if not pending or seconds is None:
             break
-        PRIORITY_MESSAGES.labels(transport=transport.name, status="RETRY").inc(len(pending))
+        metric.labels(transport=transport.name, status="RETRY").inc(len(pending))
         log.warning("priority emails failed for a passing reason, trying again", seconds=seconds,
                     message_ids=[email.message_id for email in pending])
         pause(seconds)

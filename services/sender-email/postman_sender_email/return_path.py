@@ -4,10 +4,10 @@ signature added after a '+'). A bounce (RFC 3464) or complaint report (RFC 5965)
 message without anyone having to parse the original, and the bounce-mailbox reader
 (``bounce_mailbox.py``) turns it into the same events SES publishes.
 
-The signature (an HMAC of the message id under ``CALLBACK_SIGNING_KEY``, 12 hex digits) means a report about a
-message id Postman did not send to that address cannot be forged by mailing the bounce mailbox: without it anyone
-could suppress any address or halt any campaign. It binds the id only: the recipient, who sees their own return path,
-can at most report their own message.
+The signature (an HMAC of the message id under the return-path key derived from ``CALLBACK_SIGNING_KEY``, 12 hex
+digits) means a report about a message id Postman did not send to that address cannot be forged by mailing the bounce
+mailbox: without it anyone could suppress any address or halt any campaign. It binds the id only: the recipient, who
+sees their own return path, can at most report their own message.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import hashlib
 import hmac
 import re
 
+from postman_shared.keys import VERP_RETURN_PATH, purpose_key
+
 SIGNATURE_LENGTH = 12
 # The delivery id of a campaign message: "<recipient id>" or "<recipient id>.<job id>" (a retry's).
 _TOKEN = re.compile(r"(?P<id>[0-9]{1,19}(?:\.[0-9]{1,19})?)-(?P<signature>[0-9a-f]{12})")
 
 
 def _signature(message_id: str, key: str) -> str:
-    return hmac.new(key.encode(), f"verp:{message_id}".encode(), hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
+    return hmac.new(purpose_key(key, VERP_RETURN_PATH), f"verp:{message_id}".encode(),
+                    hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]
 
 
 def address_for(bounce_address: str, message_id: str, key: str) -> str:

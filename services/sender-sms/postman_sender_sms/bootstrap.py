@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from postman.v1 import senders_pb2_grpc
 from postman_sender_sms import consumer, delivery, receipts, transactional
@@ -50,7 +49,7 @@ def build(settings: Settings) -> ServiceRuntime:
                         (senders_pb2_grpc.add_TransactionalSmsServiceServicer_to_server, transactional_sms)],
                        ["postman.v1.SmsSenderService", "postman.v1.TransactionalSmsService"])
     # Threads are created on the first send, not here.
-    pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="sms-send")
+    pool = runtime.thread_pool(SEND_CONCURRENCY, "sms-send")
     # A wait for a slot ends when the service stops; that message is put back on the queue unsent.
     pace = delivery.campaign_pace(send_rate_from_url(settings.redis_url), settings.sms_default_rate, runtime.stopping)
     # Twilio reports each message's delivery to the gateway, which queues the report on sms.status.

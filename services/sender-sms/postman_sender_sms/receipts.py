@@ -5,7 +5,10 @@ The gateway has checked the callback URL's HMAC, which ties the URL to one messa
 the credential's auth token is known (the agency gave its Account SID as the API key), Twilio's own request
 signature is checked as well, with the twilio library's ``RequestValidator``: a report that fails it is dropped
 (logged, counted), never recorded. A report whose MessageSid is not the one Twilio gave us for that message is
-dropped too. Only final statuses matter: delivered -> DELIVERED; undelivered or failed -> ERROR
+dropped too. Without the auth token (an API-key credential, or one removed since) the URL's HMAC is the only proof,
+so the report must also name a SID recorded here for that recipient: an unknown SID waits in ``sms.status.retry``
+like an early failure report (its batch may not be committed yet) and is dropped, logged, if it never appears.
+Only final statuses matter: delivered -> DELIVERED; undelivered or failed -> ERROR
 ``twilio_<ErrorCode>``; queued, sending, sent, accepted... are ignored.
 
 Stats applies a receipt once, so a callback Twilio repeats, or the queue redelivers, is announced again harmlessly.
@@ -76,6 +79,12 @@ def receipt_event(report: SmsStatusReport) -> DeliveryEvent:
     return DeliveryEvent(report.recipient_id, report.campaign_id, 0, ERROR, code[:64], reason, kind="receipt")
 
 
+def _parked(report: SmsStatusReport, attempt: int) -> OutgoingMessage:
+    """The report, back in the wait queue for another try once its message may be recorded."""
+    return with_attempt(OutgoingMessage(SMS_STATUS_RETRY, report.to_dict(), report.message_id), attempt + 1,
+                        growing_wait_ms(attempt, MARK_FAILED_WAIT_CAP_MS))
+
+
 class ReceiptHandler:
     """The ``sms.status`` batch handler; ``publish`` publishes with confirms (the runtime's publisher)."""
 
@@ -116,7 +125,8 @@ class ReceiptHandler:
             context = {"campaign_id": report.campaign_id, "recipient_id": report.recipient_id,
                        "credential_id": report.credential_id, "twilio_status": report.status}
             auth_token = self._auth_token(report.credential_id)
-            if auth_token is not None and not RequestValidator(auth_token).validate(
+            signed_by_twilio = auth_token is not None
+            if signed_by_twilio and not RequestValidator(auth_token).validate(
                     report.url, report.params, report.signature):
                 log.warning("status callback dropped: Twilio's request signature does not match", **context)
                 RECEIPTS.labels(outcome="forged").inc()
@@ -126,16 +136,27 @@ class ReceiptHandler:
                             message_sid=report.message_sid, **context)
                 RECEIPTS.labels(outcome="mismatched").inc()
                 continue
+            if not signed_by_twilio and report.message_sid not in by_sid:
+                # Only the URL's HMAC vouches for this report: it counts once its SID is one Twilio gave us.
+                if attempt < MARK_FAILED_ATTEMPTS:
+                    waiting.append(_parked(report, attempt))
+                    RECEIPTS.labels(outcome="waiting").inc()
+                else:
+                    log.warning("status callback dropped: its MessageSid was never recorded for a message sent "
+                                "here", message_sid=report.message_sid, attempts=attempt, **context)
+                    RECEIPTS.labels(outcome="unknown_sid").inc()
+                continue
             event = receipt_event(report)
-            if attempt == 1:  # a report back from the wait queue was announced on its first attempt
+            # A report Twilio signed was announced on its first attempt (it came back only to mark its message
+            # failed); an unsigned one is announced when its SID is first found recorded, whatever the attempt.
+            if attempt == 1 or not signed_by_twilio:
                 events.append(event)
             if event.status != ERROR:
                 continue
             if report.message_sid in by_sid:
                 failed.append(by_sid[report.message_sid])
             elif attempt < MARK_FAILED_ATTEMPTS:
-                waiting.append(with_attempt(OutgoingMessage(SMS_STATUS_RETRY, report.to_dict(), report.message_id),
-                                            attempt + 1, growing_wait_ms(attempt, MARK_FAILED_WAIT_CAP_MS)))
+                waiting.append(_parked(report, attempt))
                 RECEIPTS.labels(outcome="waiting").inc()
             else:
                 log.warning("failure report of a message never recorded here; not marked failed",

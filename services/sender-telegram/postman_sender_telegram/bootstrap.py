@@ -10,7 +10,6 @@ slot of the bot's schedule (at most ``TELEGRAM_MAX_RATE`` per second), shared by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from postman.v1 import senders_pb2_grpc
 from postman_sender_telegram import consumer, delivery
@@ -44,7 +43,7 @@ def build(settings: Settings) -> ServiceRuntime:
     schedule = delivery.BotSchedule(send_rate_from_url(settings.redis_url), settings.telegram_max_rate,
                                     runtime.stopping)
     # Threads are created on the first send, not here.
-    pool = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="telegram-send")
+    pool = runtime.thread_pool(SEND_CONCURRENCY, "telegram-send")
 
     screen = BatchScreen("TELEGRAM", JobStops(campaign_fetch(settings.campaign_addr)),
                          SuppressionClient(settings.campaign_addr))

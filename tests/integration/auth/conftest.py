@@ -16,6 +16,7 @@ from postman_shared.broker.topology import EMAIL_PRIORITY
 from postman_shared.grpc import client
 from postman_shared.messages import PriorityEmail
 from postman_shared.settings import Settings
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 _PASSWORD_IN_BODY = re.compile(r">([ACDEFGHJKMNPQRTUVWXY34679]{6})</p>")
@@ -74,4 +75,5 @@ def auth_settings(settings: Settings) -> Settings:
 def auth(auth_settings: Settings, amqp_channel) -> Iterator[Auth]:
     """The auth service running in-process with ``auth_settings`` (override that fixture to change settings)."""
     with running(auth_settings, "auth"):
-        yield Auth(client.stub(auth_settings.auth_addr, auth_pb2_grpc.AuthServiceStub), auth_settings, amqp_channel)
+        yield Auth(service_identity.stub(auth_settings.auth_addr, auth_pb2_grpc.AuthServiceStub), auth_settings,
+                   amqp_channel)

@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 from postman.v1 import auth_pb2, auth_pb2_grpc
 from postman_auth import api_keys
 from postman_auth.models import ApiKey, AuditEvent
-from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.settings import Settings
 from postman_shared.timestamps import utcnow
 from tests.integration.auth.conftest import IP, Auth
+from tests.support import service_identity
 from tests.support.processes import start_services, stop_system
 
 LOG_LEVEL = "DEBUG"  # the most the service can be made to log
@@ -116,7 +116,7 @@ def test_an_expired_key_fails_at_once(auth, database):
 def test_no_key_token_or_password_ever_appears_in_the_service_logs(stores, amqp_channel, tmp_path):
     system = start_services(stores, tmp_path, ["auth"], LOG_LEVEL=LOG_LEVEL)
     try:
-        service = Auth(client.stub(system.env["AUTH_ADDR"], auth_pb2_grpc.AuthServiceStub),
+        service = Auth(service_identity.stub(system.env["AUTH_ADDR"], auth_pb2_grpc.AuthServiceStub),
                        Settings.from_env(system.env), amqp_channel)
         address = f"logged-{secrets.token_hex(4)}@tech.gov.sg"
         password = service.request_otp(address)

@@ -13,6 +13,7 @@ from postman_auth import api_keys
 from postman_auth.models import ApiKey
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -58,7 +59,7 @@ def test_authenticate_records_last_use(database):
 def test_auth_service_answers_over_grpc(settings, database):
     user_id, key = _new_key(database, "grpc@agency.gov.sg")
     with running(settings, "auth"):
-        stub = client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
+        stub = service_identity.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
         reply = client.call(stub.Authenticate, auth_pb2.AuthenticateRequest(api_key=key))
         assert reply.user_id == user_id and reply.email == "grpc@agency.gov.sg"
         try:
@@ -100,7 +101,7 @@ def test_grpc_calls_are_counted_for_prometheus_by_method_and_outcome(settings, d
     _user_id, key = _new_key(database, "metrics@agency.gov.sg")
     ok_before, refused_before = count("ok"), count("unathenticated")
     with running(settings, "auth"):
-        stub = client.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
+        stub = service_identity.stub(settings.auth_addr, auth_pb2_grpc.AuthServiceStub)
         client.call(stub.Authenticate, auth_pb2.AuthenticateRequest(api_key=key))
         try:
             client.call(stub.Authenticate, auth_pb2.AuthenticateRequest(api_key="nope"))

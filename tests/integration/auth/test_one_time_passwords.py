@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from postman.v1 import auth_pb2
-from postman_auth.models import AuditEvent, OneTimePassword, User
+from postman_auth.models import AuditEvent, OneTimePassword, OneTimePasswordFailure, User
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.timestamps import utcnow
 from tests.integration.auth.conftest import IP, new_address
@@ -32,8 +32,8 @@ def test_the_password_arrives_by_priority_email_and_is_stored_only_as_a_hash(aut
     assert "valid for 10 minutes" in email.body and IP in email.body
     password = email.body.split('letter-spacing:4px">')[1][:6]
     with database.unit_of_work() as session:
-        row = session.get(OneTimePassword, address)
-        assert row.attempts_left == 4 and row.requested_ip == IP
+        row = session.scalars(select(OneTimePassword).where(OneTimePassword.email == address)).one()
+        assert row.requested_ip == IP
         assert password not in row.password_hash and row.password_hash.startswith("scrypt$")
         assert session.scalars(select(User).where(User.email == address)).one_or_none() is None
 
@@ -58,7 +58,7 @@ def test_a_password_works_only_once(auth):
     assert error.code == "unathenticated" and "ask for a new one-time password" in error.message
 
 
-def test_four_wrong_tries_kill_the_password_even_for_the_right_one(auth, database):
+def test_four_wrong_tries_from_one_client_refuse_that_client_even_the_right_password(auth, database):
     address = new_address()
     password = auth.request_otp(address)
     wrong = "AAAAAA" if password != "AAAAAA" else "CCCCCC"
@@ -74,7 +74,7 @@ def test_four_wrong_tries_kill_the_password_even_for_the_right_one(auth, databas
     assert reasons == ["wrong", "wrong", "wrong", "used_up", "used_up"]
 
 
-def test_parallel_wrong_guesses_cannot_get_more_than_four_tries(auth, database):
+def test_parallel_wrong_guesses_from_one_client_cannot_get_more_than_four_tries(auth, database):
     address = new_address()
     password = auth.request_otp(address)
     guesses = [g for g in ("ACDEFG", "HJKMNP", "QRTUVW", "XY3467", "9ACDEF", "GHJKMN", "PQRTUV", "WXY346",
@@ -95,7 +95,7 @@ def test_parallel_wrong_guesses_cannot_get_more_than_four_tries(auth, database):
     assert len(answers) == len(guesses)
     assert sum("You have" in a for a in answers) == 3  # tries 1 to 3 say how many remain, all others none
     with database.unit_of_work() as session:
-        assert session.get(OneTimePassword, address).attempts_left == 0
+        assert session.get(OneTimePasswordFailure, (address, IP)).wrong_tries == 4
     assert "no tries left" in refused(auth.login, address, password).message
 
 
@@ -121,13 +121,15 @@ def test_a_new_password_is_refused_until_the_resend_wait_is_over(auth, database)
     error = refused(auth.call, "RequestOtp", auth_pb2.RequestOtpRequest(email=address, ip=IP))
     assert error.code == "rate_limit" and error.http_status == 429
     assert 1 <= error.retry_after <= 30 and f"wait {error.retry_after} seconds" in error.message
-    with database.unit_of_work() as session:  # once the wait is over, a new password replaces the old one
+    with database.unit_of_work() as session:  # once the wait is over, a new password is added next to the first
         session.execute(update(OneTimePassword).where(OneTimePassword.email == address)
                         .values(created_at=utcnow() - timedelta(seconds=31)))
     second = auth.request_otp(address)
     with database.unit_of_work() as session:
-        assert session.get(OneTimePassword, address).attempts_left == 4
+        assert len(session.scalars(select(OneTimePassword).where(OneTimePassword.email == address)).all()) == 2
     assert auth.login(address, second).user.email == address
+    with database.unit_of_work() as session:  # signing in ends every password of the address
+        assert session.scalars(select(OneTimePassword).where(OneTimePassword.email == address)).all() == []
 
 
 def test_parallel_requests_for_one_address_send_one_password(auth):
@@ -195,4 +197,4 @@ class TestWhenTheBrokerIsUnreachable:
         error = refused(auth.call, "RequestOtp", auth_pb2.RequestOtpRequest(email=address, ip=IP))
         assert error.code == "service_unavailable" and "try again" in error.message
         with database.unit_of_work() as session:  # the stored password is harmless: nobody received it
-            assert session.get(OneTimePassword, address) is not None
+            assert session.scalars(select(OneTimePassword).where(OneTimePassword.email == address)).one()

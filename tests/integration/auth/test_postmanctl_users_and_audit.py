@@ -16,10 +16,11 @@ from postman_auth.models import ApiKey, AuditEvent, User
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.timestamps import utcnow
 from tests.integration.auth.conftest import IP, new_address
+from tests.support.inprocess import running
 
 
-def postmanctl(stores, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"DATABASE_URL": stores.database_url, "PATH": "/usr/bin:/bin"}
+def postmanctl(stores, *args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
+    env = {"DATABASE_URL": stores.database_url, "PATH": "/usr/bin:/bin", **more_env}
     return subprocess.run([sys.executable, "-m", "postman_ctl.cli", *args], capture_output=True, text=True,
                           env=env, timeout=60)
 
@@ -30,13 +31,15 @@ def refused(call, *args) -> ServiceError:
     return caught.value
 
 
-def test_disabling_a_user_ends_their_sessions_and_keys_at_once_and_blocks_sign_in(stores, auth, database):
+def test_disabling_a_user_ends_their_sessions_and_keys_at_once_and_blocks_sign_in(stores, auth, database, settings):
     login = auth.sign_in()
     address = login.user.email
     key = auth.call("CreateApiKey", auth_pb2.CreateApiKeyRequest(user_id=login.user.id, label="ci", ip=IP)).api_key
-    result = postmanctl(stores, "disable-user", address.upper())
+    with running(settings, "campaign"):  # disabling also stops the user's campaigns (tests/security/test_accounts.py)
+        result = postmanctl(stores, "disable-user", address.upper(), CAMPAIGN_ADDR=settings.campaign_addr,
+                            GRPC_TLS_DIR=str(settings.grpc_tls_dir))
     assert result.returncode == 0, result.stderr
-    assert "1 session(s) ended" in result.stderr
+    assert "1 session(s) ended" in result.stderr and "no scheduled or sending campaigns" in result.stderr
     session_error = refused(auth.call, "ResolveSession",
                             auth_pb2.ResolveSessionRequest(session_token=login.session_token))
     key_error = refused(auth.call, "Authenticate", auth_pb2.AuthenticateRequest(api_key=key))

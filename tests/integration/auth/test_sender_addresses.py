@@ -19,12 +19,12 @@ from sqlalchemy import select, update
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
 from postman_auth.models import AuditEvent, SenderAddress
-from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.timestamps import utcnow
 from tests.fakes.dns import FakeDns
 from tests.fakes.ses import FakeSes, identity
 from tests.integration.auth.conftest import Auth, new_address
+from tests.support import service_identity
 from tests.support.aws import local_aws
 from tests.support.inprocess import running
 
@@ -199,7 +199,7 @@ def auth_with_ses(settings, channel, endpoint: str, nameserver: str) -> Iterator
     ses_settings = replace(settings, email_transport="ses", ses_endpoint_url=endpoint, ses_region="ap-southeast-1",
                            dns_nameserver=nameserver)
     with running(ses_settings, "auth"):
-        yield Auth(client.stub(ses_settings.auth_addr, auth_pb2_grpc.AuthServiceStub), ses_settings, channel)
+        yield Auth(service_identity.stub(ses_settings.auth_addr, auth_pb2_grpc.AuthServiceStub), ses_settings, channel)
 
 
 @pytest.fixture

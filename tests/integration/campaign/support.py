@@ -13,6 +13,7 @@ from postman.v1 import campaign_pb2_grpc
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
 from tests.conftest import TESTDATA
+from tests.support import service_identity
 
 TEMPLATE_BODY = "<p>Dear {{ name }}, your appointment is at {{ appointment }}.</p>"
 
@@ -40,7 +41,7 @@ class CampaignApi:
     def __init__(self, settings: Settings, user_id: int | None = None) -> None:
         self.settings = settings
         self.user_id = user_id or new_user_id()
-        self.stub = client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+        self.stub = service_identity.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
 
     def call(self, method: str, **fields):
         request_type = {

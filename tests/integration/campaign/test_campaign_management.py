@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from postman_campaign.models import Campaign, EmailTemplate, Job, Recipient, SmsTemplate, Upload
-from postman_shared.broker.topology import EMAIL_PRIORITY
+from postman_shared.broker.topology import EMAIL_TEST
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.timestamps import to_timestamp, utcnow
 from tests.integration.campaign.support import CampaignApi, wait_until
@@ -159,10 +159,10 @@ def test_the_list_tells_scheduled_campaigns_from_sending_ones(settings, database
     assert listed[scheduled].jobs[0].scheduled_at.seconds > 0 and not listed[sending].jobs[0].HasField("scheduled_at")
 
 
-def _priority_emails(channel) -> list[dict]:
+def _test_emails(channel) -> list[dict]:
     emails = []
     while True:
-        method, _properties, body = channel.basic_get(EMAIL_PRIORITY, auto_ack=True)
+        method, _properties, body = channel.basic_get(EMAIL_TEST, auto_ack=True)
         if method is None:
             return emails
         emails.append(json.loads(body))
@@ -181,8 +181,8 @@ def test_the_test_email_is_the_template_rendered_with_the_first_recipient(settin
         missing = _error(api.call, "SendTestEmail", campaign_id=campaign_id, recipient="")
         malformed = _error(api.call, "SendTestEmail", campaign_id=campaign_id, recipient="not-an-address")
         intruder = _error(CampaignApi(settings).call, "SendTestEmail", campaign_id=campaign_id, recipient="")
-        emails = wait_until(lambda: (found := _priority_emails(amqp_channel)) and found, timeout=10)
-        emails += _priority_emails(amqp_channel)
+        emails = wait_until(lambda: (found := _test_emails(amqp_channel)) and found, timeout=10)
+        emails += _test_emails(amqp_channel)
     assert no_template.code == "invalid_parameters" and "no template" in no_template.message
     assert missing.code == "invalid_recipient" and malformed.code == "invalid_recipient"
     assert intruder.code == "not_found"  # ownership before the address

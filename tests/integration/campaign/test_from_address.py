@@ -21,6 +21,7 @@ from postman_shared.grpc.errors import ServiceError
 from postman_shared.sender_client import AuthVerifiedSenders
 from postman_shared.timestamps import to_timestamp, utcnow
 from tests.integration.campaign.support import CampaignApi, wait_until
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 DEFAULT_ADDRESS = "donotreply@mail.postman.gov.sg"
@@ -187,7 +188,8 @@ def test_a_scheduled_send_whose_from_was_removed_is_not_released_and_becomes_a_d
         _force_from(database, kept, f"Clinic <{DEFAULT_ADDRESS}>")  # as a draft of before the rule
         _remove(database, user_id, "clinic@moh.gov.sg")
 
-        released = scheduler.release_due()
+        with service_identity.acting_as("campaign"):  # the test runs campaign's scheduler itself
+            released = scheduler.release_due()
 
         [kept_job] = _jobs(database, kept)
         assert kept_job.status == "ENQUEUED" and kept_job.id in released
@@ -217,10 +219,11 @@ def test_a_scheduled_send_waits_when_auth_cannot_say_whether_its_from_is_allowed
                         .values(scheduled_at=utcnow() - timedelta(seconds=1)))
     unreachable = SenderCheck(settings.email_from, AuthVerifiedSenders(settings.auth_addr, timeout=0.5))
 
-    assert Scheduler(database, lambda: None, senders=unreachable).release_due() == []  # auth is not running
+    with service_identity.acting_as("campaign"):  # the test runs campaign's scheduler itself
+        assert Scheduler(database, lambda: None, senders=unreachable).release_due() == []  # auth is not running
 
     assert [job.status for job in _jobs(database, campaign_id)] == ["READY"]
-    with running(settings, "auth"):
+    with running(settings, "auth"), service_identity.acting_as("campaign"):
         wait_until(lambda: Scheduler(database, lambda: None, senders=unreachable).release_due() != [], timeout=15)
     assert [job.status for job in _jobs(database, campaign_id)] == ["ENQUEUED"]
     with database.unit_of_work() as session:  # nothing left for the next test's relay to publish

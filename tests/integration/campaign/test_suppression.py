@@ -15,6 +15,7 @@ from postman_campaign.models import Campaign
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from tests.integration.campaign.support import new_user_id
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -155,7 +156,7 @@ def test_senders_screen_a_batch_in_one_call_through_the_suppression_service(sett
     owner = new_user_id()
     bounced, stopped, fine = _address("bounced"), "+6591230003", _address("fine")
     with running(replace(settings, unsubscribe_scope="owner"), "campaign"):
-        stub = client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
+        stub = service_identity.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
         added = client.call(stub.AddSuppressions, pb.AddSuppressionsRequest(entries=[
             pb.Suppression(channel="EMAIL", recipient=bounced, reason="hard_bounce", created_by="ses"),
             pb.Suppression(channel="SMS", recipient=stopped, user_id=owner, reason="sms_stop", created_by="twilio"),

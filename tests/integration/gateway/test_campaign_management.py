@@ -244,7 +244,7 @@ def test_delete_upload_status_clears_a_failed_uploads_error(http, caller):
 
 
 @pytest.mark.usefixtures("services")
-def test_the_test_email_reaches_the_recipient_on_the_priority_path(http, caller, smtp):
+def test_the_test_email_reaches_the_recipient_on_its_own_queue(http, caller, smtp):
     campaign_id = new_campaign(http, caller)
     base = f"/v1/campaign/{campaign_id}/email/credentials"
     empty = http.post(base, headers=caller.headers, json={})

@@ -7,6 +7,7 @@ import pytest
 from postman.v1 import renderer_pb2, renderer_pb2_grpc
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
+from tests.support import service_identity
 from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
@@ -14,7 +15,7 @@ from tests.support.inprocess import running
 @pytest.fixture
 def renderer(settings):
     with running(settings, "renderer"):
-        yield client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
+        yield service_identity.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
 
 
 def test_validate_template_returns_the_sanitised_body_and_params(renderer):
@@ -58,7 +59,7 @@ def test_an_email_preview_without_a_user_is_in_the_default_agency_look_without_a
 @pytest.fixture
 def themed(settings):
     with running(settings, "auth", "renderer"):
-        yield client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
+        yield service_identity.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
 
 
 def test_an_email_preview_is_the_whole_email_in_the_theme_of_the_users_agency(themed, database):

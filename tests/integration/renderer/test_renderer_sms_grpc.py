@@ -9,6 +9,7 @@ import pytest
 from postman.v1 import renderer_pb2, renderer_pb2_grpc
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -16,7 +17,7 @@ from tests.support.inprocess import running
 def renderer(settings):
     # A low limit, to see that the service's settings (not the default of 10) decide it.
     with running(replace(settings, sms_max_segments=2), "renderer"):
-        yield client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
+        yield service_identity.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub)
 
 
 def validate(renderer, body: str) -> renderer_pb2.ValidateTemplateResponse:

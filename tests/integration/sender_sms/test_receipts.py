@@ -1,6 +1,7 @@
 """sender-sms turning Twilio status reports (from sms.status) into receipts for stats: Twilio's request signature
-is checked with the twilio library when the credential's auth token is known, only final statuses count, and a
-report about another Twilio message than the one sent is dropped. Real campaign service (the sealed credential),
+is checked with the twilio library when the credential's auth token is known, only final statuses count, a
+report about another Twilio message than the one sent is dropped, and without the auth token a report counts only
+for a SID recorded here. Real campaign service (the sealed credential),
 real database; the reports are what the gateway queues."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from postman_shared.messages import SmsStatusReport
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.sender_email.support import wait_for_events
 from tests.integration.sender_sms.conftest import StoredTwilio, rendered_sms
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 PUBLIC_URL = "https://postman.example.gov.sg"
@@ -57,9 +59,9 @@ class Receipts:
 @pytest.fixture
 def receipts(sms_settings, database) -> Iterator[Receipts]:
     published: list[OutgoingMessage] = []
-    senders = TwilioSenders(CampaignCredentials(sms_settings.campaign_addr), lambda: sealer_from_settings(sms_settings),
-                            "http://127.0.0.1:9")
-    with running(sms_settings, "campaign"):
+    with running(sms_settings, "campaign"), service_identity.acting_as("sender-sms"):  # sender-sms's own calls
+        senders = TwilioSenders(CampaignCredentials(sms_settings.campaign_addr),
+                                lambda: sealer_from_settings(sms_settings), "http://127.0.0.1:9")
         yield Receipts(ReceiptHandler(senders, database, published.extend), published)
 
 
@@ -111,11 +113,38 @@ def test_with_a_known_auth_token_a_report_not_signed_by_twilio_is_dropped(receip
     assert _forged() - forged_before == 4
 
 
-def test_without_the_auth_token_the_url_signature_checked_by_the_gateway_is_enough(receipts, twilio_credential):
-    events = receipts.handle(report(twilio_credential, 1001, "failed"))
+def record(database, recipient_id: int, sid: str) -> None:
+    """The row sender-sms writes once the batch that sent the message is committed."""
+    with database.unit_of_work() as session:
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, recipient_id=recipient_id,
+                                status="SENT", provider_message_id=sid))
+
+
+def test_without_the_auth_token_the_url_signature_is_enough_for_a_sid_recorded_here(
+        receipts, twilio_credential, database):
+    recipient_id, sid = secrets.randbelow(10**9) + 1, "SM" + secrets.token_hex(16)
+    record(database, recipient_id, sid)
+
+    events = receipts.handle(report(twilio_credential, recipient_id, "failed", sid=sid))
 
     assert [(e["status"], e["error_code"], e["reason"]) for e in events] == [
         ("ERROR", "twilio_failed", "Twilio reported the message failed")]
+
+
+def test_without_the_auth_token_a_sid_not_recorded_waits_and_is_announced_only_once_it_is(
+        receipts, twilio_credential, database):
+    """An API-key credential's report: only the URL's HMAC vouches for it, so an unknown SID (its batch may not be
+    committed yet) waits in the wait queue, unannounced, and counts once the SID is recorded for that recipient."""
+    recipient_id, sid = secrets.randbelow(10**9) + 1, "SM" + secrets.token_hex(16)
+    failure = report(twilio_credential, recipient_id, "undelivered", "30003", sid=sid)
+
+    assert receipts.handle(failure) == [] and [m.headers for m in receipts.parked] == [{ATTEMPT_HEADER: 2}]
+    record(database, recipient_id, sid)
+    again = receipts.handle(failure, attempt=2)
+
+    assert [(e["recipient_id"], e["status"]) for e in again] == [(recipient_id, "ERROR")] and receipts.parked == []
+    with database.session() as session:
+        assert session.get(SmsDelivery, str(recipient_id)).status == "ERROR"
 
 
 def test_statuses_that_are_not_final_are_ignored(receipts, account_sid_credential):
@@ -161,12 +190,16 @@ def test_a_retried_messages_report_is_matched_by_its_own_sid_not_the_first_attem
     assert borrowed == []  # another recipient's message
 
 
-def test_a_report_of_a_credential_removed_since_relies_on_the_url_signature(receipts, twilio_credential):
+def test_a_report_of_a_credential_removed_since_relies_on_the_url_signature_and_the_recorded_sid(
+        receipts, twilio_credential, database):
     gone = replace(twilio_credential, id=2**62)
+    recipient_id, sid = secrets.randbelow(10**9) + 1, "SM" + secrets.token_hex(16)
+    record(database, recipient_id, sid)
 
-    events = receipts.handle(report(gone, 1001, "delivered"))
+    events = receipts.handle(report(gone, recipient_id, "delivered", sid=sid))
+    invented = receipts.handle(report(gone, recipient_id + 1, "delivered", sid="SM" + secrets.token_hex(16)))
 
-    assert [e["status"] for e in events] == ["DELIVERED"]
+    assert [e["status"] for e in events] == ["DELIVERED"] and invented == []
 
 
 def test_a_malformed_report_is_dead_lettered(receipts, twilio_credential):
@@ -199,13 +232,14 @@ def test_every_message_asks_twilio_for_status_callbacks_at_its_signed_gateway_ur
 
 
 def test_a_failure_reported_before_its_message_is_recorded_marks_it_failed_once_it_is(
-        receipts, twilio_credential, database):
-    """Twilio can report a failure while the batch that sent the message is still being sent: the receipt is
-    announced at once, and the report comes back from the wait queue to mark the message failed once its row is
+        receipts, account_sid_credential, database):
+    """Twilio can report a failure while the batch that sent the message is still being sent: a report Twilio
+    signed is announced at once, and comes back from the wait queue to mark the message failed once its row is
     there, so a retry of the campaign sends it again."""
     sid = "SM" + secrets.token_hex(16)
     recipient_id = secrets.randbelow(10**9) + 1
-    failure = report(twilio_credential, recipient_id, "undelivered", "30003", sid=sid)
+    failure = report(account_sid_credential, recipient_id, "undelivered", "30003", sid=sid,
+                     token=account_sid_credential.api_secret)
 
     first = receipts.handle(failure)
     assert [(e["recipient_id"], e["status"]) for e in first] == [(recipient_id, "ERROR")]
@@ -232,7 +266,8 @@ def test_a_failure_report_whose_message_never_appears_stops_coming_back(receipts
     assert receipts.handle(failure, attempt=MARK_FAILED_ATTEMPTS) == [] and receipts.parked == []
 
 
-def test_a_delivered_report_is_never_parked(receipts, twilio_credential):
-    events = receipts.handle(report(twilio_credential, 1001, "delivered", sid="SM" + secrets.token_hex(16)))
+def test_a_delivered_report_signed_by_twilio_is_never_parked(receipts, account_sid_credential):
+    events = receipts.handle(report(account_sid_credential, 1001, "delivered", sid="SM" + secrets.token_hex(16),
+                                    token=account_sid_credential.api_secret))
 
     assert [e["status"] for e in events] == ["DELIVERED"] and receipts.parked == []

@@ -16,6 +16,7 @@ from postman_shared.grpc.errors import ServiceError
 from postman_shared.webhooks import telegram_webhook_secret
 from tests.fakes.telegram import BLOCKED, FakeTelegram
 from tests.integration.sender_telegram.conftest import StoredBot, new_bot_token
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -44,7 +45,7 @@ def telegram(token) -> Iterator[FakeTelegram]:
 def senders(registry_settings, telegram) -> Iterator[senders_pb2_grpc.TelegramSenderServiceStub]:
     settings = replace(registry_settings, telegram_api_base=telegram.base_url)
     with running(settings, "campaign", "sender-telegram"):
-        yield client.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
+        yield service_identity.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
 
 
 def add_bot(senders, user_id: int, token: str, label: str = "", campaign_id: int = 0):
@@ -77,7 +78,7 @@ def test_a_good_token_is_stored_sealed_and_the_webhook_points_at_the_gateway_wit
 
 
 def test_a_bot_added_for_a_campaign_is_assigned_to_it(senders, registry_settings, user_id, token):
-    campaigns = client.stub(registry_settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+    campaigns = service_identity.stub(registry_settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
     campaign = client.call(campaigns.CreateCampaign, campaign_pb2.CreateCampaignRequest(
         user_id=user_id, name="Flood alerts", type="TELEGRAM"))
 
@@ -118,7 +119,7 @@ def test_a_webhook_telegram_refuses_leaves_no_stored_credential(tg_settings, dat
     with FakeTelegram(tokens={token}, require_https=True) as telegram, \
             running(replace(tg_settings, telegram_api_base=telegram.base_url, public_url="http://127.0.0.1:1"),
                     "campaign", "sender-telegram"):
-        senders = client.stub(tg_settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
+        senders = service_identity.stub(tg_settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
         with pytest.raises(ServiceError) as refused:
             add_bot(senders, user_id, token, label="will-not-stay")
         webhooks = dict(telegram.webhooks)

@@ -21,6 +21,7 @@ from tests.integration.sender_telegram.conftest import (
     new_bot_token,
     rendered,
 )
+from tests.support import service_identity
 from tests.support.inprocess import running
 from tests.support.stores import free_port
 
@@ -39,7 +40,7 @@ def test_start_then_sharing_the_contact_subscribes_the_number_and_campaign_messa
             running(replace(settings, telegram_api_base=telegram.base_url), "campaign", "sender-telegram"):
         gateway.start()
         try:
-            senders = client.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
+            senders = service_identity.stub(settings.telegram_sender_addr, senders_pb2_grpc.TelegramSenderServiceStub)
             stored = client.call(senders.AddBot, senders_pb2.AddBotRequest(user_id=user_id, bot_token=token))
 
             assert telegram.deliver_update(token, message_update(1, person, "/start")) == 200

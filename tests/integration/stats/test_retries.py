@@ -13,11 +13,12 @@ from postman_shared.grpc.errors import ServiceError
 from postman_shared.messages import DeliveryEvent, JobRendered
 from postman_stats import retries
 from tests.integration.stats.support import wait_until
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
 def _stub(settings) -> stats_pb2_grpc.StatsServiceStub:
-    return client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
+    return service_identity.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
 
 
 def _stats(settings, campaign) -> stats_pb2.CampaignStats:

@@ -14,6 +14,7 @@ from postman_shared.broker.topology import DEAD_LETTER_QUEUE, DELIVERY_EVENTS
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError, from_rpc_error
 from tests.integration.stats.support import wait_until
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -31,12 +32,12 @@ def _counted(database, campaign_id: int) -> int:
 
 
 def _stats(settings, campaign_id: int, user_id: int) -> stats_pb2.CampaignStats:
-    stub = client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
+    stub = service_identity.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
     return client.call(stub.GetCampaignStats, stats_pb2.StatsRequest(campaign_id=campaign_id, user_id=user_id))
 
 
 def _export(settings, campaign_id: int, user_id: int) -> list[stats_pb2.ExportRow]:
-    stub = client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
+    stub = service_identity.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
     try:
         batches = stub.ExportCampaign(stats_pb2.StatsRequest(campaign_id=campaign_id, user_id=user_id), timeout=30)
         return [row for batch in batches for row in batch.rows]
@@ -70,7 +71,7 @@ def test_a_job_is_logged_before_the_renderer_reports_sent_and_stays_logged(
         wait_until(lambda: _job_status(database, campaign.job_id) == "LOGGED", what="the job LOGGED")
 
         # What the renderer does once it has published everything: a late SENT must not undo LOGGED.
-        jobs = client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+        jobs = service_identity.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
         client.call(jobs.SetJobStatus, campaign_pb2.SetJobStatusRequest(job_id=campaign.job_id, status="SENT"))
         assert _job_status(database, campaign.job_id) == "LOGGED"
 
@@ -97,7 +98,7 @@ def test_counters_of_several_campaigns_come_in_one_call_and_a_campaign_never_sen
         publish_events([first.sent(0), first.error(1), second.sent(0), second.sent(1)])
         wait_until(lambda: _counted(database, first.id) + _counted(database, second.id) == 4,
                    what="four outcomes counted")
-        stub = client.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
+        stub = service_identity.stub(settings.stats_addr, stats_pb2_grpc.StatsServiceStub)
         found = client.call(stub.GetCampaignCounters, stats_pb2.CampaignCountersRequest(
             campaign_ids=[first.id, second.id, never_sent.id]))
         with pytest.raises(ServiceError) as too_many:

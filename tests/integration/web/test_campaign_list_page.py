@@ -14,6 +14,7 @@ from postman.v1 import campaign_pb2, campaign_pb2_grpc
 from postman_campaign.models import Campaign, Job
 from postman_shared.grpc import client
 from postman_stats.models import CampaignCounter
+from tests.support import service_identity
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
@@ -28,7 +29,7 @@ def user_id_of(officer) -> int:
 
 
 def create(settings, user_id: int, name: str, channel: str = "EMAIL") -> int:
-    stub = client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+    stub = service_identity.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
     return client.call(stub.CreateCampaign, campaign_pb2.CreateCampaignRequest(user_id=user_id, name=name,
                                                                                type=channel)).id
 

@@ -26,6 +26,7 @@ from tests.conftest import TESTDATA
 from tests.fakes.smtp import FakeSmtpServer
 from tests.integration.gateway.conftest import poll
 from tests.integration.web.conftest import audit_actions, csrf_token, post_form, user_id_of
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 REFUSED = "officer1@example.gov.sg"  # in tests/testdata/email_basic.csv: the SMTP server refuses it
@@ -178,7 +179,7 @@ def test_a_halted_campaign_says_why_and_resumes_only_once_the_officer_confirms(w
     officer = web_sign_in()
     campaign, campaign_id = sent_campaign(officer, "Old list")
     [(job_id, _, _)] = jobs(database, campaign_id)
-    campaigns = client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+    campaigns = service_identity.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
     client.call(campaigns.HaltCampaign, campaign_pb2.HaltCampaignRequest(
         campaign_id=campaign_id, job_id=job_id, reason=HALT_REASON, counts=common_pb2.OutcomeCounts()))
 
@@ -228,7 +229,7 @@ def test_the_outcomes_are_shown_in_plain_words_and_add_up_to_the_recipients(web_
     people = [f"outcome{n}@example.gov.sg" for n in range(8)]
     data = ("recipient,name,appointment\n" + "".join(f"{address},P{n},today\n" for n, address in enumerate(people))
             + "not-an-address,Q,today\n").encode()
-    suppressions = client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
+    suppressions = service_identity.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
     client.call(suppressions.AddSuppressions, suppression_pb2.AddSuppressionsRequest(entries=[
         suppression_pb2.Suppression(channel="EMAIL", recipient=people[6], user_id=user_id, reason="manual",
                                     created_by="officer"),
@@ -274,7 +275,7 @@ def test_the_new_pages_have_no_inline_script_or_style(web_sign_in, settings, dat
     officer = web_sign_in()
     campaign, campaign_id = sent_campaign(officer, "Tidy")
     [(job_id, _, _)] = jobs(database, campaign_id)
-    campaigns = client.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
+    campaigns = service_identity.stub(settings.campaign_addr, campaign_pb2_grpc.CampaignServiceStub)
     client.call(campaigns.HaltCampaign, campaign_pb2.HaltCampaignRequest(
         campaign_id=campaign_id, job_id=job_id, reason=HALT_REASON, counts=common_pb2.OutcomeCounts()))
     for url in (campaign, f"{campaign}/resume"):

@@ -12,6 +12,7 @@ from postman.v1 import suppression_pb2, suppression_pb2_grpc
 from postman_gateway.web.pages import MAX_FORM_BYTES
 from postman_shared.grpc import client
 from tests.integration.web.conftest import csrf_token
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -47,6 +48,6 @@ def test_a_form_larger_than_a_form_can_be_is_refused_before_it_is_read(web_sign_
                                                               "detail": "x" * (MAX_FORM_BYTES + 1)})
 
     assert response.status_code == 413 and response.mimetype == "text/html"
-    stub = client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
+    stub = service_identity.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
     found = client.call(stub.ListSuppressions, suppression_pb2.ListSuppressionsRequest(recipient=address))
     assert list(found.entries) == []

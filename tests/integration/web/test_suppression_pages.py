@@ -18,6 +18,7 @@ import pytest
 from postman.v1 import suppression_pb2, suppression_pb2_grpc
 from postman_shared.grpc import client
 from tests.integration.web.conftest import audit_actions, csrf_token, post_form, user_id_of
+from tests.support import service_identity
 from tests.support.inprocess import running
 
 
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("services")
 
 @pytest.fixture
 def suppressions(settings):
-    return client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
+    return service_identity.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub)
 
 
 def add(stub, *entries: suppression_pb2.Suppression) -> None:

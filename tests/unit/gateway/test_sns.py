@@ -24,9 +24,10 @@ AWS_CERT = "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-a
     ("https://evil.example/sns.ap-southeast-1.amazonaws.com/x.pem", False),
     ("https://sns.ap-southeast-1.amazonaws.com:8443/x.pem", False),
     ("https://s3.amazonaws.com/x.pem", False),
+    ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", False),  # a region not configured
 ])
-def test_only_sns_hosts_are_fetched_from_by_default(url, allowed):
-    assert SnsVerifier().is_sns_url(url) is allowed
+def test_only_sns_hosts_of_the_configured_regions_are_fetched_from_by_default(url, allowed):
+    assert SnsVerifier(regions=("ap-southeast-1", "cn-north-1")).is_sns_url(url) is allowed
 
 
 @pytest.fixture

@@ -52,6 +52,10 @@ Authentication: `Authorization: Bearer <apiKey>` on every route but `ping`, `ope
 `auth/login`. Errors are `{code, message}`; the codes per status are in the `Error…Response` schemas. The 401 code
 is spelled `unathenticated`, as in the contract's spec.
 
+Request bodies: at most 1 MiB (18 MiB for transactional email with attachments); only the presigned upload PUT
+takes a file up to `MAX_UPLOAD_BYTES`. A larger `Content-Length` is answered 413 `attachment_limit` at once,
+before the body is sent; a chunked body is cut off at the limit.
+
 Quirks of the generated client that the server accepts:
 - `send` (email), `retry`, `refresh-stats` and `cancel` are POSTs without data that axios sends with
   `Content-Type: application/x-www-form-urlencoded` and an empty body.

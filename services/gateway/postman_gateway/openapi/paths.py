@@ -31,8 +31,9 @@ from postman_gateway.openapi.schemas import (
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
-# Every route needing a caller can answer these, whatever it does.
-CALLER_ERRORS = (401, 429, 500, 503)
+# Every route needing a caller can answer these, whatever it does (403: the caller's address is no longer allowed by
+# DOMAIN_ALLOWLIST).
+CALLER_ERRORS = (401, 403, 429, 500, 503)
 # ... and every route naming a campaign: a non-numeric id is a 400, another user's campaign a 404, a cross-site
 # state change with a session cookie a 403.
 CAMPAIGN_ERRORS = (400, 403, 404, *CALLER_ERRORS)
@@ -135,7 +136,9 @@ def platform_operations() -> list[tuple[str, str, dict[str, Any]]]:
            body=json_body(obj({"email": email}, ("email",)), {"email": "officer@agency.gov.sg"})),
         op("POST", "/v1/auth/login", "Sign-in", "Sign in with the one-time password",
            "Starts a session: the response sets the `postman_session` cookie (HttpOnly). A request whose `Origin` "
-           "is another site is refused (403).",
+           "is another site is refused (403), and so is an address whose domain is no longer allowed. Wrong "
+           "passwords are counted per address and client IP (a few tries each); sign-in attempts are limited per "
+           "client IP (`LOGIN_IP_LIMIT_PER_HOUR`, 429).",
            ok(200, "Signed in; the cookie is set.", ref("UserInfo"),
               {"id": 3, "email": "officer@agency.gov.sg", "rate_limit": 10, "authenticated_by": "session"}),
            errors=(400, 401, 403, 429, 500, 503), public=True,
@@ -299,14 +302,20 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
             description="`reply_to` must be present and may be null. `{{ key }}` tags; HTML is sanitised. `from`: "
                         "the default address with any display name (saved as \"<name> via Postman <address>\"), or "
                         "an address the caller verified (`/v1/settings/email/from`); else 400 "
-                        "`invalid_from_address`, here and again at send.")
+                        "`invalid_from_address`, here and again at send. `subject` and `body` may each be at most "
+                        "`EMAIL_TEMPLATE_MAX_BYTES` UTF-8 bytes (131,072 by default); a larger one is a 400 "
+                        "`api_validation` naming the field and the limit.")
         template_result = ok(200, "The saved template and whether the campaign can be sent.",
                              ref("EmailTemplateResult"), ref_example("EmailTemplateResult"))
     else:
         template_body = json_body(obj({"body": {"type": "string", "minLength": 1}}),
                                   {"body": "Dear {{name}}, your appointment is tomorrow."},
                                   description="The 200-character limit of the spec is not enforced (contract §7)."
-                                  + (" Telegram HTML; other tags are removed." if telegram else ""))
+                                  + (" Telegram HTML; other tags are removed." if telegram else "")
+                                  + " `body` may be at most "
+                                  + ("`TELEGRAM_TEMPLATE_MAX_BYTES` UTF-8 bytes (65,536 by default)" if telegram
+                                     else "`SMS_TEMPLATE_MAX_BYTES` UTF-8 bytes (16,384 by default)")
+                                  + "; a larger one is a 400 `api_validation` naming the field and the limit.")
         template_result = ok(200, "The saved template.", ref("ChannelTemplateResult"),
                              ref_example("ChannelTemplateResult"))
     upload_status = "EmailUploadStatus" if email else "ChannelUploadStatus"
@@ -337,7 +346,10 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
            id_result),
         at("POST", "/credentials", "Use credentials for the campaign",
            {"email": "Sends a test email of the template to `recipient` and attaches the default email credential. "
-                     "`{}` (the client without arguments) is a 400 `invalid_recipient`.",
+                     "`{}` (the client without arguments) is a 400 `invalid_recipient`. A test email is a send: it "
+                     "counts against the caller's send limit and against `TEST_EMAILS_PER_CAMPAIGN_PER_DAY` (20) "
+                     "for this campaign; past either, 429 `rate_limit` with `Retry-After` (503 while the limiter "
+                     "is unreachable). With a test API key it is simulated: no provider is called.",
             "sms": "Uses the saved Twilio credential `label`, after a test SMS to `recipient`.",
             "telegram": "Uses the saved bot `label`."}[channel],
            ok(200, "The credential is the campaign's.", ref("MessageResult"), {"message": "OK"}),
@@ -406,7 +418,9 @@ def channel_operations(channel: str) -> list[tuple[str, str, dict[str, Any]]]:
            ok(200, "The counters.", ref(stats), ref_example(stats)), body=no_body),
         at("GET", "/export", "Export",
            "Every recipient with its status (UNSENT, INVALID, SENT, DELIVERED, READ, INVALID_RECIPIENT, ERROR, "
-           "BLACKLISTED, UNSUBSCRIBED) and error code (streamed)"
+           "BLACKLISTED, UNSUBSCRIBED) and error code (streamed). At most `EXPORTS_PER_USER` (2) of a user's "
+           "exports stream at once, the page's CSV downloads included: another is 429 `rate_limit` with "
+           "`Retry-After`"
            + ("; the unsubscriber fields are set for recipients who unsubscribed through this campaign's link."
               if email else "."),
            ok(200, "The rows.", {"type": "array", "items": ref(export_row)}, [ref_example(export_row)]),

@@ -6,6 +6,7 @@ add live updates. Pages call the same services as the API, as the signed-in user
 Layout of this package:
 - ``security.py``: headers on every gateway response (CSP without 'unsafe-inline', HSTS, frame denial, nosniff).
 - ``csrf.py``: the CSRF token of every state-changing form, bound to the session.
+- ``return_address.py``: the page to go back to after signing in (``next=``): a path on this site, never another.
 - ``pages.py``: ``login_required``, ``render`` (base template context), ``FormErrors`` (the error summary).
 - one module per area: ``sign_in_pages.py``, ``campaign_list_pages.py``, ``campaign_pages.py`` (with
   ``email_frame_pages.py``: the framed email of its previews), ``settings_pages.py``,

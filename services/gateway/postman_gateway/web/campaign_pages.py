@@ -20,7 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from postman.v1 import campaign_pb2, senders_pb2
-from postman_gateway import audit, channel_routes
+from postman_gateway import audit, channel_routes, test_emails
 from postman_gateway.backends import backends
 from postman_gateway.web import SETTINGS, campaign_forms, formatting, recipient_upload, sender_fields, template_preview
 from postman_gateway.web.campaign_access import campaign_ref, officer_campaign, see_other
@@ -138,7 +138,7 @@ def _template_error_field(view: CampaignView, exc: ServiceError) -> str:
         return "reply_to"
     if exc.code == "invalid_template":
         return template_preview.error_field(exc.message)
-    return "subject" if message.startswith("subject") else "body"
+    return "subject" if message.lstrip('"').startswith("subject") else "body"  # '"subject" is … bytes long'…
 
 
 def _show_logo(view: CampaignView) -> bool:
@@ -405,20 +405,20 @@ def test_email(campaign_id: int) -> ResponseReturnValue:
     if view.channel != "EMAIL":
         raise NotFound("Campaign")
     errors = FormErrors()
+    status = 400
     address = request.form.get("test_email", "").strip()
     if not address:
         errors.add("test_email", "Enter an email address to send the test to")
     else:
         try:
-            ref = campaign_ref(view.id)
-            client.call(backends().campaign.SendTestEmail, campaign_pb2.SendTestEmailRequest(
-                campaign_id=ref.campaign_id, user_id=ref.user_id, recipient=address))
+            test_emails.send_test_email(campaign_ref(view.id), address)
             return see_other(f"{view.url}/review?tested=1")
         except ServiceError as exc:
-            if exc.http_status != 400:
+            if exc.http_status not in (400, 429, 503):  # a bad address, a limit reached, the limiter down
                 raise
             errors.add("test_email", exc.message)
-    return render("campaign/review.html", 400, title="Review and send", errors=errors, campaign=view,
+            status = exc.http_status
+    return render("campaign/review.html", status, title="Review and send", errors=errors, campaign=view,
                   message=_first_message(view), form={"test_email": address}, default_rate=0, max_rate=0,
                   officer_email=g.caller.email, test_sent=False)
 

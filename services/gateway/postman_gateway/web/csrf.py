@@ -16,6 +16,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from postman_gateway.sessions import SESSION_COOKIE
+from postman_shared.keys import CSRF_TOKEN, purpose_key
 from postman_shared.settings import Settings
 
 FIELD = "csrf_token"
@@ -57,7 +58,7 @@ def check() -> None:
 
 
 def install(app: Flask, settings: Settings) -> None:
-    app.extensions[EXTENSION] = hashlib.sha256(("csrf:" + settings.callback_signing_key).encode()).digest()
+    app.extensions[EXTENSION] = purpose_key(settings.callback_signing_key, CSRF_TOKEN)
     app.jinja_env.globals["csrf_field"] = csrf_field
 
     @app.after_request

@@ -17,6 +17,7 @@ import grpc
 from flask import Response
 
 from postman.v1 import stats_pb2
+from postman_gateway import export_slots
 from postman_gateway.backends import backends
 from postman_shared.grpc.errors import from_rpc_error
 from postman_shared.logging import get_logger
@@ -68,13 +69,18 @@ def download(campaign_id: int, user_id: int, kind: str, filename: str) -> Respon
     """The ``kind`` (``failed``, ``invalid`` or ``all``) recipients of the campaign as a CSV attachment. The first
     batch is read before answering, so a campaign that is not the user's is a 404 page, not a 200 with a broken
     file."""
-    batches = backends().stats.ExportCampaign(stats_pb2.StatsRequest(campaign_id=campaign_id, user_id=user_id),
-                                              timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False)
-    try:
-        first = next(batches, None)
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
-    response = Response(csv_lines(_rows(first, batches, KINDS[kind], campaign_id)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"  # recipients' addresses: not for shared caches
-    return response
+
+    def respond() -> Response:
+        batches = backends().stats.ExportCampaign(stats_pb2.StatsRequest(campaign_id=campaign_id, user_id=user_id),
+                                                  timeout=EXPORT_TIMEOUT_SECONDS, wait_for_ready=False)
+        try:
+            first = next(batches, None)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+        response = Response(csv_lines(_rows(first, batches, KINDS[kind], campaign_id)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "no-store"  # recipients' addresses: not for shared caches
+        return response
+
+    # Shares the API export's slots (EXPORTS_PER_USER): a download holds a request thread just the same.
+    return export_slots.streamed(user_id, respond)

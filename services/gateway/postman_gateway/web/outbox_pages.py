@@ -1,7 +1,9 @@
 """The development outbox page: with ``EMAIL_TRANSPORT=outbox`` (``make run``'s default) no email leaves the
 machine, so a newcomer reads here what was "sent": their one-time password and their campaigns' messages.
 
-Who sees what (the pages exist only with the outbox transport; elsewhere every route here is a 404):
+Who sees what (the pages exist only with the outbox transport, when PUBLIC_URL is this machine and the request
+comes from this machine; elsewhere every route here is a 404; the gateway and sender-email also refuse to start with
+the outbox transport on a GATEWAY_HOST other than a loopback address, ``startup_checks.check_outbox``):
 - signed in: every email in the folder, newest first — it is a development page on one person's machine — except
   one-time password emails to other addresses, which would let one officer sign in as another;
 - signed out: only ``/outbox/latest?to=<address>``, the newest one-time password email to that address, and only
@@ -25,9 +27,9 @@ from postman_gateway.sessions import cookie_policy
 from postman_gateway.web import formatting, security
 from postman_gateway.web.outbox_folder import Email, Outbox, is_password_email
 from postman_gateway.web.pages import Officer, install_error_pages, officer, render, require_officer
+from postman_shared.startup_checks import is_loopback_host
 
 PAGE_SIZE = 25
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 blueprint = Blueprint("outbox", __name__, template_folder="templates")
 install_error_pages(blueprint)
@@ -38,19 +40,27 @@ def outbox() -> Outbox:
     return Outbox(Path(current_app.config["OUTBOX_DIR"]))
 
 
+def is_local_request() -> bool:
+    """Whether the outbox may be shown to this request: the outbox transport, PUBLIC_URL on this machine, and the
+    request itself from this machine (its peer, or with TRUSTED_PROXIES the client they name, is a loopback address).
+    PUBLIC_URL alone says what the server was told, not who is asking: a misconfigured server reachable from the
+    network would hand out everyone's email."""
+    if not current_app.config.get("SHOW_OUTBOX"):
+        return False
+    host = urlsplit(cookie_policy().public_origin).hostname or ""
+    return is_loopback_host(host) and is_loopback_host(request.remote_addr or "")
+
+
 def password_shortcut(email: str) -> str | None:
     """The link to the newest password email to ``email``, where the signed-out shortcut is allowed; else None."""
-    if not current_app.config.get("SHOW_OUTBOX"):
-        return None
-    host = urlsplit(cookie_policy().public_origin).hostname or ""
-    if host not in LOCAL_HOSTS:
+    if not is_local_request():
         return None
     return "/outbox/latest?" + urlencode({"to": email})
 
 
 @blueprint.before_request
 def only_in_development() -> ResponseReturnValue | None:
-    if not current_app.config.get("SHOW_OUTBOX"):
+    if not is_local_request():
         abort(404)
     if request.endpoint == "outbox.latest_password":
         return None  # checks its own conditions: it works signed out

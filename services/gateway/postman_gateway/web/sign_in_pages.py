@@ -4,7 +4,7 @@ officer was going to; and signing out, which ends the session server-side at onc
 These pages work signed out, so they are not a ``signed_in_blueprint``; their forms still carry a CSRF token (bound to
 a pre-session cookie), so another site cannot sign a browser in to an account of its choosing. The auth service
 decides everything about addresses, passwords and sessions, exactly as for ``/v1/auth``; the gateway adds the
-one-time password limits per IP and per address, and the session cookie.
+one-time password limits per IP and per address, the sign-in attempts limit per IP, and the session cookie.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from postman_gateway.sessions import SESSION_COOKIE, cookie_policy
 from postman_gateway.signin_api import MAX_USER_AGENT
 from postman_gateway.web import csrf
 from postman_gateway.web.outbox_pages import password_shortcut
-from postman_gateway.web.pages import FormErrors, install_error_pages, officer, render, safe_next
+from postman_gateway.web.pages import FormErrors, install_error_pages, officer, render
+from postman_gateway.web.return_address import safe_next
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 
@@ -104,6 +105,7 @@ def sign_in() -> ResponseReturnValue:
         errors.add("password", "That is not a one-time password: it is 6 characters long")
     else:
         try:
+            limiting.check_login_limit(client_ip())
             result = client.call(backends().auth.Login, auth_pb2.LoginRequest(
                 email=email, otp=password, ip=client_ip(),
                 user_agent=request.headers.get("User-Agent", "")[:MAX_USER_AGENT]))

@@ -7,6 +7,10 @@ letting smtplib scan them again.
 A transactional email may have copies: one RCPT per address, the main recipient first. A refused copy is dropped
 (the others still get the message); a refused main recipient refuses the message.
 
+Credentials are sent only inside TLS: with ``SMTP_USERNAME`` set, ``SMTP_STARTTLS`` must be on (STARTTLS with the
+system's certificate checks, a server that does not offer it fails the connection), else sender-email refuses to
+start. That holds for a relay on this machine too: one that needs no AUTH takes mail without a username.
+
 A campaign message's envelope sender is its VERP return path when ``BOUNCE_ADDRESS`` is set (``return_path.py``), so
 the bounce or complaint that comes back names the message.
 
@@ -28,6 +32,7 @@ from email.utils import formatdate
 from postman_sender_email import mime
 from postman_sender_email.transports.base import Email, Outcome, Proceed, envelope_recipients, log_ids, may_send
 from postman_shared.logging import get_logger
+from postman_shared.settings import SettingsError
 
 log = get_logger(component="smtp")
 
@@ -54,7 +59,7 @@ class _Connection:
                 if t.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                     smtp.ehlo()
-                if t.username:
+                if t.username and t.starttls:  # never AUTH in the clear (refused in __init__ as well)
                     smtp.login(t.username, t.password)
             except BaseException:
                 smtp.close()
@@ -94,6 +99,12 @@ class SmtpTransport:
         retry_pause: float = 0.2,
         return_path: Callable[[Email], str | None] = lambda email: None,
     ) -> None:
+        if username and not starttls:
+            raise SettingsError(
+                "SMTP_USERNAME is set but SMTP_STARTTLS is off: Postman does not send SMTP credentials (AUTH) over "
+                "a connection without TLS, where anyone on the path reads them. Set SMTP_STARTTLS=true (the server "
+                "must offer STARTTLS with a valid certificate for SMTP_HOST), or leave SMTP_USERNAME and "
+                "SMTP_PASSWORD empty for a relay that takes mail without AUTH.")
         self.host, self.port, self.timeout = host, port, timeout
         self.starttls, self.username, self.password = starttls, username, password
         self._retries = retries
