@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit audit bench services clean setup chromium dovecot
+.PHONY: install run test lint unit audit bench services clean setup chromium dovecot promtool
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ run: setup
 	@exec $(VENV)/bin/honcho --no-colour -f Procfile start
 
 lint: install
-	$(VENV)/bin/ruff check lib services tests bench migrations
+	$(VENV)/bin/ruff check lib services tests bench migrations tools
 	$(VENV)/bin/mypy lib/postman_shared lib/postman_ctl
 
 unit: install
@@ -52,7 +52,7 @@ unit: install
 audit: install
 	$(PY) tools/audit_dependencies.py requirements.txt requirements-dev.txt
 
-test: install lint chromium dovecot
+test: install lint chromium dovecot promtool
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
@@ -75,6 +75,19 @@ dovecot:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) || \
 	      echo "could not install dovecot-imapd: the bounce mailbox tests will fail"; \
 	  else echo "dovecot is missing and this is not root: the bounce mailbox tests will fail (apt-get install dovecot-imapd)"; fi; \
+	fi
+
+# Debian's promtool (package prometheus) for the alerting rules' checks and unit tests (tests/deploy/test_alert_rules.py):
+# nothing to do when present; installed when run as root (only promtool is wanted: the package's Prometheus daemon is
+# then stopped and disabled, where it was started at all); otherwise (or if the install fails) those tests fail, saying how.
+promtool:
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's prometheus package for promtool (the alerting rules' tests)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || \
+	      echo "could not install prometheus: the alerting rules' tests will fail"; \
+	    (systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1) || true; \
+	  else echo "promtool is missing and this is not root: the alerting rules' tests will fail (apt-get install prometheus)"; fi; \
 	fi
 
 bench: install

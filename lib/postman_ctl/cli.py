@@ -17,6 +17,7 @@ from postman_ctl import (
     audit_command,
     credentials_command,
     disable_user,
+    dlq_command,
     domain_command,
     suppression_command,
 )
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     suppression_command.add_parser(commands)
     domain_command.add_parser(commands)
     agency_command.add_parser(commands)
+    dlq_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
     certs = commands.add_parser("certs", help="create a local CA and each service's certificate (mutual TLS "

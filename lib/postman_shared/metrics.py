@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import start_http_server
 
 DEFAULT_METRICS_PORTS = {
+    "gateway": 9100,  # its own port, apart from the public HTTP port (the gateway serves it with its registry)
     "auth": 9101,
     "campaign": 9102,
     "renderer": 9103,
@@ -27,10 +28,10 @@ def metrics_port(service: str, configured_port: int) -> int:
 
 
 def health_port(service: str, configured_port: int) -> int:
-    """HEALTH_PORT (-1: the service's default, 0: off)."""
+    """HEALTH_PORT (-1: the service's default, 0: off). The gateway has none: it is probed on ``/v1/ping``."""
     if configured_port >= 0:
         return configured_port
-    default = DEFAULT_METRICS_PORTS.get(service, 0)
+    default = DEFAULT_METRICS_PORTS.get(service, 0) if service != "gateway" else 0
     return default + HEALTH_PORT_OFFSET if default else 0
 
 

@@ -3,6 +3,12 @@
 A service's bootstrap (its composition root) builds a ``ServiceRuntime``, attaches its gRPC servicers, queue
 consumers and background loops, then calls ``run``. Stopping drains in order: health goes NOT_SERVING, consumers
 finish their current batch and ack it, the gRPC server gets a grace period, then connections close.
+
+Consumers and loops run on worker threads that end only when the service stops (a consumer that loses the broker
+reconnects inside its own thread). One that ends before, by an exception or by returning, would leave a process
+that answers its probes but no longer does that work: the runtime then reports NOT_SERVING for good (readiness
+and liveness fail, and the kubelet restarts the pod), logs an error naming the thread, and sets
+``postman_worker_threads_dead``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from prometheus_client import Gauge
 
 from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.publisher import Publisher
@@ -23,6 +31,18 @@ from postman_shared.logging import configure_logging
 from postman_shared.metrics import health_port, start_metrics_server
 from postman_shared.settings import Settings
 from postman_shared.startup_checks import check_startup
+
+WORKERS_DEAD = Gauge("postman_worker_threads_dead",
+                     "1 for a worker thread (queue consumer, background loop) that ended before the service stopped; "
+                     "the process reports NOT_SERVING until it restarts", ["service", "thread"])
+
+
+def _loop_name(loop: Callable[..., object]) -> str:
+    """What a loop is called in logs and metrics: its module and name (``outbox.OutboxRelay.run_periodically``)."""
+    function = loop.func if isinstance(loop, functools.partial) else loop
+    module = getattr(function, "__module__", "") or ""
+    name = getattr(function, "__qualname__", type(function).__qualname__)
+    return f"{module.rsplit('.', 1)[-1]}.{name}" if module else name
 
 
 class ServiceRuntime:
@@ -42,6 +62,8 @@ class ServiceRuntime:
         self._startup: list[Callable[[], object]] = []
         self._shutdown: list[Callable[[], object]] = []
         self._threads: list[threading.Thread] = []
+        self.dead_threads: list[str] = []  # worker threads that ended before the service stopped
+        self._dead_lock = threading.Lock()
         self.stopping = threading.Event()
 
     @property
@@ -93,11 +115,11 @@ class ServiceRuntime:
             for step in self._startup:
                 step()
         for consumer in self._consumers:
-            self._spawn(consumer.run, f"consumer-{len(self._threads)}")
+            self._spawn(consumer.run, f"consumer:{consumer.queue}")
         for loop in self._loops:
-            self._spawn(functools.partial(loop, self.stopping), f"loop-{len(self._threads)}")
+            self._spawn(functools.partial(loop, self.stopping), f"loop:{_loop_name(loop)}")
         if self.grpc is not None:
-            self.grpc.start()
+            self.grpc.start()  # SERVING, unless a worker has already died (``set_broken`` holds)
         self.log.info("started", grpc_port=self.grpc.port if self.grpc else None, metrics_port=metrics_port,
                       health_port=self.grpc.health_port if self.grpc else None,
                       grpc_tls=not self.identity.plaintext)
@@ -128,13 +150,33 @@ class ServiceRuntime:
         self.stop()
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
+        WORKERS_DEAD.labels(self.name, name).set(0)
+
         def guarded() -> None:
             client.set_thread_identity(self.identity)
             try:
                 target()
-            except Exception:
-                self.log.exception("background thread died", thread=name)
+            except BaseException as exc:  # noqa: BLE001 - whatever ends the thread, the process must say so
+                self._worker_died(name, exc)
+                return
+            if not self.stopping.is_set():
+                self._worker_died(name, None)
 
         thread = threading.Thread(target=guarded, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _worker_died(self, name: str, error: BaseException | None) -> None:
+        """A worker thread raised, or returned before the service stopped: NOT_SERVING until a restart, an error log
+        and a metric."""
+        with self._dead_lock:
+            self.dead_threads.append(name)
+            WORKERS_DEAD.labels(self.name, name).set(1)
+            if self.grpc is not None:
+                self.grpc.set_broken()
+        if error is None:
+            self.log.error("worker thread died", thread=name, health="NOT_SERVING",
+                           error="it returned before the service stopped")
+        else:
+            self.log.error("worker thread died", thread=name, health="NOT_SERVING",
+                           error=f"{type(error).__name__}: {error}", exc_info=error)

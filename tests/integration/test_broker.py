@@ -43,29 +43,28 @@ def test_publishing_to_an_unbound_routing_key_fails_the_batch(stores, amqp_chann
         publisher.close()
 
 
-def test_consumer_acks_only_after_the_handler_returns_and_requeues_when_it_raises(stores, amqp_channel):
+def test_consumer_acks_only_after_the_handler_returns_and_retries_a_failed_batch_message_by_message(
+        stores, amqp_channel):
     publisher = Publisher(stores.amqp_url, app_id="test")
     publisher.publish([OutgoingMessage(CAMPAIGN_SEND, {"n": i}, f"c{i}") for i in range(10)])
     publisher.close()
-    seen: list[tuple[str, bool]] = []
-    attempts = {"n": 0}
+    calls: list[list[str]] = []
 
     def handler(batch):
-        attempts["n"] += 1
-        seen.extend((d.message_id, d.redelivered) for d in batch)
-        if attempts["n"] == 1:
+        calls.append([d.message_id for d in batch])
+        if len(calls) == 1:
             raise RuntimeError("first attempt fails")
-        if len({m for m, _ in seen}) == 10 and any(r for _, r in seen):
+        if len(calls) == 11:
             consumer.stop()
         return []
 
-    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, handler, batch_size=100, max_wait=0.05)
-    thread = threading.Thread(target=consumer.run)
+    consumer = BatchConsumer(stores.amqp_url, CAMPAIGN_SEND, handler, batch_size=100, max_wait=0.5)
+    thread = threading.Thread(target=consumer.run, daemon=True)
     thread.start()
     thread.join(timeout=30)
     assert not thread.is_alive()
-    redelivered = {m for m, r in seen if r}
-    assert redelivered, "messages of the failed batch come back marked redelivered"
+    # The failed batch, then each of its messages alone (a passing failure: each goes through and is acked).
+    assert calls == [[f"c{i}" for i in range(10)], *([f"c{i}"] for i in range(10))]
     assert _message_count(amqp_channel, CAMPAIGN_SEND) == 0
 
 
@@ -163,3 +162,142 @@ def test_consumed_and_published_messages_are_counted_for_prometheus(stores, amqp
     assert sample("postman_queue_messages_total", {"queue": CAMPAIGN_SEND, "outcome": "acked"}) == acked_before + 2
     assert sample("postman_queue_messages_total",
                   {"queue": CAMPAIGN_SEND, "outcome": "dead_lettered"}) == dead_before + 1
+
+
+# A queue of the tests' own with a small delivery limit, so a poison message reaches the dead-letter queue quickly.
+POISON_TEST_QUEUE = "test.poison-batches"
+POISON_TEST_LIMIT = 3
+
+
+@pytest.fixture
+def poison_test_queue(amqp_channel):
+    from postman_shared.broker.topology import DEAD_LETTER_QUEUE, work_queue_arguments
+
+    amqp_channel.queue_declare(POISON_TEST_QUEUE, durable=True, arguments=work_queue_arguments(POISON_TEST_LIMIT))
+    amqp_channel.queue_purge(POISON_TEST_QUEUE)
+    amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
+    yield POISON_TEST_QUEUE
+    amqp_channel.queue_delete(POISON_TEST_QUEUE)
+
+
+def _publish_direct(channel, queue: str, message_ids: list[str]) -> None:
+    channel.confirm_delivery()
+    for message_id in message_ids:
+        channel.basic_publish("", queue, f'{{"id":"{message_id}"}}'.encode(),
+                              pika.BasicProperties(message_id=message_id, delivery_mode=2))
+
+
+def _run_in_thread(consumer: BatchConsumer) -> threading.Thread:
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_poison_message_alone_reaches_the_dead_letter_queue_and_its_batch_mates_are_acked(
+        stores, amqp_channel, poison_test_queue):
+    from postman_shared.broker.topology import DEAD_LETTER_QUEUE
+
+    good = [f"good{i}" for i in range(7)]
+    _publish_direct(amqp_channel, poison_test_queue, [*good[:3], "poison", *good[3:]])
+    calls: list[list[str]] = []
+    taken: list[str] = []
+    deliveries: dict[str, list[int]] = {}
+
+    def handler(batch):
+        calls.append([d.message_id for d in batch])
+        for d in batch:
+            deliveries.setdefault(d.message_id, []).append(int(d.headers.get("x-delivery-count", 0)) + 1)
+        if any(d.message_id == "poison" for d in batch):
+            raise RuntimeError("cannot handle the poison message")
+        taken.extend(d.message_id for d in batch)
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=8, max_wait=0.5)
+    thread = _run_in_thread(consumer)
+    deadline = time.monotonic() + 60
+    while (dead := amqp_channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=True))[0] is None:
+        assert time.monotonic() < deadline, f"the poison message never reached the dead-letter queue: {calls}"
+        time.sleep(0.05)
+    consumer.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    assert dead[1].message_id == "poison"
+    assert dead[1].headers["x-first-death-reason"] in ("delivery_limit", b"delivery_limit")
+    assert amqp_channel.basic_get(DEAD_LETTER_QUEUE, auto_ack=True)[0] is None, "only the poison message is dead"
+    assert _message_count(amqp_channel, poison_test_queue) == 0, "every good message was acked"
+    assert calls[0] == [*good[:3], "poison", *good[3:]], "the first delivery is one batch"
+    # Each good message: in the failed batch, then once alone (handled at most once more), taken exactly once,
+    # never requeued (delivered once).
+    assert sorted(taken) == sorted(good)
+    for message_id in good:
+        assert sum(message_id in call for call in calls) == 2, calls
+        assert deliveries[message_id] == [1, 1]
+    # The poison message was delivered until its delivery limit, and after its first failure always handled alone.
+    # (RabbitMQ dead-letters it once it has been returned more than x-delivery-limit times.) Its first delivery is
+    # handled twice: in the batch, then alone.
+    assert deliveries["poison"] == [1, *range(1, POISON_TEST_LIMIT + 2)]
+    assert all(call == ["poison"] for call in calls[1:] if "poison" in call)
+
+
+def test_a_batch_whose_messages_all_fail_alone_too_is_requeued_after_a_few_tries(
+        stores, amqp_channel, poison_test_queue):
+    from postman_shared.broker.consumer import SYSTEMIC_AFTER
+
+    _publish_direct(amqp_channel, poison_test_queue, [f"m{i}" for i in range(8)])
+    calls: list[list[str]] = []
+
+    def handler(batch):
+        calls.append([d.message_id for d in batch])
+        consumer.stop()
+        raise RuntimeError("the database is down")
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=8, max_wait=0.5)
+    consumer.run()
+    # The batch, then its first few messages alone; not one call per message during an outage.
+    assert calls == [[f"m{i}" for i in range(8)], *([f"m{i}"] for i in range(SYSTEMIC_AFTER))]
+    back: list[str] = []
+    deadline = time.monotonic() + 10
+    while len(back) < 8 and time.monotonic() < deadline:
+        method, properties, _body = amqp_channel.basic_get(poison_test_queue, auto_ack=True)
+        if method is None:
+            time.sleep(0.05)
+        else:
+            back.append(properties.message_id)
+    assert sorted(back) == sorted(f"m{i}" for i in range(8)), "every message is back on the queue"
+
+
+def test_a_batch_that_succeeds_is_one_handler_call_and_is_acked(stores, amqp_channel, poison_test_queue):
+    _publish_direct(amqp_channel, poison_test_queue, [f"ok{i}" for i in range(8)])
+    calls: list[int] = []
+
+    def handler(batch):
+        calls.append(len(batch))
+        consumer.stop()
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=8, max_wait=0.5)
+    consumer.run()
+    assert calls == [8]
+    assert _message_count(amqp_channel, poison_test_queue) == 0
+
+
+def test_a_failed_batch_of_one_is_requeued_not_handed_over_again_at_once(stores, amqp_channel, poison_test_queue):
+    _publish_direct(amqp_channel, poison_test_queue, ["solo"])
+    calls: list[tuple[str, int]] = []
+
+    def handler(batch):
+        calls.append((batch[0].message_id, int(batch[0].headers.get("x-delivery-count", 0))))
+        if len(calls) == 1:
+            raise RuntimeError("a job that failed once")
+        consumer.stop()
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=1, max_wait=0.05)
+    thread = _run_in_thread(consumer)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    # The message was already alone: its second handling is its redelivery (a renderer job is not rendered twice
+    # in a row by the same failure).
+    assert calls == [("solo", 0), ("solo", 1)]
+    assert _message_count(amqp_channel, poison_test_queue) == 0

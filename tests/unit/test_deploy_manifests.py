@@ -253,7 +253,7 @@ def dockerfile_exposed(folder: str) -> list[str]:
 
 
 def metrics_port_of(folder: str) -> int:
-    return int(config()["GATEWAY_PORT"]) if folder == "gateway" else DEFAULT_METRICS_PORTS[folder]
+    return DEFAULT_METRICS_PORTS[folder]
 
 
 @pytest.mark.parametrize("folder", SERVICE_FOLDERS)
@@ -279,23 +279,28 @@ def test_services_without_a_grpc_server_are_probed_on_their_metrics_port() -> No
             assert container[probe]["tcpSocket"]["port"] == DEFAULT_METRICS_PORTS[folder], f"{folder} {probe}"
 
 
-def test_gateway_is_probed_on_ping_and_only_the_api_is_public() -> None:
+def test_gateway_is_probed_on_ping_and_the_ingress_sends_it_everything_but_its_metrics() -> None:
     gateway = find("Deployment", "gateway")
     container = only_container(gateway)
-    assert container_ports(gateway)["http"] == int(config()["GATEWAY_PORT"])
+    ports = container_ports(gateway)
+    assert ports["http"] == int(config()["GATEWAY_PORT"])
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/v1/ping", "port": "http"}
+    # Only the HTTP port is published; /metrics is on a port of its own that no Service names.
     assert [p["targetPort"] for p in find("Service", "gateway")["spec"]["ports"]] == ["http"]
+    assert ports["metrics"] == DEFAULT_METRICS_PORTS["gateway"] != ports["http"]
     ingress = find("Ingress", "gateway")
     paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
-    assert [(p["path"], p["backend"]["service"]["name"]) for p in paths] == [("/v1", "gateway"),
-                                                                             ("/telegram/webhook", "gateway"),
-                                                                             ("/callbacks/twilio", "gateway"),
-                                                                             ("/callbacks/ses", "gateway"),
-                                                                             ("/unsubscribe", "gateway"),
-                                                                             ("/p/", "gateway"),
-                                                                             ("/sender-addresses/confirm", "gateway"),
-                                                                             ("/static", "gateway")]
+    # Every path: the API, the officers' web pages, recipients' pages and provider callbacks.
+    assert [(p["path"], p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+            for p in paths] == [("/", "Prefix", "gateway", "http")]
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts <= {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]}, "every host served over TLS"
+    annotations = ingress["metadata"]["annotations"]
+    # The gateway decides each route's body limit; the controller must let the largest upload through, unbuffered.
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    body_limit = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert body_limit.endswith("m") and int(body_limit[:-1]) * 1024 * 1024 > int(config()["MAX_UPLOAD_BYTES"])
 
 
 # --- configuration ----------------------------------------------------------------------------------------------------
@@ -343,8 +348,6 @@ def test_every_service_mounts_its_own_certificate_and_binds_metrics_to_the_pod_a
     assert mount.get("readOnly") is True
     [volume] = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
     assert volume["secret"]["secretName"] == f"postman-tls-{folder}"
-    if folder == "gateway":
-        return  # its /metrics is on its HTTP port, where the Ingress does not route it
     [bind] = [env for env in container["env"] if env["name"] == "METRICS_BIND_HOST"]
     assert bind["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
 

@@ -1,8 +1,27 @@
 """A consumer that hands messages to its handler in batches and acknowledges only after the handler returns.
 
 The handler's work must be durable when it returns (committed, or published with confirms); only then are the
-messages acked, with one ``multiple=True`` ack per batch. A handler that raises gets the whole batch requeued; the
-queue's delivery limit dead-letters a message that keeps failing.
+messages acked, with one ``multiple=True`` ack per batch: the happy path is one handler call and one ack.
+
+A handler that raises does not get its whole batch requeued: one poison message would then drag its batch-mates
+through the queue's delivery limit (``x-delivery-limit`` counts every requeue) and into the dead-letter queue with it.
+The failed batch is settled message by message instead: each message is handed to the handler alone, in the batch's
+order; one that succeeds is acked, one the handler rejects is dead-lettered, one that raises again is requeued alone,
+so only it moves towards the delivery limit. Its message id is remembered (a bounded set of suspects): when it comes
+back in a later batch it is handled alone first and the rest of that batch goes through in one call, so a poison
+message costs one slow batch, not one per delivery. If the first ``SYSTEMIC_AFTER`` messages all fail alone too, the
+failure is not any one message's (the database or a service is down): the rest of the batch is requeued together and
+the consumer pauses, rather than failing every message one call at a time. A failed batch of one message (the
+renderer's, one job each) is already alone: it is requeued, not handed over again at once.
+
+Handing a subset of a batch to the handler again is safe because every handler is idempotent per message, which
+their docstrings state and their tests check: the senders look up the outcomes already recorded for the batch's
+message ids and do not send those again (``delivery.py`` in each sender; a message sent by the failed call but not
+recorded is sent at most once more, as it was with a whole-batch requeue); stats records outcomes with
+``ON CONFLICT DO NOTHING`` and moves counters by what was inserted; the renderer resumes a job from its progress row;
+auth records a notice's audit event once. No handler's result depends on which other messages share its batch, and
+the messages are retried in their original order, so one call per message does what one call per batch would have.
+Each good message of a failed batch is handled at most once more.
 """
 
 from __future__ import annotations
@@ -10,6 +29,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +65,31 @@ class Delivery:
 # everything else in the batch is acknowledged.
 BatchHandler = Callable[[list[Delivery]], Iterable[Delivery] | None]
 
+# A failed batch whose first few messages also fail alone failed for a reason of no one message (an outage).
+SYSTEMIC_AFTER = 3
+
+
+class Suspects:
+    """Message ids that failed when handled alone, most recent last, bounded so a flood of failures cannot grow it."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, message_id: str) -> None:
+        if not message_id:
+            return
+        self._ids[message_id] = None
+        self._ids.move_to_end(message_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def discard(self, message_id: str) -> None:
+        self._ids.pop(message_id, None)
+
+    def __contains__(self, message_id: object) -> bool:
+        return bool(message_id) and message_id in self._ids
+
 
 class BatchConsumer:
     def __init__(
@@ -64,9 +109,14 @@ class BatchConsumer:
         self._prefetch = max(prefetch, batch_size)
         self._max_wait = max_wait
         self._delivery_limit = delivery_limit
+        self._suspects = Suspects()
         self._stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
         self.ready = threading.Event()
+
+    @property
+    def queue(self) -> str:
+        return self._queue
 
     def stop(self) -> None:
         """Asks the consumer to finish its current batch and return from ``run``. Safe from any thread."""
@@ -140,14 +190,27 @@ class BatchConsumer:
                 connection.close()
 
     def _dispatch(self, channel: BlockingChannel, batch: list[Delivery]) -> None:
+        suspects = [d for d in batch if d.message_id in self._suspects]
+        if suspects:
+            # Settled first, one by one, so the multiple ack of the rest covers none of them.
+            took = [self._handle_alone(channel, delivery) for delivery in suspects]
+            suspect_tags = {d.delivery_tag for d in suspects}
+            batch = [d for d in batch if d.delivery_tag not in suspect_tags]
+            if not batch:
+                if not any(took):
+                    self._stopping.wait(1.0)  # as after any failed batch: no hot loop through the delivery limit
+                return
+        if len(batch) == 1:
+            # Already alone (the renderer's batches hold one job): a failure is that message's, not retried at once.
+            if not self._handle_alone(channel, batch[0]):
+                self._stopping.wait(1.0)
+            return
         try:
             with BATCH_SECONDS.labels(self._queue).time():
                 rejected = list(self._handler(batch) or [])
         except Exception:
-            log.exception("batch failed, requeueing", queue=self._queue, size=len(batch))
-            channel.basic_nack(batch[-1].delivery_tag, multiple=True, requeue=True)
-            HANDLED.labels(self._queue, "requeued").inc(len(batch))
-            self._stopping.wait(1.0)
+            log.exception("batch failed, settling its messages one by one", queue=self._queue, size=len(batch))
+            self._settle_one_by_one(channel, batch)
             return
         HANDLED.labels(self._queue, "acked").inc(len(batch) - len(rejected))
         if rejected:
@@ -160,3 +223,44 @@ class BatchConsumer:
         if accepted:
             # Rejected tags are already settled, so one multiple ack settles exactly the accepted ones.
             channel.basic_ack(max(accepted), multiple=True)
+
+    def _settle_one_by_one(self, channel: BlockingChannel, batch: list[Delivery]) -> None:
+        """Hands each message of a failed batch to the handler alone: acks, dead-letters or requeues it by itself."""
+        succeeded = 0
+        for position, delivery in enumerate(batch):
+            if succeeded == 0 and position >= SYSTEMIC_AFTER:
+                # Every message tried so far is settled, and those after the batch have higher tags: this multiple
+                # nack requeues exactly the untried rest.
+                log.error("messages fail alone too, requeueing the rest of the batch", queue=self._queue,
+                          size=len(batch) - position)
+                channel.basic_nack(batch[-1].delivery_tag, multiple=True, requeue=True)
+                HANDLED.labels(self._queue, "requeued").inc(len(batch) - position)
+                break
+            self.keepalive()
+            if self._handle_alone(channel, delivery):
+                succeeded += 1
+        if succeeded == 0:
+            # Nothing went through: give the failing store or service a moment before the next batch.
+            self._stopping.wait(1.0)
+
+    def _handle_alone(self, channel: BlockingChannel, delivery: Delivery) -> bool:
+        """Settles one message by its own outcome; true if the handler took it (acked or dead-lettered)."""
+        try:
+            with BATCH_SECONDS.labels(self._queue).time():
+                rejected = list(self._handler([delivery]) or [])
+        except Exception:
+            log.exception("message failed alone, requeueing it", queue=self._queue,
+                          message_id=delivery.message_id, delivery_count=delivery.headers.get("x-delivery-count", 0))
+            self._suspects.add(delivery.message_id)
+            channel.basic_nack(delivery.delivery_tag, requeue=True)
+            HANDLED.labels(self._queue, "requeued").inc()
+            return False
+        self._suspects.discard(delivery.message_id)
+        if rejected:
+            log.error("dead-lettering a message", queue=self._queue, message_id=delivery.message_id)
+            channel.basic_nack(delivery.delivery_tag, requeue=False)
+            HANDLED.labels(self._queue, "dead_lettered").inc()
+        else:
+            channel.basic_ack(delivery.delivery_tag)
+            HANDLED.labels(self._queue, "acked").inc()
+        return True

@@ -90,7 +90,8 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
 
 
 class GrpcServer:
-    """A gRPC server with the standard health service; health is SERVING only while ``is_healthy()`` says so.
+    """A gRPC server with the standard health service; health is SERVING from ``start`` until ``stop``, unless
+    ``set_broken`` was called (a part of the process died: NOT_SERVING until the process restarts).
 
     With a certificate (``identity``) it serves mutual TLS and answers each method only to the services the table
     of ``authorization`` allows; in plaintext (local development only) it has no caller to check. ``health_bind``
@@ -109,6 +110,8 @@ class GrpcServer:
             options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
         )
         self.health = health.HealthServicer()
+        self._health_lock = threading.Lock()
+        self._broken = False
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = list(service_names)
         if identity.plaintext:
@@ -136,10 +139,21 @@ class GrpcServer:
         self.set_serving(True)
 
     def set_serving(self, serving: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
-        self.health.set("", status)
-        for name in self.service_names:
-            self.health.set(name, status)
+        """Sets the overall status ("", which liveness probes ask) and every named service's (readiness); once
+        broken, it stays NOT_SERVING whatever is asked."""
+        with self._health_lock:
+            serving = serving and not self._broken
+            status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+            self.health.set("", status)
+            for name in self.service_names:
+                self.health.set(name, status)
+
+    def set_broken(self) -> None:
+        """NOT_SERVING for good: the process can no longer do all its work (a worker thread died), and only a restart
+        brings it back, which the failing liveness probe asks of the kubelet."""
+        with self._health_lock:
+            self._broken = True
+        self.set_serving(False)
 
     def stop(self, grace: float = 10.0) -> None:
         self.set_serving(False)

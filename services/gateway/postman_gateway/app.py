@@ -1,4 +1,5 @@
-"""The gateway's Flask app: the public API under ``/v1``, the local upload PUT, Telegram's webhook, ``/metrics``.
+"""The gateway's Flask app: the public API under ``/v1``, the pages, the local upload PUT, Telegram's webhook
+(``/metrics`` is not here: ``bootstrap`` serves it on the metrics port).
 
 Every route of the ``v1`` blueprint passes the authentication check (an API key or a session cookie) and the
 per-user API limit before its view runs; only ``/v1/ping``, ``/v1/openapi.json``, ``/v1/auth/otp``,

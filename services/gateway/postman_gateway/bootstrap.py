@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+from prometheus_client.exposition import start_wsgi_server
 from waitress import create_server
 from waitress.server import BaseWSGIServer
 from waitress.wasyncore import close_all
@@ -12,10 +14,13 @@ from postman_gateway.app import create_app
 from postman_gateway.backends import EXTENSION as BACKENDS
 from postman_gateway.body_limits import EXTENSION as BODY_LIMITS
 from postman_gateway.body_limits import BodyLimits
+from postman_gateway.observability import EXTENSION as METRICS
+from postman_gateway.observability import GatewayMetrics
 from postman_gateway.waitress_limits import guarded_channel
 from postman_shared.grpc import client
 from postman_shared.grpc.server import wait_for_termination_signal
 from postman_shared.logging import configure_logging
+from postman_shared.metrics import metrics_port
 from postman_shared.settings import Settings
 from postman_shared.startup_checks import check_startup
 
@@ -30,6 +35,8 @@ class GatewayServer:
         self.app = create_app(settings)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._metrics_server: Any = None
+        self.metrics_port = 0
 
     @property
     def port(self) -> int:
@@ -51,8 +58,19 @@ class GatewayServer:
                                                      large_bodies_at_once=self.settings.gateway_threads)
         self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
         self._thread.start()
+        self._start_metrics()
         self.log.info("started", host=self.settings.gateway_host, port=self.port,
-                      threads=self.settings.gateway_threads)
+                      threads=self.settings.gateway_threads, metrics_port=self.metrics_port)
+
+    def _start_metrics(self) -> None:
+        """``/metrics`` on METRICS_PORT (9100 by default; 0: off) at METRICS_BIND_HOST, never the public port."""
+        port = metrics_port("gateway", self.settings.metrics_port)
+        if not port:
+            return
+        metrics: GatewayMetrics = self.app.extensions[METRICS]
+        self._metrics_server, _ = start_wsgi_server(port, addr=self.settings.metrics_bind_host,
+                                                    registry=metrics.registry)
+        self.metrics_port = int(self._metrics_server.server_port)
 
     def stop(self, grace: float = 10.0) -> None:
         if self._server is not None:
@@ -64,6 +82,9 @@ class GatewayServer:
             self._server.trigger.pull_trigger(lambda: close_all(socket_map))
         if self._thread is not None:
             self._thread.join(timeout=grace)
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
         self.app.extensions[BACKENDS].publisher.close()
         client.close_all()
         self.log.info("stopped")

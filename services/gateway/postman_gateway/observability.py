@@ -2,7 +2,9 @@
 
 The request id comes from ``X-Request-Id`` when the caller sends a sane one, else a new one; it is echoed back and
 bound in structlog's context so every log line of the request carries it. Metrics live in a registry of their own
-per app (no global collectors created at import time) and are served at ``/metrics``.
+per app (no global collectors created at import time) and are served at ``/metrics`` on a port of their own
+(``METRICS_PORT``, 9100 by default, on ``METRICS_BIND_HOST``), never on the public HTTP port: the Ingress can then send
+every path to the gateway (the officers' pages included) without publishing the service's counters.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import make_wsgi_app
 
 # Loggers are made at call time: one bound at import would keep structlog's defaults, not the configured JSON.
 from postman_shared.logging import get_logger
@@ -31,8 +34,9 @@ class GatewayMetrics:
         self.latency = Histogram("gateway_request_seconds", "Time to answer an HTTP request",
                                  ["method", "route", "status"], registry=self.registry)
 
-    def expose(self) -> Response:
-        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+    def wsgi_app(self) -> Any:
+        """The ``/metrics`` endpoint as a WSGI app of its own, for the metrics port."""
+        return make_wsgi_app(self.registry)
 
 
 def bind_to_request(**values: Any) -> None:
@@ -56,9 +60,8 @@ def _finish(metrics: GatewayMetrics, response: Response) -> Response:
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
     metrics.requests.labels(request.method, route, status).inc()
     metrics.latency.labels(request.method, route, status).observe(elapsed)
-    if route != "/metrics":
-        get_logger(component="gateway").info("request", method=request.method, route=route,
-                                             status=response.status_code, duration_ms=round(elapsed * 1000, 1))
+    get_logger(component="gateway").info("request", method=request.method, route=route,
+                                         status=response.status_code, duration_ms=round(elapsed * 1000, 1))
     return response
 
 
@@ -67,11 +70,15 @@ def _unbind(_error: BaseException | None) -> None:
         structlog.contextvars.reset_contextvars(**tokens)
 
 
+EXTENSION = "postman_gateway.observability"
+
+
 def install(app: Flask) -> GatewayMetrics:
-    """Adds the request id, access log and metrics to the app, and the ``/metrics`` route."""
+    """Adds the request id, access log and metrics to the app; the metrics are served by ``bootstrap`` on the
+    metrics port (``app.extensions[EXTENSION].wsgi_app()``)."""
     metrics = GatewayMetrics()
     app.before_request(_start)
     app.after_request(lambda response: _finish(metrics, response))
     app.teardown_request(_unbind)
-    app.add_url_rule("/metrics", "metrics", metrics.expose, methods=["GET"])
+    app.extensions[EXTENSION] = metrics
     return metrics

@@ -42,7 +42,6 @@ CAMPAIGNS_BY_ID = {"/v1/campaigns/<campaign_id>", "/v1/campaigns/<campaign_id>/c
 # Routes outside /v1 take no API key or session: each checks a credential of its own that Postman made for the one
 # caller that uses it. A new route outside /v1 needs an entry: a request that lacks the credential, and the refusal.
 OUTSIDE_V1 = {
-    ("GET", "/metrics"): None,  # Prometheus' scrape: service counters, no user data
     ("GET", "/docs"): None,  # the API reference page, rendered from the public OpenAPI document
     ("GET", "/docs/static/<path:filename>"): None,  # its stylesheet
     ("PUT", "/uploads/<key>"): ("/uploads/probe?expires=9999999999&md5=x&signature=forged", 403),  # URL HMAC

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.test import Client
+
+from postman_gateway.observability import EXTENSION as METRICS
 
 pytestmark = pytest.mark.usefixtures("auth_service")
 
@@ -134,12 +137,14 @@ def test_request_id_is_echoed_or_made_up(http):
     assert made_up and made_up != "not a sane id\u2603"
 
 
-def test_metrics_count_requests_by_route_template_and_status(http, new_caller):
+def test_metrics_count_requests_by_route_template_and_status(app, http, new_caller):
     headers = new_caller().headers
     http.get("/v1/ping")
     http.get("/v1/campaign/7/email/upload/start", headers=headers)
     http.get("/v1/campaign/8/email/upload/start", headers=headers)
-    text = http.get("/metrics").get_data(as_text=True)
+    assert http.get("/metrics").status_code == 404  # not on the public port: the metrics port serves them
+    scrape = Client(app.extensions[METRICS].wsgi_app()).get("/metrics")
+    text = scrape.get_data(as_text=True)
     assert 'gateway_requests_total{method="GET",route="/v1/ping",status="200"} 1.0' in text
     assert ('gateway_requests_total{method="GET",route="/v1/campaign/<campaign_id>/email/upload/start",'
             'status="400"} 2.0') in text

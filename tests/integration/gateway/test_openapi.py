@@ -34,7 +34,6 @@ WEB_BLUEPRINTS = {"web_assets", *(importlib.import_module(f"postman_gateway.web.
                                   if importlib.util.find_spec(f"postman_gateway.web.{name}") is not None)}
 
 NOT_API = {
-    ("GET", "/metrics"): "Prometheus' scrape of the service's counters, for monitoring, not for API callers",
     ("GET", "/docs"): "the human-readable page rendered from this document",
     ("GET", "/docs/static/{filename}"): "the stylesheet of that page",
     ("POST", "/telegram/webhook/{credential_id}"): "called by Telegram with the bot's secret token; the platform "

@@ -32,6 +32,33 @@ def test_serves_over_http_and_stops(settings):
     assert gateway._thread is not None and not gateway._thread.is_alive()
 
 
+def test_metrics_are_served_on_their_own_port_and_not_on_the_public_one(settings):
+    from dataclasses import replace
+
+    from tests.support.stores import free_port
+
+    gateway = build(replace(settings, metrics_port=free_port(), metrics_bind_host="127.0.0.1"))
+    gateway.start()
+    try:
+        base = f"http://127.0.0.1:{settings.gateway_port}"
+        urllib.request.urlopen(f"{base}/v1/ping", timeout=10).read()
+        try:
+            urllib.request.urlopen(f"{base}/metrics", timeout=10)
+            raise AssertionError("expected a 404 on the public port")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        assert 'gateway_requests_total{method="GET",route="/v1/ping",status="200"} 1.0' in text
+    finally:
+        gateway.stop(grace=5)
+    try:  # stopped with the gateway
+        urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=2)
+        raise AssertionError("the metrics port still answers after stop")
+    except urllib.error.URLError:
+        pass
+
+
 def test_a_chunked_upload_through_waitress_is_stored_whole(settings):
     data = b"recipient,name\n" + b"".join(b"officer%d@example.gov.sg,Officer %d\n" % (i, i) for i in range(20000))
     store = LocalObjectStore(settings.upload_dir, settings.public_url, settings.upload_signing_key, 60)
