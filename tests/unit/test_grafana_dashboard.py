@@ -16,7 +16,7 @@ def defined_metric_names() -> set[str]:
     for path in [*(ROOT / "lib").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
         if "/postman/v1/" in str(path):
             continue
-        names.update(re.findall(r'(?:Counter|Histogram|Gauge)\(\s*"([a-z_]+)"', path.read_text()))
+        names.update(re.findall(r'(?:Counter|Histogram|Gauge|GaugeMetricFamily)\(\s*"([a-z_]+)"', path.read_text()))
     return names
 
 

@@ -8,6 +8,7 @@ from functools import partial
 from postman.v1 import campaign_pb2_grpc, suppression_pb2_grpc
 from postman_campaign import digests, models
 from postman_campaign.grpc_api import CampaignServicer
+from postman_campaign.job_metrics import report_jobs_of
 from postman_campaign.protected_messages import ExpiryLoop, ProtectedReader, ProtectedStorage
 from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.scheduling import Scheduler
@@ -26,6 +27,7 @@ UPLOAD_WORKER_THREADS = 2
 
 def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime("campaign", settings)
+    report_jobs_of(runtime.database)  # postman_jobs{channel, status} at every scrape
     store = object_store_from_settings(settings)
     relay = OutboxRelay(runtime.database, models.outbox, runtime.publisher)
     workers = UploadWorkers(runtime.database, store, threads=UPLOAD_WORKER_THREADS,

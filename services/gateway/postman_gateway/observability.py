@@ -24,6 +24,9 @@ from postman_shared.logging import get_logger
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# The method label takes only HTTP's own methods: a client may send any token as a method, and each new label value
+# would be a new series in every scrape (a cheap way to blow up Prometheus' memory).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
 
 
 class GatewayMetrics:
@@ -58,8 +61,9 @@ def _finish(metrics: GatewayMetrics, response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     status = str(response.status_code)
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    metrics.requests.labels(request.method, route, status).inc()
-    metrics.latency.labels(request.method, route, status).observe(elapsed)
+    method = request.method if request.method in KNOWN_METHODS else "OTHER"
+    metrics.requests.labels(method, route, status).inc()
+    metrics.latency.labels(method, route, status).observe(elapsed)
     get_logger(component="gateway").info("request", method=request.method, route=route,
                                          status=response.status_code, duration_ms=round(elapsed * 1000, 1))
     return response

@@ -151,6 +151,14 @@ def test_metrics_count_requests_by_route_template_and_status(app, http, new_call
     assert "gateway_request_seconds_bucket" in text
 
 
+def test_made_up_http_methods_share_one_metric_label(app, http):
+    for method in ("BREW", "XYZZY1", "XYZZY2"):
+        assert http.open("/v1/ping", method=method).status_code == 405
+    text = Client(app.extensions[METRICS].wsgi_app()).get("/metrics").get_data(as_text=True)
+    assert 'gateway_requests_total{method="OTHER",route="unmatched",status="405"} 3.0' in text
+    assert "XYZZY" not in text and "BREW" not in text
+
+
 def test_the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(settings):
     from dataclasses import replace
 
