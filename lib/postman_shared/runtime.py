@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,6 +32,13 @@ from postman_shared.logging import configure_logging
 from postman_shared.metrics import health_port, start_metrics_server
 from postman_shared.settings import Settings
 from postman_shared.startup_checks import check_startup
+
+# Stopping (SIGTERM): consumers finish and ack their current batch, loops end, all within STOP_THREADS_SECONDS (one
+# budget, longer than SMTP_TIMEOUT: a batch stuck on a slow provider call still ends); then gRPC calls in flight get
+# GRPC_GRACE_SECONDS. A pod's terminationGracePeriodSeconds must exceed their sum (tests/deploy/test_resilience.py),
+# or the kubelet kills a sender in the middle of a batch that it has sent but not yet recorded.
+STOP_THREADS_SECONDS = 30.0
+GRPC_GRACE_SECONDS = 10.0
 
 WORKERS_DEAD = Gauge("postman_worker_threads_dead",
                      "1 for a worker thread (queue consumer, background loop) that ended before the service stopped; "
@@ -130,10 +138,11 @@ class ServiceRuntime:
             self.grpc.set_serving(False)
         for consumer in self._consumers:
             consumer.stop()
+        deadline = time.monotonic() + STOP_THREADS_SECONDS  # one budget for all: a pod's grace period is finite
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.grpc is not None:
-            self.grpc.stop(grace=10)
+            self.grpc.stop(grace=GRPC_GRACE_SECONDS)
         for step in self._shutdown:
             step()
         if self._publisher is not None:

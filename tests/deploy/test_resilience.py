@@ -139,3 +139,18 @@ def test_every_service_spreads_its_pods_over_zones_and_nodes():
                 key: template["metadata"]["labels"][key] for key in constraint["matchLabelKeys"]}
             assert selected.items() <= template["metadata"]["labels"].items()
             assert selected[network_policies.NAME_LABEL] == deployment["metadata"]["name"]
+
+
+def test_no_pod_is_killed_before_its_service_has_stopped():
+    from postman_shared.runtime import GRPC_GRACE_SECONDS, STOP_THREADS_SECONDS
+
+    config = yaml.safe_load((ROOT / "deploy" / "k8s" / "configmap.yaml").read_text())["data"]
+    # a batch stuck on a provider call ends within SMTP_TIMEOUT, inside the threads' budget
+    assert STOP_THREADS_SECONDS >= int(config["SMTP_TIMEOUT"])
+    for workload in network_policies.WORKLOADS:
+        if workload == "gateway":
+            continue  # waitress, not the runtime: probed on /v1/ping, 5 s preStop and 10 s to finish requests
+        deployment = next(doc for doc in yaml.safe_load_all((ROOT / "deploy" / "k8s" / f"{workload}.yaml").read_text())
+                          if doc and doc["kind"] == "Deployment")
+        grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace >= STOP_THREADS_SECONDS + GRPC_GRACE_SECONDS + 10, f"{workload}: {grace} s"

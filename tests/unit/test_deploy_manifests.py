@@ -212,8 +212,8 @@ def test_every_workload_runs_non_root_read_only_and_within_limits(where: str, wo
     tmp_volumes = [m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
     assert tmp_volumes, f"{where}: a read-only root filesystem needs a writable /tmp"
     assert "emptyDir" in next(v for v in pod["volumes"] if v["name"] == tmp_volumes[0])
-    if workload["kind"] == "Deployment":
-        assert pod["terminationGracePeriodSeconds"] == 30, where
+    if workload["kind"] == "Deployment":  # long enough to stop cleanly: tests/deploy/test_resilience.py
+        assert 30 <= pod["terminationGracePeriodSeconds"] <= 120, where
 
 
 # --- probes and ports match where the services listen -----------------------------------------------------------------
