@@ -46,7 +46,12 @@ log = get_logger(component="consumer")
 
 HANDLED = Counter("postman_queue_messages_total", "Messages consumed, by queue and what became of them",
                   ["queue", "outcome"])
-BATCH_SECONDS = Histogram("postman_queue_batch_seconds", "Time a handler spent on one batch", ["queue"])
+# Buckets from a one-time password (milliseconds) to a rate-limited batch: 200 SMS at a campaign's 10 a second take
+# 20 s, a Telegram batch at 1 a second (a slow bot) over a minute, and a renderer's whole job (one batch) minutes.
+# prometheus_client's defaults stop at 10 s, which would put every SMS and Telegram batch in +Inf.
+BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+BATCH_SECONDS = Histogram("postman_queue_batch_seconds", "Time a handler spent on one batch", ["queue"],
+                          buckets=BATCH_BUCKETS)
 
 
 @dataclass
