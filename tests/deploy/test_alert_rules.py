@@ -7,7 +7,6 @@ to install it (``make promtool``), rather than pass unchecked.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -19,13 +18,12 @@ import pytest
 import yaml
 
 from postman_shared.broker.topology import DEAD_LETTER_QUEUE, EMAIL_PRIORITY, QUEUE_CONSUMERS
-from tests.unit.test_grafana_dashboard import defined_metric_names
+from tests.support.promql import defined_metric_names, family, metric_names
 from tools.render_prometheus_rule import render
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"
 RULE_TESTS = ROOT / "deploy" / "prometheus" / "rules.test.yaml"
-DASHBOARD = ROOT / "deploy" / "grafana" / "postman-overview.json"
 K8S = ROOT / "deploy" / "k8s"
 MONITORING = K8S / "monitoring"
 RUNBOOKS = ROOT / "docs" / "runbooks"
@@ -42,29 +40,8 @@ EXTERNAL_METRICS = {
     "rabbitmq_detailed_queue_consumers": "RabbitMQ: consumers of a queue",
 }
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-_MATCHERS = re.compile(r"\{[^}]*\}")
-_RANGE = re.compile(r"\[[^\]]*\]")
-_LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_OFFSET = re.compile(r"\boffset\s+-?\w+")
-_IDENTIFIER = re.compile(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()")
-_KEYWORDS = {"and", "or", "unless", "bool", "by", "without", "on", "ignoring", "group_left", "group_right", "offset",
-             "inf", "nan", "Inf", "NaN"}
-_HISTOGRAM_SERIES = re.compile(r"_(?:bucket|sum|count)$")
-
-
-def metric_names(expr: str) -> set[str]:
-    """Every metric a PromQL expression reads, whether or not a selector or range follows its name (``up == 0``).
-
-    Strings, label matchers, ranges and label lists are removed first; what is left that is neither a function call
-    nor a keyword is a metric name."""
-    for pattern in (_STRING, _MATCHERS, _RANGE, _LABEL_LIST, _OFFSET):
-        expr = pattern.sub(" ", expr)
-    return {name for name in _IDENTIFIER.findall(expr) if name not in _KEYWORDS}
-
-
 def is_known(name: str, defined: set[str]) -> bool:
-    return name in defined or name in EXTERNAL_METRICS or _HISTOGRAM_SERIES.sub("", name) in defined
+    return family(name) in defined or name in EXTERNAL_METRICS
 
 
 # --- reading the files ------------------------------------------------------------------------------------------------
@@ -81,10 +58,6 @@ def alert_rules() -> list[dict[str, Any]]:
 
 def alert_names() -> list[str]:
     return sorted({rule["alert"] for rule in alert_rules()})
-
-
-def dashboard_expressions() -> list[str]:
-    return [target["expr"] for panel in json.loads(DASHBOARD.read_text())["panels"] for target in panel["targets"]]
 
 
 def regex_alternatives(expr: str, label: str) -> list[set[str]]:
@@ -175,15 +148,6 @@ def test_every_alert_reads_only_metrics_the_code_exports_or_the_allow_list_names
     assert not unknown, f"{rule['alert']} reads {unknown}, which no service exports and EXTERNAL_METRICS does not name"
 
 
-def test_every_dashboard_panel_reads_only_metrics_the_code_exports_or_the_allow_list_names() -> None:
-    defined = defined_metric_names()
-    for expr in dashboard_expressions():
-        used = metric_names(expr)
-        assert used, f"no metric found in {expr!r}"
-        unknown = {name for name in used if not is_known(name, defined)}
-        assert not unknown, f"the dashboard queries {unknown} in {expr!r}: no service exports it, nor is it external"
-
-
 def test_every_external_metric_allowed_is_used_by_a_rule() -> None:
     used = set().union(*(metric_names(rule["expr"]) for rule in alert_rules()))
     assert set(EXTERNAL_METRICS) - used == set(), "stale entries in EXTERNAL_METRICS"
@@ -224,8 +188,9 @@ def test_the_prometheus_rule_is_generated_from_the_rule_file() -> None:
 
 
 def test_the_monitoring_kustomization_renders_the_same_rules_and_a_pod_monitor() -> None:
+    # (and the Grafana dashboard's ConfigMap: tests/deploy/test_grafana_sidecar.py checks it)
     documents = {doc["kind"]: doc for doc in monitoring_documents()}
-    assert set(documents) == {"PrometheusRule", "PodMonitor"}
+    assert set(documents) == {"PrometheusRule", "PodMonitor", "ConfigMap"}
     assert documents["PrometheusRule"]["spec"]["groups"] == rule_groups()
     assert all(doc["metadata"]["namespace"] == "postman" for doc in documents.values())
 

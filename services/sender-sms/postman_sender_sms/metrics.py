@@ -15,6 +15,13 @@ PROVIDER_RETRIES = Counter(
     "Requests to Twilio tried again after a passing failure (429, 5xx, no connection)",
 )
 
+TRANSACTIONAL_MESSAGES = Counter(
+    "postman_sms_transactional_messages_total",
+    "Transactional SMS handed to Twilio, by transport (twilio, or simulated: test API keys) and outcome (ACCEPTED, "
+    "or ERROR: Twilio refused it)",
+    ["transport", "status"],
+)
+
 RECEIPTS = Counter(
     "postman_sms_receipts_total",
     "Twilio status callbacks handled: delivered or error (a receipt for stats), ignored (not a final status), "

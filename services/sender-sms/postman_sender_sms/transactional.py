@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
+from postman_sender_sms.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_sms.models import TransactionalSms
 from postman_shared import message_listing
 from postman_shared.callbacks import transactional_sms_status_path
@@ -92,6 +93,7 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
         session.flush()
         session.refresh(row)
         session.expunge(row)
+    TRANSACTIONAL_MESSAGES.labels(transport="simulated" if request.simulated else "twilio", status=row.status).inc()
     log.info("transactional sms", sms_id=message_id, user_id=request.user_id, status=row.status,
              error_code=row.error_code)
     if row.status == "ERROR":

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.gateway.conftest import poll
 from tests.integration.gateway.test_sms_sending import ACCOUNT, sms_campaign
@@ -28,14 +29,21 @@ def caller(new_caller, http):
     return caller
 
 
+def sent_count(status: str) -> float:
+    labels = {"transport": "twilio", "status": status}
+    return REGISTRY.get_sample_value("postman_sms_transactional_messages_total", labels) or 0.0
+
+
 def send(http, caller, **fields):
     return http.post("/v1/transactional/sms/send", headers=caller.headers,
                      json={"body": "Your code is 123456", "recipient": "9123 4567", "label": "alerts", **fields})
 
 
 def test_a_transactional_sms_is_accepted_sent_once_and_can_be_read_back(http, caller, twilio):
+    accepted = sent_count("ACCEPTED")
     response = send(http, caller)
     assert response.status_code == 201, response.json
+    assert sent_count("ACCEPTED") == accepted + 1  # the dashboard's transactional SMS panel
     sms = response.json
     assert sms["status"] == "ACCEPTED" and sms["recipient"] == "+6591234567" and isinstance(sms["id"], str)
     assert sms["credentials_label"] == "alerts" and sms["body"] == "Your code is 123456"
@@ -64,8 +72,10 @@ def test_a_send_that_cannot_be_made_is_refused_before_twilio(http, caller, twili
 
 
 def test_a_number_twilio_refuses_is_an_error_and_is_recorded(http, caller):
+    errors = sent_count("ERROR")
     response = send(http, caller, recipient="+44 7911 123456")
     assert response.status_code == 400 and response.json["code"] == "invalid_recipient"
+    assert sent_count("ERROR") == errors + 1
     assert "twilio_21211" in response.json["message"]
     [recorded] = http.get("/v1/transactional/sms?status=ERROR", headers=caller.headers).json["data"]
     assert recorded["recipient"] == "+447911123456" and recorded["error_code"] == "twilio_21211"
