@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit audit bench services clean setup chromium dovecot promtool
+.PHONY: install run test lint unit audit bench services clean setup chromium dovecot promtool rabbitmq-plugins lock
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(VENV)/.editable: pyproject.toml $(GENERATED)
 
 install: $(VENV)/.editable
 
-setup: install
+setup: install rabbitmq-plugins
 	@$(VENV)/bin/postmanctl setup
 
 run: setup
@@ -43,6 +43,7 @@ run: setup
 lint: install
 	$(VENV)/bin/ruff check lib services tests bench migrations tools
 	$(VENV)/bin/mypy lib/postman_shared lib/postman_ctl
+	$(VENV)/bin/hadolint --config .hadolint.yaml Dockerfile
 
 unit: install
 	$(PY) -m pytest tests/unit -q
@@ -52,7 +53,19 @@ unit: install
 audit: install
 	$(PY) tools/audit_dependencies.py requirements.txt requirements-dev.txt
 
-test: install lint chromium dovecot promtool
+# The container image installs only hashed, fully pinned locks (Dockerfile: pip install --require-hashes):
+# requirements.lock (every transitive runtime dependency of requirements.txt) and requirements-build.lock (the
+# builder stage's tools, from requirements-build.txt). Run after changing either input; tests/deploy/test_image.py
+# fails while a lock disagrees with its input. Resolved against PyPI alone (no local pip configuration, find-links or
+# constraints), so every hash is one PyPI serves; existing pins are kept (`make lock LOCK_FLAGS=--upgrade` bumps them).
+LOCK_COMPILE := env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_FLAGS)
+lock: $(INSTALLED)
+	$(LOCK_COMPILE) --output-file requirements.lock requirements.txt
+	$(LOCK_COMPILE) --output-file requirements-build.lock requirements-build.txt
+
+test: install lint chromium dovecot promtool rabbitmq-plugins
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
@@ -90,7 +103,20 @@ promtool:
 	  else echo "promtool is missing and this is not root: the alerting rules' tests will fail (apt-get install prometheus)"; fi; \
 	fi
 
-bench: install
+# RabbitMQ's management plugin (`postmanctl setup` sets the queue policies through its API, for `make run` and each
+# test run's vhost) and its Prometheus endpoint: nothing to do when port 15672 answers; enabled when run as root (on
+# the running node, else for its next start); otherwise it fails, saying how.
+rabbitmq-plugins:
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "enabling RabbitMQ's management and prometheus plugins (postmanctl setup sets the queue policies through the management API)"; \
+	    rabbitmq-plugins -q enable rabbitmq_management rabbitmq_prometheus >/dev/null 2>&1 || \
+	      rabbitmq-plugins -q --offline enable rabbitmq_management rabbitmq_prometheus; \
+	    for _ in $$(seq 30); do (exec 3<>/dev/tcp/127.0.0.1/15672) 2>/dev/null && break; sleep 1; done; \
+	  else echo "RabbitMQ's management API does not answer on 127.0.0.1:15672 and this is not root: as root, run rabbitmq-plugins enable rabbitmq_management rabbitmq_prometheus"; exit 1; fi; \
+	fi
+
+bench: install rabbitmq-plugins
 	@test -x /usr/sbin/smtp-sink || command -v smtp-sink >/dev/null || \
 	  (echo "installing postfix for its smtp-sink" && apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null)

@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     agency_command.add_parser(commands)
     dlq_command.add_parser(commands)
 
-    commands.add_parser("setup", help="create and migrate the database, declare queues").set_defaults(run=_setup)
+    commands.add_parser("setup", help="create and migrate the database, set queue policies, declare queues") \
+        .set_defaults(run=_setup)
     certs = commands.add_parser("certs", help="create a local CA and each service's certificate (mutual TLS "
                                               "between the services); keeps the ones that exist")
     certs.add_argument("--dir", default="", help="where (default: GRPC_TLS_DIR, var/certs)")

@@ -1,4 +1,4 @@
-"""Preparing the stores: database created and migrated, RabbitMQ topology declared. Idempotent."""
+"""Preparing the stores: database created and migrated, RabbitMQ policies set and topology declared. Idempotent."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pika
 import psycopg2
 from psycopg2 import sql
 
-from postman_shared.broker.topology import declare_from_url
+from postman_ctl.broker_setup import prepare_broker
+from postman_shared.broker.management import ManagementApiError
 from postman_shared.credentials import create_key_file
 from postman_shared.grpc.certificates import ensure_certificates
 from postman_shared.settings import Settings
@@ -88,8 +89,11 @@ def setup(settings: Settings) -> list[str]:
         done.append("created database")
     migrate(settings.database_url)
     done.append("database migrated")
-    declare_from_url(settings.amqp_url, settings.queue_delivery_limit)
-    done.append("RabbitMQ topology declared")
+    try:
+        done.extend(prepare_broker(settings.amqp_url, settings.rabbitmq_management_url,
+                                   settings.queue_delivery_limit))
+    except ManagementApiError as exc:
+        raise DependencyUnavailable(f"cannot set the RabbitMQ queue policies: {exc}") from None
     for folder in (settings.upload_dir, settings.outbox_dir):
         folder.mkdir(parents=True, exist_ok=True)
     if not settings.credentials_key and not settings.credentials_kms_key_id:

@@ -13,15 +13,18 @@ and liveness fail, and the kubelet restarts the pod), logs an error naming the t
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import structlog
 from prometheus_client import Gauge
 
+from postman_shared import tracing
 from postman_shared.broker.consumer import BatchConsumer
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
@@ -53,11 +56,21 @@ def _loop_name(loop: Callable[..., object]) -> str:
     return f"{module.rsplit('.', 1)[-1]}.{name}" if module else name
 
 
+class ContextPool(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitting thread's context: a task logs the service, request,
+    campaign and job of the work that submitted it (and continues its trace), and what a task binds ends with it,
+    never leaking into the next task of that worker thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 class ServiceRuntime:
     def __init__(self, name: str, settings: Settings) -> None:
         self.name = name
         self.settings = settings
         self.log = configure_logging(name, settings.log_level, settings.log_format)
+        tracing.configure_tracing(settings)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         check_startup(settings, name)  # no default secret or reachable outbox outside local development
         # The certificate this service calls and serves with (GRPC_TLS_DIR/<name>/); the threads the runtime starts
         # carry it, so that several services in one process (the in-process tests) each call as themselves.
@@ -97,9 +110,10 @@ class ServiceRuntime:
         return self.grpc
 
     def thread_pool(self, max_workers: int, name: str) -> ThreadPoolExecutor:
-        """A pool of worker threads that call other services as this one (its threads carry the identity)."""
-        return ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name,
-                                  initializer=client.set_thread_identity, initargs=(self.identity,))
+        """A pool of worker threads that call other services as this one (its threads carry the identity), each task
+        in its submitter's log and trace context (``ContextPool``)."""
+        return ContextPool(max_workers=max_workers, thread_name_prefix=name,
+                           initializer=client.set_thread_identity, initargs=(self.identity,))
 
     def add_consumer(self, consumer: BatchConsumer) -> None:
         self._consumers.append(consumer)
@@ -149,6 +163,7 @@ class ServiceRuntime:
             self._publisher.close()
         if self._database is not None:
             self._database.dispose()
+        tracing.flush()
         self.log.info("stopped")
 
     def run(self) -> None:
@@ -163,6 +178,7 @@ class ServiceRuntime:
 
         def guarded() -> None:
             client.set_thread_identity(self.identity)
+            structlog.contextvars.bind_contextvars(service=self.name)  # a new thread starts with an empty context
             try:
                 target()
             except BaseException as exc:  # noqa: BLE001 - whatever ends the thread, the process must say so

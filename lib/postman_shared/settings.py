@@ -64,14 +64,35 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw
 
 
+def _ratio(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value > 1.0:
+        raise SettingsError(f"{name} must be between 0 and 1, got {env.get(name)!r}")
+    return value
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str:
+    """OTEL_EXPORTER_OTLP_ENDPOINT: an http(s) URL of an OTLP/HTTP collector, or empty (tracing off)."""
+    raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if raw and not raw.lower().startswith(("http://", "https://")):
+        raise SettingsError(f"OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """All settings of all services. README.md documents each one."""
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postman"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # RabbitMQ's management API, where `postmanctl setup` sets the queue policies (delivery limit, dead-lettering).
+    # Empty: http://<AMQP_URL's host>:15672. Without user:password in it, AMQP_URL's are used; the vhost is AMQP_URL's.
+    rabbitmq_management_url: str = ""
     log_level: str = "INFO"
     log_format: str = "json"  # json | console
+    # OpenTelemetry traces: off unless an OTLP/HTTP endpoint is set (a collector's base URL; /v1/traces is added)
+    otel_exporter_otlp_endpoint: str = ""
+    otel_traces_sampler_arg: float = 1.0  # share of new traces kept (0..1); a traced caller's choice is followed
 
     # HTTP gateway
     gateway_host: str = "127.0.0.1"
@@ -210,8 +231,11 @@ class Settings:
         return cls(
             database_url=_str(e, "DATABASE_URL", cls.database_url),
             amqp_url=_str(e, "AMQP_URL", cls.amqp_url),
+            rabbitmq_management_url=_str(e, "RABBITMQ_MANAGEMENT_URL", cls.rabbitmq_management_url).strip(),
             log_level=_str(e, "LOG_LEVEL", cls.log_level).upper(),
             log_format=_choice(e, "LOG_FORMAT", cls.log_format, ("json", "console")),
+            otel_exporter_otlp_endpoint=_otlp_endpoint(e),
+            otel_traces_sampler_arg=_ratio(e, "OTEL_TRACES_SAMPLER_ARG", cls.otel_traces_sampler_arg),
             gateway_host=_str(e, "GATEWAY_HOST", cls.gateway_host),
             gateway_port=gateway_port,
             public_url=_str(e, "PUBLIC_URL", f"http://localhost:{gateway_port}").rstrip("/"),

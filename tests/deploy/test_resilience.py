@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -108,6 +109,15 @@ def test_the_gateway_alone_is_reachable_from_outside_and_metrics_only_from_monit
                 [peer] = rule["from"]
                 assert peer["namespaceSelector"]["matchLabels"] == {
                     "kubernetes.io/metadata.name": network_policies.MONITORING_NAMESPACE}
+
+
+def test_the_setup_job_may_reach_the_rabbitmq_management_api_the_configmap_names():
+    """`postmanctl setup` sets the queue policies through the management API (RABBITMQ_MANAGEMENT_URL), TLS or not."""
+    configmap = yaml.safe_load((ROOT / "deploy" / "k8s" / "configmap.yaml").read_text())
+    url = urlsplit(configmap["data"]["RABBITMQ_MANAGEMENT_URL"])
+    egress = policy(network_policies.SETUP_JOB)["spec"]["egress"]
+    ports = {port["port"] for rule in egress for port in rule.get("ports", [])}
+    assert {url.port or {"https": 443, "http": 80}[url.scheme], 15671, 15672} <= ports
 
 
 def test_every_service_keeps_a_pod_through_a_drain():

@@ -56,6 +56,9 @@ POD_IP = "10.20.30.40"  # what status.podIP gives the container
 REQUIRED_IN_A_CLUSTER: dict[str, tuple[Callable[[Settings], bool], str]] = {
     "redis_url": (lambda s: True, "without it each replica counts rate limits and send rates on its own"),
     "s3_bucket": (lambda s: s.object_store == "s3", "OBJECT_STORE=s3 needs a bucket"),
+    # Empty means port 15672 on AMQP_URL's host over plain HTTP: a guess, where the setup Job sets the queue policies.
+    "rabbitmq_management_url": (lambda s: True, "the setup Job sets the queue policies through RabbitMQ's "
+                                                "management API, which it would look for on a guessed address"),
 }
 
 
@@ -331,7 +334,8 @@ def test_readme_secret_command_creates_the_keys_of_the_example() -> None:
 def test_setup_job_reaches_the_stores(source: str) -> None:
     job = rendered_kind("Job")[SETUP_JOB]
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["setup"]
-    assert {"database_url", "amqp_url"} <= settings_read_by(SETUP_JOB)
+    assert {"database_url", "amqp_url", "rabbitmq_management_url",
+            "queue_delivery_limit"} <= settings_read_by(SETUP_JOB)
     env, problems = container_env(job, SECRET_SOURCES[source]())
     problems += settings_problems(SETUP_JOB, env)
     assert not problems, (f"Job {SETUP_JOB} (Secret from {source}) would not work:\n- " + "\n- ".join(problems))

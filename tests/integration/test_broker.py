@@ -10,6 +10,8 @@ import pika
 import pytest
 
 from postman_shared.broker import BatchConsumer, OutgoingMessage, Publisher, PublishError
+from postman_shared.broker.management import ManagementApi
+from postman_shared.broker.policies import Policy, exactly, wait_queue_definition, work_queue_definition
 from postman_shared.broker.topology import (
     CAMPAIGN_SEND,
     EMAIL_SEND,
@@ -17,7 +19,6 @@ from postman_shared.broker.topology import (
     EXCHANGE,
     QUEUE_CONSUMERS,
     WAIT_QUEUES,
-    wait_queue_arguments,
 )
 
 
@@ -107,8 +108,8 @@ def test_every_wait_queue_drains_into_a_queue_that_has_a_consumer():
     assert not set(WAIT_QUEUES) & set(QUEUE_CONSUMERS), "a wait queue has no consumer by design"
     for queue, drains_to in WAIT_QUEUES.items():
         assert drains_to in QUEUE_CONSUMERS, f"{queue} drains into {drains_to}, which no service consumes"
-        arguments = wait_queue_arguments(drains_to)
-        assert (arguments["x-dead-letter-exchange"], arguments["x-dead-letter-routing-key"]) == (EXCHANGE, drains_to)
+        definition = wait_queue_definition(drains_to)
+        assert (definition["dead-letter-exchange"], definition["dead-letter-routing-key"]) == (EXCHANGE, drains_to)
 
 
 def test_a_message_in_a_wait_queue_comes_back_to_its_work_queue_when_its_ttl_runs_out(stores, amqp_channel):
@@ -128,10 +129,14 @@ def test_a_message_in_a_wait_queue_comes_back_to_its_work_queue_when_its_ttl_run
     assert _message_count(amqp_channel, EMAIL_SEND_RETRY) == 0
 
 
-def test_queues_are_durable_quorum_queues_with_a_delivery_limit(stores, amqp_channel):
-    # Redeclaring with different arguments would fail with PRECONDITION_FAILED; passive declare proves existence.
+def test_queues_are_durable_quorum_queues_whose_only_argument_is_their_type(stores, amqp_channel):
+    # Their delivery limit and dead-lettering are policies (test_queue_policies.py), so no redeclare depends on a
+    # setting.
+    api = ManagementApi.from_urls("", stores.amqp_url)
     for queue in (*QUEUE_CONSUMERS, *WAIT_QUEUES):
-        amqp_channel.queue_declare(queue, passive=True)
+        record = api.queue(queue)
+        assert record is not None, queue
+        assert (record["durable"], record["type"], record["arguments"]) == (True, "quorum", {"x-queue-type": "quorum"})
     conn = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
     ch = conn.channel()
     with pytest.raises(pika.exceptions.ChannelClosedByBroker):
@@ -165,19 +170,24 @@ def test_consumed_and_published_messages_are_counted_for_prometheus(stores, amqp
 
 
 # A queue of the tests' own with a small delivery limit, so a poison message reaches the dead-letter queue quickly.
+# Its limit and dead-lettering are a policy, the work queues' definition, as `postmanctl setup` sets them.
 POISON_TEST_QUEUE = "test.poison-batches"
 POISON_TEST_LIMIT = 3
 
 
 @pytest.fixture
-def poison_test_queue(amqp_channel):
-    from postman_shared.broker.topology import DEAD_LETTER_QUEUE, work_queue_arguments
+def poison_test_queue(stores, amqp_channel):
+    from postman_shared.broker.topology import DEAD_LETTER_QUEUE, QUEUE_ARGUMENTS
 
-    amqp_channel.queue_declare(POISON_TEST_QUEUE, durable=True, arguments=work_queue_arguments(POISON_TEST_LIMIT))
+    api = ManagementApi.from_urls("", stores.amqp_url)
+    policy = Policy("test-poison-batches", exactly([POISON_TEST_QUEUE]), work_queue_definition(POISON_TEST_LIMIT))
+    api.put_policy(policy.name, policy.body())  # before the queue exists: it has the policy from its creation
+    amqp_channel.queue_declare(POISON_TEST_QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
     amqp_channel.queue_purge(POISON_TEST_QUEUE)
     amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
     yield POISON_TEST_QUEUE
     amqp_channel.queue_delete(POISON_TEST_QUEUE)
+    api.delete_policy(policy.name)
 
 
 def _publish_direct(channel, queue: str, message_ids: list[str]) -> None:
@@ -234,8 +244,8 @@ def test_a_poison_message_alone_reaches_the_dead_letter_queue_and_its_batch_mate
         assert sum(message_id in call for call in calls) == 2, calls
         assert deliveries[message_id] == [1, 1]
     # The poison message was delivered until its delivery limit, and after its first failure always handled alone.
-    # (RabbitMQ dead-letters it once it has been returned more than x-delivery-limit times.) Its first delivery is
-    # handled twice: in the batch, then alone.
+    # (RabbitMQ dead-letters it once it has been returned more than its policy's delivery-limit times.) Its first
+    # delivery is handled twice: in the batch, then alone.
     assert deliveries["poison"] == [1, *range(1, POISON_TEST_LIMIT + 2)]
     assert all(call == ["poison"] for call in calls[1:] if "poison" in call)
 

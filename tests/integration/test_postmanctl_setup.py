@@ -39,7 +39,19 @@ def test_setup_is_idempotent_on_a_prepared_installation(stores, tmp_path):
         assert result.returncode == 0, result.stderr
         outputs.append(result.stderr)
     assert "database migrated" in result.stderr and "topology declared" in result.stderr
+    assert "RabbitMQ policy" not in outputs[1], "the run's vhost already has the policies: nothing to change"
     assert (tmp_path / "u").is_dir() and (tmp_path / "o").is_dir()
     # make run's services talk mutual TLS: the first setup makes the certificates, the next keeps them
     assert "created the certificate of campaign" in outputs[0] and "certificate" not in outputs[1]
     assert (tmp_path / "certs" / "campaign" / "tls.crt").is_file()
+
+
+def test_setup_names_an_unreachable_management_api_and_what_to_check(stores, tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = _postmanctl("setup", DATABASE_URL=stores.database_url, AMQP_URL=stores.amqp_url,
+                         RABBITMQ_MANAGEMENT_URL=url, UPLOAD_DIR=str(tmp_path / "u"), OUTBOX_DIR=str(tmp_path / "o"),
+                         CREDENTIALS_KEY_FILE=str(tmp_path / "credentials.key"), GRPC_TLS_DIR=str(tmp_path / "certs"))
+    assert result.returncode == 2
+    assert f"cannot set the RabbitMQ queue policies: RabbitMQ's management API is not reachable at {url}" \
+        in result.stderr
+    assert "rabbitmq_management" in result.stderr and "Traceback" not in result.stderr

@@ -15,11 +15,14 @@ from urllib.parse import quote
 
 import psycopg2
 
+from postman_ctl.broker_setup import prepare_broker
 from postman_ctl.setup import create_database, migrate
-from postman_shared.broker.topology import declare_from_url
+from postman_shared.settings import Settings
 
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
 AMQP_SERVER = os.environ.get("TEST_AMQP_SERVER", "amqp://guest:guest@127.0.0.1:5672")
+# Empty: port 15672 on AMQP_SERVER's host, as `postmanctl setup` derives it.
+MANAGEMENT_URL = os.environ.get("TEST_RABBITMQ_MANAGEMENT_URL", "")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ def create_stores() -> Stores:
     _rabbitmqctl("add_vhost", vhost)
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     amqp_url = f"{AMQP_SERVER}/{quote(vhost, safe='')}"
-    declare_from_url(amqp_url)
+    # As `postmanctl setup` does it: the queue policies (delivery limit, dead-lettering), then the topology.
+    prepare_broker(amqp_url, MANAGEMENT_URL, Settings.queue_delivery_limit)
     return Stores(run_id, database_url, amqp_url, vhost)
 
 

@@ -1,13 +1,13 @@
-"""The Dockerfiles and Kubernetes manifests agree with the code: every service is built, deployed, hardened and
-probed where it actually listens, and every setting they pass is one the services read.
+"""The Kubernetes manifests agree with the code: every service is deployed (from the one image, its Deployment's
+command picking it), hardened and probed where it actually listens, and every setting they pass is one the services
+read. The image itself (Dockerfile) is checked in tests/deploy/test_image.py.
 
 Docker and a cluster are not needed: the files are parsed and compared with Settings, the metrics ports and the
-protos. A new folder under services/ fails here until it has a Dockerfile and a manifest.
+protos. A new folder under services/ fails here until it has a manifest.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import site
 import subprocess
@@ -24,7 +24,7 @@ from postman_shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-CTL_DOCKERFILE = ROOT / "deploy" / "docker" / "postmanctl.Dockerfile"
+IMAGE = "postman"  # the one image every workload runs (Dockerfile; deploy/k8s/kustomization.yaml maps it)
 NOT_APPLIED = {"kustomization.yaml", "secret.example.yaml", "certificates.example.yaml"}
 SERVICE_FOLDERS = sorted(
     p.name for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
@@ -89,40 +89,14 @@ def config() -> dict[str, str]:
     return find("ConfigMap", "postman-config")["data"]
 
 
-def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
-    """The instructions after the last FROM, as (INSTRUCTION, arguments), continuation lines joined."""
-    joined = re.sub(r"\\\n", " ", dockerfile.read_text())
-    instructions = [line.strip().split(None, 1) for line in joined.splitlines()
-                    if line.strip() and not line.strip().startswith("#")]
-    last_from = max(i for i, parts in enumerate(instructions) if parts[0].upper() == "FROM")
-    return [(parts[0].upper(), parts[1] if len(parts) > 1 else "") for parts in instructions[last_from:]]
-
-
-def instruction(stage: list[tuple[str, str]], name: str) -> list[str]:
-    return [args for instr, args in stage if instr == name]
-
-
-def python_path(stage: list[tuple[str, str]]) -> list[str]:
-    match = re.search(r"PYTHONPATH=(\S+)", " ".join(instruction(stage, "ENV")))
-    assert match, "the runtime stage sets no PYTHONPATH"
-    return match.group(1).split(":")
-
-
 # --- every service is built and deployed ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("folder", SERVICE_FOLDERS)
-def test_every_service_folder_has_a_dockerfile_that_runs_its_own_package(folder: str) -> None:
-    dockerfile = ROOT / "services" / folder / "Dockerfile"
-    assert dockerfile.exists(), f"services/{folder} has no Dockerfile: copy services/auth/Dockerfile and rename"
-    stage = final_stage(dockerfile)
-    assert stage[0][1].split()[0] == "${PYTHON_IMAGE}", f"{dockerfile}: the runtime stage must use PYTHON_IMAGE"
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile.read_text()
-    assert [json.loads(args) for args in instruction(stage, "ENTRYPOINT")] == [["python", "-m", package_of(folder)]]
-    assert instruction(stage, "USER") == ["10001:10001"], f"{dockerfile} must run as uid 10001"
-    assert python_path(stage) == ["/app/lib", f"/app/services/{folder}"]
-    copied = [args.split()[0] for args in instruction(stage, "COPY") if not args.startswith("--from")]
-    assert copied == ["lib/", f"services/{folder}/"], f"{dockerfile} should copy lib/ and only its own service"
-    assert not any("grpc_tools" in args or "grpcio-tools" in args for args in instruction(stage, "RUN"))
+def test_every_service_folder_is_run_by_its_deployment_from_the_one_image(folder: str) -> None:
+    container = only_container(find("Deployment", folder))
+    assert container["image"] == IMAGE, f"deploy/k8s/{folder}.yaml: every service runs the one image {IMAGE!r}"
+    assert container["command"] == ["python", "-m", package_of(folder)], (
+        f"deploy/k8s/{folder}.yaml: the image picks no service; the command must run {package_of(folder)}")
 
 
 @pytest.mark.parametrize("folder", SERVICE_FOLDERS)
@@ -131,7 +105,7 @@ def test_every_service_folder_has_a_manifest_with_its_deployment(folder: str) ->
     assert manifest.exists(), f"services/{folder} has no deploy/k8s/{folder}.yaml: copy deploy/k8s/auth.yaml"
     assert f"{folder}.yaml" in kustomization()["resources"], f"kustomization.yaml does not list {folder}.yaml"
     deployment = find("Deployment", folder)
-    assert only_container(deployment)["image"] == f"postman-{folder}"
+    assert only_container(deployment)["image"] == IMAGE
     account = find("ServiceAccount", folder)
     assert account.get("automountServiceAccountToken") is False
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == folder
@@ -169,8 +143,9 @@ def test_secret_example_holds_only_placeholders() -> None:
         assert "CHANGE-ME" in value, f"secret.example.yaml: {key} must be a placeholder"
 
 
-def import_in_image_layout(module: str, folder: str) -> subprocess.CompletedProcess[str]:
-    """Imports a module with only what the folder's image holds on sys.path: lib/, that folder and the venv."""
+def import_with_only_its_own_folder(module: str, folder: str) -> subprocess.CompletedProcess[str]:
+    """Imports a module with only lib/, that service folder and the venv on sys.path. The image holds every service,
+    but services talk over gRPC and RabbitMQ, never by importing each other: this keeps them separable."""
     path = [str(ROOT / "lib"), str(ROOT / "services" / folder), *site.getsitepackages()]
     # -S: no site processing, so the editable install cannot put the other services' folders on the path.
     code = f"import sys; sys.path[:0] = {path!r}; import {module}"
@@ -181,16 +156,10 @@ def import_in_image_layout(module: str, folder: str) -> subprocess.CompletedProc
 def test_each_service_imports_with_only_the_shared_library_and_its_own_folder(folder: str) -> None:
     package = package_of(folder)
     assert (ROOT / "services" / folder / package / "__main__.py").exists(), (
-        f"services/{folder}/{package} has no __main__.py: its image runs python -m {package}")
-    result = import_in_image_layout(f"{package}.__main__", folder)
-    assert result.returncode == 0, f"services/{folder}/Dockerfile copies only lib/ and services/{folder}/:\n" + (
+        f"services/{folder}/{package} has no __main__.py: its Deployment runs python -m {package}")
+    result = import_with_only_its_own_folder(f"{package}.__main__", folder)
+    assert result.returncode == 0, f"services/{folder} imports another service's code:\n" + (
         result.stderr.strip().splitlines() or ["(no output)"])[-1]
-
-
-def test_postmanctl_runs_in_the_auth_image_to_create_api_keys() -> None:
-    # deploy/k8s/README.md: `kubectl exec deploy/auth -- python -m postman_ctl.cli create-api-key ...`
-    result = import_in_image_layout("postman_ctl.cli", "auth")
-    assert result.returncode == 0, result.stderr
 
 
 # --- pods are hardened ------------------------------------------------------------------------------------------------
@@ -239,17 +208,12 @@ def test_grpc_services_are_probed_and_served_on_the_port_of_their_address(servic
     assert proto_services() >= {health_name}, f"no proto declares {health_name}"
     (service_port,) = find("Service", folder)["spec"]["ports"]
     assert (service_port["port"], service_port["targetPort"]) == (port_number, "grpc"), where
-    assert str(port_number) in dockerfile_exposed(folder), f"services/{folder}/Dockerfile must EXPOSE {port}"
 
 
 @cache
 def proto_services() -> set[str]:
     return {f"postman.v1.{name}" for proto in (ROOT / "protos" / "postman" / "v1").glob("*.proto")
             for name in re.findall(r"^service\s+(\w+)", proto.read_text(), re.MULTILINE)}
-
-
-def dockerfile_exposed(folder: str) -> list[str]:
-    return " ".join(instruction(final_stage(ROOT / "services" / folder / "Dockerfile"), "EXPOSE")).split()
 
 
 def metrics_port_of(folder: str) -> int:
@@ -264,12 +228,6 @@ def test_metrics_are_scraped_where_each_service_serves_them(folder: str) -> None
     assert annotations["prometheus.io/path"] == "/metrics"
     assert int(annotations["prometheus.io/port"]) == metrics_port_of(folder)
     assert metrics_port_of(folder) in container_ports(deployment).values()
-
-
-@pytest.mark.parametrize("folder", SERVICE_FOLDERS)
-def test_dockerfiles_expose_exactly_the_ports_the_deployment_declares(folder: str) -> None:
-    declared = {str(port) for port in container_ports(find("Deployment", folder)).values()}
-    assert set(dockerfile_exposed(folder)) == declared
 
 
 def test_services_without_a_grpc_server_are_probed_on_their_metrics_port() -> None:
@@ -354,15 +312,8 @@ def test_every_service_mounts_its_own_certificate_and_binds_metrics_to_the_pod_a
 
 # --- the setup Job ----------------------------------------------------------------------------------------------------
 
-def test_setup_job_runs_postmanctl_setup_from_an_image_that_holds_every_service() -> None:
+def test_setup_job_runs_postmanctl_setup_from_the_one_image() -> None:
     container = only_container(find("Job", "postman-setup"))
-    assert container["image"] == "postman-ctl"
-    assert container["args"] == ["setup"]
-    stage = final_stage(CTL_DOCKERFILE)
-    assert [json.loads(args) for args in instruction(stage, "ENTRYPOINT")] == [["python", "-m", "postman_ctl.cli"]]
-    assert instruction(stage, "USER") == ["10001:10001"]
-    # migrations/env.py imports the models of every service.
-    assert set(python_path(stage)) == {"/app/lib"} | {f"/app/services/{folder}" for folder in SERVICE_FOLDERS}, (
-        f"{CTL_DOCKERFILE.relative_to(ROOT)}: PYTHONPATH must list every folder under services/")
-    copied = {args.split()[0] for args in instruction(stage, "COPY") if not args.startswith("--from")}
-    assert {"lib/", "services/", "alembic.ini", "migrations/"} <= copied
+    assert container["image"] == IMAGE
+    # migrations/env.py imports the models of every service: the one image holds them all, and alembic.ini.
+    assert [*container["command"], *container.get("args", [])] == ["postmanctl", "setup"]

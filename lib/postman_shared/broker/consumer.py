@@ -4,7 +4,7 @@ The handler's work must be durable when it returns (committed, or published with
 messages acked, with one ``multiple=True`` ack per batch: the happy path is one handler call and one ack.
 
 A handler that raises does not get its whole batch requeued: one poison message would then drag its batch-mates
-through the queue's delivery limit (``x-delivery-limit`` counts every requeue) and into the dead-letter queue with it.
+through the queue's delivery limit (policy ``delivery-limit`` counts every requeue) and into the dead-letter queue.
 The failed batch is settled message by message instead: each message is handed to the handler alone, in the batch's
 order; one that succeeds is acked, one the handler rejects is dead-lettered, one that raises again is requeued alone,
 so only it moves towards the delivery limit. Its message id is remembered (a bounded set of suspects): when it comes
@@ -22,25 +22,34 @@ recorded is sent at most once more, as it was with a whole-batch requeue); stats
 auth records a notice's audit event once. No handler's result depends on which other messages share its batch, and
 the messages are retried in their original order, so one call per message does what one call per batch would have.
 Each good message of a failed batch is handled at most once more.
+
+While a batch is handled, the correlation ids its messages all share (``correlation.AMQP_HEADERS``: request id,
+campaign, job) are bound in the log context, and unbound after it: a batch of one campaign's messages logs that
+campaign. With tracing on, each handler call is a ``consume`` span: a child of its messages' trace when they share
+one (a batch of one always does), else linked to each. The cost per message is a few header look-ups per batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pika
+import structlog
+from opentelemetry import trace
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 from prometheus_client import Counter, Histogram
 
+from postman_shared import correlation, tracing
 from postman_shared.broker.topology import declare_topology
-from postman_shared.logging import get_logger
+from postman_shared.logging import get_logger, process_service
 
 log = get_logger(component="consumer")
 
@@ -72,6 +81,54 @@ BatchHandler = Callable[[list[Delivery]], Iterable[Delivery] | None]
 
 # A failed batch whose first few messages also fail alone failed for a reason of no one message (an outage).
 SYSTEMIC_AFTER = 3
+MAX_SPAN_LINKS = 128  # a batch of many traces links this many of them
+
+
+def shared_ids(batch: list[Delivery]) -> dict[str, Any]:
+    """The correlation ids (by log key) that every delivery of the batch carries with the same value."""
+    first = batch[0].headers
+    raw = {header: first[header] for header in correlation.AMQP_HEADERS if header in first}
+    if not raw:
+        return {}
+    expected = list(raw.items())
+    for delivery in batch:
+        get = delivery.headers.get
+        for header, value in expected:
+            if get(header) != value:
+                raw.pop(header, None)
+        if len(raw) < len(expected):
+            expected = list(raw.items())
+            if not expected:
+                return {}
+    return correlation.from_amqp_headers(raw)
+
+
+def _consume_span(service: str, queue: str, batch: list[Delivery]) -> contextlib.AbstractContextManager[Any]:
+    """A span for one handler call. Its messages all of one trace (a batch of one; a renderer's publishes for one
+    job): a child in that trace, linked to the other publishes. Of several traces, or some untraced: a trace of its
+    own, linked to each of theirs (up to ``MAX_SPAN_LINKS``)."""
+    parents: dict[str, None] = {}
+    untraced = overflow = False
+    for delivery in batch:
+        traceparent = delivery.headers.get(tracing.TRACEPARENT)
+        if traceparent is None:
+            untraced = True
+        elif len(parents) < MAX_SPAN_LINKS:
+            parents[tracing.text(traceparent)] = None
+        elif tracing.text(traceparent) not in parents:
+            overflow = True
+    attributes: dict[str, str | int] = {"messaging.system": "rabbitmq", "messaging.destination.name": queue,
+                                        "messaging.batch.message_count": len(batch)}
+    contexts = [c for c in (tracing.span_context_of({tracing.TRACEPARENT: p}) for p in parents) if c is not None]
+    tracer = tracing.tracer(service)
+    name = f"consume {queue}"
+    if contexts and not untraced and not overflow and len({c.trace_id for c in contexts}) == 1:
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(contexts[0]))
+        return tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.CONSUMER,
+                                            links=[trace.Link(c) for c in contexts[1:]], attributes=attributes)
+    return tracer.start_as_current_span(name, context=trace.set_span_in_context(trace.INVALID_SPAN),
+                                        kind=trace.SpanKind.CONSUMER, links=[trace.Link(c) for c in contexts],
+                                        attributes=attributes)
 
 
 class Suspects:
@@ -105,7 +162,6 @@ class BatchConsumer:
         batch_size: int = 200,
         prefetch: int = 500,
         max_wait: float = 0.05,
-        delivery_limit: int = 20,
     ) -> None:
         self._params = pika.URLParameters(amqp_url)
         self._queue = queue
@@ -113,10 +169,10 @@ class BatchConsumer:
         self._batch_size = batch_size
         self._prefetch = max(prefetch, batch_size)
         self._max_wait = max_wait
-        self._delivery_limit = delivery_limit
         self._suspects = Suspects()
         self._stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
+        self._service = process_service()
         self.ready = threading.Event()
 
     @property
@@ -147,6 +203,8 @@ class BatchConsumer:
 
     def run(self) -> None:
         """Consumes until ``stop`` is called, reconnecting with backoff when the broker goes away."""
+        # The service the thread works for (bound by the runtime that started it), for this consumer's spans.
+        self._service = structlog.contextvars.get_contextvars().get("service") or process_service()
         backoff = 0.5
         while not self._stopping.is_set():
             try:
@@ -164,7 +222,7 @@ class BatchConsumer:
         self._connection = connection
         try:
             channel = connection.channel()
-            declare_topology(channel, self._delivery_limit)
+            declare_topology(channel)
             channel.basic_qos(prefetch_count=self._prefetch)
             self.ready.set()
             log.info("consuming", queue=self._queue, prefetch=self._prefetch, batch_size=self._batch_size)
@@ -210,11 +268,16 @@ class BatchConsumer:
             if not self._handle_alone(channel, batch[0]):
                 self._stopping.wait(1.0)
             return
-        try:
-            with BATCH_SECONDS.labels(self._queue).time():
-                rejected = list(self._handler(batch) or [])
-        except Exception:
-            log.exception("batch failed, settling its messages one by one", queue=self._queue, size=len(batch))
+        with self._correlated(batch):
+            try:
+                with BATCH_SECONDS.labels(self._queue).time():
+                    rejected = list(self._handler(batch) or [])
+            except Exception:
+                log.exception("batch failed, settling its messages one by one", queue=self._queue, size=len(batch))
+                failed = True
+            else:
+                failed = False
+        if failed:
             self._settle_one_by_one(channel, batch)
             return
         HANDLED.labels(self._queue, "acked").inc(len(batch) - len(rejected))
@@ -248,8 +311,22 @@ class BatchConsumer:
             # Nothing went through: give the failing store or service a moment before the next batch.
             self._stopping.wait(1.0)
 
+    @contextlib.contextmanager
+    def _correlated(self, batch: list[Delivery]) -> Iterator[None]:
+        """The batch's shared correlation ids in the log context, and with tracing on its span, for the block."""
+        with correlation.bound(**shared_ids(batch)):
+            if not tracing.enabled():
+                yield
+                return
+            with _consume_span(self._service, self._queue, batch):
+                yield
+
     def _handle_alone(self, channel: BlockingChannel, delivery: Delivery) -> bool:
         """Settles one message by its own outcome; true if the handler took it (acked or dead-lettered)."""
+        with self._correlated([delivery]):
+            return self._settle_alone(channel, delivery)
+
+    def _settle_alone(self, channel: BlockingChannel, delivery: Delivery) -> bool:
         try:
             with BATCH_SECONDS.labels(self._queue).time():
                 rejected = list(self._handler([delivery]) or [])

@@ -3,6 +3,11 @@
 pika's BlockingChannel waits for a confirm after every message (about 20x slower here), so the publisher runs a
 SelectConnection on its own I/O thread: a batch is handed to that thread, every message is published at once, and
 the caller waits until the broker has confirmed all of them (or one is nacked or returned unroutable).
+
+Each message carries the publishing context's correlation ids in its headers (``correlation.AMQP_HEADERS``: the
+request id, and the campaign and job of the work in hand, or of the message's own body when it names them), and with
+tracing on the trace context of one ``publish`` span per call. The headers common to a batch are built once per call;
+per message that is one dict merge.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pika
+import structlog
+from opentelemetry import trace
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 from prometheus_client import Counter
 
+from postman_shared import correlation, tracing
 from postman_shared.broker.topology import EXCHANGE
 from postman_shared.logging import get_logger
 
@@ -46,6 +54,22 @@ class OutgoingMessage:
         if isinstance(self.body, bytes):
             return self.body
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_BODY_IDS = (("campaign_id", "x-postman-campaign-id"), ("job_id", "x-postman-job-id"))
+
+
+def _headers(message: OutgoingMessage, common: dict[str, Any]) -> dict[str, Any]:
+    """The message's own headers over the batch's correlation headers, with the campaign and job its body names."""
+    headers = dict(common)
+    if isinstance(message.body, dict):
+        for key, header in _BODY_IDS:
+            value = message.body.get(key)
+            if value and isinstance(value, (int, str)) and not isinstance(value, bool):
+                headers[header] = value
+    if message.headers:
+        headers.update(message.headers)
+    return headers
 
 
 class _Batch:
@@ -89,10 +113,22 @@ class Publisher:
         """Publishes persistent messages and returns once the broker has confirmed all of them."""
         if not messages:
             return
+        if not tracing.enabled():
+            self._publish(messages, timeout, correlation.amqp_headers())
+            return
+        with tracing.tracer(self._app_id).start_as_current_span(
+                "publish", kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "rabbitmq", "messaging.batch.message_count": len(messages),
+                            "messaging.destination.name": messages[0].routing_key}):
+            common = correlation.amqp_headers()
+            tracing.inject(common)
+            self._publish(messages, timeout, common)
+
+    def _publish(self, messages: Sequence[OutgoingMessage], timeout: float, common: dict[str, Any]) -> None:
         self._ensure_connected()
         batch = _Batch(len(messages))
         assert self._connection is not None
-        prepared = [(m.routing_key, m.encoded(), self._properties(m)) for m in messages]
+        prepared = [(m.routing_key, m.encoded(), self._properties(m, common)) for m in messages]
         self._connection.ioloop.add_callback_threadsafe(lambda: self._publish_on_loop(prepared, batch))
         if not batch.done.wait(timeout):
             raise PublishError(f"broker did not confirm {batch.remaining} of {len(messages)} messages in {timeout}s")
@@ -132,6 +168,7 @@ class Publisher:
                 raise PublishError(f"cannot open a publishing channel: {self._open_error or 'timed out'}")
 
     def _run(self) -> None:
+        structlog.contextvars.bind_contextvars(service=self._app_id)  # this I/O thread's lines (pika's included)
         connection = pika.SelectConnection(
             self._params,
             on_open_callback=self._on_connection_open,
@@ -170,14 +207,14 @@ class Publisher:
 
     # -- on the I/O loop --------------------------------------------------------------------------------------
 
-    def _properties(self, message: OutgoingMessage) -> BasicProperties:
+    def _properties(self, message: OutgoingMessage, common: dict[str, Any]) -> BasicProperties:
         return BasicProperties(
             content_type="application/json",
             delivery_mode=2,
             message_id=message.message_id,
             app_id=self._app_id,
             timestamp=int(time.time()),
-            headers=message.headers or None,
+            headers=_headers(message, common) or None,
             priority=message.priority,
             expiration=None if message.expiration_ms is None else str(message.expiration_ms),
         )

@@ -1,19 +1,31 @@
 """Exchanges and queues, named once.
 
-Every work queue is a durable quorum queue with a delivery limit, so a message that keeps failing is moved to the
-dead-letter queue instead of looping forever. Routing keys equal queue names.
+Every work queue is a durable quorum queue; a message that keeps failing is moved to the dead-letter queue instead
+of looping forever. Routing keys equal queue names.
 
 A wait queue holds messages that are to be tried again later. It has no consumer: each message carries its own TTL
 (the publisher sets ``expiration``) and, once it expires, is dead-lettered back to exchange ``postman`` with the
-routing key of the work queue it drains to. The delay is per message rather than an ``x-message-ttl`` queue argument
-so that a queue's arguments never depend on a setting: every service declares the same topology, and changing a
-delay needs no queue to be deleted. (Quorum queues honour message TTL from RabbitMQ 3.10.)
+routing key of the work queue it drains to. (Quorum queues honour message TTL from RabbitMQ 3.10.)
+
+The delivery limit and the dead-lettering are RabbitMQ policies (``policies.py``), set by ``postmanctl setup``, not
+queue arguments: a queue's arguments are fixed when it is created, so an argument that depends on a setting
+(``x-delivery-limit``) made every service's redeclare fail with PRECONDITION_FAILED once the setting changed. The
+services declare each queue with ``x-queue-type`` alone, which never changes. A queue created by an older release
+still carries its old arguments; a redeclare of it is refused, so it is left as it is (the declaration is tried on a
+channel of its own) until `postmanctl setup` recreates it (docs/runbooks/upgrade-queues-to-policies.md).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pika
+import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
+
+from postman_shared.logging import get_logger
+
+log = get_logger(component="topology")
 
 EXCHANGE = "postman"
 DEAD_LETTER_EXCHANGE = "postman.dead"
@@ -60,43 +72,65 @@ WAIT_QUEUES: dict[str, str] = {
 }
 
 
-def work_queue_arguments(delivery_limit: int) -> dict[str, object]:
-    return {
-        "x-queue-type": "quorum",
-        "x-delivery-limit": delivery_limit,
-        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-    }
+# The only queue argument: a queue's type cannot be a policy. Everything else is in policies.py.
+QUEUE_ARGUMENTS: dict[str, object] = {"x-queue-type": "quorum"}
 
 
-def wait_queue_arguments(drains_to: str) -> dict[str, object]:
-    return {
-        "x-queue-type": "quorum",
-        "x-dead-letter-exchange": EXCHANGE,
-        "x-dead-letter-routing-key": drains_to,
-        # An expired message leaves the wait queue only once the work queue has it (RabbitMQ 3.10+), so a retry
-        # is never lost on its way back.
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-    }
+def legacy_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of an existing queue that an older release set and policies now own."""
+    return {key: value for key, value in arguments.items() if key not in QUEUE_ARGUMENTS}
 
 
-def declare_topology(channel: BlockingChannel, delivery_limit: int = 20) -> None:
-    """Declares every exchange, queue and binding. Idempotent; each service calls it at start."""
+def _is_precondition_failed(error: pika.exceptions.ChannelClosedByBroker) -> bool:
+    return error.reply_code == 406
+
+
+class _QueueDeclarer:
+    """Declares queues on a channel of its own, so that a refused redeclare (a queue with an older release's
+    arguments) closes only that channel, never the caller's."""
+
+    def __init__(self, connection: pika.BlockingConnection) -> None:
+        self._connection = connection
+        self._channel: BlockingChannel | None = None
+        self.kept: list[str] = []
+
+    def declare(self, queue: str) -> None:
+        if self._channel is None or not self._channel.is_open:
+            self._channel = self._connection.channel()
+        try:
+            self._channel.queue_declare(queue, durable=True, arguments=QUEUE_ARGUMENTS)
+        except pika.exceptions.ChannelClosedByBroker as error:
+            if not _is_precondition_failed(error):
+                raise
+            self.kept.append(queue)
+            log.warning("queue keeps the arguments of an older release until `postmanctl setup` recreates it",
+                        queue=queue, error=error.reply_text)
+
+    def close(self) -> None:
+        if self._channel is not None and self._channel.is_open:
+            self._channel.close()
+
+
+def declare_topology(channel: BlockingChannel) -> list[str]:
+    """Declares every exchange, queue and binding. Idempotent; each service calls it at start. Returns the queues
+    that exist with an older release's arguments and were left as they are."""
     channel.exchange_declare(EXCHANGE, exchange_type="direct", durable=True)
     channel.exchange_declare(DEAD_LETTER_EXCHANGE, exchange_type="fanout", durable=True)
-    channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+    declarer = _QueueDeclarer(channel.connection)
+    try:
+        for queue in (DEAD_LETTER_QUEUE, *QUEUE_CONSUMERS, *WAIT_QUEUES):
+            declarer.declare(queue)
+    finally:
+        declarer.close()
     channel.queue_bind(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE)
-    for queue in QUEUE_CONSUMERS:
-        channel.queue_declare(queue, durable=True, arguments=work_queue_arguments(delivery_limit))
+    for queue in (*QUEUE_CONSUMERS, *WAIT_QUEUES):
         channel.queue_bind(queue, EXCHANGE, routing_key=queue)
-    for queue, drains_to in WAIT_QUEUES.items():
-        channel.queue_declare(queue, durable=True, arguments=wait_queue_arguments(drains_to))
-        channel.queue_bind(queue, EXCHANGE, routing_key=queue)
+    return declarer.kept
 
 
-def declare_from_url(amqp_url: str, delivery_limit: int = 20) -> None:
+def declare_from_url(amqp_url: str) -> list[str]:
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
-        declare_topology(connection.channel(), delivery_limit)
+        return declare_topology(connection.channel())
     finally:
         connection.close()

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import grpc
+from opentelemetry import trace
 
+from postman_shared import correlation, tracing
 from postman_shared.grpc.errors import from_rpc_error
 from postman_shared.grpc.identity import ServiceIdentity
 
@@ -60,6 +62,58 @@ def current_identity() -> ServiceIdentity:
     return identity
 
 
+class _CallDetails(grpc.ClientCallDetails):
+    def __init__(self, details: grpc.ClientCallDetails, metadata: list[tuple[str, str]]) -> None:
+        self.method = details.method
+        self.timeout = details.timeout
+        self.metadata = metadata
+        self.credentials = details.credentials
+        self.wait_for_ready = getattr(details, "wait_for_ready", None)
+        self.compression = getattr(details, "compression", None)
+
+
+class _Correlation(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """Sends the caller's request id (``x-request-id``) and, with tracing on, its trace context with each call,
+    from a client span of its own."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def _metadata(self, details: grpc.ClientCallDetails) -> list[tuple[str, str]]:
+        metadata = list(details.metadata or ())
+        request_id = correlation.current().get("request_id")
+        if request_id:
+            metadata.append((correlation.REQUEST_ID_METADATA, str(request_id)))
+        return metadata
+
+    def _call(self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any,
+              unary: bool) -> Any:
+        metadata = self._metadata(details)
+        if not tracing.enabled():
+            return continuation(_CallDetails(details, metadata) if metadata else details, request)
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        with tracing.tracer(self._service).start_as_current_span(
+                method, kind=trace.SpanKind.CLIENT, attributes={"rpc.system": "grpc", "rpc.method": method},
+                record_exception=False, set_status_on_exception=False) as span:
+            carrier: dict[str, str] = {}
+            tracing.inject(carrier)
+            metadata.extend(carrier.items())
+            outcome = continuation(_CallDetails(details, metadata), request)
+            if unary and outcome.done():  # a blocking call has finished; a future's outcome is not waited for
+                code = outcome.code()
+                if code is not None and code != grpc.StatusCode.OK:
+                    span.set_status(trace.StatusCode.ERROR, code.name)
+            return outcome
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
+                              request: Any) -> Any:
+        return self._call(continuation, client_call_details, request, unary=True)
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
+                               request: Any) -> Any:
+        return self._call(continuation, client_call_details, request, unary=False)
+
+
 def channel(address: str, identity: ServiceIdentity | None = None) -> grpc.Channel:
     """The channel to ``address`` as ``identity`` (default: the current thread's service)."""
     identity = identity or current_identity()
@@ -71,6 +125,7 @@ def channel(address: str, identity: ServiceIdentity | None = None) -> grpc.Chann
                 existing = grpc.insecure_channel(address, options=_OPTIONS)
             else:
                 existing = grpc.secure_channel(address, identity.channel_credentials(), options=_OPTIONS)
+            existing = grpc.intercept_channel(existing, _Correlation(identity.name))
             _channels[key] = existing
         return existing
 

@@ -10,9 +10,12 @@ from concurrent import futures
 from typing import Any
 
 import grpc
+import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 
+from postman_shared import correlation, tracing
 from postman_shared.grpc.authorization import CallerCheck
 from postman_shared.grpc.client import set_thread_identity
 from postman_shared.grpc.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY, ServiceError
@@ -50,18 +53,60 @@ def _answered(method: str, context: grpc.ServicerContext) -> Iterator[None]:
         RPCS.labels(method, code).inc()
 
 
+def _request_id(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == correlation.REQUEST_ID_METADATA and isinstance(value, str):
+            return value if correlation.well_formed_request_id(value) else ""
+    return ""
+
+
+def _field(request: Any, name: str) -> Any:
+    """A correlation id the request message carries (``campaign_id``, ``job_id``), or None."""
+    value = getattr(request, name, None)
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
+@contextlib.contextmanager
+def _correlated(service: str, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
+    """The call's service, request id, campaign and job bound in the log context for the handler, and with tracing
+    on, a server span that continues the caller's trace. Each call runs in a fresh ``contextvars.Context`` of gRPC's;
+    the ids are unbound at the end all the same."""
+    tokens = structlog.contextvars.bind_contextvars(service=service)
+    try:
+        with correlation.bound(request_id=_request_id(context), campaign_id=_field(request, "campaign_id"),
+                               job_id=_field(request, "job_id")):
+            if not tracing.enabled():
+                yield
+                return
+            parent = tracing.extract(dict(context.invocation_metadata() or ()))
+            with tracing.tracer(service).start_as_current_span(
+                    method, context=parent, kind=trace.SpanKind.SERVER,
+                    attributes={"rpc.system": "grpc", "rpc.method": method}):
+                yield
+    finally:
+        # A stream the client cancelled may be closed from another context: its own values go with that context.
+        with contextlib.suppress(ValueError):
+            structlog.contextvars.reset_contextvars(**tokens)
+
+
 class _ErrorInterceptor(grpc.ServerInterceptor):
-    """Turns ServiceError into a status with the API code in trailing metadata, and hides other exceptions."""
+    """Turns ServiceError into a status with the API code in trailing metadata, and hides other exceptions; binds
+    the call's correlation ids (``_correlated``) around the handler, so its logs and errors carry them."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
 
     def intercept_service(self, continuation: Callable[..., Any], handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        service = self._service
 
         def wrap_unary(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
-                with _answered(method, context), RPC_SECONDS.labels(method).time():
+                with (_correlated(service, method, request, context), _answered(method, context),
+                      RPC_SECONDS.labels(method).time()):
                     return behaviour(request, context)
                 return None  # not reached: _answered aborts the call when the behaviour raised
 
@@ -69,7 +114,7 @@ class _ErrorInterceptor(grpc.ServerInterceptor):
 
         def wrap_stream(behaviour: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:
-                with _answered(method, context):
+                with _correlated(service, method, request, context), _answered(method, context):
                     yield from behaviour(request, context)
 
             return call
@@ -100,7 +145,7 @@ class GrpcServer:
 
     def __init__(self, bind: str, service_names: Iterable[str], identity: ServiceIdentity, max_workers: int = 16,
                  health_bind: str = "") -> None:
-        interceptors: list[grpc.ServerInterceptor] = [_ErrorInterceptor()]
+        interceptors: list[grpc.ServerInterceptor] = [_ErrorInterceptor(identity.name)]
         if not identity.plaintext:
             interceptors.insert(0, CallerCheck(identity.name))
         self.server = grpc.server(

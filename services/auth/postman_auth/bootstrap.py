@@ -30,7 +30,7 @@ def build(settings: Settings) -> ServiceRuntime:
                        ["postman.v1.AuthService"])
     runtime.add_consumer(BatchConsumer(
         settings.amqp_url, OWNER_NOTICES, NoticeHandler(runtime.database, runtime.publisher, settings.email_from),
-        batch_size=20, prefetch=40, delivery_limit=settings.queue_delivery_limit,
+        batch_size=20, prefetch=40,
     ))
     return runtime
 

@@ -32,5 +32,6 @@ class DomainAccess:
         """Raises ``unauthorized`` (and logs it with ``use`` and the ids) when the address is no longer allowed."""
         if self._allowlist.is_allowed(email):
             return
-        log.warning("refused: the address's domain is not allowed", use=use, email=email, **ids)
+        log.warning("refused: the address's domain is not allowed", use=use, email_domain=email.rpartition("@")[2],
+                    **ids)
         raise ServiceError("unauthorized", not_allowed_message(email))

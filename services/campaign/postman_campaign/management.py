@@ -68,7 +68,7 @@ def delete_campaign(database: Database, campaign_id: int, user_id: int) -> None:
             raise ServiceError("already_sent", "This campaign has been sent; a sent campaign cannot be deleted")
         recipients = session.execute(delete(Recipient).where(Recipient.campaign_id == campaign_id)).rowcount
         session.execute(delete(Campaign).where(Campaign.id == campaign_id))
-    log.info("campaign deleted", campaign_id=campaign_id, recipients=recipients)
+    log.info("campaign deleted", campaign_id=campaign_id, recipient_count=recipients)
 
 
 def duplicate_campaign(database: Database, campaign_id: int, user_id: int, name: str,

@@ -17,6 +17,7 @@ from postman_gateway.body_limits import BodyLimits
 from postman_gateway.observability import EXTENSION as METRICS
 from postman_gateway.observability import GatewayMetrics
 from postman_gateway.waitress_limits import guarded_channel
+from postman_shared import tracing
 from postman_shared.grpc import client
 from postman_shared.grpc.server import wait_for_termination_signal
 from postman_shared.logging import configure_logging
@@ -31,6 +32,7 @@ class GatewayServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.log = configure_logging("gateway", settings.log_level, settings.log_format)
+        tracing.configure_tracing(settings)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         check_startup(settings, "gateway")  # no default secret or reachable outbox outside local development
         self.app = create_app(settings)
         self._server: BaseWSGIServer | None = None
@@ -87,6 +89,7 @@ class GatewayServer:
             self._metrics_server.server_close()
         self.app.extensions[BACKENDS].publisher.close()
         client.close_all()
+        tracing.flush()
         self.log.info("stopped")
 
     def run(self) -> None:

@@ -43,7 +43,6 @@ def build(settings: Settings) -> ServiceRuntime:
     # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
     consumer = BatchConsumer(
         settings.amqp_url, CAMPAIGN_SEND, SendJobHandler(renderer), batch_size=1, prefetch=4,
-        delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(consumer)
     return runtime

@@ -97,7 +97,6 @@ def build(settings: Settings) -> ServiceRuntime:
     email_send = consumer.EmailConsumer(
         transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
-        delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(email_send)
     runtime.add_consumer(_priority_consumer(settings, runtime))
@@ -149,7 +148,7 @@ def _serve_transactional(settings: Settings, runtime: ServiceRuntime, suppressio
         settings.amqp_url, EMAIL_EVENTS,
         events.EventHandler(runtime.database, runtime.publisher, suppressions, settings.email_max_attempts,
                             settings.email_retry_delay_seconds),
-        batch_size=50, prefetch=100, delivery_limit=settings.queue_delivery_limit,
+        batch_size=50, prefetch=100,
     ))
 
 
@@ -164,7 +163,7 @@ def _priority_consumer(settings: Settings, runtime: ServiceRuntime) -> consumer.
 
     email_priority = consumer.EmailConsumer(
         transport, settings.amqp_url, EMAIL_PRIORITY, consumer.priority_handler(deliver),
-        batch_size=10, prefetch=20, max_wait=0.01, delivery_limit=settings.queue_delivery_limit,
+        batch_size=10, prefetch=20, max_wait=0.01,
     )
     return email_priority
 
@@ -181,6 +180,6 @@ def _test_email_consumer(settings: Settings, runtime: ServiceRuntime) -> consume
 
     email_test = consumer.EmailConsumer(
         transport, settings.amqp_url, EMAIL_TEST, consumer.priority_handler(deliver),
-        batch_size=10, prefetch=20, max_wait=0.01, delivery_limit=settings.queue_delivery_limit,
+        batch_size=10, prefetch=20, max_wait=0.01,
     )
     return email_test

@@ -65,13 +65,11 @@ def build(settings: Settings) -> ServiceRuntime:
     sms_send = BatchConsumer(
         settings.amqp_url, SMS_SEND, consumer.handler(deliver),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
-        delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(sms_send)
     runtime.add_consumer(BatchConsumer(
         settings.amqp_url, SMS_STATUS,
         receipts.ReceiptHandler(senders, runtime.database, lambda events: runtime.publisher.publish(events)),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
-        delivery_limit=settings.queue_delivery_limit,
     ))
     return runtime

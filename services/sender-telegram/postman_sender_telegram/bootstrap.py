@@ -55,14 +55,12 @@ def build(settings: Settings) -> ServiceRuntime:
     telegram_send = BatchConsumer(
         settings.amqp_url, TELEGRAM_SEND, consumer.handler(deliver),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
-        delivery_limit=settings.queue_delivery_limit,
     )
     runtime.add_consumer(telegram_send)
     runtime.add_consumer(BatchConsumer(
         settings.amqp_url, TELEGRAM_UPDATES,
         UpdateHandler(bots, subscribers, schedule, settings.default_phone_region),
         batch_size=UPDATES_BATCH_SIZE, prefetch=2 * UPDATES_BATCH_SIZE,
-        delivery_limit=settings.queue_delivery_limit,
     ))
     runtime.serve_grpc(
         settings.telegram_sender_addr,

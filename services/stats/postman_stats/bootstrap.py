@@ -29,7 +29,6 @@ def build(settings: Settings) -> ServiceRuntime:
         BatchConsumer(
             settings.amqp_url, DELIVERY_EVENTS, EventHandler(runtime.database, campaigns, thresholds),
             batch_size=settings.stats_batch_size, prefetch=2 * settings.stats_batch_size,
-            delivery_limit=settings.queue_delivery_limit,
         )
     )
     runtime.add_loop(partial(finishing.sweep_periodically, runtime.database, campaigns))
