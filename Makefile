@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit audit bench services clean setup chromium dovecot promtool rabbitmq-plugins lock
+.PHONY: install run test lint unit audit bench bench-check bench-baseline smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -116,10 +116,13 @@ rabbitmq-plugins:
 	  else echo "RabbitMQ's management API does not answer on 127.0.0.1:15672 and this is not root: as root, run rabbitmq-plugins enable rabbitmq_management rabbitmq_prometheus"; exit 1; fi; \
 	fi
 
-bench: install rabbitmq-plugins
+# Postfix's smtp-sink, the SMTP server the email benchmarks send to: nothing to do when present, else installed.
+smtp-sink:
 	@test -x /usr/sbin/smtp-sink || command -v smtp-sink >/dev/null || \
 	  (echo "installing postfix for its smtp-sink" && apt-get update -qq && \
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null)
+
+bench: install rabbitmq-plugins smtp-sink
 	$(PY) bench/email_campaign.py
 	$(PY) bench/transactional_latency.py
 	$(PY) bench/stages.py
@@ -128,6 +131,21 @@ bench: install rabbitmq-plugins
 	$(PY) bench/sms_rate.py
 	$(PY) bench/telegram_rate.py
 	$(PY) bench/web_pages.py
+
+# A fresh email benchmark (the plain campaign, BENCH_CHECK_RECIPIENTS recipients) compared with the committed
+# bench/baseline.json by bench/check.py: fails when the pipeline's CPU per recipient or the upload's CPU per row, each
+# relative to a bare csv.reader loop's CPU per row in the same run, rose more than 25%. Both runs must be made on a
+# quiet machine (else exit 3, not compared). `make bench-baseline` makes the same run and writes its results as the
+# new baseline (commit it).
+BENCH_CHECK_RECIPIENTS ?= 100000
+BENCH_CHECK_RUN = $(PY) bench/email_campaign.py --recipients $(BENCH_CHECK_RECIPIENTS) --suppressed-share 0 --name bench_check
+bench-check: install rabbitmq-plugins smtp-sink
+	$(BENCH_CHECK_RUN)
+	$(PY) bench/check.py bench/baseline.json bench/out/bench_check.json
+
+bench-baseline: install rabbitmq-plugins smtp-sink
+	$(BENCH_CHECK_RUN)
+	$(PY) bench/check.py --promote bench/out/bench_check.json bench/baseline.json
 
 # Installs and starts PostgreSQL, RabbitMQ and Redis from the distribution's packages (Debian/Ubuntu, as root).
 services:

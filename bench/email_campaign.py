@@ -8,12 +8,21 @@ the same system, so the cost of screening is read off the same run.
 Prints upload processing (rows/s), end-to-end delivery from send to LOGGED (messages/s) of each campaign, the CPU
 seconds per message of every process involved (each service, PostgreSQL, RabbitMQ, the sink) over the send, each
 service's peak memory, the bare smtplib rate and the ratios; writes the same as Markdown to
-bench/out/email_campaign.md.
+bench/out/email_campaign.md and every figure as JSON to bench/out/email_campaign.json (``--name`` to use another
+name; ``make bench-check`` compares such a JSON with bench/baseline.json, see bench/check.py).
+
+Costs are read against calibrations measured in the same run, because they hold from one machine to another where
+rates do not: the pipeline's CPU per message against the bare smtplib loop's (its client thread plus the sink; the
+issue's headline, which moves with other activity on the machine), and the pipeline's CPU per message and the
+upload's CPU per row (every process, PUT and processing) against a bare csv.reader loop's CPU per row over the same
+file (steady; what bench/check.py guards).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import shutil
 import smtplib
@@ -23,10 +32,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.results import run_facts, write_results  # noqa: E402
 from postman.v1 import suppression_pb2, suppression_pb2_grpc  # noqa: E402
 from postman_auth import agencies, api_keys  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
@@ -75,19 +86,61 @@ def start_sink() -> tuple[subprocess.Popen[bytes], int]:
     sys.exit("smtp-sink did not start")
 
 
+@dataclass
+class BareLoop:
+    """The bare smtplib loop: its rate and its CPU (the sending thread's, measured with time.thread_time, and the
+    sink's, from /proc) over the loop; and the whole machine's (/proc/stat, softirq and any noise included), for
+    information."""
+    messages: int
+    seconds: float
+    client_cpu: float
+    sink_cpu: float
+    machine_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def cpu_per_message(self) -> float:
+        return (self.client_cpu + self.sink_cpu) / self.messages
+
+
 def bare_smtplib_rate(port: int, count: int) -> float:
     """The ceiling: one reused smtplib connection sending prebuilt messages to the same sink."""
+    return bare_smtplib_loop(port, count).rate
+
+
+def bare_smtplib_loop(port: int, count: int, sink_pid: int | None = None) -> BareLoop:
+    """bare_smtplib_rate's loop, with its CPU: the calling thread's and, given its pid, the sink's."""
     body = (TEMPLATE_BODY.replace("{{ name }}", "Resident 1") * 1).encode()
     message = (b"From: Postman <donotreply@mail.postman.gov.sg>\r\nTo: user1@example.gov.sg\r\n"
                b"Subject: Your appointment\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
                + body)
     connection = smtplib.SMTP("127.0.0.1", port)
+    sink_before = cpu_seconds(sink_pid) if sink_pid else 0.0
+    machine_before = machine_cpu_seconds()
+    cpu_started = time.thread_time()
     started = time.perf_counter()
     for _ in range(count):
         connection.sendmail("donotreply@mail.postman.gov.sg", ["user1@example.gov.sg"], message)
     elapsed = time.perf_counter() - started
+    client_cpu = time.thread_time() - cpu_started
+    sink_cpu = cpu_seconds(sink_pid) - sink_before if sink_pid else 0.0
+    machine_cpu = machine_cpu_seconds() - machine_before
     connection.quit()
-    return count / elapsed
+    return BareLoop(count, elapsed, client_cpu, sink_cpu, machine_cpu)
+
+
+def bare_csv_cpu_per_row(content: bytes, repeat: int = 5) -> float:
+    """CPU seconds per row of a bare csv.reader loop over the file (the least any upload must do with it), in this
+    thread; the least of ``repeat`` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.thread_time()
+        rows = sum(1 for _ in csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")))
+        best = min(best, time.thread_time() - started)
+    return best / max(1, rows - 1)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -98,7 +151,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
-def processes_named(names: dict[str, str]) -> dict[int, str]:
+def backend_database(title: str) -> str | None:
+    """The database a PostgreSQL backend serves, from its process title ("postgres: <cluster>: <user> <database>
+    <client> <state>"); None for the postmaster and the shared background processes (checkpointer, WAL writer, ...)."""
+    words = title.split(": ", 2)[-1].split() if title.startswith("postgres: ") else []
+    is_backend = len(words) >= 3 and ("(" in words[2] or words[2] == "[local]")
+    return words[1] if is_backend else None
+
+
+def other_database(pid: int, database: str) -> bool:
+    """Whether the PostgreSQL process ``pid`` is a backend of another database than ``database`` (another run's)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return False
+    served = backend_database(title)
+    return served is not None and served != database
+
+
+def processes_named(names: dict[str, str], database: str | None = None) -> dict[int, str]:
+    """The processes with these command names (pid -> kind); given ``database``, PostgreSQL backends of other
+    databases (other people's tests on a shared server) are left out."""
     found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -107,21 +180,31 @@ def processes_named(names: dict[str, str]) -> dict[int, str]:
             except OSError:
                 continue
             if command in names:
+                if command == "postgres" and database and other_database(int(entry.name), database):
+                    continue
                 found[int(entry.name)] = names[command]
     return found
 
 
-def cpu_snapshot(system: RunningSystem) -> dict[str, float]:
-    """CPU seconds used so far by each service process and, summed by kind, by PostgreSQL's and RabbitMQ's
-    processes and the sink, and by the whole machine (/proc/stat, every process: the benchmark driver and any noise
+def cpu_snapshot(system: RunningSystem, database: str | None = None, sink_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far by each service process and, summed by kind, by PostgreSQL's processes (backends
+    of other databases than ``database`` left out) and RabbitMQ's and the sink (only ``sink_pid``, when given, not
+    another run's), and by the whole machine (/proc/stat, every process: the benchmark driver and any noise
     included)."""
     snapshot = {name: cpu_seconds(pid) for name, pid in system.pids().items()}
-    for pid, kind in processes_named(OTHER_PROCESSES).items():
+    for pid, kind in processes_named(OTHER_PROCESSES, database).items():
+        if kind == "smtp-sink" and sink_pid is not None and pid != sink_pid:
+            continue
         snapshot[kind] = snapshot.get(kind, 0.0) + cpu_seconds(pid)
+    snapshot["machine"] = machine_cpu_seconds()
+    return snapshot
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (/proc/stat: every process, interrupts and softirqs)."""
     busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system_time, _idle, _iowait, irq, softirq, steal = (int(v) for v in busy[:8])
-    snapshot["machine"] = (user + nice + system_time + irq + softirq + steal) / CLOCK_TICKS
-    return snapshot
+    return (user + nice + system_time + irq + softirq + steal) / CLOCK_TICKS
 
 
 @dataclass
@@ -140,6 +223,29 @@ class Delivery:
     def cpu_per_message(self, name: str) -> float:
         return self.cpu[name] / (self.messages + self.suppressed)
 
+    @property
+    def pipeline_cpu_per_message(self) -> float:
+        """CPU seconds per recipient of every process involved: services, stores and sink (not the driver)."""
+        return sum(seconds for name, seconds in self.cpu.items() if name != "machine") / (
+            self.messages + self.suppressed)
+
+
+@dataclass
+class UploadCost:
+    rows: int
+    put_seconds: float  # upload/start, the PUT and upload/complete
+    processing_seconds: float  # upload/complete's end until upload/status says done
+    cpu: dict[str, float]  # CPU seconds over the whole upload (PUT and processing), per process (kind)
+    bare_csv_cpu_per_row: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.processing_seconds
+
+    @property
+    def cpu_per_row(self) -> float:
+        return sum(seconds for name, seconds in self.cpu.items() if name != "machine") / self.rows
+
 
 def suppress(system: RunningSystem, count: int, every: int) -> int:
     """Puts every ``every``-th address of the recipient file on the global suppression list (support's
@@ -154,14 +260,14 @@ def suppress(system: RunningSystem, count: int, every: int) -> int:
     return len(addresses)
 
 
-def deliver(api: PostmanApi, system: RunningSystem, campaign_id: int, label: str, recipients: int,
-            suppressed: int) -> Delivery:
-    before = cpu_snapshot(system)
+def deliver(api: PostmanApi, system: RunningSystem, database: str, sink_pid: int, campaign_id: int, label: str,
+            recipients: int, suppressed: int) -> Delivery:
+    before = cpu_snapshot(system, database, sink_pid)
     send_started = time.perf_counter()
     api.send(campaign_id)
     stats = api.wait_for_status(campaign_id, "LOGGED", timeout=1800, poll=0.25)
     elapsed = time.perf_counter() - send_started
-    after = cpu_snapshot(system)
+    after = cpu_snapshot(system, database, sink_pid)
     blacklisted = stats.get("outcomes", {}).get("blacklisted", 0)
     if stats["sent"] != recipients - suppressed or blacklisted != suppressed:
         sys.exit(f"{label}: expected {recipients - suppressed:,} sent and {suppressed:,} blacklisted: {stats}")
@@ -179,15 +285,20 @@ def main() -> None:
     parser.add_argument("--smtp-connections", type=int, default=4)
     parser.add_argument("--suppressed-share", type=float, default=0.1,
                         help="share of recipients suppressed in the second campaign; 0: run the plain one only")
+    parser.add_argument("--name", default="email_campaign",
+                        help="writes bench/out/<name>.md and bench/out/<name>.json")
     args = parser.parse_args()
 
+    facts = run_facts()
     sink, sink_port = start_sink()
     stores = create_stores()
+    database_name = stores.database_url.rsplit("/", 1)[1]
     work = Path(tempfile.mkdtemp(prefix="postman-bench-"))
     system = None
     try:
-        bare = bare_smtplib_rate(sink_port, args.bare)
-        print(f"bare smtplib loop to smtp-sink: {bare:,.0f} msg/s", flush=True)
+        bare = bare_smtplib_loop(sink_port, args.bare, sink.pid)
+        print(f"bare smtplib loop to smtp-sink: {bare.rate:,.0f} msg/s, "
+              f"{1000 * bare.cpu_per_message:.3f} CPU ms per message (client + sink)", flush=True)
         system = start_system(
             stores, work, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink_port),
             SMTP_CONNECTIONS=str(args.smtp_connections), LOG_LEVEL="WARNING",
@@ -205,18 +316,23 @@ def main() -> None:
         campaign_id = api.create_campaign("benchmark")
         api.set_template(campaign_id, TEMPLATE_SUBJECT, TEMPLATE_BODY)
 
+        before = cpu_snapshot(system, database_name, sink.pid)
         started = time.perf_counter()
         api.upload(campaign_id, content, "bench.csv")
         completed = time.perf_counter()
         status = api.wait_for_upload(campaign_id, timeout=600)
         processed = time.perf_counter()
+        after = cpu_snapshot(system, database_name, sink.pid)
         if status.get("csv_error") or status.get("num_recipients") != args.recipients:
             sys.exit(f"upload failed: {status}")
-        upload_rate = args.recipients / (processed - completed)
-        print(f"upload: PUT {completed - started:.2f}s, processing {processed - completed:.2f}s "
-              f"= {upload_rate:,.0f} rows/s", flush=True)
+        upload = UploadCost(args.recipients, completed - started, processed - completed,
+                            {name: after[name] - before.get(name, 0.0) for name in after},
+                            bare_csv_cpu_per_row(content))
+        print(f"upload: PUT {upload.put_seconds:.2f}s, processing {upload.processing_seconds:.2f}s "
+              f"= {upload.rate:,.0f} rows/s; {1000 * upload.cpu_per_row:.4f} CPU ms per row = "
+              f"{upload.cpu_per_row / upload.bare_csv_cpu_per_row:.1f} x a bare csv.reader loop's", flush=True)
 
-        deliveries = [deliver(api, system, campaign_id, "plain", args.recipients, 0)]
+        deliveries = [deliver(api, system, database_name, sink.pid, campaign_id, "plain", args.recipients, 0)]
         if args.suppressed_share > 0:
             every = max(1, round(1 / args.suppressed_share))
             suppressed = suppress(system, args.recipients, every)
@@ -226,10 +342,10 @@ def main() -> None:
             status = api.wait_for_upload(second, timeout=600)
             if status.get("csv_error") or status.get("num_recipients") != args.recipients:
                 sys.exit(f"upload failed: {status}")
-            deliveries.append(deliver(api, system, second, f"{suppressed / args.recipients:.0%} suppressed",
-                                      args.recipients, suppressed))
+            deliveries.append(deliver(api, system, database_name, sink.pid, second,
+                                      f"{suppressed / args.recipients:.0%} suppressed", args.recipients, suppressed))
         memory = {name: peak_rss_mb(pid) for name, pid in system.pids().items()}
-        report(args, bare, upload_rate, processed - completed, deliveries, memory)
+        report(args, facts, bare, upload, deliveries, memory)
     finally:
         if system is not None:
             stop_system(system)
@@ -238,8 +354,50 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, bare: float, upload_rate: float, upload_s: float, deliveries: list[Delivery],
-           memory: dict[str, float]) -> None:
+def ms(seconds: dict[str, float], per: int) -> dict[str, float]:
+    return {name: round(1000 * value / per, 5) for name, value in seconds.items()}
+
+
+def figures(args: argparse.Namespace, bare: BareLoop, upload: UploadCost, deliveries: list[Delivery],
+            memory: dict[str, float]) -> dict[str, Any]:
+    """Every figure of the run, for bench/out/<name>.json (bench/check.py reads ``deliveries[label=plain]
+    .cpu_vs_bare_loop`` and ``upload.cpu_per_row_vs_bare_csv``)."""
+    return {
+        "benchmark": "email_campaign",
+        "parameters": {"recipients": args.recipients, "bare": args.bare, "smtp_connections": args.smtp_connections,
+                       "suppressed_share": args.suppressed_share, "log_level": "WARNING"},
+        "bare_smtplib": {
+            "messages": bare.messages, "seconds": round(bare.seconds, 3), "messages_per_second": round(bare.rate, 1),
+            "cpu_ms_per_message": round(1000 * bare.cpu_per_message, 5),
+            "cpu_ms_per_message_by_process": ms({"client": bare.client_cpu, "smtp-sink": bare.sink_cpu},
+                                                bare.messages),
+            "machine_cpu_ms_per_message": round(1000 * bare.machine_cpu / bare.messages, 5),
+        },
+        "upload": {
+            "rows": upload.rows, "put_seconds": round(upload.put_seconds, 3),
+            "processing_seconds": round(upload.processing_seconds, 3), "rows_per_second": round(upload.rate, 1),
+            "cpu_ms_per_row": round(1000 * upload.cpu_per_row, 6),
+            "cpu_ms_per_row_by_process": ms(upload.cpu, upload.rows),
+            "bare_csv_cpu_ms_per_row": round(1000 * upload.bare_csv_cpu_per_row, 6),
+            "cpu_per_row_vs_bare_csv": round(upload.cpu_per_row / upload.bare_csv_cpu_per_row, 3),
+        },
+        "deliveries": [{
+            "label": d.label, "recipients": d.messages + d.suppressed, "suppressed": d.suppressed,
+            "seconds": round(d.seconds, 3), "recipients_per_second": round(d.rate, 1),
+            "messages_per_second": round(d.messages / d.seconds, 1), "rate_vs_bare_loop": round(d.rate / bare.rate, 3),
+            "cpu_ms_per_recipient": round(1000 * d.pipeline_cpu_per_message, 5),
+            "cpu_ms_per_recipient_by_process": ms(d.cpu, d.messages + d.suppressed),
+            "cpu_vs_bare_loop": round(d.pipeline_cpu_per_message / bare.cpu_per_message, 3),
+            "cpu_vs_bare_csv_row": round(d.pipeline_cpu_per_message / upload.bare_csv_cpu_per_row, 1),
+            "machine_cpu_vs_bare_loop_machine": round(d.cpu_per_message("machine") * bare.messages
+                                                      / max(bare.machine_cpu, 1 / CLOCK_TICKS), 3),
+        } for d in deliveries],
+        "peak_rss_mb": {name: round(mb, 1) for name, mb in memory.items()},
+    }
+
+
+def report(args: argparse.Namespace, facts: dict[str, Any], bare: BareLoop, upload: UploadCost,
+           deliveries: list[Delivery], memory: dict[str, float]) -> None:
     lines = [
         "| measure | " + " | ".join(d.label for d in deliveries) + " |",
         "| --- |" + " ---: |" * len(deliveries),
@@ -250,23 +408,40 @@ def report(args: argparse.Namespace, bare: float, upload_rate: float, upload_s: 
         "| recipients per second | " + " | ".join(f"**{d.rate:,.0f}**" for d in deliveries) + " |",
         "| messages to the sink per second | " + " | ".join(f"{d.messages / d.seconds:,.0f}" for d in deliveries)
         + " |",
-        "| recipients per second / bare smtplib | " + " | ".join(f"{d.rate / bare:.2f}" for d in deliveries) + " |",
+        "| recipients per second / bare smtplib | " + " | ".join(f"{d.rate / bare.rate:.2f}" for d in deliveries)
+        + " |",
+        "| **CPU per recipient / bare smtplib's CPU per message** (services + stores + sink / client + sink) | "
+        + " | ".join(f"**{d.pipeline_cpu_per_message / bare.cpu_per_message:.2f}**" for d in deliveries) + " |",
+        "| CPU per recipient / bare csv.reader loop's CPU per row (guarded by make bench-check) | "
+        + " | ".join(f"{d.pipeline_cpu_per_message / upload.bare_csv_cpu_per_row:,.0f}" for d in deliveries) + " |",
+        "| whole machine's CPU per recipient / per message of the bare loop (noise included) | "
+        + " | ".join(f"{d.cpu_per_message('machine') * bare.messages / max(bare.machine_cpu, 1 / CLOCK_TICKS):.2f}"
+                     for d in deliveries) + " |",
     ]
     names = [name for name in deliveries[0].cpu if name != "machine"] + ["machine"]
     lines += [f"| CPU ms per recipient: {name} | "
               + " | ".join(f"{1000 * d.cpu_per_message(name):.3f}" for d in deliveries) + " |" for name in names]
     lines.append("| CPU ms per recipient: services + stores + sink | " + " | ".join(
-        f"{1000 * sum(d.cpu_per_message(n) for n in names if n != 'machine'):.3f}" for d in deliveries) + " |")
+        f"{1000 * d.pipeline_cpu_per_message:.3f}" for d in deliveries) + " |")
+    upload_names = [name for name in upload.cpu if name != "machine"]
     text = "\n".join([
-        f"Upload processing (read, validate, store): {upload_s:.2f} s = **{upload_rate:,.0f} rows/s**; "
-        f"bare smtplib loop, one connection, same sink: **{bare:,.0f} msg/s**; "
-        f"{args.smtp_connections} SMTP connections.", "", *lines, "",
+        f"Run {facts['date']}, commit {facts['commit']}, {facts['machine']['cores']} cores, "
+        f"Python {facts['machine']['python']}.", "",
+        f"Bare smtplib loop, one connection, same sink: **{bare.rate:,.0f} msg/s**, "
+        f"{1000 * bare.cpu_per_message:.3f} CPU ms per message (client {1000 * bare.client_cpu / bare.messages:.3f}"
+        f" + sink {1000 * bare.sink_cpu / bare.messages:.3f}; the whole machine during the loop: "
+        f"{1000 * bare.machine_cpu / bare.messages:.3f}); {args.smtp_connections} SMTP connections.", "",
+        f"Upload processing (read, validate, store): {upload.processing_seconds:.2f} s = **{upload.rate:,.0f} rows/s**"
+        f" (PUT {upload.put_seconds:.2f} s); CPU over the whole upload {1000 * upload.cpu_per_row:.4f} ms per row = "
+        f"**{upload.cpu_per_row / upload.bare_csv_cpu_per_row:.1f} x** a bare csv.reader loop's over the same file "
+        f"({1000 * upload.bare_csv_cpu_per_row:.4f} ms per row); by process (ms per row): "
+        + ", ".join(f"{name} {1000 * upload.cpu[name] / upload.rows:.4f}" for name in upload_names) + ".",
+        "", *lines, "",
         "| peak RSS | " + " | ".join(memory) + " |", "| --- |" + " ---: |" * len(memory),
         "| MB | " + " | ".join(f"{mb:.0f}" for mb in memory.values()) + " |"])
     print("\n" + text)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "email_campaign.md").write_text(text + "\n")
+    path = write_results(args.name, facts, figures(args, bare, upload, deliveries, memory), text)
+    print(f"\nwrote {path.with_suffix('.md').relative_to(ROOT)} and {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

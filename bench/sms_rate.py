@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import pika  # noqa: E402
 
+from bench.results import run_facts, write_results  # noqa: E402
 from postman_campaign.models import Credential  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
 from postman_shared.broker.topology import SMS_SEND  # noqa: E402
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[20, 30])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     args = parser.parse_args()
+    facts = run_facts()
 
     stores = create_stores()
     work = Path(tempfile.mkdtemp(prefix="postman-sms-rate-"))
@@ -156,8 +158,8 @@ def main() -> None:
               f"{r['measured']:.2f}/s | {r['deviation']:+.1%} |" for r in results]
     lines.append("")
     lines.append("batches delivered per replica: " + ", ".join(f"{k} {v}" for k, v in sorted(batches.items())))
-    out = ROOT / "bench" / "out" / "sms_rate.md"
-    out.write_text("\n".join(lines) + "\n")
+    write_results("sms_rate", facts, {"benchmark": "sms_rate", "parameters": {"messages": args.messages},
+                                      "campaigns": results, "batches_per_replica": batches}, "\n".join(lines))
     print("\n".join(lines))
     worst = max(abs(r["deviation"]) for r in results)
     print(f"worst deviation {worst:.1%} (target within {TOLERANCE:.0%})")

@@ -11,7 +11,7 @@ can tell which stage (if any) caps the end-to-end rate.
 - the bare smtplib loop to the same smtp-sink, as in bench/email_campaign.py.
 
 Each rate is taken from the first progress seen to the last message (process start-up is not counted), polling the
-stage's own table. Writes the table to bench/out/stages.md.
+stage's own table. Writes the table to bench/out/stages.md and every figure to bench/out/stages.json.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench.email_campaign import TEMPLATE_BODY, TEMPLATE_SUBJECT, bare_smtplib_rate, start_sink  # noqa: E402
+from bench.results import run_facts, write_results  # noqa: E402
 from postman_campaign.models import Campaign, EmailTemplate, Job  # noqa: E402
 from postman_campaign.recipient_file import RecipientRow  # noqa: E402
 from postman_campaign.recipients_store import RecipientCopySource, copy_recipients  # noqa: E402
@@ -250,6 +251,7 @@ def main() -> None:
     parser.add_argument("--stage", action="append", choices=stages, help="run only these (repeatable)")
     args = parser.parse_args()
     chosen = args.stage or list(stages)
+    facts = run_facts()
 
     sink, sink_port = start_sink()
     try:
@@ -266,11 +268,16 @@ def main() -> None:
         sink.terminate()
     table = report(results, bare, args.bare)
     print("\n" + table)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "stages.md").write_text(
-        f"Each stage alone, {args.messages:,} messages, on {os.cpu_count()} cores "
-        "(rates from the first progress seen to the end; CPU as a share of one core).\n\n" + table + "\n")
+    write_results("stages", facts, {
+        "benchmark": "stages", "parameters": {"messages": args.messages, "bare": args.bare,
+                                              "smtp_connections": args.smtp_connections, "stages": chosen},
+        "bare_smtplib": {"messages": args.bare, "messages_per_second": round(bare, 1)},
+        "stages": [{"stage": r.stage, "messages": r.messages, "seconds": round(r.seconds, 3),
+                    "messages_per_second": round(r.rate, 1), "rate_vs_bare_loop": round(r.rate / bare, 3),
+                    "cpu_share_of_one_core": {name: round(share, 3) for name, share in r.cpu.items()}}
+                   for r in results],
+    }, f"Each stage alone, {args.messages:,} messages, on {os.cpu_count()} cores "
+       "(rates from the first progress seen to the end; CPU as a share of one core).\n\n" + table)
 
 
 if __name__ == "__main__":

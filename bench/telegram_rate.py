@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import pika  # noqa: E402
 
+from bench.results import run_facts, write_results  # noqa: E402
 from postman_campaign.models import Credential  # noqa: E402
 from postman_sender_telegram.credentials import plaintext_of  # noqa: E402
 from postman_sender_telegram.subscribers import SubscriberStore  # noqa: E402
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[30, 10])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     args = parser.parse_args()
+    facts = run_facts()
 
     stores = create_stores()
     work = Path(tempfile.mkdtemp(prefix="postman-telegram-rate-"))
@@ -181,9 +183,8 @@ def main() -> None:
               f"{r['measured']:.2f}/s | {r['deviation']:+.1%} | {r['busiest']} |" for r in results]
     lines.append("")
     lines.append("batches delivered per replica: " + ", ".join(f"{k} {v}" for k, v in sorted(batches.items())))
-    out = ROOT / "bench" / "out" / "telegram_rate.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_results("telegram_rate", facts, {"benchmark": "telegram_rate", "parameters": {"messages": args.messages},
+                                           "campaigns": results, "batches_per_replica": batches}, "\n".join(lines))
     print("\n".join(lines))
     worst = max(abs(r["deviation"]) for r in results)
     print(f"worst deviation {worst:.1%} (target within {TOLERANCE:.0%})")

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.email_campaign import TEMPLATE_BODY, TEMPLATE_SUBJECT, recipients_csv  # noqa: E402
+from bench.results import run_facts, write_results  # noqa: E402
 from postman_auth import api_keys  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
 from tests.support.api_client import PostmanApi  # noqa: E402
@@ -245,9 +246,17 @@ def report(args: argparse.Namespace, idle: tuple[dict[str, float], dict[str, flo
     ]
     text = "\n".join(lines)
     print("\n" + text)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "transactional_latency.md").write_text(text + "\n")
+
+    def figures(measured: tuple[dict[str, float], dict[str, float], int]) -> dict[str, Any]:
+        to_sink, to_201, missing = measured
+        return {"request_to_sink_ms": to_sink, "request_to_201_ms": to_201, "never_arrived": missing}
+
+    write_results("transactional_latency", run_facts(), {
+        "benchmark": "transactional_latency", "parameters": {k: v for k, v in vars(args).items()},
+        "campaign": {"sent": campaign_sent, "seconds": round(campaign_seconds, 3),
+                     "messages_per_second": round(campaign_sent / campaign_seconds, 1)},
+        "idle": figures(idle), "during_campaign": figures(busy),
+    }, text)
 
 
 if __name__ == "__main__":

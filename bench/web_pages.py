@@ -32,6 +32,7 @@ from sqlalchemy import insert, select, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.results import run_facts, write_results  # noqa: E402
 from postman.v1 import campaign_pb2, campaign_pb2_grpc  # noqa: E402
 from postman_campaign.models import Campaign, Job  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
@@ -164,9 +165,10 @@ def report(args: argparse.Namespace, results: list[tuple[str, str, dict[str, flo
     ]
     text = "\n".join(lines)
     print("\n" + text)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "web_pages.md").write_text(text + "\n")
+    write_results("web_pages", run_facts(), {
+        "benchmark": "web_pages", "parameters": {"campaigns": args.campaigns, "requests": args.requests},
+        "pages": [{"page": what, "path": path, **{k: round(v, 2) for k, v in t.items()}} for what, path, t in results],
+    }, text)
 
 
 if __name__ == "__main__":

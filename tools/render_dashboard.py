@@ -341,7 +341,7 @@ def pipeline_row() -> Row:
         timeseries("Published per second by routing key",
                    Query(per_second(postman("postman_published_messages_total"), "routing_key"), "{{routing_key}}"),
                    unit="ops"),
-        queue_depth("Queue depth", PIPELINE_QUEUES),
+        queue_depth("Queue depth", (*PIPELINE_QUEUES, topology.CAMPAIGN_SEND_WAIT)),
         consumers("Consumers", PIPELINE_QUEUES),
         timeseries("gRPC failures per second by method and code",
                    Query(per_second(postman("postman_grpc_requests_total", 'code!="ok"'), "method, code"),

@@ -84,3 +84,20 @@ def test_the_keda_variant_is_the_whole_base_plus_the_autoscalers():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert base == {(doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(result.stdout) if doc}
+
+
+def test_a_full_render_window_asks_for_every_sender_pod_and_an_empty_queue_for_the_minimum():
+    """The renderer holds a sender queue's depth at RENDER_WINDOW at most (flow control), so a per-pod backlog larger
+    than window / maximum would never scale a sender to its maximum: with 20,000 per pod and a 2,000 window, a big
+    campaign ran on the minimum pods."""
+    [config] = [doc for doc in rendered() if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "postman-config"]
+    window = int(config["data"]["RENDER_WINDOW"])
+    assert window > 0
+    for name, scaled in of_kind("ScaledObject").items():
+        if name == "renderer":
+            continue  # campaign.send holds one message per job in progress, not rendered messages
+        [trigger] = scaled["spec"]["triggers"]
+        per_pod = float(trigger["metadata"]["value"])
+        maximum, minimum = scaled["spec"]["maxReplicaCount"], scaled["spec"]["minReplicaCount"]
+        assert -(-window // per_pod) >= maximum, f"{name}: a full window asks for fewer than {maximum} pods"
+        assert -(-(window // 2) // per_pod) > minimum, f"{name}: a half-full window does not add a pod"

@@ -61,13 +61,26 @@ class _Handler:
         return "250 2.0.0 Ok: queued"
 
 
+@dataclass
+class _PipeliningHandler(_Handler):
+    """Offers PIPELINING (RFC 2920) in its EHLO reply, as postfix and most relays do; it reads commands one line at
+    a time either way, so commands sent together are answered in order."""
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
 class FakeSmtpServer:
-    """``with FakeSmtpServer(refuse={"x@y": "User unknown"}) as smtp: ... smtp.port ... smtp.messages``"""
+    """``with FakeSmtpServer(refuse={"x@y": "User unknown"}) as smtp: ... smtp.port ... smtp.messages``;
+    ``pipelining=True`` offers PIPELINING."""
 
     def __init__(self, refuse: dict[str, str] | None = None, defer: dict[str, int] | None = None,
-                 delay: float = 0.0) -> None:
+                 delay: float = 0.0, pipelining: bool = False) -> None:
         self.port = free_port()
-        self._handler = _Handler(dict(refuse or {}), dict(defer or {}), delay=delay)
+        handler = _PipeliningHandler if pipelining else _Handler
+        self._handler = handler(dict(refuse or {}), dict(defer or {}), delay=delay)
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
     @property

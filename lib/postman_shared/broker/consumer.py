@@ -172,6 +172,7 @@ class BatchConsumer:
         self._suspects = Suspects()
         self._stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
+        self._side_channel: BlockingChannel | None = None  # queue_depth's passive declares
         self._service = process_service()
         self.ready = threading.Event()
 
@@ -187,6 +188,16 @@ class BatchConsumer:
         """Lets a long-running handler service heartbeats. Call only from the consumer's own thread."""
         if self._connection is not None and self._connection.is_open:
             self._connection.process_data_events(0)
+
+    def queue_depth(self, queue: str) -> int:
+        """How many messages ``queue`` holds ready (a passive declare on this consumer's connection). For flow
+        control by a handler. Call only from the consumer's own thread."""
+        connection = self._connection
+        if connection is None or not connection.is_open:
+            raise AMQPError("the consumer is not connected")
+        if self._side_channel is None or not self._side_channel.is_open:
+            self._side_channel = connection.channel()
+        return int(self._side_channel.queue_declare(queue, passive=True).method.message_count)
 
     def pause(self, seconds: float) -> None:
         """Waits up to ``seconds``, returning early once ``stop`` is called; heartbeats are serviced meanwhile.
@@ -249,6 +260,7 @@ class BatchConsumer:
             channel.cancel()
         finally:
             self._connection = None
+            self._side_channel = None
             if connection.is_open:
                 connection.close()
 

@@ -13,6 +13,7 @@ per message that is one dict merge.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -235,7 +236,12 @@ class Publisher:
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         tag = method.delivery_tag
-        tags = [t for t in self._pending if t <= tag] if method.multiple else [tag]
+        if method.multiple:
+            # The pending tags are in publishing order (increasing): stop at the first one not confirmed yet,
+            # instead of scanning every message still pending at each confirm.
+            tags = list(itertools.takewhile(lambda t: t <= tag, self._pending))
+        else:
+            tags = [tag]
         for t in tags:
             entry = self._pending.pop(t, None)
             if entry is None:

@@ -46,6 +46,8 @@ EMAIL_EVENTS = "email.events"  # an SES event (delivery, bounce, open...), SNS-s
 EMAIL_SEND_RETRY = "email.send.retry"  # an email the provider could not take yet, waiting: sender-email -> email.send
 EMAIL_EVENTS_RETRY = "email.events.retry"  # an email event that matched no email yet, waiting: -> email.events
 SMS_STATUS_RETRY = "sms.status.retry"  # a failure report whose message is not recorded yet, waiting: -> sms.status
+# A send job whose channel's queue is full (flow control), waiting its turn: renderer -> campaign.send
+CAMPAIGN_SEND_WAIT = "campaign.send.wait"
 OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, halted, digest): campaign -> auth
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
@@ -69,6 +71,7 @@ WAIT_QUEUES: dict[str, str] = {
     EMAIL_SEND_RETRY: EMAIL_SEND,
     EMAIL_EVENTS_RETRY: EMAIL_EVENTS,
     SMS_STATUS_RETRY: SMS_STATUS,
+    CAMPAIGN_SEND_WAIT: CAMPAIGN_SEND,
 }
 
 

@@ -208,16 +208,22 @@ class GrpcServer:
 
 
 def wait_for_termination_signal() -> None:
-    """Blocks until SIGINT or SIGTERM."""
+    """Blocks until SIGINT or SIGTERM.
+
+    The handler only records the signal and sets the event: it runs between two bytecodes of the main thread, so
+    anything that takes a lock (logging does) could wait on a lock the interrupted code holds. The line is logged
+    once the wait is over."""
     stop = threading.Event()
+    received: list[int] = []
 
     def _on_signal(signum: int, _frame: Any) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
+        received.append(signum)
         stop.set()
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     stop.wait()
+    log.info("stopping", signal=signal.Signals(received[0]).name)
 
 
 def bind_address(bind_host: str, configured_port: int, own_addr: str) -> str:

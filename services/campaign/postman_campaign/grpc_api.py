@@ -222,7 +222,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def StreamRecipients(self, request: campaign_pb2.StreamRecipientsRequest,
                          context: Any) -> Iterator[campaign_pb2.RecipientBatch]:
         for rows in sending.stream_recipients(self._database, request.campaign_id, request.after_id,
-                                              request.batch_size, request.valid_only):
+                                              request.batch_size, request.valid_only, request.limit):
             yield wire.recipient_batch(rows)
 
     def GetSealedCredential(self, request: campaign_pb2.GetSealedCredentialRequest,

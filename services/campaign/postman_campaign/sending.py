@@ -219,20 +219,26 @@ def _moves_forward(current: str, new: str) -> bool:
 
 
 def stream_recipients(database: Database, campaign_id: int, after_id: int, batch_size: int,
-                      valid_only: bool) -> Iterator[Sequence[Any]]:
-    """Batches of recipients with id > ``after_id`` in id order; one short query per batch (keyset paging)."""
-    if batch_size < 0:
-        raise InvalidArgument("batch_size must be positive")
+                      valid_only: bool, most: int = 0) -> Iterator[Sequence[Any]]:
+    """Batches of recipients with id > ``after_id`` in id order; one short query per batch (keyset paging); at most
+    ``most`` recipients in all (0: every one)."""
+    if batch_size < 0 or most < 0:
+        raise InvalidArgument("batch_size and limit must be positive")
     limit = min(batch_size or DEFAULT_STREAM_BATCH, MAX_STREAM_BATCH)
+    if most:
+        limit = min(limit, most)
     with database.engine.connect() as connection:
         if connection.scalar(select(Campaign.id).where(Campaign.id == campaign_id)) is None:
             raise NotFound("Campaign")
     cursor = after_id
+    left = most
     while True:
         with database.engine.connect() as connection:
-            rows = recipients_after(connection, campaign_id, cursor, limit, valid_only)
+            rows = recipients_after(connection, campaign_id, cursor, min(limit, left) if most else limit, valid_only)
         if rows:
             yield rows
-        if len(rows) < limit:
+        if most:
+            left -= len(rows)
+        if len(rows) < limit or (most and left <= 0):
             return
         cursor = rows[-1].id

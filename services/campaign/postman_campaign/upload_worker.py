@@ -12,8 +12,9 @@ import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from postman_campaign.campaigns import has_job
 from postman_campaign.models import Campaign, Recipient, Upload
@@ -30,6 +31,8 @@ from postman_shared.timestamps import utcnow
 
 UNEXPECTED_ERROR = "We could not process the file, please try again"
 MISSING_FILE = "The uploaded file could not be found; please upload it again"
+# An upload at least this large refreshes the planner's statistics of `recipients` (see _refresh_statistics).
+ANALYZE_AFTER_ROWS = 1_000
 SKIPPED, INTERRUPTED = "SKIPPED", "INTERRUPTED"
 
 log = get_logger(component="upload-worker")
@@ -78,6 +81,8 @@ def process_upload(database: Database, store: ObjectStore, upload_id: int,
     except Exception:  # noqa: BLE001 - logged with its trace; the person sees a plain sentence
         bound.exception("upload processing failed")
         outcome = _mark_failed(database, upload_id, UNEXPECTED_ERROR)
+    if outcome == DONE:
+        _refresh_statistics(database, upload_id, bound)
     if outcome != SKIPPED:
         try:
             store.delete(key)
@@ -135,6 +140,26 @@ def _replace_recipients(database: Database, upload_id: int, campaign_id: int, fi
         session.execute(update(Upload).where(Upload.id == upload_id).values(
             status=DONE, error=None, rows_processed=source.count, updated_at=now))
         return DONE
+
+
+def _refresh_statistics(database: Database, upload_id: int, bound: Any) -> None:
+    """ANALYZE ``recipients`` after a large upload, so that the renderer's keyset pages of this campaign are planned
+    on ``ix_recipients_campaign_id_id``.
+
+    Without statistics of the rows just copied (autovacuum's analyze comes later, when it comes), the planner reads
+    ``campaign_id = ? AND id > ? ORDER BY id LIMIT n`` as cheapest by the primary key, filtering every later row of
+    the table: each page of a fresh campaign then scans all its remaining recipients (measured: 410,001 rows read
+    for 20,000 recipients), quadratic in the campaign's size. ANALYZE samples a fixed number of rows (about 30,000),
+    so it costs the same for any upload."""
+    with database.session() as session:
+        rows = session.scalar(select(Upload.rows_processed).where(Upload.id == upload_id)) or 0
+    if rows < ANALYZE_AFTER_ROWS:
+        return
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(text("ANALYZE recipients"))
+    except Exception as exc:  # noqa: BLE001 - statistics are an optimisation; the upload is done either way
+        bound.warning("could not refresh the recipients' statistics", error=str(exc))
 
 
 def _record_progress(database: Database, upload_id: int, rows: int) -> None:

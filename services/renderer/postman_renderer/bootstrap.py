@@ -6,12 +6,12 @@ from __future__ import annotations
 from postman.v1 import renderer_pb2_grpc
 from postman_renderer.agency_client import AgencyClient
 from postman_renderer.campaign_client import CampaignClient
-from postman_renderer.consumer import SendJobHandler
+from postman_renderer.consumer import QueueWindow, SendJobHandler
 from postman_renderer.dispatch import JobRenderer
 from postman_renderer.grpc_api import RendererServicer
 from postman_renderer.stats_client import StatsClient
 from postman_shared.broker.consumer import BatchConsumer
-from postman_shared.broker.topology import CAMPAIGN_SEND
+from postman_shared.broker.topology import CAMPAIGN_SEND, CAMPAIGN_SEND_WAIT
 from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.settings import Settings
@@ -39,10 +39,14 @@ def build(settings: Settings) -> ServiceRuntime:
         stops=JobStops(campaign_fetch(settings.campaign_addr)),  # a stopped job stops at the next batch
         links=links,
         looks=looks,
+        # Flow control: a channel's queue holds at most RENDER_WINDOW messages; jobs take turns, a slice each.
+        window=QueueWindow(settings.render_window, lambda queue: consumer.queue_depth(queue))
+        if settings.render_window > 0 else None,
     )
-    # One job per batch: a job is a big unit of work, acked only when all of it is rendered.
+    # One job (or slice of a job) per batch, acked only when rendered and its next slice is back in line.
+    handler = SendJobHandler(renderer, runtime.publisher, lambda: consumer.queue_depth(CAMPAIGN_SEND_WAIT))
     consumer = BatchConsumer(
-        settings.amqp_url, CAMPAIGN_SEND, SendJobHandler(renderer), batch_size=1, prefetch=4,
+        settings.amqp_url, CAMPAIGN_SEND, handler, batch_size=1, prefetch=4,
     )
     runtime.add_consumer(consumer)
     return runtime

@@ -27,18 +27,22 @@ class CampaignClient:
         client.call(self._stub().SetJobStatus, campaign_pb2.SetJobStatusRequest(job_id=job_id, status=status))
 
     def valid_recipients(
-        self, campaign_id: int, after_id: int, batch_size: int
+        self, campaign_id: int, after_id: int, batch_size: int, limit: int = 0
     ) -> Iterator[Sequence[campaign_pb2.Recipient]]:
-        """The campaign's valid recipients with id > after_id, in id order, one batch at a time.
+        """The campaign's valid recipients with id > after_id, in id order, one batch at a time; at most ``limit``
+        (0: all), so a slice of a job reads no more than it renders.
 
-        One stream for the whole job, without a deadline: a big job streams for as long as rendering takes, and
+        One stream per slice of the job, without a deadline: a big job streams for as long as rendering takes, and
         the channel's keepalive notices a dead peer. Failures surface as ServiceError.
         """
         request = campaign_pb2.StreamRecipientsRequest(
-            campaign_id=campaign_id, after_id=after_id, batch_size=batch_size, valid_only=True
+            campaign_id=campaign_id, after_id=after_id, batch_size=batch_size, valid_only=True, limit=limit
         )
+        responses = self._stub().StreamRecipients(request, wait_for_ready=True)
         try:
-            for batch in self._stub().StreamRecipients(request, wait_for_ready=True):
+            for batch in responses:
                 yield batch.recipients
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
+        finally:  # closed early (a slice of the job is done): the server stops streaming
+            responses.cancel()

@@ -11,6 +11,13 @@ published and confirmed before the resume point moves past it, in one short tran
 mid-way gets the SendJob redelivered and continues from the last confirmed batch; the sender recognises the few
 messages of an unconfirmed batch by their ids. There is no database round trip per message, only per batch.
 
+Flow control (``RENDER_WINDOW``): with a ``Window``, one call renders one slice of the job, at most the room left in
+its channel's queue (the window less the messages the queue holds ready), and says whether the job is DONE, has
+MORE to render, or must WAIT for room; the ``campaign.send`` handler puts the job back in line (directly, or through
+``campaign.send.wait``), so jobs take turns and the broker holds about one window per channel however big the
+campaigns. Each slice holds a PostgreSQL advisory lock on its job, so two deliveries of one job (a continuation and
+a redelivery, after a crash between the two) never render at once.
+
 A job that is stopped (by its owner, or halted) while it renders stops at the next batch (``JobStops``: campaign is
 asked at most every half second): nothing more is published, no JobRendered, and the SendJob is done; a retry
 renders the rest.
@@ -22,8 +29,12 @@ in the theme's footer, and in ``unsubscribe_url`` for the List-Unsubscribe heade
 
 from __future__ import annotations
 
+import contextlib
+import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
+
+from sqlalchemy import func, select
 
 from postman_renderer import progress
 from postman_renderer.email_template import EmailMessageTemplate
@@ -46,6 +57,28 @@ from postman_shared.unsubscribe_links import UnsubscribeLinks
 FINISHED_STATUSES = frozenset({"SENT", "LOGGED", "STOPPED"})
 
 
+# The queue of each campaign channel's messages.
+CHANNEL_QUEUES = {"EMAIL": EMAIL_SEND, "SMS": SMS_SEND, "TELEGRAM": TELEGRAM_SEND}
+
+_KNOWN_JOBS = 1000  # jobs whose channel the renderer remembers
+_KEPT_ENVELOPES = 32  # jobs whose envelope the renderer keeps
+
+# The advisory lock of a job's slice: the job id in the low 32 bits, "REND" above it (other services' keys differ).
+_LOCK_SPACE = 0x52454E44 << 32
+
+
+class Rendered(enum.Enum):
+    DONE = "done"  # nothing more to render (finished, stopped, already finished, or another delivery has the job)
+    MORE = "more"  # a slice was rendered; the job goes back in line for the next
+    WAIT = "wait"  # its channel's queue is full: the job waits before it is tried again
+
+
+class Window(Protocol):
+    def room(self, queue: str) -> int:
+        """How many more messages the renderer may publish to ``queue`` now (0: none)."""
+        ...
+
+
 class JobCannotBeRendered(Exception):
     """A job that no retry can render (unknown job, no template, a saved template that does not parse)."""
 
@@ -61,7 +94,8 @@ class Campaigns(Protocol):
 
     def set_job_status(self, job_id: int, status: str) -> None: ...
 
-    def valid_recipients(self, campaign_id: int, after_id: int, batch_size: int) -> Iterator[Sequence[Any]]: ...
+    def valid_recipients(self, campaign_id: int, after_id: int, batch_size: int,
+                         limit: int = 0) -> Iterator[Sequence[Any]]: ...
 
 
 class Stats(Protocol):
@@ -93,6 +127,7 @@ class JobRenderer:
         stops: JobStops | None = None,  # None: a job is never stopped mid-way
         links: UnsubscribeLinks | None = None,  # None: emails carry no unsubscribe link
         looks: Looks | None = None,  # None: every email in the default agency's look, without a masthead
+        window: Window | None = None,  # None: a job is rendered whole, as fast as the broker takes it
     ) -> None:
         self._campaigns = campaigns
         self._database = database
@@ -104,10 +139,17 @@ class JobRenderer:
         self._stops = stops
         self._links = links
         self._looks = looks
+        self._window = window
+        self._envelopes: dict[int, Envelope] = {}  # of recent jobs (oldest first), for their next slices
+        self._queues: dict[int, str] = {}  # the channel's queue of recent jobs (oldest first), for their waits
 
-    def render(self, send_job: SendJob) -> None:
-        """Publishes every remaining recipient of the job, then JobRendered, then marks the job SENT."""
+    def render(self, send_job: SendJob) -> Rendered:
+        """Publishes the job's remaining recipients (with a window: as many as its channel's queue has room for),
+        then, once none is left, JobRendered, and marks the job SENT."""
         log = get_logger(component="dispatch", job_id=send_job.job_id, campaign_id=send_job.campaign_id)
+        known = self._queues.get(send_job.job_id)
+        if known is not None and self._window is not None and self._window.room(known) == 0:
+            return Rendered.WAIT  # its channel is known from an earlier turn: no call to campaign while it waits
         try:
             details = self._campaigns.get_job(send_job.job_id)
         except ServiceError as exc:
@@ -117,9 +159,47 @@ class JobRenderer:
         status = details.job.status
         if status in FINISHED_STATUSES:
             log.info("job already rendered, ignoring the redelivered send job", status=status)
-            return
+            return Rendered.DONE
+        # Room first, before the envelope (the theme) is built or anything locked: a job waiting for room is cheap.
+        queue = CHANNEL_QUEUES.get(details.campaign.type)
+        room = None if self._window is None or queue is None else self._window.room(queue)
+        if queue is not None and self._window is not None:
+            self._queues[send_job.job_id] = queue
+            while len(self._queues) > _KNOWN_JOBS:
+                del self._queues[next(iter(self._queues))]
+        if room == 0:
+            return Rendered.WAIT
+        with self._job_lock(send_job.job_id) as held:
+            if not held:
+                log.info("another delivery of the job is rendering it: this one is dropped")
+                return Rendered.DONE
+            return self._render(send_job, details, room, log)
+
+    @contextlib.contextmanager
+    def _job_lock(self, job_id: int) -> Iterator[bool]:
+        key = _LOCK_SPACE | (job_id & 0xFFFFFFFF)
+        with self._database.engine.connect() as connection:
+            held = bool(connection.execute(select(func.pg_try_advisory_lock(key))).scalar())
+            connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    connection.execute(select(func.pg_advisory_unlock(key)))
+                    connection.commit()
+
+    def _render(self, send_job: SendJob, details: Any, room: int | None, log: Any) -> Rendered:
+        status = details.job.status
         campaign = details.campaign
-        envelope = self._envelope(details, send_job.job_id)
+        # A job's envelope (its theme and parsed template) serves each of its slices: a job's template is fixed once
+        # it is sent.
+        envelope = self._envelopes.get(send_job.job_id)
+        if envelope is None:
+            envelope = self._envelope(details, send_job.job_id)
+            if self._window is not None:
+                self._envelopes[send_job.job_id] = envelope
+                while len(self._envelopes) > _KEPT_ENVELOPES:
+                    del self._envelopes[next(iter(self._envelopes))]
         retry = bool(details.job.retry_of)
         if retry:
             if self._stats is None:
@@ -133,23 +213,47 @@ class JobRenderer:
             resume = progress.start(session, send_job.job_id, campaign.id)
             after_id, published = resume.last_recipient_id, resume.published
         if after_id:
-            log.info("resuming rendering", after_recipient_id=after_id, published=published)
+            log.debug("rendering from the resume point", after_recipient_id=after_id, published=published)
 
         # A retry skips the recipients that kept an outcome (SENT; the ERRORs were reset by start_retry).
-        done = SortedIds(self._stats.recorded_recipients(campaign.id, after_id)) if retry and self._stats else None
-        for recipients in self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size):
-            if not recipients:
-                continue
-            if self._stops is not None and self._stops.is_stopped(send_job.job_id):
-                log.info("job stopped while rendering: the rest is left unsent", published=published)
-                return
-            due = recipients if done is None else [r for r in recipients if r.id not in done]
-            if due:
-                self._publisher.publish([envelope.message(r) for r in due])
-            with self._database.unit_of_work() as session:
-                progress.record_batch(session, send_job.job_id, recipients[-1].id, len(due))
-            published += len(due)
-            self._keepalive()
+        recorded = self._stats.recorded_recipients(campaign.id, after_id) if retry and self._stats else None
+        done = SortedIds(recorded) if recorded is not None else None
+        # A slice reads at most its room of recipients (a retry's may skip some of them, and render fewer).
+        limit = room or 0
+        stream = self._campaigns.valid_recipients(campaign.id, after_id, self._batch_size, limit)
+        read = 0
+        try:
+            for recipients in stream:
+                if not recipients:
+                    continue
+                read += len(recipients)
+                if self._stops is not None and self._stops.is_stopped(send_job.job_id):
+                    log.info("job stopped while rendering: the rest is left unsent", published=published)
+                    return Rendered.DONE
+                due = recipients if done is None else [r for r in recipients if r.id not in done]
+                last_id = recipients[-1].id
+                full = room is not None and len(due) >= room
+                if full and room is not None:  # the slice ends at its room-th message
+                    due = due[:room]
+                    last_id = due[-1].id
+                if due:
+                    self._publisher.publish([envelope.message(r) for r in due])
+                with self._database.unit_of_work() as session:
+                    progress.record_batch(session, send_job.job_id, last_id, len(due))
+                published += len(due)
+                self._keepalive()
+                if full:
+                    return Rendered.MORE
+                if room is not None:
+                    room -= len(due)
+        finally:  # a slice leaves the streams early: cancel them
+            for opened in (stream, recorded):
+                close = getattr(opened, "close", None)
+                if close is not None:
+                    close()
+
+        if room is not None and read >= limit:  # the slice read all it could: the campaign may have more
+            return Rendered.MORE
 
         # A retry's messages complete the campaign's valid recipients: stats counts outcomes per campaign.
         total = campaign.num_recipients - campaign.num_invalid if retry else published
@@ -159,6 +263,7 @@ class JobRenderer:
             progress.finish(session, send_job.job_id)
         self._campaigns.set_job_status(send_job.job_id, "SENT")
         log.info("job rendered", total=total, published=published)
+        return Rendered.DONE
 
 
     def _envelope(self, details: Any, job_id: int) -> "Envelope":
@@ -202,6 +307,8 @@ class JobRenderer:
 
 
 class Envelope(Protocol):
+    queue: str  # the channel's queue its messages go to
+
     def message(self, recipient: RecipientLike) -> OutgoingMessage: ...
 
 
@@ -218,7 +325,7 @@ class TextEnvelope:
     def __init__(self, queue: str, campaign_id: int, job_id: int, user_id: int, credential_id: int,
                  rate: int | None, render: Callable[[Mapping[str, object]], str], retry: bool = False,
                  simulated: bool = False) -> None:
-        self._queue = queue
+        self.queue = queue
         self._job_id = job_id
         self._fixed = {"campaign_id": campaign_id, "job_id": job_id, "user_id": user_id,
                        "credential_id": credential_id, "rate": rate, "simulated": simulated}
@@ -228,7 +335,7 @@ class TextEnvelope:
     def message(self, recipient: RecipientLike) -> OutgoingMessage:
         body = {"recipient_id": recipient.id, **self._fixed, "to": recipient.recipient,
                 "body": self._render(_values(recipient)), "retry": self._retry}
-        return OutgoingMessage(self._queue, body, rendered_message_id(recipient.id, self._job_id, self._retry))
+        return OutgoingMessage(self.queue, body, rendered_message_id(recipient.id, self._job_id, self._retry))
 
 
 class JobEnvelope:
@@ -237,6 +344,7 @@ class JobEnvelope:
     def __init__(self, campaign_id: int, job_id: int, email: ThemedEmail, sender: str,
                  reply_to: str | None, retry: bool = False, simulated: bool = False, user_id: int = 0,
                  links: UnsubscribeLinks | None = None) -> None:
+        self.queue = EMAIL_SEND
         self.campaign_id = campaign_id
         self.simulated = simulated
         self.job_id = job_id
@@ -260,4 +368,4 @@ class JobEnvelope:
             "subject": rendered.subject, "body": rendered.html, "retry": self.retry, "simulated": self.simulated,
             "user_id": self.user_id, "unsubscribe_url": url, "unsubscribe_mailto": mailto, "text": rendered.text,
         }
-        return OutgoingMessage(EMAIL_SEND, body, rendered_message_id(recipient.id, self.job_id, self.retry))
+        return OutgoingMessage(self.queue, body, rendered_message_id(recipient.id, self.job_id, self.retry))

@@ -30,11 +30,14 @@ class StatsClient:
         """Ascending batches of the campaign's recipient ids that have an outcome, after ``after_id``. One stream
         without a deadline, read alongside the recipients stream (ServiceError on failure)."""
         request = stats_pb2.RecordedRecipientsRequest(campaign_id=campaign_id, after_id=after_id)
+        responses = self._stub().StreamRecordedRecipients(request, wait_for_ready=True)
         try:
-            for batch in self._stub().StreamRecordedRecipients(request, wait_for_ready=True):
+            for batch in responses:
                 yield batch.ids
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
+        finally:  # closed early (a slice of the job is done): the server stops streaming
+            responses.cancel()
 
 
 class SortedIds:

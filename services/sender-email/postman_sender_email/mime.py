@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import secrets
 from email.header import Header
@@ -42,6 +43,10 @@ _LONG_HEADER = 900
 _PLAIN_FILE_NAME = re.compile(r'[A-Za-z0-9 !#$%&\'()*+,\-.:;<=>?@\[\]^_`{|}~]{1,150}')
 _PARAMETER_PIECE = 60  # characters of a percent-encoded name per RFC 2231 continuation line
 _BASE64_LINE = 76  # characters of base64 per line (RFC 2045)
+# A boundary only has to differ from every line of the parts, which base64 and "=_" guarantee; it is unique per
+# message all the same (a random prefix per process, then a counter), without a system call for random bytes each.
+_BOUNDARY_PREFIX = f"=_postman_{secrets.token_hex(8)}"
+_BOUNDARY_COUNTER = itertools.count()
 
 
 def one_line(value: str) -> str:
@@ -149,9 +154,14 @@ def _list_unsubscribe(url: str, mailto: str | None) -> list[bytes]:
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
 
 
+def _boundary() -> bytes:
+    """A boundary of its own for each message; base64 never holds "=_", so it is never in a part."""
+    return f"{_BOUNDARY_PREFIX}{next(_BOUNDARY_COUNTER):016x}".encode("ascii")
+
+
 def _alternative(text: str, html: str) -> list[bytes]:
     """The Content-Type header and body of a multipart/alternative message: the text (CRLF line ends), the HTML."""
-    boundary = f"=_postman_{secrets.token_hex(16)}".encode("ascii")  # base64 never holds "=_", so never in a part
+    boundary = _boundary()
     return [
         b'Content-Type: multipart/alternative; boundary="', boundary, b'"\r\n',
         b"\r\n",
@@ -171,7 +181,7 @@ def _alternative(text: str, html: str) -> list[bytes]:
 
 def _multipart(html: str, attachments: tuple[Attachment, ...]) -> list[bytes]:
     """The Content-Type header and body of a multipart/mixed message: the HTML, then each file."""
-    boundary = f"=_postman_{secrets.token_hex(16)}".encode("ascii")  # base64 never holds "=_", so never in a part
+    boundary = _boundary()
     parts = [
         b'Content-Type: multipart/mixed; boundary="', boundary, b'"\r\n',
         b"\r\n",

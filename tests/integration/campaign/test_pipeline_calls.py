@@ -28,7 +28,12 @@ def test_stream_recipients_pages_in_id_order_after_the_given_id(settings):
         batches = _stream(api, campaign_id=campaign_id, batch_size=10)
         everyone = [r for batch in batches for r in batch]
         resumed = _stream(api, campaign_id=campaign_id, after_id=everyone[11].id, batch_size=10)
+        # a slice of a job (flow control) reads no more than it may render
+        sliced = _stream(api, campaign_id=campaign_id, after_id=everyone[1].id, batch_size=10, limit=13)
+        small_slice = _stream(api, campaign_id=campaign_id, batch_size=10, limit=4)
     assert [len(b) for b in batches] == [10, 10, 5]
+    assert [[r.id for r in b] for b in sliced] == [[r.id for r in everyone[2:12]], [r.id for r in everyone[12:15]]]
+    assert [[r.id for r in b] for b in small_slice] == [[r.id for r in everyone[:4]]]
     ids = [r.id for r in everyone]
     assert ids == sorted(ids) and len(set(ids)) == 25
     assert everyone[0].recipient == "p1@example.gov.sg" and dict(everyone[0].params)["name"] == "Person 1"

@@ -2,7 +2,8 @@
 
 A batch is cut into one contiguous slice per connection. Each message is one MAIL/RCPT/DATA transaction; the message
 bytes from ``mime.build`` already use CRLF and never need dot-stuffing, so DATA writes them as they are instead of
-letting smtplib scan them again.
+letting smtplib scan them again. When the server offers PIPELINING (RFC 2920; postfix and most relays do),
+MAIL, RCPT and DATA of a message with one recipient go in one write: two round trips per message instead of four.
 
 A transactional email may have copies: one RCPT per address, the main recipient first. A refused copy is dropped
 (the others still get the message); a refused main recipient refuses the message.
@@ -176,6 +177,8 @@ class SmtpTransport:
     def _transaction(smtp: smtplib.SMTP, sender: str, recipients: Sequence[str], data: bytes) -> tuple[int, str]:
         """MAIL, RCPT (each recipient), DATA; returns the reply to the message data, or the first refusal before it
         (a refused copy is left out, not a refusal)."""
+        if len(recipients) == 1 and smtp.has_extn("pipelining"):
+            return SmtpTransport._pipelined(smtp, sender, recipients[0], data)
         code, reply = smtp.mail(sender)
         if 200 <= code < 300:
             code, reply = smtp.rcpt(recipients[0])
@@ -190,6 +193,32 @@ class SmtpTransport:
                     smtp.send(data + b".\r\n")
                     code, reply = smtp.getreply()
                     return code, _text(reply)
+        return SmtpTransport._refused(smtp, code, reply)
+
+    @staticmethod
+    def _pipelined(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> tuple[int, str]:
+        """The same transaction with PIPELINING (RFC 2920), when the server offers it: MAIL, RCPT and DATA go in one
+        write and their three replies are read together, so a message costs two round trips instead of four (and
+        half the system calls on both ends). After a refused MAIL or RCPT, a server that still answers DATA with 354
+        gets an empty message (a lone ".") that it refuses for want of a recipient; the first refusal is returned."""
+        commands = f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
+        if commands.count("\n") != 3 or commands.count("\r") != 3:
+            raise ValueError("an address contains a line break")  # never an extra command, as putcmd refuses it
+        smtp.send(commands)
+        replies = [smtp.getreply() for _ in range(3)]
+        accepted = all(200 <= code < 300 for code, _ in replies[:2])
+        data_code, data_reply = replies[2]
+        if data_code == 354:
+            smtp.send(data + b".\r\n" if accepted else b".\r\n")
+            data_code, data_reply = smtp.getreply()
+            if accepted:
+                return data_code, _text(data_reply)
+        code, reply = next(((c, r) for c, r in replies[:2] if not 200 <= c < 300), (data_code, data_reply))
+        return SmtpTransport._refused(smtp, code, reply)
+
+    @staticmethod
+    def _refused(smtp: smtplib.SMTP, code: int, reply: bytes | str) -> tuple[int, str]:
+        """A refusal before the message data was taken: its code and text, the session left clean."""
         if code < 400:  # a success reply where a refusal or 354 was due: the session is confused
             raise smtplib.SMTPResponseException(code, f"unexpected reply {code} {_text(reply)}")
         if code >= 500:
