@@ -210,9 +210,11 @@ class GrpcServer:
 def wait_for_termination_signal() -> None:
     """Blocks until SIGINT or SIGTERM.
 
-    The handler only records the signal and sets the event: it runs between two bytecodes of the main thread, so
-    anything that takes a lock (logging does) could wait on a lock the interrupted code holds. The line is logged
-    once the wait is over."""
+    The wait wakes every half second: the kernel may deliver the signal to any thread (pika's, gRPC's), and then
+    CPython only flags it for the main thread, whose handler runs at its next bytecode; a main thread blocked in a
+    wait without timeout would never get there, and the process would ignore SIGTERM until killed. The handler only
+    records the signal and sets the event (anything that takes a lock, as logging does, could wait on a lock the
+    interrupted code holds); the line is logged once the wait is over."""
     stop = threading.Event()
     received: list[int] = []
 
@@ -222,7 +224,8 @@ def wait_for_termination_signal() -> None:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    stop.wait()
+    while not stop.wait(0.5):
+        pass
     log.info("stopping", signal=signal.Signals(received[0]).name)
 
 
