@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from postman_shared.broker.topology import DEAD_LETTER_QUEUE, EMAIL_PRIORITY, QUEUE_CONSUMERS
-from tests.support.promql import defined_metric_names, family, metric_names
+from tests.support.promql import defined_metric_names, family, metric_names, promtool
 from tools.render_prometheus_rule import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,14 +63,6 @@ def alert_names() -> list[str]:
 def regex_alternatives(expr: str, label: str) -> list[set[str]]:
     """The values of every ``label=~"a|b|c"`` matcher in the expression."""
     return [set(values.split("|")) for values in re.findall(rf'\b{label}=~"([^"]*)"', expr)]
-
-
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is missing, so the alerting rules cannot be checked: run `make promtool` as root, or "
-                    "`apt-get install prometheus` (Debian's package provides /usr/bin/promtool)")
-    return path
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
