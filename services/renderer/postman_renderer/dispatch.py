@@ -177,16 +177,13 @@ class JobRenderer:
 
     @contextlib.contextmanager
     def _job_lock(self, job_id: int) -> Iterator[bool]:
+        """The job's advisory lock for one slice, held by a transaction left open for the slice: released when it
+        ends, and by PostgreSQL if the renderer dies. Transaction-scoped on purpose: behind PgBouncer in transaction
+        mode (deploy/stores/postgres) a session-level lock would be taken on one server connection and its unlock
+        sent on another, leaking the lock and leaving the job unrendered for good."""
         key = _LOCK_SPACE | (job_id & 0xFFFFFFFF)
-        with self._database.engine.connect() as connection:
-            held = bool(connection.execute(select(func.pg_try_advisory_lock(key))).scalar())
-            connection.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    connection.execute(select(func.pg_advisory_unlock(key)))
-                    connection.commit()
+        with self._database.engine.connect() as connection, connection.begin():
+            yield bool(connection.execute(select(func.pg_try_advisory_xact_lock(key))).scalar())
 
     def _render(self, send_job: SendJob, details: Any, room: int | None, log: Any) -> Rendered:
         status = details.job.status

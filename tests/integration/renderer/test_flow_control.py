@@ -168,3 +168,31 @@ def test_a_job_resumed_mid_way_and_delivered_twice_sends_each_remaining_recipien
     assert sorted(e["recipient_id"] for e in emails) == ids[30:]
     assert depth(amqp_channel) == 0
     assert published(database, job_id) == len(ids)
+
+
+def test_a_job_another_delivery_is_rendering_is_left_to_it_and_its_lock_ends_with_the_slice(
+        services, database, publisher, amqp_channel):
+    """Two deliveries of one job (a continuation and a redelivery after a crash) never render at once: the one that
+    finds the job's lock taken drops out, and the lock ends with the slice (it is the slice transaction's, so that
+    behind PgBouncer in transaction mode it cannot be stranded on a server connection: not reproduced here, where
+    there is no PgBouncer)."""
+    from sqlalchemy import func, text
+
+    from postman_renderer.dispatch import _LOCK_SPACE
+
+    campaign_id, job_id, _ids = create_campaign(database, 100)
+    key = _LOCK_SPACE | job_id
+    with database.engine.connect() as other_slice, other_slice.begin():
+        assert other_slice.execute(select(func.pg_try_advisory_xact_lock(key))).scalar()
+        send(publisher, campaign_id, job_id)
+        time.sleep(2.0)
+        assert depth(amqp_channel) == 0, "the job was rendered while another delivery held it"
+    send(publisher, campaign_id, job_id)  # as the other delivery's continuation would
+    wait_for_depth(amqp_channel, WINDOW)
+    time.sleep(1.0)
+    with database.engine.connect() as connection:
+        advisory = connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": key}).scalar_one()
+    assert advisory == 0, "the job's lock outlived its slice"
+    assert published(database, job_id) == WINDOW
