@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -132,6 +134,7 @@ class ServiceRuntime:
         self._shutdown.append(step)
 
     def start(self) -> None:
+        client.allow_calls(self.identity)  # calls to other services allowed (again, for a runtime started anew)
         metrics_port = start_metrics_server(self.name, self.settings.metrics_port, self.settings.metrics_bind_host)
         with client.acting_as(self.identity):
             for step in self._startup:
@@ -148,6 +151,9 @@ class ServiceRuntime:
 
     def stop(self) -> None:
         self.stopping.set()
+        # A call still waiting on another service (itself stopping, as a whole release restarts) is cancelled after
+        # a few seconds: its batch goes back on the queue rather than holding the stop for the call's deadline.
+        client.begin_stopping(self.identity)
         if self.grpc is not None:
             self.grpc.set_serving(False)
         for consumer in self._consumers:
@@ -155,6 +161,7 @@ class ServiceRuntime:
         deadline = time.monotonic() + STOP_THREADS_SECONDS  # one budget for all: a pod's grace period is finite
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._report_unstopped()
         if self.grpc is not None:
             self.grpc.stop(grace=GRPC_GRACE_SECONDS)
         for step in self._shutdown:
@@ -164,7 +171,19 @@ class ServiceRuntime:
         if self._database is not None:
             self._database.dispose()
         tracing.flush()
+        client.allow_calls(self.identity)  # stopped: nothing of it is left waiting (the process exits now)
         self.log.info("stopped")
+
+    def _report_unstopped(self) -> None:
+        """Logs each worker thread still running when the stop budget is spent, with where it is stuck: what an SRE
+        needs when a pod is killed at the end of its grace period."""
+        frames = sys._current_frames()
+        for thread in self._threads:
+            if thread.is_alive():
+                frame = frames.get(thread.ident or -1)
+                where = "".join(traceback.format_stack(frame)[-8:]) if frame is not None else "(no frame)"
+                self.log.error("worker thread did not stop in time", thread=thread.name,
+                               budget_seconds=STOP_THREADS_SECONDS, stack=where)
 
     def run(self) -> None:
         """Starts everything and blocks until SIGINT or SIGTERM, then stops cleanly."""

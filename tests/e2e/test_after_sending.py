@@ -26,7 +26,7 @@ from postman_auth import api_keys
 from tests.fakes.smtp import FakeSmtpServer, ReceivedMessage
 from tests.support.api_client import ApiError, PostmanApi
 from tests.support.imap import ImapServer, dovecot
-from tests.support.processes import RunningSystem, start_service, start_system, stop_system
+from tests.support.processes import RunningSystem, assert_stopped_cleanly, start_service, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def system(stores, tmp_path_factory, smtp, mailbox: ImapServer):
              "the second sender-email replica to consume")
     yield running
     codes = stop_system(running)
-    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+    assert_stopped_cleanly(running, codes)
 
 
 def new_api(system: RunningSystem, database) -> tuple[PostmanApi, str]:

@@ -19,7 +19,7 @@ from postman_auth import api_keys
 from tests.fakes.smtp import FakeSmtpServer
 from tests.support.agencies import officer_of_new_agency
 from tests.support.api_client import ApiError, PostmanApi
-from tests.support.processes import RunningSystem, start_service, start_system, stop_system
+from tests.support.processes import RunningSystem, assert_stopped_cleanly, start_service, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +62,7 @@ def system(stores, tmp_path: Path, smtp):
     running = start_system(stores, tmp_path, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port))
     yield running
     codes = stop_system(running)
-    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+    assert_stopped_cleanly(running, codes)
 
 
 def test_a_thousand_recipients_each_receive_exactly_their_own_message(system, smtp, database):

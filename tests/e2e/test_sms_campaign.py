@@ -20,7 +20,7 @@ from postman_auth import api_keys
 from postman_shared.credentials import new_master_key
 from tests.fakes.twilio import FakeTwilio
 from tests.support.api_client import PostmanApi
-from tests.support.processes import RunningSystem, start_service, start_system, stop_system
+from tests.support.processes import RunningSystem, assert_stopped_cleanly, start_service, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def system(stores, tmp_path: Path, twilio):
     running = start_system(stores, tmp_path, TWILIO_API_BASE=twilio.base_url, CREDENTIALS_KEY=new_master_key())
     yield running
     codes = stop_system(running)
-    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+    assert_stopped_cleanly(running, codes)
 
 
 def new_api(system: RunningSystem, database, email: str) -> PostmanApi:

@@ -20,7 +20,7 @@ from postman_shared.credentials import new_master_key
 from tests.fakes.telegram import FakeTelegram
 from tests.integration.sender_telegram.conftest import contact, message_update, new_bot_token
 from tests.support.api_client import ApiError, PostmanApi
-from tests.support.processes import start_system, stop_system
+from tests.support.processes import assert_stopped_cleanly, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def system(stores, tmp_path: Path, telegram):
     running = start_system(stores, tmp_path, TELEGRAM_API_BASE=telegram.base_url, CREDENTIALS_KEY=new_master_key())
     yield running
     codes = stop_system(running)
-    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly on SIGTERM: {codes}"
+    assert_stopped_cleanly(running, codes)
 
 
 def wait_until(condition, what: str, timeout: float = 30.0):

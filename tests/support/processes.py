@@ -166,6 +166,14 @@ def stop_system(system: RunningSystem, timeout: float = 30.0) -> dict[str, int |
     return codes
 
 
+def assert_stopped_cleanly(system: RunningSystem, codes: dict[str, int | None]) -> None:
+    """Every service exited 0 on SIGTERM; otherwise fails naming them, with the end of each one's log (where the
+    runtime says which worker thread did not stop, and where it was stuck)."""
+    unclean = {name: code for name, code in codes.items() if code != 0}
+    assert not unclean, f"services did not stop cleanly on SIGTERM: {unclean}\n" + "\n".join(
+        f"--- {name}\n{system.logs(name, tail=60)}" for name in unclean)
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident memory (VmHWM) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

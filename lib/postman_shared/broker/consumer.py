@@ -308,6 +308,14 @@ class BatchConsumer:
         """Hands each message of a failed batch to the handler alone: acks, dead-letters or requeues it by itself."""
         succeeded = 0
         for position, delivery in enumerate(batch):
+            if self._stopping.is_set():
+                # Stopping: the untried rest goes back on the queue (for this or another replica) at once, rather
+                # than one message at a time against a store or service that may be going away too.
+                log.warning("stopping, requeueing the rest of a failed batch", queue=self._queue,
+                            size=len(batch) - position)
+                channel.basic_nack(batch[-1].delivery_tag, multiple=True, requeue=True)
+                HANDLED.labels(self._queue, "requeued").inc(len(batch) - position)
+                break
             if succeeded == 0 and position >= SYSTEMIC_AFTER:
                 # Every message tried so far is settled, and those after the batch have higher tags: this multiple
                 # nack requeues exactly the untried rest.

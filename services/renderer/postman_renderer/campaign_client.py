@@ -38,7 +38,7 @@ class CampaignClient:
         request = campaign_pb2.StreamRecipientsRequest(
             campaign_id=campaign_id, after_id=after_id, batch_size=batch_size, valid_only=True, limit=limit
         )
-        responses = self._stub().StreamRecipients(request, wait_for_ready=True)
+        responses = client.track(self._stub().StreamRecipients(request, wait_for_ready=True))
         try:
             for batch in responses:
                 yield batch.recipients

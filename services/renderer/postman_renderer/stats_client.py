@@ -30,7 +30,7 @@ class StatsClient:
         """Ascending batches of the campaign's recipient ids that have an outcome, after ``after_id``. One stream
         without a deadline, read alongside the recipients stream (ServiceError on failure)."""
         request = stats_pb2.RecordedRecipientsRequest(campaign_id=campaign_id, after_id=after_id)
-        responses = self._stub().StreamRecordedRecipients(request, wait_for_ready=True)
+        responses = client.track(self._stub().StreamRecordedRecipients(request, wait_for_ready=True))
         try:
             for batch in responses:
                 yield batch.ids

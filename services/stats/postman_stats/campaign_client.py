@@ -41,7 +41,7 @@ class CampaignClient:
         request = suppression_pb2.StreamUnsubscribesRequest(campaign_id=campaign_id)
         found: dict[str, suppression_pb2.UnsubscribeState] = {}
         try:
-            for batch in stub.StreamUnsubscribes(request, wait_for_ready=True, timeout=600):
+            for batch in client.track(stub.StreamUnsubscribes(request, wait_for_ready=True, timeout=600)):
                 found.update((u.recipient, u) for u in batch.unsubscribes)
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
@@ -55,7 +55,7 @@ class CampaignClient:
         request = campaign_pb2.StreamRecipientsRequest(campaign_id=campaign_id, batch_size=EXPORT_BATCH,
                                                        valid_only=False)
         try:
-            for batch in self._stub().StreamRecipients(request, wait_for_ready=True):
+            for batch in client.track(self._stub().StreamRecipients(request, wait_for_ready=True)):
                 yield batch.recipients
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
