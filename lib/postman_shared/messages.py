@@ -7,6 +7,7 @@ a retry job (``retry``) is ``<recipient_id>.<job_id>``: a new message to the sen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -248,6 +249,37 @@ class JobRendered:
 
     def to_dict(self) -> dict[str, Any]:
         return _fields(self)
+
+
+# A batch of delivery events of one campaign job in one queue message: {"kind": "events", "campaign_id", "job_id",
+# "events": [event, ...]}. A sender announces each batch's outcomes this way, one publish, confirm, delivery and ack
+# for up to a batch of recipients instead of one each (in RabbitMQ's and pika's CPU, most of a message's cost).
+EVENT_BATCH_KIND = "events"
+
+
+def event_batch_bodies(events: Sequence[DeliveryEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """The events as (message id, body) pairs: one body per campaign job (its ids are the message's correlation
+    headers), the events in their order. The id names the job, first recipient and count: a redelivered batch
+    announces the same message again (stats ignores events it has recorded)."""
+    by_job: dict[tuple[int, int], list[DeliveryEvent]] = {}
+    for event in events:
+        by_job.setdefault((event.campaign_id, event.job_id), []).append(event)
+    bodies = []
+    for (campaign_id, job_id), group in by_job.items():
+        message_id = f"events-{campaign_id}-{job_id}-{group[0].kind}-{group[0].recipient_id}-{len(group)}"
+        bodies.append((message_id, {"kind": EVENT_BATCH_KIND, "campaign_id": campaign_id, "job_id": job_id,
+                                    "events": [_fields(event) for event in group]}))
+    return bodies
+
+
+def inner_events(d: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events a DELIVERY_EVENTS message carries: the list of an event batch, else the message itself."""
+    if d.get("kind") != EVENT_BATCH_KIND:
+        return [d]
+    inner = d.get("events")
+    if not isinstance(inner, list) or not all(isinstance(event, dict) for event in inner):
+        raise TypeError("an event batch's events must be a list of objects")
+    return inner
 
 
 def parse_event(d: dict[str, Any]) -> DeliveryEvent | JobRendered:

@@ -27,9 +27,9 @@ from postman_sender_email.metrics import MESSAGES, SUPPRESSED_MESSAGES
 from postman_sender_email.models import EmailDelivery
 from postman_sender_email.retry import RetryPolicy, gave_up
 from postman_sender_email.transports import Email, EmailTransport, Outcome, campaign_of
-from postman_shared.broker import OutgoingMessage, Publisher
-from postman_shared.broker.topology import DELIVERY_EVENTS
+from postman_shared.broker import Publisher
 from postman_shared.db import Database
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.delivery_log import WITHHELD, DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, RenderedEmail
@@ -103,7 +103,7 @@ def deliver(
     parked = [retry.next_attempt(email, attempt(email)) for email in waiting]
     events = [_event(email, recorded[email.message_id]) for email in unique
               if email.message_id not in waiting_ids and email.message_id in recorded]
-    publisher.publish(parked + [OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events])
+    publisher.publish(parked + delivery_event_messages(events))
 
     for email in fresh:
         status = "RETRY" if email.message_id in waiting_ids else final[email.message_id].status

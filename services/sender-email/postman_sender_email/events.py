@@ -33,9 +33,10 @@ from postman_sender_email.metrics import EVENTS
 from postman_sender_email.models import EmailDelivery
 from postman_sender_email.sns_replays import ReplayMemory
 from postman_shared.broker import Delivery, OutgoingMessage, Publisher
-from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_EVENTS_RETRY
+from postman_shared.broker.topology import EMAIL_EVENTS_RETRY
 from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
 from postman_shared.db import Database
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, EmailEvent
 from postman_shared.outcomes import COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, MessageStatus, SuppressionReason
@@ -185,8 +186,7 @@ class EventHandler:
         if suppressions and self._suppressions is not None:
             added = self._suppressions.add(suppressions)  # a failure requeues the batch: nothing is lost
             log.info("addresses suppressed after bounces and complaints", added=added, reported=len(suppressions))
-        self._publisher.publish([OutgoingMessage(DELIVERY_EVENTS, r.to_dict(), f"receipt-{r.recipient_id}-{r.status}")
-                                 for r in receipts] + waiting)
+        self._publisher.publish(delivery_event_messages(receipts) + waiting)
 
     def _wait_ms(self, attempt: int) -> int:
         """How long an unmatched event waits after its ``attempt``-th try: 1 s, 4 s, 16 s, then the retry delay."""

@@ -32,9 +32,10 @@ from postman_sender_sms.metrics import MESSAGES
 from postman_sender_sms.models import SmsDelivery
 from postman_sender_sms.twilio_transport import Outcome, TwilioSender
 from postman_shared.broker import OutgoingMessage, Publisher
-from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_SEND
+from postman_shared.broker.topology import SMS_SEND
 from postman_shared.callbacks import sms_status_path
 from postman_shared.db import Database
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.delivery_log import WITHHELD, DeliveryLog, delivery_event, log_batch, log_entry
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
@@ -118,7 +119,7 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
 
     put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
     events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
-    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
+    publisher.publish(delivery_event_messages(events)
                       + [OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in put_back])
 
     for outcome in outcomes.values():

@@ -33,9 +33,10 @@ from postman_sender_sms.delivery import DELIVERIES
 from postman_sender_sms.metrics import RECEIPTS
 from postman_sender_sms.models import SmsDelivery, TransactionalSms
 from postman_shared.broker import Delivery, OutgoingMessage
-from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_STATUS_RETRY
+from postman_shared.broker.topology import SMS_STATUS_RETRY
 from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
 from postman_shared.db import Database
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, SmsStatusReport
 
@@ -107,7 +108,7 @@ class ReceiptHandler:
             if failed:
                 with self._database.unit_of_work() as session:
                     DELIVERIES.mark_failed(session, failed)
-            self._publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events] + waiting)
+            self._publish(delivery_event_messages(events) + waiting)
             for event in events:
                 RECEIPTS.labels(outcome=event.status.lower()).inc()
         return malformed

@@ -31,8 +31,9 @@ from postman_sender_telegram.metrics import MESSAGES, PROVIDER_RETRIES
 from postman_sender_telegram.models import TelegramDelivery
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.broker import OutgoingMessage, Publisher
-from postman_shared.broker.topology import DELIVERY_EVENTS, TELEGRAM_SEND
+from postman_shared.broker.topology import TELEGRAM_SEND
 from postman_shared.db import Database
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.delivery_log import WITHHELD, DeliveryLog, Outcome, delivery_event, log_batch, log_entry
 from postman_shared.logging import get_logger
 from postman_shared.messages import RenderedTelegram
@@ -175,7 +176,7 @@ def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: Tele
 
     put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
     events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
-    publisher.publish([OutgoingMessage(DELIVERY_EVENTS, e.to_dict(), e.message_id) for e in events]
+    publisher.publish(delivery_event_messages(events)
                       + [OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in put_back])
 
     for outcome in outcomes.values():

@@ -27,7 +27,8 @@ def build(settings: Settings) -> ServiceRuntime:
     thresholds = halting.Thresholds.from_settings(settings)
     runtime.add_consumer(
         BatchConsumer(
-            settings.amqp_url, DELIVERY_EVENTS, EventHandler(runtime.database, campaigns, thresholds),
+            settings.amqp_url, DELIVERY_EVENTS,
+            EventHandler(runtime.database, campaigns, thresholds, chunk=settings.stats_batch_size),
             batch_size=settings.stats_batch_size, prefetch=2 * settings.stats_batch_size,
         )
     )

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from postman_shared.broker.topology import DELIVERY_EVENTS
-from postman_shared.messages import RenderedEmail
+from postman_shared.messages import RenderedEmail, inner_events
 
 SENDER = "Postman Test <donotreply@mail.postman.gov.sg>"
 
@@ -35,7 +35,7 @@ def wait_for_events(channel, count: int, timeout: float = 30.0) -> list[dict]:
             assert time.monotonic() < deadline, f"only {len(events)} of {count} delivery events arrived"
             time.sleep(0.02)
             continue
-        events.append(json.loads(body))
+        events.extend(inner_events(json.loads(body)))  # a sender's batch of events is one message
     return events
 
 

@@ -8,6 +8,7 @@ from postman_sender_email import delivery
 from postman_sender_email.transports.outbox import OutboxTransport
 from postman_shared.broker import Publisher
 from postman_shared.db import Database
+from postman_shared.messages import inner_events
 from tests.integration.sender_email.support import rendered, wait_for_events
 
 
@@ -21,7 +22,7 @@ class CommitObservingPublisher:
         self.announced: list[set[str]] = []
 
     def publish(self, messages):
-        ids = [str(m.body["recipient_id"]) for m in messages]
+        ids = [str(event["recipient_id"]) for m in messages for event in inner_events(m.body)]
         with self._observer.session() as session:
             committed = session.execute(
                 text("SELECT message_id FROM email_deliveries WHERE message_id = ANY(:ids)"), {"ids": ids},

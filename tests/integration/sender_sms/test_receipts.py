@@ -24,7 +24,7 @@ from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_STATUS_RETRY
 from postman_shared.broker.waiting import ATTEMPT_HEADER
 from postman_shared.callbacks import sms_status_path
 from postman_shared.credentials import sealer_from_settings
-from postman_shared.messages import SmsStatusReport
+from postman_shared.messages import SmsStatusReport, inner_events
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.sender_email.support import wait_for_events
 from tests.integration.sender_sms.conftest import StoredTwilio, rendered_sms
@@ -48,7 +48,8 @@ class Receipts:
                  for n, r in enumerate(reports)]
         dead = self.handler(batch)
         assert dead == [], "malformed"
-        return [m.body for m in self.published if m.routing_key == DELIVERY_EVENTS]  # type: ignore[misc]
+        return [event for m in self.published if m.routing_key == DELIVERY_EVENTS
+                for event in inner_events(m.body)]  # type: ignore[arg-type]
 
     @property
     def parked(self) -> list[OutgoingMessage]:

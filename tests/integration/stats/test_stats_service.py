@@ -11,8 +11,10 @@ from sqlalchemy import text
 from postman.v1 import campaign_pb2, campaign_pb2_grpc, stats_pb2, stats_pb2_grpc
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import DEAD_LETTER_QUEUE, DELIVERY_EVENTS
+from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError, from_rpc_error
+from postman_shared.messages import event_batch_bodies
 from tests.integration.stats.support import wait_until
 from tests.support import service_identity
 from tests.support.inprocess import running
@@ -171,3 +173,42 @@ def test_a_malformed_event_is_dead_lettered_and_the_rest_of_its_batch_recorded(
         wait_until(lambda: _counted(database, campaign.id) == 1, what="the good event counted")
         wait_until(lambda: amqp_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count == 2,
                    what="two malformed events dead-lettered")
+
+
+def test_a_senders_batch_of_events_in_one_message_is_recorded_event_by_event(
+        settings, stores, database, amqp_channel, make_campaign):
+    campaign = make_campaign(valid=5, job_status="SENT")
+    events = [campaign.sent(0), campaign.sent(1), campaign.error(2), campaign.sent(3), campaign.sent(4)]
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    try:
+        # Two senders' batches, one of them announced twice (a redelivered sender batch), and the job's total.
+        publisher.publish(delivery_event_messages(events[:3]) + delivery_event_messages(events[3:])
+                          + delivery_event_messages(events[:3])
+                          + [OutgoingMessage(DELIVERY_EVENTS, campaign.rendered().to_dict(), "rendered")])
+    finally:
+        publisher.close()
+    # Two events per transaction: the messages' five events span three.
+    with running(replace(settings, stats_batch_size=2), "campaign", "stats"):
+        wait_until(lambda: _job_status(database, campaign.job_id) == "LOGGED", what="the job logged")
+        stats = _stats(settings, campaign.id, campaign.user_id)
+
+    assert (stats.sent, stats.error, stats.unsent) == (4, 1, 0)
+    assert _counted(database, campaign.id) == 5, "the repeated batch is not counted twice"
+
+
+def test_a_batch_with_a_malformed_event_records_the_others_and_is_dead_lettered(
+        settings, stores, database, amqp_channel, make_campaign):
+    amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
+    campaign = make_campaign(valid=2, job_status="SENT")
+    (message_id, body), = event_batch_bodies([campaign.sent(0), campaign.sent(1)])
+    body["events"].insert(1, {**campaign.sent(1).to_dict(), "status": "MAYBE"})
+    publisher = Publisher(stores.amqp_url, app_id="test")
+    try:
+        publisher.publish([OutgoingMessage(DELIVERY_EVENTS, body, message_id)])
+    finally:
+        publisher.close()
+    with running(replace(settings, stats_batch_size=10), "stats"):
+        wait_until(lambda: _counted(database, campaign.id) == 2, what="the good events counted")
+        wait_until(lambda: amqp_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True).method.message_count == 1,
+                   what="the batch dead-lettered for a person to see")
+    amqp_channel.queue_purge(DEAD_LETTER_QUEUE)
