@@ -29,6 +29,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +208,44 @@ def machine_cpu_seconds() -> float:
     return (user + nice + system_time + irq + softirq + steal) / CLOCK_TICKS
 
 
+def rss_mb(pid: int) -> float:
+    """The process's resident memory now (VmRSS) in MB; 0 once it has ended."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class BrokerMemory:
+    """RabbitMQ's resident memory (beam.smp) sampled every second while a stage runs: where it started and its
+    peak. With the render window it must stay flat however large the campaign (issue 15: under 300 MB)."""
+
+    def __init__(self) -> None:
+        self._pids = list(processes_named({"beam.smp": "RabbitMQ"}))
+        self.start = self.peak = self._now()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _now(self) -> float:
+        return sum(rss_mb(pid) for pid in self._pids)
+
+    def _sample(self) -> None:
+        while not self._done.wait(1.0):
+            self.peak = max(self.peak, self._now())
+
+    def __enter__(self) -> "BrokerMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._now())
+
+
 @dataclass
 class Delivery:
     label: str
@@ -214,6 +253,7 @@ class Delivery:
     suppressed: int
     seconds: float
     cpu: dict[str, float]  # CPU seconds over the send, per process (kind)
+    broker_mb: tuple[float, float] = (0.0, 0.0)  # RabbitMQ's resident memory at the send and its peak during it
 
     @property
     def rate(self) -> float:
@@ -237,6 +277,7 @@ class UploadCost:
     processing_seconds: float  # upload/complete's end until upload/status says done
     cpu: dict[str, float]  # CPU seconds over the whole upload (PUT and processing), per process (kind)
     bare_csv_cpu_per_row: float
+    broker_mb: tuple[float, float] = (0.0, 0.0)  # RabbitMQ's resident memory at the start and its peak
 
     @property
     def rate(self) -> float:
@@ -264,17 +305,19 @@ def deliver(api: PostmanApi, system: RunningSystem, database: str, sink_pid: int
             recipients: int, suppressed: int) -> Delivery:
     before = cpu_snapshot(system, database, sink_pid)
     send_started = time.perf_counter()
-    api.send(campaign_id)
-    stats = api.wait_for_status(campaign_id, "LOGGED", timeout=1800, poll=0.25)
+    with BrokerMemory() as broker:
+        api.send(campaign_id)
+        stats = api.wait_for_status(campaign_id, "LOGGED", timeout=7200, poll=0.25)
     elapsed = time.perf_counter() - send_started
     after = cpu_snapshot(system, database, sink_pid)
     blacklisted = stats.get("outcomes", {}).get("blacklisted", 0)
     if stats["sent"] != recipients - suppressed or blacklisted != suppressed:
         sys.exit(f"{label}: expected {recipients - suppressed:,} sent and {suppressed:,} blacklisted: {stats}")
     delivery = Delivery(label, recipients - suppressed, suppressed, elapsed,
-                        {name: after[name] - before.get(name, 0.0) for name in after})
+                        {name: after[name] - before.get(name, 0.0) for name in after}, (broker.start, broker.peak))
     print(f"{label}: {recipients:,} recipients ({suppressed:,} suppressed), send -> LOGGED in {elapsed:.1f}s "
-          f"= {delivery.rate:,.0f} recipients/s", flush=True)
+          f"= {delivery.rate:,.0f} recipients/s; RabbitMQ {broker.start:.0f} MB -> peak {broker.peak:.0f} MB",
+          flush=True)
     return delivery
 
 
@@ -318,16 +361,17 @@ def main() -> None:
 
         before = cpu_snapshot(system, database_name, sink.pid)
         started = time.perf_counter()
-        api.upload(campaign_id, content, "bench.csv")
-        completed = time.perf_counter()
-        status = api.wait_for_upload(campaign_id, timeout=600)
-        processed = time.perf_counter()
+        with BrokerMemory() as upload_broker:
+            api.upload(campaign_id, content, "bench.csv")
+            completed = time.perf_counter()
+            status = api.wait_for_upload(campaign_id, timeout=1800)
+            processed = time.perf_counter()
         after = cpu_snapshot(system, database_name, sink.pid)
         if status.get("csv_error") or status.get("num_recipients") != args.recipients:
             sys.exit(f"upload failed: {status}")
         upload = UploadCost(args.recipients, completed - started, processed - completed,
                             {name: after[name] - before.get(name, 0.0) for name in after},
-                            bare_csv_cpu_per_row(content))
+                            bare_csv_cpu_per_row(content), (upload_broker.start, upload_broker.peak))
         print(f"upload: PUT {upload.put_seconds:.2f}s, processing {upload.processing_seconds:.2f}s "
               f"= {upload.rate:,.0f} rows/s; {1000 * upload.cpu_per_row:.4f} CPU ms per row = "
               f"{upload.cpu_per_row / upload.bare_csv_cpu_per_row:.1f} x a bare csv.reader loop's", flush=True)
@@ -339,7 +383,7 @@ def main() -> None:
             second = api.create_campaign("benchmark, suppressed share")
             api.set_template(second, TEMPLATE_SUBJECT, TEMPLATE_BODY)
             api.upload(second, content, "bench.csv")
-            status = api.wait_for_upload(second, timeout=600)
+            status = api.wait_for_upload(second, timeout=1800)
             if status.get("csv_error") or status.get("num_recipients") != args.recipients:
                 sys.exit(f"upload failed: {status}")
             deliveries.append(deliver(api, system, database_name, sink.pid, second,
@@ -380,6 +424,7 @@ def figures(args: argparse.Namespace, bare: BareLoop, upload: UploadCost, delive
             "cpu_ms_per_row_by_process": ms(upload.cpu, upload.rows),
             "bare_csv_cpu_ms_per_row": round(1000 * upload.bare_csv_cpu_per_row, 6),
             "cpu_per_row_vs_bare_csv": round(upload.cpu_per_row / upload.bare_csv_cpu_per_row, 3),
+            "rabbitmq_rss_mb": {"start": round(upload.broker_mb[0], 1), "peak": round(upload.broker_mb[1], 1)},
         },
         "deliveries": [{
             "label": d.label, "recipients": d.messages + d.suppressed, "suppressed": d.suppressed,
@@ -391,6 +436,7 @@ def figures(args: argparse.Namespace, bare: BareLoop, upload: UploadCost, delive
             "cpu_vs_bare_csv_row": round(d.pipeline_cpu_per_message / upload.bare_csv_cpu_per_row, 1),
             "machine_cpu_vs_bare_loop_machine": round(d.cpu_per_message("machine") * bare.messages
                                                       / max(bare.machine_cpu, 1 / CLOCK_TICKS), 3),
+            "rabbitmq_rss_mb": {"start": round(d.broker_mb[0], 1), "peak": round(d.broker_mb[1], 1)},
         } for d in deliveries],
         "peak_rss_mb": {name: round(mb, 1) for name, mb in memory.items()},
     }
@@ -423,6 +469,8 @@ def report(args: argparse.Namespace, facts: dict[str, Any], bare: BareLoop, uplo
               + " | ".join(f"{1000 * d.cpu_per_message(name):.3f}" for d in deliveries) + " |" for name in names]
     lines.append("| CPU ms per recipient: services + stores + sink | " + " | ".join(
         f"{1000 * d.pipeline_cpu_per_message:.3f}" for d in deliveries) + " |")
+    lines.append("| RabbitMQ resident memory: at the send -> peak (MB) | " + " | ".join(
+        f"{d.broker_mb[0]:.0f} -> {d.broker_mb[1]:.0f}" for d in deliveries) + " |")
     upload_names = [name for name in upload.cpu if name != "machine"]
     text = "\n".join([
         f"Run {facts['date']}, commit {facts['commit']}, {facts['machine']['cores']} cores, "
@@ -435,7 +483,8 @@ def report(args: argparse.Namespace, facts: dict[str, Any], bare: BareLoop, uplo
         f" (PUT {upload.put_seconds:.2f} s); CPU over the whole upload {1000 * upload.cpu_per_row:.4f} ms per row = "
         f"**{upload.cpu_per_row / upload.bare_csv_cpu_per_row:.1f} x** a bare csv.reader loop's over the same file "
         f"({1000 * upload.bare_csv_cpu_per_row:.4f} ms per row); by process (ms per row): "
-        + ", ".join(f"{name} {1000 * upload.cpu[name] / upload.rows:.4f}" for name in upload_names) + ".",
+        + ", ".join(f"{name} {1000 * upload.cpu[name] / upload.rows:.4f}" for name in upload_names)
+        + f"; RabbitMQ {upload.broker_mb[0]:.0f} MB -> peak {upload.broker_mb[1]:.0f} MB.",
         "", *lines, "",
         "| peak RSS | " + " | ".join(memory) + " |", "| --- |" + " ---: |" * len(memory),
         "| MB | " + " | ".join(f"{mb:.0f}" for mb in memory.values()) + " |"])

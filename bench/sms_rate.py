@@ -29,6 +29,7 @@ import pika  # noqa: E402
 from bench.results import run_facts, write_results  # noqa: E402
 from postman_campaign.models import Credential  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
+from postman_shared.broker.batches import batched  # noqa: E402
 from postman_shared.broker.topology import SMS_SEND  # noqa: E402
 from postman_shared.credentials import credential_aad, new_master_key, sealer_from_settings  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
@@ -88,7 +89,7 @@ def run_campaign(stores: Stores, twilio: FakeTwilio, credential_id: int, user_id
                             credential_id=credential_id, rate=rate) for n in range(count)]
     publisher = Publisher(stores.amqp_url, app_id="bench")
     try:
-        publisher.publish([OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in messages])
+        publisher.publish(batched([OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in messages]))
     finally:
         publisher.close()
     deadline = time.monotonic() + 60 + 3 * count / rate

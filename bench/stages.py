@@ -40,8 +40,10 @@ from postman_campaign.recipients_store import RecipientCopySource, copy_recipien
 from postman_renderer.email_template import EmailMessageTemplate, validate_email_template  # noqa: E402
 from postman_renderer.theme import EmailLook, ThemedEmail  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
+from postman_shared.broker.batches import batched  # noqa: E402
 from postman_shared.broker.topology import CAMPAIGN_SEND, DELIVERY_EVENTS, EMAIL_SEND  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
+from postman_shared.delivery_events import delivery_event_messages  # noqa: E402
 from postman_shared.messages import DeliveryEvent, JobRendered, RenderedEmail, SendJob  # noqa: E402
 from postman_shared.settings import Settings  # noqa: E402
 from postman_shared.unsubscribe_links import DEVELOPMENT_KEYS, UnsubscribeLinks, parse_keys  # noqa: E402
@@ -94,17 +96,18 @@ def seed_campaign(database: Database, recipients: int, job_status: str) -> tuple
         return campaign.id, job.id
 
 
-def publish_all(stores: Stores, messages: Iterator[OutgoingMessage]) -> None:
-    """Publishes with confirms, PUBLISH_BATCH at a time."""
+def publish_all(stores: Stores, messages: Iterator[OutgoingMessage],
+                pack: Callable[[list[OutgoingMessage]], list[OutgoingMessage]] = list) -> None:
+    """Publishes with confirms, PUBLISH_BATCH at a time (``pack``: batched for rendered messages)."""
     publisher = Publisher(stores.amqp_url, app_id="bench")
     try:
         batch: list[OutgoingMessage] = []
         for message in messages:
             batch.append(message)
             if len(batch) >= PUBLISH_BATCH:
-                publisher.publish(batch)
+                publisher.publish(pack(batch))
                 batch = []
-        publisher.publish(batch)
+        publisher.publish(pack(batch))
     finally:
         publisher.close()
 
@@ -130,9 +133,11 @@ def rendered_emails(count: int) -> Iterator[OutgoingMessage]:
 def delivery_events(campaign_id: int, job_id: int, count: int) -> Iterator[OutgoingMessage]:
     rendered = JobRendered(job_id=job_id, campaign_id=campaign_id, total=count)
     yield OutgoingMessage(DELIVERY_EVENTS, rendered.to_dict(), rendered.message_id)
-    for i in range(count):
-        event = DeliveryEvent(recipient_id=i + 1, campaign_id=campaign_id, job_id=job_id, status="SENT")
-        yield OutgoingMessage(DELIVERY_EVENTS, event.to_dict(), event.message_id)
+    # As the senders announce them: one message per sender batch (SENDER_BATCH_SIZE, 200) of a job.
+    for start in range(0, count, 200):
+        yield from delivery_event_messages([
+            DeliveryEvent(recipient_id=i + 1, campaign_id=campaign_id, job_id=job_id, status="SENT")
+            for i in range(start, min(count, start + 200))])
 
 
 # -- measuring -------------------------------------------------------------------------------------------------------
@@ -207,7 +212,7 @@ def sender_stage(count: int, transport: str, smtp_port: int, connections: int) -
     # campaign answers the sender's screening (suppression list, stopped jobs): one call of each per batch.
     with isolated(["campaign", "sender-email"], EMAIL_TRANSPORT=transport, SMTP_HOST="127.0.0.1",
                   SMTP_PORT=str(smtp_port), SMTP_CONNECTIONS=str(connections)) as (stores, database, start):
-        publish_all(stores, rendered_emails(count))
+        publish_all(stores, rendered_emails(count), batched)  # as the renderer packs them
         system = start()
         label = f"sender-email ({transport}{f', {connections} connections' if transport == 'smtp' else ''})"
         return wait_for(label, system, database, "SELECT count(*) FROM email_deliveries", count)

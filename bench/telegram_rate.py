@@ -32,6 +32,7 @@ from postman_campaign.models import Credential  # noqa: E402
 from postman_sender_telegram.credentials import plaintext_of  # noqa: E402
 from postman_sender_telegram.subscribers import SubscriberStore  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
+from postman_shared.broker.batches import batched  # noqa: E402
 from postman_shared.broker.topology import TELEGRAM_SEND  # noqa: E402
 from postman_shared.credentials import credential_aad, new_master_key, sealer_from_settings  # noqa: E402
 from postman_shared.db import Database  # noqa: E402
@@ -109,7 +110,7 @@ def run_campaign(stores: Stores, telegram: FakeTelegram, credential_id: int, cou
                                  credential_id=credential_id, rate=rate) for n in range(count)]
     publisher = Publisher(stores.amqp_url, app_id="bench")
     try:
-        publisher.publish([OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in messages])
+        publisher.publish(batched([OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in messages]))
     finally:
         publisher.close()
     deadline = time.monotonic() + 60 + 3 * count / rate

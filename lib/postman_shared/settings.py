@@ -219,6 +219,7 @@ class Settings:
     render_batch_size: int = 500
     # flow control: rendering stops while a channel's queue holds this many messages or more; 0: no limit
     render_window: int = 2000
+    rendered_per_message: int = 50
     sender_prefetch: int = 1000
     sender_batch_size: int = 200
     stats_batch_size: int = 500
@@ -345,6 +346,7 @@ class Settings:
             email_masthead_domains=_str(e, "EMAIL_MASTHEAD_DOMAINS", cls.email_masthead_domains),
             render_batch_size=_int(e, "RENDER_BATCH_SIZE", cls.render_batch_size),
             render_window=_int(e, "RENDER_WINDOW", cls.render_window),
+            rendered_per_message=max(1, _int(e, "RENDERED_PER_MESSAGE", cls.rendered_per_message)),
             sender_prefetch=_int(e, "SENDER_PREFETCH", cls.sender_prefetch),
             sender_batch_size=_int(e, "SENDER_BATCH_SIZE", cls.sender_batch_size),
             stats_batch_size=_int(e, "STATS_BATCH_SIZE", cls.stats_batch_size),

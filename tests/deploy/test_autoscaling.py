@@ -91,7 +91,8 @@ def test_a_full_render_window_asks_for_every_sender_pod_and_an_empty_queue_for_t
     than window / maximum would never scale a sender to its maximum: with 20,000 per pod and a 2,000 window, a big
     campaign ran on the minimum pods."""
     [config] = [doc for doc in rendered() if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "postman-config"]
-    window = int(config["data"]["RENDER_WINDOW"])
+    # The window is in rendered messages; the queue's depth in queue messages, each a batch of RENDERED_PER_MESSAGE.
+    window = int(config["data"]["RENDER_WINDOW"]) // int(config["data"]["RENDERED_PER_MESSAGE"])
     assert window > 0
     for name, scaled in of_kind("ScaledObject").items():
         if name == "renderer":

@@ -259,7 +259,8 @@ def test_a_batch_whose_messages_all_fail_alone_too_is_requeued_after_a_few_tries
 
     def handler(batch):
         calls.append([d.message_id for d in batch])
-        consumer.stop()
+        if len(calls) == 1 + SYSTEMIC_AFTER:  # run returns after this batch
+            consumer.stop()
         raise RuntimeError("the database is down")
 
     consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=8, max_wait=0.5)
@@ -311,3 +312,94 @@ def test_a_failed_batch_of_one_is_requeued_not_handed_over_again_at_once(stores,
     # in a row by the same failure).
     assert calls == [("solo", 0), ("solo", 1)]
     assert _message_count(amqp_channel, poison_test_queue) == 0
+
+
+def test_a_batch_failing_while_the_consumer_stops_is_requeued_whole_at_once(stores, amqp_channel, poison_test_queue):
+    """A stopping service does not try a failed batch message by message (its dependencies may be stopping too):
+    the whole batch goes back on the queue, for this or another replica."""
+    _publish_direct(amqp_channel, poison_test_queue, [f"m{i}" for i in range(8)])
+    calls: list[list[str]] = []
+
+    def handler(batch):
+        calls.append([d.message_id for d in batch])
+        consumer.stop()  # SIGTERM arrives while the batch is handled
+        raise RuntimeError("a call to a stopping service was cancelled")
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=8, max_wait=0.5)
+    consumer.run()
+    assert calls == [[f"m{i}" for i in range(8)]]
+    back: list[str] = []
+    deadline = time.monotonic() + 10
+    while len(back) < 8 and time.monotonic() < deadline:
+        method, properties, _body = amqp_channel.basic_get(poison_test_queue, auto_ack=True)
+        if method is None:
+            time.sleep(0.05)
+        else:
+            back.append(properties.message_id)
+    assert sorted(back) == [f"m{i}" for i in range(8)]
+
+
+def test_a_consumer_counting_messages_closes_its_batch_at_its_size_in_messages(stores, amqp_channel, poison_test_queue):
+    from postman_shared.broker.batches import COUNT_HEADER
+
+    amqp_channel.confirm_delivery()
+    for n in range(5):  # five rendered batches of 40 messages each
+        amqp_channel.basic_publish("", poison_test_queue, b'{"kind":"batch","messages":[{}]}',
+                                   pika.BasicProperties(message_id=f"b{n}", delivery_mode=2,
+                                                        headers={COUNT_HEADER: 40}))
+    calls: list[list[str]] = []
+
+    def handler(batch):
+        calls.append([d.message_id for d in batch])
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, poison_test_queue, handler, batch_size=100, prefetch=10,
+                             max_wait=2.0, count_messages=True)
+    thread = _run_in_thread(consumer)
+    deadline = time.monotonic() + 30
+    while sum(len(c) for c in calls) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    consumer.stop()
+    thread.join(timeout=10)
+    assert calls[0] == ["b0", "b1", "b2"], "120 messages fill a batch of 100; not five deliveries"
+    assert [m for c in calls for m in c] == ["b0", "b1", "b2", "b3", "b4"]
+
+
+def test_a_batch_finishes_when_the_broker_drops_the_connection_in_its_middle_and_is_redelivered(stores):
+    """A sender's handler calls keepalive between messages it hands to its provider; the broker dropping the
+    connection then must not abort the batch before its outcomes are recorded (they would be sent again)."""
+    import subprocess
+
+    from postman_shared.broker.topology import QUEUE_ARGUMENTS
+
+    queue = "test.connection-drop"
+    setup = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
+    setup.channel().queue_declare(queue, durable=True, arguments=QUEUE_ARGUMENTS)
+    _publish_direct(setup.channel(), queue, ["only"])
+    setup.close()
+    finished: list[int] = []
+    handled: list[int] = []
+
+    def handler(batch):
+        handled.append(len(handled) + 1)
+        if len(handled) == 1:  # the first time: the broker closes every connection of the vhost mid-batch
+            subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", stores.vhost, "test fault"],
+                           check=True, capture_output=True, timeout=60)
+        for _ in range(10):  # as a sender does between the messages of its batch
+            consumer.keepalive()
+            time.sleep(0.1)
+        finished.append(len(handled))  # "recorded"
+        return []
+
+    consumer = BatchConsumer(stores.amqp_url, queue, handler, batch_size=1, max_wait=0.1)
+    thread = _run_in_thread(consumer)
+    deadline = time.monotonic() + 60
+    while len(finished) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    consumer.stop()
+    thread.join(timeout=10)
+    cleanup = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
+    cleanup.channel().queue_delete(queue)
+    cleanup.close()
+    assert finished[:1] == [1], "the batch in progress when the connection dropped still finished"
+    assert finished[1:2] == [2], "its ack was lost with the connection: the message came again, to be recognised"

@@ -48,6 +48,7 @@ from pika.exceptions import AMQPError
 from prometheus_client import Counter, Histogram
 
 from postman_shared import correlation, tracing
+from postman_shared.broker.batches import message_count
 from postman_shared.broker.topology import declare_topology
 from postman_shared.logging import get_logger, process_service
 
@@ -162,12 +163,16 @@ class BatchConsumer:
         batch_size: int = 200,
         prefetch: int = 500,
         max_wait: float = 0.05,
+        count_messages: bool = False,
     ) -> None:
         self._params = pika.URLParameters(amqp_url)
         self._queue = queue
         self._handler = handler
         self._batch_size = batch_size
-        self._prefetch = max(prefetch, batch_size)
+        # count_messages: a batch is counted in the messages its deliveries carry (a rendered batch is one delivery
+        # of RENDERED_PER_MESSAGE messages), and ``prefetch`` is in deliveries as given.
+        self._count_messages = count_messages
+        self._prefetch = prefetch if count_messages else max(prefetch, batch_size)
         self._max_wait = max_wait
         self._suspects = Suspects()
         self._stopping = threading.Event()
@@ -185,9 +190,20 @@ class BatchConsumer:
         self._stopping.set()
 
     def keepalive(self) -> None:
-        """Lets a long-running handler service heartbeats. Call only from the consumer's own thread."""
-        if self._connection is not None and self._connection.is_open:
-            self._connection.process_data_events(0)
+        """Lets a long-running handler service heartbeats. Call only from the consumer's own thread.
+
+        A connection lost meanwhile does not interrupt the handler: a sender in the middle of a batch has handed
+        messages to its provider, and must still record them, or their redelivery would send them again. The batch
+        then fails to be acked, and its redelivery finds them recorded (``make chaos`` saw a whole SMS batch sent
+        twice after one broker fault)."""
+        connection = self._connection
+        if connection is None or not connection.is_open:
+            return
+        try:
+            connection.process_data_events(0)
+        except AMQPError as exc:
+            log.warning("broker connection lost during a batch; finishing the batch, it will be redelivered",
+                        queue=self._queue, error=str(exc) or repr(exc))
 
     def queue_depth(self, queue: str) -> int:
         """How many messages ``queue`` holds ready (a passive declare on this consumer's connection). For flow
@@ -238,23 +254,27 @@ class BatchConsumer:
             self.ready.set()
             log.info("consuming", queue=self._queue, prefetch=self._prefetch, batch_size=self._batch_size)
             batch: list[Delivery] = []
+            size = 0  # deliveries, or with count_messages the messages they carry
             deadline = 0.0
             for method, properties, body in channel.consume(self._queue, inactivity_timeout=self._max_wait):
                 if method is not None:
                     if not batch:
                         deadline = time.monotonic() + self._max_wait
+                    headers = dict(properties.headers or {})
                     batch.append(
                         Delivery(
                             delivery_tag=method.delivery_tag,
                             message_id=properties.message_id or "",
                             redelivered=bool(method.redelivered),
                             body=body,
-                            headers=dict(properties.headers or {}),
+                            headers=headers,
                         )
                     )
-                if batch and (len(batch) >= self._batch_size or method is None or time.monotonic() >= deadline):
+                    size += message_count(headers) if self._count_messages else 1
+                if batch and (size >= self._batch_size or method is None or time.monotonic() >= deadline):
                     self._dispatch(channel, batch)
                     batch = []
+                    size = 0
                 if self._stopping.is_set() and not batch:
                     break
             channel.cancel()

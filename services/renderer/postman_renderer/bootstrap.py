@@ -32,6 +32,7 @@ def build(settings: Settings) -> ServiceRuntime:
         database=runtime.database,
         publisher=runtime.publisher,
         batch_size=settings.render_batch_size,
+        per_message=settings.rendered_per_message,  # rendered messages per AMQP message
         default_sender=settings.email_from,
         # The handler runs on the consumer's thread; between batches it lets the consumer answer heartbeats.
         keepalive=lambda: consumer.keepalive(),
@@ -40,7 +41,8 @@ def build(settings: Settings) -> ServiceRuntime:
         links=links,
         looks=looks,
         # Flow control: a channel's queue holds at most RENDER_WINDOW messages; jobs take turns, a slice each.
-        window=QueueWindow(settings.render_window, lambda queue: consumer.queue_depth(queue))
+        window=QueueWindow(settings.render_window, lambda queue: consumer.queue_depth(queue),
+                           settings.rendered_per_message)
         if settings.render_window > 0 else None,
     )
     # One job (or slice of a job) per batch, acked only when rendered and its next slice is back in line.

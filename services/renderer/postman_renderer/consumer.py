@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from postman_renderer.dispatch import JobCannotBeRendered, JobRenderer, Publishing, Rendered
+from postman_shared.broker.batches import RENDERED_PER_MESSAGE
 from postman_shared.broker.consumer import Delivery
 from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import CAMPAIGN_SEND, CAMPAIGN_SEND_WAIT
@@ -27,15 +28,19 @@ WAIT_MS = 500
 
 class QueueWindow:
     """Flow control by queue depth: a channel's queue may hold ``window`` ready messages. The room is what is left,
-    or none while less than a quarter of the window is free (so a job is not rendered in slivers)."""
+    or none while less than a quarter of the window is free (so a job is not rendered in slivers).
 
-    def __init__(self, window: int, depth: Callable[[str], int]) -> None:
+    The queue's depth counts AMQP messages, each a rendered batch of up to ``per_message`` messages: it is taken as
+    full batches (a single message, a retry's or one put back, counts as a batch: the window errs on the safe side)."""
+
+    def __init__(self, window: int, depth: Callable[[str], int], per_message: int = RENDERED_PER_MESSAGE) -> None:
         self._window = window
         self._depth = depth
+        self._per_message = per_message
         self._least = max(1, window // 4)
 
     def room(self, queue: str) -> int:
-        free = self._window - self._depth(queue)
+        free = self._window - self._depth(queue) * self._per_message
         return free if free >= self._least else 0
 
 

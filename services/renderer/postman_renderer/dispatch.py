@@ -43,6 +43,7 @@ from postman_renderer.stats_client import SortedIds
 from postman_renderer.telegram_template import TelegramMessageTemplate
 from postman_renderer.template import TemplateError
 from postman_renderer.theme import NO_LINK, OWN_LINK, EmailLook, ThemedEmail
+from postman_shared.broker.batches import RENDERED_PER_MESSAGE, batched
 from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
 from postman_shared.db import Database
@@ -128,6 +129,7 @@ class JobRenderer:
         links: UnsubscribeLinks | None = None,  # None: emails carry no unsubscribe link
         looks: Looks | None = None,  # None: every email in the default agency's look, without a masthead
         window: Window | None = None,  # None: a job is rendered whole, as fast as the broker takes it
+        per_message: int = RENDERED_PER_MESSAGE,  # rendered messages per AMQP message
     ) -> None:
         self._campaigns = campaigns
         self._database = database
@@ -140,6 +142,7 @@ class JobRenderer:
         self._links = links
         self._looks = looks
         self._window = window
+        self._per_message = max(1, per_message)
         self._envelopes: dict[int, Envelope] = {}  # of recent jobs (oldest first), for their next slices
         self._queues: dict[int, str] = {}  # the channel's queue of recent jobs (oldest first), for their waits
 
@@ -234,7 +237,8 @@ class JobRenderer:
                     due = due[:room]
                     last_id = due[-1].id
                 if due:
-                    self._publisher.publish([envelope.message(r) for r in due])
+                    # RENDERED_PER_MESSAGE messages to an AMQP message (postman_shared.broker.batches).
+                    self._publisher.publish(batched([envelope.message(r) for r in due], self._per_message))
                 with self._database.unit_of_work() as session:
                     progress.record_batch(session, send_job.job_id, last_id, len(due))
                 published += len(due)

@@ -20,6 +20,7 @@ from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transactional_api import TransactionalEmailServicer
 from postman_sender_email.transports import Email, EmailTransport
 from postman_shared.broker import BatchConsumer
+from postman_shared.broker.batches import rendered_prefetch
 from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND, EMAIL_TEST
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.job_stops import JobStops, campaign_fetch
@@ -96,7 +97,10 @@ def build(settings: Settings) -> ServiceRuntime:
     backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))
     email_send = consumer.EmailConsumer(
         transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff),
-        batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
+        # Batches and the prefetch in messages: a rendered batch is one delivery of up to RENDERED_PER_MESSAGE.
+        batch_size=settings.sender_batch_size,
+        prefetch=rendered_prefetch(settings.sender_prefetch, settings.rendered_per_message),
+        count_messages=True,
     )
     runtime.add_consumer(email_send)
     runtime.add_consumer(_priority_consumer(settings, runtime))

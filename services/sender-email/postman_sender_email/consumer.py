@@ -9,6 +9,7 @@ from postman_sender_email.delivery import BatchReport
 from postman_sender_email.retry import OutageBackoff, attempt_of
 from postman_sender_email.transports import EmailTransport
 from postman_shared.broker import BatchConsumer, Delivery
+from postman_shared.broker.batches import decode_each
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
@@ -21,19 +22,12 @@ _LONGEST_MESSAGE_ID = 64
 
 
 def decode(batch: list[Delivery]) -> tuple[list[RenderedEmail], dict[str, int], list[Delivery]]:
-    """The well-formed emails of a batch, the attempt each message id is on, and the deliveries that are not
-    well-formed (to be dead-lettered)."""
+    """The well-formed emails of a batch (a delivery carries one, or a rendered batch of them), the attempt each
+    message id is on, and the deliveries that are not well-formed (to be dead-lettered)."""
+    decoded, malformed = decode_each(batch, RenderedEmail.from_dict, "rendered email")
     emails: list[RenderedEmail] = []
     attempts: dict[str, int] = {}
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            email = RenderedEmail.from_dict(delivery.json())
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("malformed rendered email", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-            continue
+    for delivery, email in decoded:
         emails.append(email)
         # The same message twice in a batch (a redelivery next to its retry): the later attempt counts.
         attempts[email.message_id] = max(attempts.get(email.message_id, 0), attempt_of(delivery.headers))

@@ -19,6 +19,7 @@ from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.grpc_api import SmsSenderServicer
 from postman_sender_sms.transactional_api import TransactionalSmsServicer
 from postman_shared.broker import BatchConsumer
+from postman_shared.broker.batches import rendered_prefetch
 from postman_shared.broker.topology import SMS_SEND, SMS_STATUS
 from postman_shared.credentials import sealer_from_settings
 from postman_shared.job_stops import JobStops, campaign_fetch
@@ -64,7 +65,10 @@ def build(settings: Settings) -> ServiceRuntime:
 
     sms_send = BatchConsumer(
         settings.amqp_url, SMS_SEND, consumer.handler(deliver),
-        batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
+        # Batches and the prefetch in messages: a rendered batch is one delivery of up to RENDERED_PER_MESSAGE.
+        batch_size=settings.sender_batch_size,
+        prefetch=rendered_prefetch(settings.sender_prefetch, settings.rendered_per_message),
+        count_messages=True,
     )
     runtime.add_consumer(sms_send)
     runtime.add_consumer(BatchConsumer(

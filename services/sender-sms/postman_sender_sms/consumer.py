@@ -5,25 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from postman_shared.broker import Delivery
-from postman_shared.logging import get_logger
+from postman_shared.broker.batches import decode_each
 from postman_shared.messages import RenderedSms
-
-log = get_logger(component="consumer")
 
 
 def decode(batch: list[Delivery]) -> tuple[list[RenderedSms], list[Delivery]]:
-    """The well-formed messages of a batch, and the deliveries that are not (to be dead-lettered)."""
-    messages: list[RenderedSms] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            messages.append(RenderedSms.from_dict(delivery.json()))
-        except (ValueError, KeyError, TypeError) as exc:
-            # The problem names a field, never the message's text.
-            log.error("malformed rendered sms", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return messages, malformed
+    """The well-formed messages of a batch (a delivery carries one, or a rendered batch of them), and the deliveries
+    that are not well-formed (to be dead-lettered)."""
+    decoded, malformed = decode_each(batch, RenderedSms.from_dict, "rendered sms")
+    return [message for _, message in decoded], malformed
 
 
 def handler(deliver: Callable[[Sequence[RenderedSms]], object]) -> Callable[[list[Delivery]], list[Delivery]]:

@@ -18,6 +18,7 @@ from postman_sender_telegram.grpc_api import TelegramSenderServicer
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_sender_telegram.updates import UpdateHandler
 from postman_shared.broker import BatchConsumer
+from postman_shared.broker.batches import rendered_prefetch
 from postman_shared.broker.topology import TELEGRAM_SEND, TELEGRAM_UPDATES
 from postman_shared.credentials import sealer_from_settings
 from postman_shared.job_stops import JobStops, campaign_fetch
@@ -54,7 +55,10 @@ def build(settings: Settings) -> ServiceRuntime:
 
     telegram_send = BatchConsumer(
         settings.amqp_url, TELEGRAM_SEND, consumer.handler(deliver),
-        batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
+        # Batches and the prefetch in messages: a rendered batch is one delivery of up to RENDERED_PER_MESSAGE.
+        batch_size=settings.sender_batch_size,
+        prefetch=rendered_prefetch(settings.sender_prefetch, settings.rendered_per_message),
+        count_messages=True,
     )
     runtime.add_consumer(telegram_send)
     runtime.add_consumer(BatchConsumer(

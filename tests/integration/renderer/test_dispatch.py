@@ -13,6 +13,7 @@ from sqlalchemy import select
 from postman_campaign.models import Campaign, Credential, EmailTemplate, Job, Recipient, SmsTemplate, TelegramTemplate
 from postman_renderer.models import RenderProgress
 from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker.batches import COUNT_HEADER, unbatched
 from postman_shared.broker.topology import (
     CAMPAIGN_SEND,
     DEAD_LETTER_QUEUE,
@@ -21,7 +22,7 @@ from postman_shared.broker.topology import (
     SMS_SEND,
     TELEGRAM_SEND,
 )
-from postman_shared.messages import RenderedSms, RenderedTelegram, SendJob
+from postman_shared.messages import RenderedSms, RenderedTelegram, SendJob, rendered_message_id
 from tests.support.agencies import officer_of_new_agency
 from tests.support.inprocess import running
 
@@ -76,7 +77,8 @@ def send(publisher, campaign_id: int, job_id: int) -> None:
 
 
 def receive(channel, queue: str, count: int) -> list[tuple[str, bytes]]:
-    """Waits for ``count`` messages on ``queue`` and takes them: (message id, body) pairs."""
+    """Waits for ``count`` messages on ``queue`` and takes them: (message id, body) pairs, a rendered batch's
+    messages each with the id a single message of it would have."""
     taken: list[tuple[str, bytes]] = []
     deadline = time.monotonic() + DEADLINE
     while len(taken) < count and time.monotonic() < deadline:
@@ -84,7 +86,16 @@ def receive(channel, queue: str, count: int) -> list[tuple[str, bytes]]:
         if method is None:
             time.sleep(0.05)
             continue
-        taken.append((properties.message_id, body))
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, dict) or decoded.get("kind") != "batch":
+            taken.append((properties.message_id, body))
+            continue
+        assert properties.headers[COUNT_HEADER] == len(decoded["messages"])
+        taken.extend((rendered_message_id(m["recipient_id"], m["job_id"], m["retry"]), json.dumps(m).encode())
+                     for m in unbatched(decoded))
     assert len(taken) == count, f"{queue}: got {len(taken)} of {count} messages"
     return taken
 

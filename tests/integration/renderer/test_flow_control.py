@@ -15,17 +15,20 @@ from sqlalchemy import select, update
 from postman_campaign.models import Campaign, EmailTemplate, Job, Recipient
 from postman_renderer.models import RenderProgress
 from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker.batches import unbatched
 from postman_shared.broker.topology import CAMPAIGN_SEND, EMAIL_SEND
 from postman_shared.messages import SendJob
 from tests.support.inprocess import running
 
 WINDOW = 50
+PER_MESSAGE = 10  # rendered messages per AMQP message: the queue's depth counts batches
 DEADLINE = 60.0
 
 
 @pytest.fixture
 def services(settings):
-    with running(replace(settings, render_batch_size=20, render_window=WINDOW), "auth", "campaign",
+    with running(replace(settings, render_batch_size=20, render_window=WINDOW,
+                                     rendered_per_message=PER_MESSAGE), "auth", "campaign",
                  "renderer") as runtimes:
         yield runtimes
 
@@ -61,6 +64,7 @@ def send(publisher, campaign_id: int, job_id: int) -> None:
 
 
 def depth(channel) -> int:
+    """AMQP messages on email.send: rendered batches of PER_MESSAGE at most."""
     return channel.queue_declare(EMAIL_SEND, passive=True).method.message_count
 
 
@@ -90,16 +94,16 @@ def take_all(channel, count: int) -> list[dict]:
         if method is None:
             time.sleep(0.02)
             continue
-        taken.append(json.loads(body))
+        taken.extend(unbatched(json.loads(body)))
     assert len(taken) == count, f"got {len(taken)} of {count} emails"
     return taken
 
 
 def held_at(channel, database, job_id: int, count: int) -> None:
     """The job stays at ``count`` messages in the queue: several waits pass and nothing more is rendered."""
-    wait_for_depth(channel, count)
+    wait_for_depth(channel, count // PER_MESSAGE)
     time.sleep(2.0)  # four times the renderer's wait: it looked again, and found no room
-    assert depth(channel) == count
+    assert depth(channel) == count // PER_MESSAGE  # in batches of PER_MESSAGE (render batches of 20 split in two)
     assert published(database, job_id) == count
 
 
@@ -188,7 +192,7 @@ def test_a_job_another_delivery_is_rendering_is_left_to_it_and_its_lock_ends_wit
         time.sleep(2.0)
         assert depth(amqp_channel) == 0, "the job was rendered while another delivery held it"
     send(publisher, campaign_id, job_id)  # as the other delivery's continuation would
-    wait_for_depth(amqp_channel, WINDOW)
+    wait_for_depth(amqp_channel, WINDOW // PER_MESSAGE)
     time.sleep(1.0)
     with database.engine.connect() as connection:
         advisory = connection.execute(text(

@@ -57,11 +57,21 @@ def test_a_job_without_room_waits():
 
 def test_the_room_is_the_window_less_the_queue_and_none_below_a_quarter_of_it():
     depths = {"email.send": 0}
-    window = QueueWindow(100, depths.__getitem__)
+    window = QueueWindow(100, depths.__getitem__, per_message=1)
     assert window.room("email.send") == 100
     depths["email.send"] = 75
     assert window.room("email.send") == 25
     depths["email.send"] = 76
     assert window.room("email.send") == 0
     depths["email.send"] = 500
+    assert window.room("email.send") == 0
+
+
+def test_the_queue_depth_counts_rendered_batches_as_full_ones():
+    depths = {"email.send": 0}
+    window = QueueWindow(2000, depths.__getitem__)  # RENDERED_PER_MESSAGE (50) messages per AMQP message
+    assert window.room("email.send") == 2000
+    depths["email.send"] = 10  # 10 batches: up to 500 messages
+    assert window.room("email.send") == 1500
+    depths["email.send"] = 31  # 1,550 messages: less than a quarter of the window is free
     assert window.room("email.send") == 0
