@@ -195,6 +195,15 @@ def test_the_setup_job_sets_queue_policies_through_the_in_cluster_brokers_manage
     assert "rabbitmq_management" in broker["spec"]["rabbitmq"]["additionalPlugins"]
 
 
+def test_the_brokers_memory_is_bounded_by_a_small_write_ahead_log() -> None:
+    """A quorum queue node keeps its WAL in memory until it rolls over: with the default (512 MiB) a node's memory
+    grows by that much under any sustained campaign, flow control or not."""
+    broker = the_one(with_stores(), "RabbitmqCluster")
+    config = dict(line.split(" = ", 1) for line in broker["spec"]["rabbitmq"]["additionalConfig"].splitlines()
+                  if " = " in line and not line.lstrip().startswith("#"))
+    assert 0 < int(config["raft.wal_max_size_bytes"]) <= 64_000_000
+
+
 def test_redis_url_names_the_service_and_password_of_the_redis_deployment() -> None:
     documents = with_stores()
     service = of_kind(documents, "Service")["redis"]

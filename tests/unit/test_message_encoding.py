@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 from pika.spec import Basic
 
-from postman_shared.broker.publisher import Publisher, _Batch
+from postman_shared.broker.consumer import Delivery
+from postman_shared.broker.publisher import OutgoingMessage, Publisher, _Batch
 from postman_shared.messages import DeliveryEvent, JobRendered, RenderedEmail, RenderedSms, RenderedTelegram, SendJob
 
 MESSAGES = [
@@ -30,6 +31,22 @@ def test_a_message_encodes_every_field_in_declared_order_as_asdict_did(message):
     encoded = message.to_dict()
     assert list(encoded) == [f.name for f in fields(message)]
     assert json.dumps(encoded) == json.dumps(asdict(message))  # the same bytes on the wire
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
+def test_the_wire_bytes_are_the_compact_utf8_json_the_json_module_wrote(message):
+    """orjson encodes the queue messages; a consumer of the previous release (json) reads the same bytes."""
+    body = {**message.to_dict(), "note": "你好 \"quoted\" \u2028 </script>", "counts": {3: 1, "x": [1.5, None, True]}}
+    expected = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    assert OutgoingMessage("q", body, "id").encoded() == expected
+    delivery = Delivery(delivery_tag=1, message_id="id", redelivered=False, body=expected, headers={})
+    assert delivery.json() == json.loads(expected)
+
+
+def test_a_body_that_is_not_strict_json_is_a_value_error():
+    for body in (b"not json", b"\xff\xfe", b"{\"a\": NaN}"):
+        with pytest.raises(ValueError):
+            Delivery(delivery_tag=1, message_id="id", redelivered=False, body=body, headers={}).json()
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)

@@ -32,7 +32,6 @@ one (a batch of one always does), else linked to each. The cost per message is a
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pika
 import structlog
 from opentelemetry import trace
@@ -73,7 +73,8 @@ class Delivery:
     headers: dict[str, Any]
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body decoded (orjson: strict UTF-8 JSON; its error is a ValueError, as json's)."""
+        return orjson.loads(self.body)
 
 
 # A handler returns the deliveries it could not process and that must be dead-lettered (malformed messages);

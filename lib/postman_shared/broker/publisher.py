@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pika
 import structlog
 from opentelemetry import trace
@@ -54,7 +54,9 @@ class OutgoingMessage:
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
             return self.body
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+        # orjson: the same compact UTF-8 JSON as json.dumps(separators=(",", ":"), ensure_ascii=False), several
+        # times faster on a rendered email (issue 15: encoding was a sixth of the renderer's publishing).
+        return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)  # int keys as strings, as json does
 
 
 _BODY_IDS = (("campaign_id", "x-postman-campaign-id"), ("job_id", "x-postman-job-id"))
