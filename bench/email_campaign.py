@@ -326,6 +326,8 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--bare", type=int, default=20_000, help="messages in the bare smtplib loop")
     parser.add_argument("--smtp-connections", type=int, default=4)
+    parser.add_argument("--log-level", default="INFO",
+                        help="the services' LOG_LEVEL; INFO is what make run uses (issue 15's targets hold there)")
     parser.add_argument("--suppressed-share", type=float, default=0.1,
                         help="share of recipients suppressed in the second campaign; 0: run the plain one only")
     parser.add_argument("--name", default="email_campaign",
@@ -344,7 +346,7 @@ def main() -> None:
               f"{1000 * bare.cpu_per_message:.3f} CPU ms per message (client + sink)", flush=True)
         system = start_system(
             stores, work, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink_port),
-            SMTP_CONNECTIONS=str(args.smtp_connections), LOG_LEVEL="WARNING",
+            SMTP_CONNECTIONS=str(args.smtp_connections), LOG_LEVEL=args.log_level,
         )
         database = Database(stores.database_url, pool_size=1)
         with database.unit_of_work() as session:
@@ -409,7 +411,7 @@ def figures(args: argparse.Namespace, bare: BareLoop, upload: UploadCost, delive
     return {
         "benchmark": "email_campaign",
         "parameters": {"recipients": args.recipients, "bare": args.bare, "smtp_connections": args.smtp_connections,
-                       "suppressed_share": args.suppressed_share, "log_level": "WARNING"},
+                       "suppressed_share": args.suppressed_share, "log_level": args.log_level},
         "bare_smtplib": {
             "messages": bare.messages, "seconds": round(bare.seconds, 3), "messages_per_second": round(bare.rate, 1),
             "cpu_ms_per_message": round(1000 * bare.cpu_per_message, 5),
@@ -473,7 +475,8 @@ def report(args: argparse.Namespace, facts: dict[str, Any], bare: BareLoop, uplo
         f"{d.broker_mb[0]:.0f} -> {d.broker_mb[1]:.0f}" for d in deliveries) + " |")
     upload_names = [name for name in upload.cpu if name != "machine"]
     text = "\n".join([
-        f"Run {facts['date']}, commit {facts['commit']}, {facts['machine']['cores']} cores, "
+        f"Run {facts['date']}, commit {facts['commit']}, services at LOG_LEVEL={args.log_level}, "
+        f"{facts['machine']['cores']} cores, "
         f"Python {facts['machine']['python']}.", "",
         f"Bare smtplib loop, one connection, same sink: **{bare.rate:,.0f} msg/s**, "
         f"{1000 * bare.cpu_per_message:.3f} CPU ms per message (client {1000 * bare.client_cpu / bare.messages:.3f}"

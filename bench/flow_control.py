@@ -97,7 +97,7 @@ def one_window(window: int, args: argparse.Namespace, sink_pid: int, sink_port: 
     system = None
     try:
         system = start_system(stores, work, EMAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink_port),
-                              SMTP_CONNECTIONS="4", LOG_LEVEL="WARNING", RENDER_WINDOW=str(window))
+                              SMTP_CONNECTIONS="4", LOG_LEVEL="INFO", RENDER_WINDOW=str(window))
         database = Database(stores.database_url, pool_size=1)
         with database.unit_of_work() as session:
             key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, "bench@agency.gov.sg"),
