@@ -160,6 +160,9 @@ services:
 	command -v pg_ctlcluster >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	command -v rabbitmq-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server)
 	command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+	@mkdir -p /etc/rabbitmq; grep -qs '^raft.wal_max_size_bytes' /etc/rabbitmq/rabbitmq.conf || \
+	  (echo 'raft.wal_max_size_bytes = 64000000' >> /etc/rabbitmq/rabbitmq.conf && \
+	   echo "RabbitMQ: quorum queues' write-ahead log capped at 64 MB, as deploy/stores does (from its next start)")
 	bash tools/start-stores.sh
 
 clean:

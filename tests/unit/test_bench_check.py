@@ -118,7 +118,7 @@ def test_a_malformed_fresh_result_fails_clearly(tmp_path: Path, capsys: pytest.C
 def test_the_benchmark_writes_what_the_check_reads() -> None:
     """bench/email_campaign.py's figures() (what it writes to bench/out/<name>.json) carries the two guarded
     ratios, computed from the same run's calibrations."""
-    args = argparse.Namespace(recipients=1000, bare=500, smtp_connections=4, suppressed_share=0.1)
+    args = argparse.Namespace(recipients=1000, bare=500, smtp_connections=4, suppressed_share=0.1, log_level="INFO")
     bare = BareLoop(messages=500, seconds=0.2, client_cpu=0.03, sink_cpu=0.02, machine_cpu=0.06)  # 0.1 ms each
     upload = UploadCost(rows=1000, put_seconds=0.1, processing_seconds=0.05,
                         cpu={"campaign": 0.03, "PostgreSQL": 0.01, "machine": 0.5}, bare_csv_cpu_per_row=1e-6)

@@ -87,3 +87,25 @@ def test_the_prefetch_holds_about_sender_prefetch_messages_in_full_batches():
     assert rendered_prefetch(1000, 50) == 20
     assert rendered_prefetch(1000, 1) == 1000
     assert rendered_prefetch(10, 50) == 2
+
+
+def test_a_sender_delivers_records_and_announces_its_batch_size_at_a_time_whatever_a_delivery_carries():
+    """SENDER_BATCH_SIZE stays the sender's unit of recording: a stop or a halt decided on what stats has heard of
+    must not wait for a whole rendered batch (an end-to-end halt test saw 300 messages out before the first
+    outcome was recorded)."""
+    from postman_sender_sms import consumer
+
+    delivered: list[list[int]] = []
+    handle = consumer.handler(lambda part: delivered.append([m.recipient_id for m in part]), chunk=20)
+    [carrier] = batched([sms(n) for n in range(1, 51)], 50)
+
+    assert handle([delivery(carrier)]) == []
+    assert delivered == [list(range(1, 21)), list(range(21, 41)), list(range(41, 51))]
+
+
+def test_chunks_are_consecutive_parts_of_at_most_the_size():
+    from postman_shared.broker.batches import chunks
+
+    assert chunks([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert chunks([1, 2, 3], 0) == [[1, 2, 3]]
+    assert chunks([], 5) == []

@@ -89,6 +89,15 @@ def rendered_prefetch(messages: int, per_message: int = RENDERED_PER_MESSAGE) ->
     return max(2, -(-messages // max(1, per_message)))
 
 
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` in consecutive parts of at most ``size`` (all in one part when ``size`` is 0); none when empty."""
+    if not items:
+        return []
+    if size <= 0:
+        return [items]
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def message_count(headers: Mapping[str, Any]) -> int:
     """How many messages a delivery carries, by its header (1 for a single message or a header that is not one)."""
     count = headers.get(COUNT_HEADER, 1)

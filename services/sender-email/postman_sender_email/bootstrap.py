@@ -96,7 +96,7 @@ def build(settings: Settings) -> ServiceRuntime:
     # The pause is the consumer's own (bound below, looked up when a pause is due): stopping the service cuts it short.
     backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))
     email_send = consumer.EmailConsumer(
-        transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff),
+        transport, settings.amqp_url, EMAIL_SEND, consumer.handler(deliver, backoff, settings.sender_batch_size),
         # Batches and the prefetch in messages: a rendered batch is one delivery of up to RENDERED_PER_MESSAGE.
         batch_size=settings.sender_batch_size,
         prefetch=rendered_prefetch(settings.sender_prefetch, settings.rendered_per_message),

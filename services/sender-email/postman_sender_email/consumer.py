@@ -9,7 +9,7 @@ from postman_sender_email.delivery import BatchReport
 from postman_sender_email.retry import OutageBackoff, attempt_of
 from postman_sender_email.transports import EmailTransport
 from postman_shared.broker import BatchConsumer, Delivery
-from postman_shared.broker.batches import decode_each
+from postman_shared.broker.batches import chunks, decode_each
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
 
@@ -34,11 +34,14 @@ def decode(batch: list[Delivery]) -> tuple[list[RenderedEmail], dict[str, int], 
     return emails, attempts, malformed
 
 
-def handler(deliver: Deliver, backoff: OutageBackoff | None = None) -> Callable[[list[Delivery]], list[Delivery]]:
+def handler(deliver: Deliver, backoff: OutageBackoff | None = None,
+            chunk: int = 0) -> Callable[[list[Delivery]], list[Delivery]]:
+    """``chunk`` (SENDER_BATCH_SIZE): the emails are delivered, recorded and announced that many at a time, however
+    many a delivery carries (a rendered batch holds RENDERED_PER_MESSAGE); 0: all at once."""
     def handle(batch: list[Delivery]) -> list[Delivery]:
         emails, attempts, malformed = decode(batch)
-        if emails:
-            report = deliver(emails, attempts)
+        for part in chunks(emails, chunk):
+            report = deliver(part, attempts)
             if backoff is not None:
                 backoff.after_batch(report.provider_unavailable)
         return malformed

@@ -64,7 +64,7 @@ def build(settings: Settings) -> ServiceRuntime:
                                 keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url, screen=screen)
 
     sms_send = BatchConsumer(
-        settings.amqp_url, SMS_SEND, consumer.handler(deliver),
+        settings.amqp_url, SMS_SEND, consumer.handler(deliver, settings.sender_batch_size),
         # Batches and the prefetch in messages: a rendered batch is one delivery of up to RENDERED_PER_MESSAGE.
         batch_size=settings.sender_batch_size,
         prefetch=rendered_prefetch(settings.sender_prefetch, settings.rendered_per_message),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from postman_shared.broker import Delivery
-from postman_shared.broker.batches import decode_each
+from postman_shared.broker.batches import chunks, decode_each
 from postman_shared.messages import RenderedSms
 
 
@@ -16,11 +16,14 @@ def decode(batch: list[Delivery]) -> tuple[list[RenderedSms], list[Delivery]]:
     return [message for _, message in decoded], malformed
 
 
-def handler(deliver: Callable[[Sequence[RenderedSms]], object]) -> Callable[[list[Delivery]], list[Delivery]]:
+def handler(deliver: Callable[[Sequence[RenderedSms]], object],
+            chunk: int = 0) -> Callable[[list[Delivery]], list[Delivery]]:
+    """``chunk`` (SENDER_BATCH_SIZE): the messages are delivered, recorded and announced that many at a time, however
+    many a delivery carries (a rendered batch holds RENDERED_PER_MESSAGE); 0: all at once."""
     def handle(batch: list[Delivery]) -> list[Delivery]:
         messages, malformed = decode(batch)
-        if messages:
-            deliver(messages)
+        for part in chunks(messages, chunk):
+            deliver(part)
         return malformed
 
     return handle
