@@ -11,15 +11,22 @@ uploaded), encrypted in the browser (version 2, Web Workers) with a progress bar
 the encrypted file posted; then sent, and each recipient's link from the outbox opens their own message with their
 password, and only with it.
 
+Large files: a 100,000-row file is checked whole (in 64 KB parse chunks) before any row is encrypted, so bad lines
+near its end are named at once; a file of several chunks is encrypted whole, with its progress; while the workers
+are behind, the file's second reading pauses.
+
 Every page passes ``check_page`` (axe-core, no CSP violation, no script error).
 """
 
 from __future__ import annotations
 
+import csv
 import email.message
+import io
 import json
 import re
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -385,3 +392,242 @@ def test_without_javascript_both_pages_say_that_they_need_it(browser: Browser, s
     finally:
         context.close()
 
+
+
+def new_protected_campaign(page: Page, name: str) -> int:
+    """A password-protected email campaign made in the pages, left on its recipients step; its id."""
+    page.goto("/campaigns/new")
+    page.get_by_label("Campaign name").fill(name)
+    page.get_by_role("radio", name="Email", exact=True).check()
+    page.get_by_label("Password-protected").check()
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Write the message")).to_be_visible()
+    found = re.search(r"/campaigns/(\d+)/template", page.url)
+    assert found, page.url
+    page.get_by_label("Subject").fill("Your result")
+    page.get_by_label("Message").fill('<p><a href="{{protectedlink}}">Open your result</a>.</p>')
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.get_by_role("heading", name="Upload the recipients")).to_be_visible()
+    return int(found.group(1))
+
+
+# Records, in the page, each phase the progress group names and the bar's value each time its counts change.
+RECORD_PROGRESS = """() => {
+    window.seenProgress = {phases: [], values: []};
+    const phase = document.getElementById("protect-phase");
+    const bar = document.getElementById("protect-progress");
+    new MutationObserver(() => {
+        const text = phase.textContent;
+        const phases = window.seenProgress.phases;
+        if (text && phases[phases.length - 1] !== text) { phases.push(text); }
+    }).observe(phase, {childList: true, characterData: true, subtree: true});
+    new MutationObserver(() => {
+        window.seenProgress.values.push(bar.hasAttribute("value") ? bar.value : null);
+    }).observe(document.getElementById("protect-count"), {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def posted_csv(request: Request) -> list[dict[str, str]]:
+    """The rows of the file posted in the form's field "file" (multipart/form-data)."""
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    form = email.message_from_bytes(head + (request.post_data_buffer or b""))
+    files = [part for part in form.walk() if part.get_param("name", header="content-disposition") == "file"]
+    assert len(files) == 1, [part.get("content-disposition") for part in form.walk()]
+    payload = files[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return list(csv.DictReader(io.StringIO(payload.decode("utf-8"), newline="")))
+
+
+def test_a_large_file_is_checked_whole_before_any_encryption_and_its_late_bad_lines_are_named(
+        page: Page, outbox: Path, officer_email: str, tmp_path: Path):
+    """100,000 rows (about 70 parse chunks): line 99,000 has no password and line 99,500 no address. Both are named
+    after a quick check of the whole file, before a single row is encrypted (no Web Worker starts), and nothing is
+    uploaded."""
+    sign_in(page, officer_email, outbox)
+    new_protected_campaign(page, "A large file")
+    rows, bad_password, bad_recipient = 100_000, 99_000, 99_500
+    lines = ["recipient,password,name"]
+    for line in range(2, rows + 2):
+        recipient = "" if line == bad_recipient else f"person.{line}@example.gov.sg"
+        password = "" if line == bad_password else f"S{line:07d}A{line % 97:02d}"
+        lines.append(f"{recipient},{password},Person {line}")
+    large = tmp_path / "large.csv"
+    large.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert large.stat().st_size > 60 * 64 * 1024
+
+    workers: list[Any] = []
+    page.on("worker", lambda worker: workers.append(worker))
+    posts: list[Request] = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+    page.evaluate(RECORD_PROGRESS)
+    page.get_by_label("The message behind the link").fill(BEHIND_THE_LINK)
+    page.get_by_label("Recipient file with passwords").set_input_files(large)
+    started = time.monotonic()
+    page.get_by_role("button", name="Encrypt and upload").click()
+    summary = page.locator("#protect-errors")
+    expect(summary).to_be_visible(timeout=60_000)
+    elapsed = time.monotonic() - started
+    expect(summary.get_by_role("listitem")).to_have_text([f"line {bad_password}: the password is empty",
+                                                          f"line {bad_recipient}: the recipient is empty"])
+    expect(page.locator("#file-error")).to_contain_text(f"line {bad_password}: the password is empty (and 1 more")
+    assert elapsed < 30, f"checking 100,000 rows took {elapsed:.1f} s"
+    seen = page.evaluate("() => window.seenProgress")
+    assert seen["phases"] and all(phase.startswith("Checking") for phase in seen["phases"]), seen["phases"]
+    assert workers == [], "encryption started before the whole file was checked"
+    assert posts == [], "a bad file was uploaded"
+    expect(page.locator("#protect-progress-group")).to_be_hidden()
+    expect(page.get_by_role("button", name="Encrypt and upload")).to_be_enabled()
+
+
+def test_a_file_of_several_parse_chunks_is_encrypted_whole_with_its_progress(
+        page: Page, outbox: Path, officer_email: str, tmp_path: Path):
+    """48 rows with a long quoted note of several lines each (about 150 KB: three 64 KB parse chunks, rows split
+    across them): every row is encrypted, the bar goes up to 100%, and the posted file holds each row once, whose
+    messages open with their own passwords in the Python reference."""
+    sign_in(page, officer_email, outbox)
+    campaign_id = new_protected_campaign(page, "Several chunks")
+    people = [{"recipient": f"p{index:02d}.{secrets.token_hex(2)}@example.gov.sg",
+               "password": f"S{index:07d}Z 🔐",
+               "name": f"Person {index}",
+               "note": f"Note {index}, first line\n" + "ab, \"cd\" " * 330 + f"\nend of note {index}"}
+              for index in range(48)]
+    chunked = tmp_path / "chunked.csv"
+    chunked.write_text(csv_text(people, header="recipient,password,name,note"), encoding="utf-8")
+    assert chunked.stat().st_size > 2 * 64 * 1024
+
+    page.evaluate(RECORD_PROGRESS)
+    page.get_by_label("The message behind the link").fill("<p>Dear {{ name }},</p><p>{{note}}</p>")
+    page.get_by_label("Recipient file with passwords").set_input_files(chunked)
+    held: list[Route] = []
+    page.route(f"**/campaigns/{campaign_id}/recipients",
+               lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="Encrypt and upload").click()
+    sample = page.get_by_role("region", name="A decrypted sample")
+    expect(sample).to_be_visible(timeout=300_000)
+    expect(page.locator("#protect-count")).to_have_text("48 of 48 messages encrypted")
+    expect(sample.locator("#protect-sample-body")).to_contain_text("Dear Person 0,")
+    seen = page.evaluate("() => window.seenProgress")
+    assert seen["phases"][:2] == ["Checking the file", "Encrypting the messages"], seen["phases"]
+    encrypting = [value for value in seen["values"] if value is not None]
+    assert encrypting == sorted(encrypting) and encrypting[-1] == 100, seen["values"]
+    assert any(0 < value < 100 for value in encrypting), seen["values"]
+    expect(page.locator("#protect-progress")).to_have_attribute("value", "100")
+    sample.get_by_role("button", name="Upload the encrypted file").click()
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the encrypted file was not posted"
+
+    posted = posted_csv(held[0].request)
+    assert [row["recipient"] for row in posted] == [person["recipient"] for person in people]
+    assert list(posted[0]) == V2_HEADER.split(",")
+    assert len({row["id"] for row in posted}) == len(people)
+    assert {row["iterations"] for row in posted} == {str(protected_format.V2_ITERATIONS)}
+    for index in (0, 21, 47):
+        row, person = posted[index], people[index]
+        message = protected_format.v2_open(row["payload"], person["password"], row["id"],
+                                           protected_format.unb64(row["salt"]), int(row["iterations"]))
+        assert message.startswith(f"<p>Dear {person['name']},</p>") and f"end of note {index}" in message
+    held[0].continue_()
+    expect(page.locator("#recipient-counts")).to_contain_text("48 recipients, of which 0 are not valid",
+                                                              timeout=60_000)
+    page.unroute(f"**/campaigns/{campaign_id}/recipients")
+
+
+# Counts, in the page, the bytes each reading of a file takes from it (the page reads a file with Blob.stream()),
+# and can stand in for the Web Workers with ones that take rows and never answer.
+COUNT_READING = """() => {
+    window.bytesRead = [];
+    const stream = Blob.prototype.stream;
+    Blob.prototype.stream = function () {
+        const index = window.bytesRead.push(0) - 1;
+        const reader = stream.call(this).getReader();
+        return new ReadableStream({
+            async pull(controller) {
+                const read = await reader.read();
+                if (read.done) { controller.close(); return; }
+                window.bytesRead[index] += read.value.byteLength;
+                controller.enqueue(read.value);
+            },
+            cancel(reason) { return reader.cancel(reason); }
+        });
+    };
+    window.RealWorker = window.Worker;
+    window.SilentWorker = class {
+        constructor() { window.rowsTaken = 0; }
+        addEventListener() {}
+        postMessage(job) { window.rowsTaken += job.rows.length; }
+        terminate() {}
+    };
+}"""
+
+
+def test_a_long_file_is_read_a_part_at_a_time_while_it_is_encrypted(
+        page: Page, outbox: Path, officer_email: str, tmp_path: Path):
+    """While the workers are behind, the second reading of a file pauses: of a 40,000-row file (12 MB), a few
+    thousand rows wait for them (Chromium reads a file a few MB at a time), not the whole file. When they catch up it
+    goes on: 10,000 rows are each encrypted once, in the file's order. The workers derive with 1,000 iterations here
+    instead of 600,000 (so the server would refuse the file: it is stopped at the upload)."""
+    sign_in(page, officer_email, outbox)
+    campaign_id = new_protected_campaign(page, "A long file")
+
+    def people(count: int) -> list[dict[str, str]]:
+        return [{"recipient": f"r{index:05d}@example.gov.sg", "password": f"pw-{index}", "name": f"Person {index}",
+                 "note": f"note {index} " + "x" * 250} for index in range(count)]
+
+    page.evaluate(COUNT_READING)
+    page.get_by_label("The message behind the link").fill("<p>Dear {{name}}: {{note}}</p>")
+    file_input = page.get_by_label("Recipient file with passwords")
+    encrypt = page.get_by_role("button", name="Encrypt and upload")
+
+    # Workers that never answer: the reading stops once enough rows wait for them.
+    paused_file = tmp_path / "paused.csv"
+    paused_file.write_text(csv_text(people(40_000), header="recipient,password,name,note"), encoding="utf-8")
+    size = paused_file.stat().st_size
+    page.evaluate("() => { window.Worker = window.SilentWorker; }")
+    file_input.set_input_files(paused_file)
+    encrypt.click()
+    expect(page.locator("#protect-phase")).to_have_text("Encrypting the messages", timeout=60_000)
+    page.wait_for_timeout(2000)
+    bytes_read = page.evaluate("() => window.bytesRead")
+    assert len(bytes_read) == 2 and bytes_read[0] == size, (bytes_read, size)  # the check read it all
+    assert 0 < bytes_read[1] < size / 2, f"{bytes_read[1]} of {size} bytes read while no row was encrypted"
+    page.wait_for_timeout(2000)
+    assert page.evaluate("() => window.bytesRead") == bytes_read, "the reading did not stop"
+    assert page.evaluate("() => window.rowsTaken") > 0
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#protect-errors")).to_contain_text("Stopped: nothing was uploaded")
+
+    # Real workers, quick ones: the reading goes on as they catch up, and ends with every row.
+    page.evaluate("() => { window.Worker = window.RealWorker; PostmanProtect.V2_ITERATIONS = 1000; }")
+    held: list[Route] = []
+    page.route(f"**/campaigns/{campaign_id}/recipients",
+               lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    rows = people(10_000)
+    long_file = tmp_path / "long.csv"
+    long_file.write_text(csv_text(rows, header="recipient,password,name,note"), encoding="utf-8")
+    file_input.set_input_files(long_file)
+    encrypt.click()
+    sample = page.get_by_role("region", name="A decrypted sample")
+    expect(sample).to_be_visible(timeout=300_000)
+    expect(page.locator("#protect-count")).to_have_text("10,000 of 10,000 messages encrypted")
+    expect(sample.locator("#protect-sample-body")).to_contain_text("Dear Person 0: note 0 xxx")
+    assert page.evaluate("() => window.bytesRead")[2:] == [long_file.stat().st_size] * 2
+    sample.get_by_role("button", name="Upload the encrypted file").click()
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the encrypted file was not posted"
+    posted = posted_csv(held[0].request)
+    held[0].abort()
+    page.unroute(f"**/campaigns/{campaign_id}/recipients")
+    assert [row["recipient"] for row in posted] == [row["recipient"] for row in rows]
+    assert len({row["id"] for row in posted}) == len(rows) and {row["iterations"] for row in posted} == {"1000"}
+    for index in (0, 2_345, 9_999):
+        row = posted[index]
+        message = protected_format.v2_open(row["payload"], rows[index]["password"], row["id"],
+                                           protected_format.unb64(row["salt"]), 1000)
+        assert message == f"<p>Dear Person {index}: {rows[index]['note']}</p>"
+    expect(page.locator("#protect-errors")).to_contain_text("did not reach Postman")

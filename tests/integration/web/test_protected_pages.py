@@ -94,6 +94,8 @@ def test_the_link_page_never_says_whether_an_id_exists(http):
     assert salt == re.search(r'data-kdf-salt="([^"]+)"', again.get_data(as_text=True)).group(1)
     assert len(base64.b64decode(salt)) == 16 and 'data-kdf-iterations="600000"' in first.get_data(as_text=True)
     assert first.headers["Cache-Control"] == "no-store" and first.headers["Referrer-Policy"] == "no-referrer"
+    assert first.headers["X-Robots-Tag"] == "noindex, nofollow"
     assert "'unsafe-inline'" not in first.headers["Content-Security-Policy"]
-    assert http.get("/p/1/not-a-uuid").status_code == 404
+    not_found = http.get("/p/1/not-a-uuid")
+    assert not_found.status_code == 404 and not_found.headers["X-Robots-Tag"] == "noindex, nofollow"
     assert http.get(f"/p/3/{unknown}").status_code == 404
