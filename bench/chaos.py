@@ -1,4 +1,4 @@
-"""Faults at scale (issue 15): an email, an SMS and a Telegram campaign sent at the same time through every service,
+r"""Faults at scale (issue 15): an email, an SMS and a Telegram campaign sent at the same time through every service,
 as separate processes, while services are SIGKILLed and the broker's and the database's connections are cut; then,
 once the faults stop and the system recovers, every recipient must have an outcome: reached at the provider, or
 recorded as failed. A recipient with neither is lost.
@@ -18,6 +18,15 @@ drawn from ``--seed`` (bench/chaos_accounting.py): every 4 to 8 s one of
   runs on the same broker fail);
 * the database: every backend of the run's database terminated (``pg_terminate_backend``), or, with
   ``--pg-restart``, the whole cluster restarted (every database on the machine).
+
+The restarts can be kept off the machine's own stores: a second RabbitMQ node and PostgreSQL cluster, named by the
+environment the tests read (``TEST_AMQP_SERVER``, ``TEST_RABBITMQ_MANAGEMENT_URL``, ``TEST_PG_SERVER``) plus
+``RABBITMQ_NODENAME`` for rabbitmqctl and ``--pg-cluster`` for pg_ctlcluster, e.g.::
+
+    RABBITMQ_NODENAME=chaos@localhost TEST_AMQP_SERVER=amqp://guest:guest@127.0.0.1:5673 \
+    TEST_RABBITMQ_MANAGEMENT_URL=http://guest:guest@127.0.0.1:15673 \
+    TEST_PG_SERVER=postgresql://postgres@127.0.0.1:5433 \
+    .venv/bin/python bench/chaos.py --rabbitmq-restart --pg-restart --pg-cluster chaos
 
 The report (stdout, bench/out/chaos.md, bench/out/chaos.json) gives the faults with their times, and per campaign the
 recipients, the messages the provider received, the distinct recipients reached, the lost ones, the duplicates
@@ -331,7 +340,7 @@ class Chaos(threading.Thread):
             return f"took {time.monotonic() - started:.1f}s"
         if self.args.pg_restart:
             version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, self.args.pg_cluster, "restart"],
                            check=True, capture_output=True, timeout=120)
             return f"took {time.monotonic() - started:.1f}s"
         return f"{terminate_backends(self.stores)} backends terminated"
@@ -514,6 +523,9 @@ def main() -> int:
     parser.add_argument("--pg-restart", action="store_true",
                         help="restart the PostgreSQL cluster instead of terminating the database's backends: "
                              "affects every database on the machine")
+    parser.add_argument("--pg-cluster", default="main",
+                        help="the cluster --pg-restart restarts (pg_ctlcluster's name): one made for chaos (its server "
+                             "given by TEST_PG_SERVER) keeps the faults away from the machine's other databases")
     parser.add_argument("--keep", action="store_true", help="keep the run's logs even when nothing was lost")
     parser.add_argument("--name", default="chaos", help="writes bench/out/<name>.md and bench/out/<name>.json")
     args = parser.parse_args()

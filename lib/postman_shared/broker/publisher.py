@@ -161,14 +161,39 @@ class Publisher:
 
     def _ensure_connected(self) -> None:
         with self._lock:
-            if self._connection is not None and self._ready.is_set():
+            if (self._connection is not None and self._ready.is_set() and self._open_error is None
+                    and self._thread is not None and self._thread.is_alive()):
                 return
+            # Whatever is left of an earlier connection (a loop that stopped, an attempt that failed or timed out)
+            # is given up: a publish must never go to a loop nobody runs, where it would wait for its whole timeout,
+            # every time (make chaos: after a broker restart refused one reconnection, a sender never published again).
+            self._abandon(self._connection)
+            self._connection = None
             self._ready.clear()
             self._open_error = None
             self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
             self._thread.start()
             if not self._ready.wait(self._connect_timeout) or self._open_error:
-                raise PublishError(f"cannot open a publishing channel: {self._open_error or 'timed out'}")
+                error = self._open_error or "timed out"
+                self._abandon(self._connection)
+                self._connection = None
+                self._ready.clear()
+                raise PublishError(f"cannot open a publishing channel: {error}")
+
+    @staticmethod
+    def _abandon(connection: pika.SelectConnection | None) -> None:
+        """Closes a connection this publisher no longer uses, on its own loop if that loop still runs."""
+        if connection is None:
+            return
+
+        def _stop() -> None:
+            if connection.is_open:
+                with contextlib.suppress(Exception):
+                    connection.close()  # its close callback stops the loop
+                    return
+            connection.ioloop.stop()  # still opening, or already closed: the loop ends, and with it the thread
+        with contextlib.suppress(Exception):  # the loop may already be gone
+            connection.ioloop.add_callback_threadsafe(_stop)
 
     def _run(self) -> None:
         structlog.contextvars.bind_contextvars(service=self._app_id)  # this I/O thread's lines (pika's included)
@@ -183,13 +208,18 @@ class Publisher:
 
     def _on_open_error(self, connection: pika.SelectConnection, error: BaseException) -> None:
         self._open_error = str(error) or type(error).__name__
-        self._ready.set()
+        if self._connection is connection:
+            self._connection = None
+        self._ready.set()  # wakes the caller waiting in _ensure_connected, which reads _open_error
         connection.ioloop.stop()
 
     def _on_connection_open(self, connection: pika.SelectConnection) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_channel_open(self, channel: Channel) -> None:
+        if channel.connection is not self._connection:  # opened too late: this connection was given up
+            self._abandon(channel.connection)
+            return
         self._channel = channel
         self._next_tag = 0
         channel.add_on_return_callback(self._on_return)
@@ -202,9 +232,9 @@ class Publisher:
             self._connection.close()
 
     def _on_connection_closed(self, connection: pika.SelectConnection, reason: BaseException) -> None:
-        self._ready.clear()
-        self._fail_pending(f"connection closed: {reason}")
-        if self._connection is connection:
+        if self._connection is connection or self._connection is None:  # not a given-up one closing late
+            self._ready.clear()
+            self._fail_pending(f"connection closed: {reason}")
             self._connection = None
         connection.ioloop.stop()
 
