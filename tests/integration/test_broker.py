@@ -416,6 +416,7 @@ class _Forwarder:
         self.port = port
         self._target = target
         self._listener: socket.socket | None = None
+        self.accepted = 0
 
     def open(self) -> None:
         listener = self._socket_module.create_server(("127.0.0.1", self.port))
@@ -432,6 +433,7 @@ class _Forwarder:
                 client, _ = listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             upstream = self._socket_module.create_connection(self._target)
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -461,15 +463,21 @@ def test_a_publisher_whose_connection_was_refused_connects_again_at_its_next_pub
     url = urlsplit(stores.amqp_url)
     forwarder = _Forwarder(free_port(), (url.hostname or "127.0.0.1", url.port or 5672))
     through_forwarder = urlunsplit(url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{forwarder.port}"))
-    publisher = Publisher(through_forwarder, app_id="test", connect_timeout=5)
+    publisher = Publisher(through_forwarder, app_id="test", connect_timeout=5, retry_pause=1.0)
     try:
         with pytest.raises(PublishError, match="cannot open a publishing channel"):
             publisher.publish([OutgoingMessage(EMAIL_SEND, {"n": 0}, "refused-0")], timeout=5)
         forwarder.open()
+        # Within the pause after a failed attempt, a publish fails at once without a new attempt.
+        with pytest.raises(PublishError, match="retrying shortly"):
+            publisher.publish([OutgoingMessage(EMAIL_SEND, {"n": 0}, "paused-0")], timeout=5)
+        assert forwarder.accepted == 0
+        time.sleep(1.0)
         started = time.monotonic()
         publisher.publish([OutgoingMessage(EMAIL_SEND, {"n": 1}, "after-1")], timeout=20)
         assert time.monotonic() - started < 15, "the publish went through a new connection, not a dead loop"
         assert _message_count(amqp_channel, EMAIL_SEND) == 1
+        assert forwarder.accepted == 1
     finally:
         publisher.close()
         forwarder.close()
