@@ -332,6 +332,28 @@ def receipts_row() -> Row:
     ))
 
 
+WEBHOOK_QUEUES = (topology.CLIENT_WEBHOOKS,)
+
+
+def client_webhooks_row() -> Row:
+    return Row("Client webhooks", (
+        timeseries("Client webhook deliveries per second by kind and outcome",
+                   Query(per_second(postman("postman_client_webhook_deliveries_total"), "kind, outcome"),
+                         "{{kind}} {{outcome}}"), unit="ops",
+                   description="delivered; failed (retried with backoff); refused (a URL to a non-public address); "
+                               "expired (given up after WEBHOOK_RETRY_HOURS); deferred (4 already in flight to that "
+                               "webhook); paused and no_webhook (dropped); test."),
+        timeseries("Client webhooks paused (last hour)",
+                   Query(in_last_hour(postman("postman_client_webhooks_paused_total"), "kind"), "{{kind}}"),
+                   description="Each pause emails the webhook's owner; many at once: is egress to the internet "
+                               "(port 443) blocked?"),
+        queue_depth("Client webhook queues: depth", (*WEBHOOK_QUEUES, topology.CLIENT_WEBHOOKS_RETRY)),
+        consumers("Client webhook queues: consumers", WEBHOOK_QUEUES),
+        batch_time("Client webhook queues: batch time p50 and p95", WEBHOOK_QUEUES),
+        queue_outcomes("Client webhook queues: messages consumed per second by outcome", WEBHOOK_QUEUES),
+    ))
+
+
 def pipeline_row() -> Row:
     return Row("Renderer, stats and owner notices", (
         timeseries("Messages consumed per second by queue (every queue)",
@@ -365,6 +387,13 @@ def security_row() -> Row:
                    Query(in_last_hour(postman("postman_protected_message_opens_total"), "outcome"), "{{outcome}}"),
                    Query(in_last_hour(postman("postman_protected_messages_expired_total")),
                          "messages erased (expired)"), width=12),
+        timeseries("Retention: personal data purged by kind, campaigns redacted (last hour)",
+                   Query(in_last_hour(postman("postman_purged_rows_total"), "kind"), "{{kind}} rows deleted"),
+                   Query(in_last_hour(postman("postman_campaigns_redacted_total")), "campaigns redacted"),
+                   width=24, description="The campaign service's purge (docs/data-protection.md): recipients and "
+                                         "outcomes of campaigns finished CAMPAIGN_RETENTION_DAYS ago, transactional "
+                                         "messages, audit events. Flat for days while campaigns finish: check the "
+                                         "'purge failed' log line."),
     ))
 
 
@@ -393,6 +422,7 @@ def runtime_row() -> Row:
 
 def rows() -> tuple[Row, ...]:
     return (overview_row(), *(channel_row(channel) for channel in CHANNELS), transactional_row(), receipts_row(),
+            client_webhooks_row(),
             pipeline_row(), security_row(), runtime_row())
 
 

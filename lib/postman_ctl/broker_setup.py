@@ -25,7 +25,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
 from postman_shared.broker.management import ManagementApi
-from postman_shared.broker.policies import apply_policies, desired_policies
+from postman_shared.broker.policies import DEAD_LETTER_RETENTION_DAYS, apply_policies, desired_policies
 from postman_shared.broker.topology import (
     EXCHANGE,
     QUEUE_ARGUMENTS,
@@ -42,11 +42,12 @@ def holding_queue(queue: str) -> str:
     return HOLDING_PREFIX + queue
 
 
-def prepare_broker(amqp_url: str, management_url: str, delivery_limit: int) -> list[str]:
+def prepare_broker(amqp_url: str, management_url: str, delivery_limit: int,
+                   dead_letter_days: int = DEAD_LETTER_RETENTION_DAYS) -> list[str]:
     """Policies applied, topology declared, queues with an older release's arguments recreated where safe.
     Returns what it did, for printing. Raises ManagementApiError (what to check) when the API cannot be used."""
     api = ManagementApi.from_urls(management_url, amqp_url)
-    done = apply_policies(api, desired_policies(delivery_limit))
+    done = apply_policies(api, desired_policies(delivery_limit, dead_letter_days))
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     try:
         kept = declare_topology(connection.channel())

@@ -19,6 +19,7 @@ from postman_ctl import (
     disable_user,
     dlq_command,
     domain_command,
+    purge_command,
     suppression_command,
 )
 from postman_ctl import setup as setup_module
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     domain_command.add_parser(commands)
     agency_command.add_parser(commands)
     dlq_command.add_parser(commands)
+    purge_command.add_parser(commands)
 
     commands.add_parser("setup", help="create and migrate the database, set queue policies, declare queues") \
         .set_defaults(run=_setup)

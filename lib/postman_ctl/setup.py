@@ -91,7 +91,7 @@ def setup(settings: Settings) -> list[str]:
     done.append("database migrated")
     try:
         done.extend(prepare_broker(settings.amqp_url, settings.rabbitmq_management_url,
-                                   settings.queue_delivery_limit))
+                                   settings.queue_delivery_limit, settings.dead_letter_retention_days))
     except ManagementApiError as exc:
         raise DependencyUnavailable(f"cannot set the RabbitMQ queue policies: {exc}") from None
     for folder in (settings.upload_dir, settings.outbox_dir):

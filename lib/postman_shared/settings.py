@@ -71,6 +71,25 @@ def _ratio(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """A comma-separated list of whole numbers of days, each at least 1 (``30,7,1``), largest first; empty: none."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    days: set[int] = set()
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        try:
+            day = int(part)
+        except ValueError:
+            raise SettingsError(f"{name} must be whole numbers of days separated by commas, got {raw!r}") from None
+        if day < 1:
+            raise SettingsError(f"{name} must list days of at least 1, got {raw!r}")
+        days.add(day)
+    return tuple(sorted(days, reverse=True))
+
+
 def _otlp_endpoint(env: Mapping[str, str]) -> str:
     """OTEL_EXPORTER_OTLP_ENDPOINT: an http(s) URL of an OTLP/HTTP collector, or empty (tracing off)."""
     raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
@@ -156,6 +175,8 @@ class Settings:
     domain_allowlist: str = ".gov.sg"  # ;-separated: ".x" allows domains ending in ".x", "@x" exactly domain x
     session_ttl_hours: int = 24
     api_key_ttl_days: int = 180
+    api_key_reminder_days: tuple[int, ...] = (30, 7, 1)  # emails to a key's owner and contacts, days before expiry
+    api_key_reminder_poll_seconds: int = 300  # how often auth looks for reminders due (and unsent notices)
     otp_ttl_minutes: int = 10
     otp_max_attempts: int = 4
     otp_resend_seconds: int = 30
@@ -206,6 +227,23 @@ class Settings:
     protect_lock_minutes: int = 15  # ...for the rest of this window (opened by the first wrong password)
     protect_ip_limit_per_hour: int = 100  # protected-message opens one IP address may try per hour
     protect_decoy_key: str = ""  # HMAC key of the stand-in parameters shown for unknown ids; required off localhost
+
+    # retention and redaction (issue 16, docs/data-protection.md)
+    campaign_retention_days: int = 30  # a finished campaign's recipients and per-message outcomes go after this
+    transactional_retention_days: int = 30  # transactional emails and SMS (recipients, bodies) go after this
+    audit_retention_days: int = 365  # audit events are deleted this long after they happened
+    dead_letter_retention_days: int = 14  # a dead letter (postman.dead-letters) is dropped after this (a policy)
+    purge_batch_size: int = 5000  # rows deleted per transaction by the purge
+    purge_interval_seconds: int = 300  # how often the campaign service's purge runs
+
+    # client webhooks (issue 16, docs/webhooks.md): delivered by stats
+    webhook_allow_private: bool = False  # local development only: http and private addresses (refused off localhost)
+    webhook_timeout_seconds: int = 5  # to connect, and to answer, per delivery attempt
+    webhook_retry_base_seconds: int = 10  # first wait after a failed attempt; doubles each time, at most an hour
+    webhook_retry_hours: int = 24  # an event is tried for this long after its first attempt, then dropped
+    webhook_pause_after_failures: int = 20  # consecutive failed attempts that pause a webhook (and tell its owner)
+    webhook_delivery_threads: int = 16  # deliveries in flight per stats process
+    webhook_log_size: int = 50  # attempts kept per webhook (the delivery log)
 
     # sender addresses (issue 12)
     sender_confirm_hours: int = 24  # a sender address's confirmation link works this long
@@ -293,6 +331,9 @@ class Settings:
             domain_allowlist=_str(e, "DOMAIN_ALLOWLIST", cls.domain_allowlist),
             session_ttl_hours=_int(e, "SESSION_TTL_HOURS", cls.session_ttl_hours, minimum=1),
             api_key_ttl_days=_int(e, "API_KEY_TTL_DAYS", cls.api_key_ttl_days, minimum=1),
+            api_key_reminder_days=_days(e, "API_KEY_REMINDER_DAYS", cls.api_key_reminder_days),
+            api_key_reminder_poll_seconds=_int(e, "API_KEY_REMINDER_POLL_SECONDS", cls.api_key_reminder_poll_seconds,
+                                               minimum=1),
             otp_ttl_minutes=_int(e, "OTP_TTL_MINUTES", cls.otp_ttl_minutes, minimum=1),
             otp_max_attempts=_int(e, "OTP_MAX_ATTEMPTS", cls.otp_max_attempts, minimum=1),
             otp_resend_seconds=_int(e, "OTP_RESEND_SECONDS", cls.otp_resend_seconds, minimum=0),
@@ -339,6 +380,23 @@ class Settings:
             protect_ip_limit_per_hour=_int(e, "PROTECT_IP_LIMIT_PER_HOUR", cls.protect_ip_limit_per_hour,
                                            minimum=1),
             protect_decoy_key=_str(e, "PROTECT_DECOY_KEY", cls.protect_decoy_key),
+            campaign_retention_days=_int(e, "CAMPAIGN_RETENTION_DAYS", cls.campaign_retention_days, minimum=1),
+            transactional_retention_days=_int(e, "TRANSACTIONAL_RETENTION_DAYS", cls.transactional_retention_days,
+                                              minimum=1),
+            audit_retention_days=_int(e, "AUDIT_RETENTION_DAYS", cls.audit_retention_days, minimum=1),
+            dead_letter_retention_days=_int(e, "DEAD_LETTER_RETENTION_DAYS", cls.dead_letter_retention_days,
+                                            minimum=1),
+            purge_batch_size=_int(e, "PURGE_BATCH_SIZE", cls.purge_batch_size, minimum=1),
+            purge_interval_seconds=_int(e, "PURGE_INTERVAL_SECONDS", cls.purge_interval_seconds, minimum=1),
+            webhook_allow_private=_bool(e, "WEBHOOK_ALLOW_PRIVATE", cls.webhook_allow_private),
+            webhook_timeout_seconds=_int(e, "WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, minimum=1),
+            webhook_retry_base_seconds=_int(e, "WEBHOOK_RETRY_BASE_SECONDS", cls.webhook_retry_base_seconds,
+                                            minimum=1),
+            webhook_retry_hours=_int(e, "WEBHOOK_RETRY_HOURS", cls.webhook_retry_hours, minimum=1),
+            webhook_pause_after_failures=_int(e, "WEBHOOK_PAUSE_AFTER_FAILURES", cls.webhook_pause_after_failures,
+                                              minimum=1),
+            webhook_delivery_threads=_int(e, "WEBHOOK_DELIVERY_THREADS", cls.webhook_delivery_threads, minimum=1),
+            webhook_log_size=_int(e, "WEBHOOK_LOG_SIZE", cls.webhook_log_size, minimum=1),
             sender_confirm_hours=_int(e, "SENDER_CONFIRM_HOURS", cls.sender_confirm_hours, minimum=1),
             dns_nameserver=_str(e, "DNS_NAMESERVER", cls.dns_nameserver).strip(),
             default_agency_name=_str(e, "DEFAULT_AGENCY_NAME", cls.default_agency_name).strip()

@@ -104,6 +104,8 @@ def problems(settings: Settings, service: str) -> list[str]:
     elif service in ("sender-sms", "sender-telegram"):
         found += _signing_key(settings, "callback_signing_key")  # status-callback URLs, webhook secret tokens
         found += _credentials_key(settings)
+    elif service == "stats":
+        found += _credentials_key(settings)  # client webhooks' secrets are sealed with the master key
     return found
 
 
@@ -135,9 +137,20 @@ def check_outbox(settings: Settings, service: str) -> None:
             f"({settings.public_url}) is not this machine. Use EMAIL_TRANSPORT=ses or smtp on a server.")
 
 
+def check_webhooks(settings: Settings, service: str) -> None:
+    """Raises SettingsError when ``WEBHOOK_ALLOW_PRIVATE`` would let client webhooks reach this network (http,
+    loopback, private and link-local addresses such as cloud metadata) anywhere but a developer's machine."""
+    if settings.webhook_allow_private and not is_local_development(settings):
+        raise SettingsError(
+            f"{service} refuses to start: WEBHOOK_ALLOW_PRIVATE=true lets client webhooks call http URLs and "
+            f"private, loopback and link-local addresses, which is for local development only, but PUBLIC_URL "
+            f"({settings.public_url}) is not this machine. Remove WEBHOOK_ALLOW_PRIVATE.")
+
+
 def check_startup(settings: Settings, service: str) -> None:
     """Every start-up refusal of ``service``; called by ServiceRuntime and the gateway before anything runs."""
     check_secrets(settings, service)
+    check_webhooks(settings, service)
     if service in ("gateway", "sender-email"):
         check_outbox(settings, service)
 

@@ -22,11 +22,11 @@ def _policies_of(queue: str, limit: int = 20) -> list[str]:
     return [p.name for p in desired_policies(limit) if re.search(p.pattern, queue)]
 
 
-def test_every_queue_but_the_dead_letter_queue_is_under_exactly_one_policy_of_ours():
+def test_every_queue_is_under_exactly_one_policy_of_ours():
     # RabbitMQ applies one policy per queue: two of ours on one queue would leave one definition out.
     for queue in (*QUEUE_CONSUMERS, *WAIT_QUEUES):
         assert len(_policies_of(queue)) == 1, queue
-    assert _policies_of(DEAD_LETTER_QUEUE) == []
+    assert _policies_of(DEAD_LETTER_QUEUE) == [f"{POLICY_PREFIX}dead-letters"]
     assert all(p.name.startswith(POLICY_PREFIX) and p.apply_to == "queues" for p in desired_policies(20))
 
 
@@ -36,6 +36,11 @@ def test_patterns_match_our_names_exactly_not_their_look_alikes():
     for other in ("emailXsend", f"{EMAIL_SEND}.retry", f"x{EMAIL_SEND}", "aab", "a+bb"):
         assert not re.search(pattern, other), other
     assert _policies_of(EMAIL_SEND_RETRY) == [f"{POLICY_PREFIX}wait-{EMAIL_SEND_RETRY}"]
+
+
+def test_dead_letters_are_kept_for_the_retention_setting_only():
+    (dead,) = [p for p in desired_policies(20, dead_letter_days=3) if re.search(p.pattern, DEAD_LETTER_QUEUE)]
+    assert dead.definition == {"message-ttl": 3 * 86_400_000}, "no dead-letter exchange: an expired one is gone"
 
 
 def test_the_delivery_limit_is_the_setting():

@@ -23,11 +23,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from postman_shared.broker.management import ManagementApi
-from postman_shared.broker.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, QUEUE_CONSUMERS, WAIT_QUEUES
+from postman_shared.broker.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    EXCHANGE,
+    QUEUE_CONSUMERS,
+    WAIT_QUEUES,
+)
 
 POLICY_PREFIX = "postman-"
 PRIORITY = 100  # above a default (0) policy someone adds for the whole vhost, which would otherwise replace ours
 WORK_QUEUES_POLICY = f"{POLICY_PREFIX}work-queues"
+DEAD_LETTERS_POLICY = f"{POLICY_PREFIX}dead-letters"
+DEAD_LETTER_RETENTION_DAYS = 14  # the setting's default (DEAD_LETTER_RETENTION_DAYS)
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -68,9 +77,18 @@ def wait_queue_definition(drains_to: str) -> dict[str, Any]:
     }
 
 
-def desired_policies(delivery_limit: int) -> list[Policy]:
-    """Every policy the topology needs, for this ``QUEUE_DELIVERY_LIMIT``."""
-    policies = [Policy(WORK_QUEUES_POLICY, exactly(QUEUE_CONSUMERS), work_queue_definition(delivery_limit))]
+def dead_letter_definition(retention_days: int) -> dict[str, Any]:
+    """A dead letter is dropped ``retention_days`` after it was dead-lettered (the queue has no dead-letter exchange
+    of its own, so an expired message is gone): what is in it is personal data (rendered messages, addresses) kept
+    only for an engineer to look at or replay (``postmanctl dlq``). Quorum queues honour it from RabbitMQ 3.10."""
+    return {"message-ttl": retention_days * DAY_MS}
+
+
+def desired_policies(delivery_limit: int,
+                     dead_letter_days: int = DEAD_LETTER_RETENTION_DAYS) -> list[Policy]:
+    """Every policy the topology needs, for this ``QUEUE_DELIVERY_LIMIT`` and ``DEAD_LETTER_RETENTION_DAYS``."""
+    policies = [Policy(WORK_QUEUES_POLICY, exactly(QUEUE_CONSUMERS), work_queue_definition(delivery_limit)),
+                Policy(DEAD_LETTERS_POLICY, exactly([DEAD_LETTER_QUEUE]), dead_letter_definition(dead_letter_days))]
     for queue, drains_to in sorted(WAIT_QUEUES.items()):
         policies.append(Policy(f"{POLICY_PREFIX}wait-{queue}", exactly([queue]), wait_queue_definition(drains_to)))
     return policies

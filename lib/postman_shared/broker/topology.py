@@ -49,6 +49,10 @@ SMS_STATUS_RETRY = "sms.status.retry"  # a failure report whose message is not r
 # A send job whose channel's queue is full (flow control), waiting its turn: renderer -> campaign.send
 CAMPAIGN_SEND_WAIT = "campaign.send.wait"
 OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, halted, digest): campaign -> auth
+# An event for a user's own systems (transactional status, campaign sent/halted/finished), through the outbox of the
+# service that recorded it: campaign, sender-email, sender-sms -> stats, which POSTs it to the user's webhook.
+CLIENT_WEBHOOKS = "client.webhooks"
+CLIENT_WEBHOOKS_RETRY = "client.webhooks.retry"  # a delivery that failed, waiting its backoff: stats -> client.webhooks
 
 # Which service consumes each work queue. A test fails if a declared queue has no consumer here.
 QUEUE_CONSUMERS: dict[str, str] = {
@@ -63,6 +67,7 @@ QUEUE_CONSUMERS: dict[str, str] = {
     TELEGRAM_UPDATES: "sender-telegram",
     DELIVERY_EVENTS: "stats",
     OWNER_NOTICES: "auth",
+    CLIENT_WEBHOOKS: "stats",
 }
 
 # Which work queue each wait queue drains into. Wait queues have no consumer by design; a test checks that each one
@@ -72,6 +77,7 @@ WAIT_QUEUES: dict[str, str] = {
     EMAIL_EVENTS_RETRY: EMAIL_EVENTS,
     SMS_STATUS_RETRY: SMS_STATUS,
     CAMPAIGN_SEND_WAIT: CAMPAIGN_SEND,
+    CLIENT_WEBHOOKS_RETRY: CLIENT_WEBHOOKS,
 }
 
 

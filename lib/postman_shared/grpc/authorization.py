@@ -78,6 +78,9 @@ ALLOWED_CALLERS: dict[str, frozenset[str]] = {
     **_methods(STATS, [GATEWAY], "GetCampaignStats", "ExportCampaign", "RefreshCampaignStats",
                "GetCampaignCounters"),
     **_methods(STATS, ["renderer"], "StartRetry", "StreamRecordedRecipients"),
+    # client webhooks: the user's own, from the API and the Settings page (gateway; served by stats)
+    **_methods("postman.v1.ClientWebhookService", [GATEWAY], "ListWebhooks", "PutWebhook", "RotateWebhookSecret",
+               "DeleteWebhook", "ListWebhookAttempts", "SendTestWebhookEvent"),
     # the senders' own calls from officers and the transactional API (gateway)
     **_methods("postman.v1.SmsSenderService", [GATEWAY], "AddTwilioCredential", "SendTestSms"),
     **_methods("postman.v1.TelegramSenderService", [GATEWAY], "AddBot", "SendTestMessage"),

@@ -12,15 +12,17 @@ import hashlib
 import re
 import secrets
 import string
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from postman_auth import audit
 from postman_auth.allowlist import normalise_address, split_address
-from postman_auth.models import ApiKey, User
+from postman_auth.models import ApiKey, ApiKeyNotice, User
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 
 KEY_PREFIX = "live_v1_"
@@ -28,6 +30,9 @@ TEST_KEY_PREFIX = "test_v1_"
 _ALPHABET = string.ascii_letters + string.digits
 _KEY_SHAPE = re.compile(r"^[A-Za-z0-9]+_v[0-9]+_[A-Za-z0-9]{20,200}$")
 LAST_USED_GRANULARITY = timedelta(seconds=60)
+MAX_NOTIFICATION_CONTACTS = 5
+CONTACTS_FIELD = "notification_contacts"
+REVOKED_NOTICE = "revoked"  # the kind of the api_key_notices row of a revocation's email
 
 
 class InvalidEmail(ValueError):
@@ -77,11 +82,11 @@ def create_api_key(session: Session, user: User, label: str, valid_for: timedelt
 
 
 def _store_key(session: Session, user: User, label: str, valid_for: timedelta | None,
-               test: bool = False) -> tuple[ApiKey, str]:
+               test: bool = False, contacts: list[str] | None = None) -> tuple[ApiKey, str]:
     key = generate_key(test)
     now = datetime.now(timezone.utc)
     row = ApiKey(user_id=user.id, label=label, key_hash=hash_key(key), last_five=key[-5:], created_at=now,
-                 expires_at=now + valid_for if valid_for else None, test=test)
+                 expires_at=now + valid_for if valid_for else None, test=test, notification_contacts=contacts or [])
     session.add(row)
     session.flush()
     return row, key
@@ -116,17 +121,41 @@ def clean_label(label: str) -> str:
     return cleaned
 
 
+def clean_contacts(contacts: Sequence[str], allowed: Callable[[str], bool] = lambda _address: True) -> list[str]:
+    """The notification contacts of a key: at most 5 well-formed addresses, lower-cased, each once (in the order
+    given), each ``allowed`` (in DOMAIN_ALLOWLIST: reminders name the key's label, which only people of the
+    installation's own domains should read). An ``api_validation`` error naming ``notification_contacts`` (and the
+    position at fault) otherwise."""
+    if len(contacts) > MAX_NOTIFICATION_CONTACTS:
+        raise ServiceError("api_validation", f'"{CONTACTS_FIELD}" may list at most {MAX_NOTIFICATION_CONTACTS} '
+                                             f"email addresses, got {len(contacts)}")
+    cleaned: list[str] = []
+    for position, contact in enumerate(contacts):
+        if split_address(contact) is None:  # the address itself is not echoed: errors may be logged
+            raise ServiceError("api_validation", f'"{CONTACTS_FIELD}[{position}]" is not an email address')
+        address = normalise_address(contact)
+        if not allowed(address):
+            raise ServiceError("api_validation", f'"{CONTACTS_FIELD}[{position}]" is not an address of a domain '
+                                                 "allowed to use Postman (DOMAIN_ALLOWLIST)")
+        if address not in cleaned:
+            cleaned.append(address)
+    return cleaned
+
+
 def issue_for_user(session: Session, user_id: int, label: str, ip: str, valid_for: timedelta,
-                   test: bool = False) -> tuple[ApiKey, str]:
+                   test: bool = False, contacts: Sequence[str] = (),
+                   allowed: Callable[[str], bool] = lambda _address: True) -> tuple[ApiKey, str]:
     """A new key for a signed-in user, recorded in the audit trail; returns the row and the key in clear."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("User")
     if user.disabled_at is not None:
         raise ServiceError("unauthorized", f"The account {user.email} is disabled: it cannot have new API keys")
-    row, key = _store_key(session, user, clean_label(label), valid_for, test)
+    label, notification_contacts = clean_label(label), clean_contacts(contacts, allowed)
+    row, key = _store_key(session, user, label, valid_for, test, notification_contacts)
     audit.record(session, "api_key.created", user_id=user.id, target_type="api_key", target_id=row.id, ip=ip,
-                 details={"label": row.label, "last_five": row.last_five, "test": test})
+                 details={"label": row.label, "last_five": row.last_five, "test": test,
+                          "notification_contacts": len(notification_contacts)})
     return row, key
 
 
@@ -150,4 +179,8 @@ def revoke_for_user(session: Session, user_id: int, api_key_id: int, ip: str, no
     row.revoked_at = now
     audit.record(session, "api_key.revoked", user_id=user_id, target_type="api_key", target_id=row.id, ip=ip,
                  details={"label": row.label, "last_five": row.last_five})
+    # The email to the owner and contacts, written with the revocation (never for one rolled back) and sent by
+    # key_reminders: at once, woken by the caller, or at its next look if the broker was away.
+    session.execute(insert(ApiKeyNotice).values(api_key_id=row.id, kind=REVOKED_NOTICE)
+                    .on_conflict_do_nothing(index_elements=["api_key_id", "kind"]))
     return row

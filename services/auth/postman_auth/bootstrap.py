@@ -1,5 +1,5 @@
-"""Composition root of the auth service: the AuthService API and the consumer of ``owner.notices`` (emails to
-campaign owners, addressed here because auth knows their addresses)."""
+"""Composition root of the auth service: the AuthService API, the consumer of ``owner.notices`` (emails to
+campaign owners, addressed here because auth knows their addresses) and the API key reminders loop."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 from postman.v1 import auth_pb2_grpc
 from postman_auth.agencies import AgencyDirectory
 from postman_auth.grpc_api import AuthServicer
+from postman_auth.key_reminders import KeyReminders
 from postman_auth.owner_notices import NoticeHandler
 from postman_auth.sender_addresses import SenderAddresses
 from postman_auth.sender_proof import Boto3Identities, SesProof, dns_cname_lookup
@@ -24,14 +25,17 @@ def build(settings: Settings) -> ServiceRuntime:
     sign_in = SignIn(runtime.database, runtime.publisher, settings)
     agencies = AgencyDirectory(settings.default_agency_name, settings.email_masthead_domains)
     senders = SenderAddresses(runtime.database, runtime.publisher, settings, sender_proof(settings))
+    key_reminders = KeyReminders(runtime.database, runtime.publisher, settings.email_from, settings.public_url,
+                                 settings.api_key_reminder_days, settings.api_key_reminder_poll_seconds)
     servicer = AuthServicer(runtime.database, sign_in, timedelta(days=settings.api_key_ttl_days), agencies=agencies,
-                            senders=senders)
+                            senders=senders, key_reminders=key_reminders)
     runtime.serve_grpc(settings.auth_addr, [(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer)],
                        ["postman.v1.AuthService"])
     runtime.add_consumer(BatchConsumer(
         settings.amqp_url, OWNER_NOTICES, NoticeHandler(runtime.database, runtime.publisher, settings.email_from),
         batch_size=20, prefetch=40,
     ))
+    runtime.add_loop(key_reminders.run)  # API key reminders and revocation emails (key_reminders.py)
     return runtime
 
 

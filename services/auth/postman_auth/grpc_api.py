@@ -8,6 +8,7 @@ from typing import Any
 from postman.v1 import auth_pb2, auth_pb2_grpc
 from postman_auth import api_keys, audit
 from postman_auth.agencies import AgencyDirectory
+from postman_auth.key_reminders import KeyReminders
 from postman_auth.models import ApiKey, SenderAddress, User
 from postman_auth.sender_addresses import SenderAddresses
 from postman_auth.sign_in import SignIn
@@ -26,6 +27,7 @@ def _key(row: ApiKey) -> auth_pb2.ApiKeyInfo:
     return auth_pb2.ApiKeyInfo(
         id=row.id, label=row.label, last_five=row.last_five, created_at=to_timestamp(row.created_at),
         last_used_at=to_timestamp(row.last_used_at), expires_at=to_timestamp(row.expires_at), test=row.test,
+        notification_contacts=row.notification_contacts or [],
     )
 
 
@@ -38,8 +40,10 @@ def _sender_address(row: SenderAddress) -> auth_pb2.SenderAddress:
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def __init__(self, database: Database, sign_in: SignIn, api_key_ttl: timedelta,
-                 agencies: AgencyDirectory | None = None, senders: SenderAddresses | None = None) -> None:
+                 agencies: AgencyDirectory | None = None, senders: SenderAddresses | None = None,
+                 key_reminders: KeyReminders | None = None) -> None:
         self._database = database
+        self._key_reminders = key_reminders
         self._sign_in = sign_in
         self._api_key_ttl = api_key_ttl
         self._senders = senders
@@ -75,7 +79,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def CreateApiKey(self, request: auth_pb2.CreateApiKeyRequest, context: Any) -> auth_pb2.CreatedApiKey:
         with self._database.unit_of_work() as session:
             row, key = api_keys.issue_for_user(session, request.user_id, request.label, request.ip,
-                                               self._api_key_ttl, test=request.test)
+                                               self._api_key_ttl, test=request.test,
+                                               contacts=list(request.notification_contacts),
+                                               allowed=self._sign_in.access.is_allowed)
             reply = auth_pb2.CreatedApiKey(key=_key(row), api_key=key)
         return reply
 
@@ -90,6 +96,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         with self._database.unit_of_work() as session:
             reply = _key(api_keys.revoke_for_user(session, request.user_id, request.api_key_id, request.ip,
                                                   utcnow()))
+        if self._key_reminders is not None:
+            self._key_reminders.wake()  # the revocation's email goes now, not at the loop's next look
         return reply
 
     def RecordAudit(self, request: auth_pb2.AuditRecord, context: Any) -> auth_pb2.RecordAuditResponse:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postman_shared.db import new_metadata
@@ -40,6 +40,24 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A test key ("test_v1_..."): everything it does goes through the whole pipeline, but no provider is called.
     test: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Up to 5 addresses (stored lower-cased) emailed with the owner before the key expires and when it is revoked.
+    notification_contacts: Mapped[list[str]] = mapped_column(ARRAY(String(320)), default=list, server_default="{}")
+
+
+class ApiKeyNotice(Base):
+    """One email about a key to its owner and contacts: ``expiry-<N>`` (N days before it expires) or ``revoked``.
+    Unique per key and kind, so a reminder is claimed once however many auth replicas look; ``sent_at`` is set in
+    the transaction that published it (``emailed``: how many addresses; 0 when there was nobody left to tell)."""
+
+    __tablename__ = "api_key_notices"
+    __table_args__ = (UniqueConstraint("api_key_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    emailed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OneTimePassword(Base):

@@ -1,5 +1,6 @@
 """Composition root of the campaign service: gRPC APIs (CampaignService and SuppressionService), outbox relay loop,
-scheduler loop, weekly unsubscribe digests, upload workers and the expiry of password-protected messages."""
+scheduler loop, weekly unsubscribe digests, upload workers, the expiry of password-protected messages and the
+retention purge."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from postman_campaign.grpc_api import CampaignServicer
 from postman_campaign.job_metrics import report_jobs_of
 from postman_campaign.protected_messages import ExpiryLoop, ProtectedReader, ProtectedStorage
 from postman_campaign.renderer_client import GrpcRenderer
+from postman_campaign.retention import PurgeLoop, Retention
 from postman_campaign.scheduling import Scheduler
 from postman_campaign.sender_check import SenderCheck
 from postman_campaign.suppression_api import SuppressionServicer
@@ -56,4 +58,8 @@ def build(settings: Settings) -> ServiceRuntime:
     runtime.add_loop(ExpiryLoop(runtime.database, settings.protect_lock_minutes).run)  # erases expired messages
     # Uploads started but never completed: deleted after UPLOAD_ABANDON_HOURS (local store: every leftover file).
     runtime.add_loop(UploadSweeper(runtime.database, store, settings.upload_abandon_hours).run)
+    # Retention (docs/data-protection.md): redacts finished campaigns, deletes old transactional messages and audit
+    # events, PURGE_BATCH_SIZE rows per transaction.
+    runtime.add_loop(PurgeLoop(runtime.database, Retention.from_settings(settings),
+                               interval=settings.purge_interval_seconds).run)
     return runtime

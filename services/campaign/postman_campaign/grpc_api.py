@@ -236,7 +236,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         return wire.campaign(management.update_campaign(self._database, request.campaign_id, request.user_id, name))
 
     def DeleteCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.CampaignRef:
-        management.delete_campaign(self._database, request.campaign_id, request.user_id)
+        management.delete_campaign(self._database, request.campaign_id, request.user_id, self._store)
         return campaign_pb2.CampaignRef(campaign_id=request.campaign_id, user_id=request.user_id)
 
     def CancelScheduledSend(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:

@@ -19,11 +19,12 @@ from postman_campaign.campaigns import (
     owned_campaign,
     views_of,
 )
-from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate
+from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate, Upload
 from postman_campaign.previews import template_of
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
+from postman_shared.object_store import LocalObjectStore, ObjectStore, part_key
 from postman_shared.timestamps import utcnow
 
 COPY_PREFIX = "Copy of "
@@ -53,8 +54,10 @@ def update_campaign(database: Database, campaign_id: int, user_id: int, name: st
         return views_of(session, [campaign])[0]
 
 
-def delete_campaign(database: Database, campaign_id: int, user_id: int) -> None:
-    """Deletes a draft with its template, uploads and recipients; a campaign with a job is ``already_sent``."""
+def delete_campaign(database: Database, campaign_id: int, user_id: int, store: ObjectStore | None = None) -> None:
+    """Deletes a draft with its template, uploads and recipients; a campaign with a job is ``already_sent``. The
+    files of its uploads go from ``store`` after the commit (a processed one is already gone; one uploaded but never
+    completed, or a protected upload's parts, would otherwise stay until the sweeper or the bucket's rule)."""
     with database.unit_of_work() as session:
         campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id, Campaign.user_id == user_id)
                                    .with_for_update()).one_or_none()
@@ -67,8 +70,20 @@ def delete_campaign(database: Database, campaign_id: int, user_id: int) -> None:
                                                    "send (POST /campaigns/{id}/cancel) before deleting it")
             raise ServiceError("already_sent", "This campaign has been sent; a sent campaign cannot be deleted")
         recipients = session.execute(delete(Recipient).where(Recipient.campaign_id == campaign_id)).rowcount
+        files = session.execute(select(Upload.object_key, Upload.part_count)
+                                .where(Upload.campaign_id == campaign_id)).all()
         session.execute(delete(Campaign).where(Campaign.id == campaign_id))
-    log.info("campaign deleted", campaign_id=campaign_id, recipient_count=recipients)
+    if store is not None:
+        for key, part_count in files:
+            keys = [key, *(part_key(key, n) for n in range(1, (part_count or 0) + 1))] \
+                if isinstance(store, LocalObjectStore) else [key]  # S3: the bucket's rule aborts parts
+            for each in keys:
+                try:
+                    store.delete(each)
+                except Exception as exc:  # noqa: BLE001 - the sweeper (local) or the bucket's rule gets it
+                    log.warning("could not delete a deleted draft's upload", campaign_id=campaign_id,
+                                object_key=each, error=str(exc))
+    log.info("campaign deleted", campaign_id=campaign_id, recipient_count=recipients, files=len(files))
 
 
 def duplicate_campaign(database: Database, campaign_id: int, user_id: int, name: str,

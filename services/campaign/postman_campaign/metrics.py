@@ -27,3 +27,26 @@ PROTECTED_EXPIRED = Counter(
     "postman_protected_messages_expired_total",
     "Password-protected messages whose ciphertext was erased at the end of the retention period",
 )
+
+CAMPAIGNS_REDACTED = Counter(
+    "postman_campaigns_redacted_total",
+    "Finished campaigns redacted at the end of CAMPAIGN_RETENTION_DAYS (recipients and outcomes deleted)",
+)
+
+PURGED_ROWS = Counter(
+    "postman_purged_rows_total",
+    "Rows of personal data deleted by the retention purge, by kind (recipients, message_outcomes, deliveries, "
+    "transactional_emails, transactional_sms, email_deliveries_outside_campaigns, audit_events, sessions)",
+    ["kind"],
+)
+
+
+def count_purged(report: object) -> None:
+    """Adds one committed purge batch (a ``retention.PurgeReport``) to the counters."""
+    for name, value in vars(report).items():
+        if not value:
+            continue
+        if name == "campaigns_redacted":
+            CAMPAIGNS_REDACTED.inc(value)
+        else:
+            PURGED_ROWS.labels(name).inc(value)

@@ -46,6 +46,8 @@ class Campaign(Base):
     halt_reason: Mapped[str | None] = mapped_column(Text)
     halted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # When the purge removed its recipients and per-message outcomes (CAMPAIGN_RETENTION_DAYS after it finished).
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The committed recipient list (replaced whole by each successful upload).
     csv_filename: Mapped[str | None] = mapped_column(String(255))
     recipient_keys: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from postman_campaign.campaigns import TEMPLATE_MODELS, ensure_channel, owned_campaign
 from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate
 from postman_campaign.renderer_client import Renderer
+from postman_campaign.retention import redacted_error
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 
@@ -94,6 +95,8 @@ def _preview(database: Database, renderer: Renderer, campaign_id: int, user_id: 
     with database.unit_of_work() as session:  # not session(): its rollback would expire what is returned
         campaign = owned_campaign(session, campaign_id, user_id)
         ensure_channel(campaign, channel)
+        if campaign.redacted:
+            raise redacted_error(campaign_id, campaign.redacted_at)
         if template_of(session, campaign) is None:
             raise InvalidArgument("There is no template to preview; please save a template first")
         source = preview_source(session, campaign)

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from postman_campaign.campaigns import ensure_channel, latest_job, owned_campaign
 from postman_campaign.models import EmailTemplate, Job
+from postman_campaign.retention import redacted_error
 from postman_campaign.sender_check import SenderCheck
 from postman_campaign.sending import enqueue
 from postman_shared.db import Database
@@ -44,6 +45,8 @@ def retry_campaign(database: Database, after_commit: Callable[[], object], campa
         campaign = owned_campaign(session, campaign_id, user_id, lock=True)
         if channel:
             ensure_channel(campaign, channel)
+        if campaign.redacted:  # its recipients are gone (the purge holds this same lock while it marks one)
+            raise redacted_error(campaign_id, campaign.redacted_at)
         latest = latest_job(session, campaign_id)
         if latest is None:
             raise InvalidArgument(f"Campaign {campaign_id} has not been sent, so there is nothing to retry; send it")

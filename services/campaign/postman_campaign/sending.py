@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from postman.v1 import common_pb2
-from postman_campaign import models, notices
+from postman_campaign import models, notices, webhook_events
 from postman_campaign.campaigns import CampaignView, ensure_channel, ensure_not_sent, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.protected_messages import extend_expiry
@@ -121,9 +121,11 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
 
 
 def enqueue(session: Session, job_id: int, campaign_id: int, user_id: int) -> None:
-    """Writes the job's SendJob to the outbox, in the caller's transaction (published after its commit)."""
+    """Writes the job's SendJob to the outbox, in the caller's transaction (published after its commit), and the
+    owner's ``campaign.sent`` webhook event with it."""
     message = SendJob(job_id=job_id, campaign_id=campaign_id, user_id=user_id)
     outbox.write(session, models.outbox, CAMPAIGN_SEND, message.message_id, message.to_dict())
+    webhook_events.sent(session, campaign_id, job_id)
 
 
 def _ensure_ready(view: CampaignView) -> None:
@@ -178,11 +180,14 @@ def set_job_status(database: Database, job_id: int, status: str, counts: common_
             # a job never moves back, so a late report is ignored rather than undoing a later state.
             log.info("job status kept", job_id=job_id, status=job.status, ignored=status)
             return job
-        # A test key's campaign tells nobody: nothing a test key does reaches a provider.
-        if status == "LOGGED" and counts is not None and notice is not None and not job.simulated:
+        # A test key's campaign emails nobody: nothing a test key does reaches a provider. Its webhook event goes
+        # (marked simulated): that is how an integration is tested.
+        if status == "LOGGED" and counts is not None and notice is not None:
             campaign = session.get(Campaign, job.campaign_id)
             if campaign is not None:
-                notices.finished(session, campaign, job_id, counts, notice.public_url)
+                if not job.simulated:
+                    notices.finished(session, campaign, job_id, counts, notice.public_url)
+                webhook_events.finished(session, campaign, job, counts)
                 notified = True
     log.info("job status set", job_id=job_id, campaign_id=job.campaign_id, status=status)
     if notified and notice is not None:

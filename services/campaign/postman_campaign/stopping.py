@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import select
 
 from postman.v1 import common_pb2
-from postman_campaign import notices
+from postman_campaign import notices, webhook_events
 from postman_campaign.campaigns import CampaignView, ensure_channel, latest_job, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job
 from postman_campaign.sending import move_job
@@ -76,6 +76,7 @@ def halt_campaign(database: Database, after_commit: Callable[[], object], campai
             move_job(latest, "STOPPED")
         if not latest.simulated:  # a test key's campaign emails nobody
             notices.halted(session, campaign, job_id, reason, counts, public_url)
+        webhook_events.halted(session, campaign, latest, reason, counts)  # the owner's systems: simulated too
         view = views_of(session, [campaign])[0]
     log.warning("campaign halted", campaign_id=campaign_id, job_id=job_id, reason=reason)
     _flush(after_commit, campaign_id)

@@ -41,7 +41,7 @@ def campaign(view: CampaignView) -> campaign_pb2.Campaign:
         has_credential=c.type == "EMAIL" or c.credential_id is not None,
         credential_id=c.credential_id or 0, test=c.test,
         valid=view.valid, halted=c.halted, protect=c.protect, redacted=c.redacted,
-        halt_reason=c.halt_reason or "", halted_at=to_timestamp(c.halted_at),
+        halt_reason=c.halt_reason or "", halted_at=to_timestamp(c.halted_at), redacted_at=to_timestamp(c.redacted_at),
         sender_name=_sender_name(t) if isinstance(t, EmailTemplate) else "",
         csv_filename=c.csv_filename or "", is_csv_processing=view.is_csv_processing,
         num_recipients=c.num_recipients, num_invalid=c.num_invalid,

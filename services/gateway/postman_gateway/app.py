@@ -18,6 +18,7 @@ from postman_gateway import (
     body_limits,
     cache_control,
     campaigns_api,
+    client_webhooks_api,
     email_api,
     export_slots,
     limiting,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(api_keys_api.blueprint)
     v1.register_blueprint(senders_api.blueprint)  # /v1/settings/email/from: session only, like /v1/api-key
     senders_api.install(app, settings)
+    v1.register_blueprint(client_webhooks_api.blueprint)  # /v1/settings/webhooks: session or API key
     v1.register_blueprint(campaigns_api.blueprint)
     v1.register_blueprint(email_api.blueprint)
     v1.register_blueprint(sms_api.blueprint)

@@ -11,6 +11,7 @@ from flask import current_app
 from postman.v1 import (
     auth_pb2_grpc,
     campaign_pb2_grpc,
+    client_webhooks_pb2_grpc,
     renderer_pb2_grpc,
     senders_pb2_grpc,
     stats_pb2_grpc,
@@ -60,6 +61,8 @@ class Backends:
     renderer: renderer_pb2_grpc.RendererServiceStub | None = None
     # The suppression list and unsubscribes (served by the campaign process).
     suppression: suppression_pb2_grpc.SuppressionServiceStub | None = None
+    # The caller's webhooks to their own systems (served by the stats process).
+    client_webhooks: client_webhooks_pb2_grpc.ClientWebhookServiceStub | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Backends":
@@ -81,6 +84,7 @@ class Backends:
             publisher=LazyPublisher(settings.amqp_url),
             renderer=client.stub(settings.renderer_addr, renderer_pb2_grpc.RendererServiceStub),
             suppression=client.stub(settings.campaign_addr, suppression_pb2_grpc.SuppressionServiceStub),
+            client_webhooks=client.stub(settings.stats_addr, client_webhooks_pb2_grpc.ClientWebhookServiceStub),
         )
 
 

@@ -302,4 +302,5 @@ def api_key(key: auth_pb2.ApiKeyInfo) -> dict[str, Any]:
         "last_used_at": to_iso(key.last_used_at),
         "expires_at": to_iso(key.expires_at),
         "test": key.test,
+        "notification_contacts": list(key.notification_contacts),
     }

@@ -12,9 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timezone
+from functools import partial
 
 from postman.v1 import transactional_email_pb2_grpc
-from postman_sender_email import bounce_mailbox, consumer, delivery, events, priority, return_path, transactional
+from postman_sender_email import (
+    bounce_mailbox,
+    consumer,
+    delivery,
+    events,
+    priority,
+    return_path,
+    transactional,
+    webhook_events,
+)
 from postman_sender_email.metrics import TEST_EMAIL_MESSAGES
 from postman_sender_email.retry import OutageBackoff, RetryPolicy
 from postman_sender_email.transactional_api import TransactionalEmailServicer
@@ -26,6 +36,7 @@ from postman_shared.grpc.errors import ServiceError
 from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
+from postman_shared.outbox import OutboxRelay
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.screening import BatchScreen
 from postman_shared.sender_client import AuthVerifiedSenders
@@ -80,6 +91,9 @@ def build_transport(settings: Settings, connections: int | None = None) -> Email
     from postman_sender_email.transports.outbox import OutboxTransport
 
     return OutboxTransport(settings.outbox_dir)
+
+
+WEBHOOK_RELAY_SECONDS = 0.5  # how soon a transactional status event leaves for the user's webhook
 
 
 def build(settings: Settings) -> ServiceRuntime:
@@ -148,6 +162,9 @@ def _serve_transactional(settings: Settings, runtime: ServiceRuntime, suppressio
                        [(transactional_email_pb2_grpc.add_TransactionalEmailServiceServicer_to_server, servicer)],
                        ["postman.v1.TransactionalEmailService"])
     runtime.on_stop(transport.close)
+    # Transactional status events for the users' webhooks, written with each status change (webhook_events).
+    runtime.add_loop(partial(OutboxRelay(runtime.database, webhook_events.outbox, runtime.publisher).run_periodically,
+                             interval=WEBHOOK_RELAY_SECONDS))
     runtime.add_consumer(BatchConsumer(
         settings.amqp_url, EMAIL_EVENTS,
         events.EventHandler(runtime.database, runtime.publisher, suppressions, settings.email_max_attempts,

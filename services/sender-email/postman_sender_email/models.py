@@ -24,6 +24,8 @@ class EmailDelivery(Base):
         Index("ix_email_deliveries_provider_message_id", "provider_message_id"),
         # A retry's message is not sent to a recipient whose earlier message was sent (delivery_log).
         Index("ix_email_deliveries_recipient_id", "recipient_id", postgresql_where=text("recipient_id IS NOT NULL")),
+        # The retention purge of what was sent outside campaigns (transactional, priority), oldest first.
+        Index("ix_email_deliveries_created_at_no_campaign", "created_at", postgresql_where=text("campaign_id IS NULL")),
     )
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -46,6 +48,7 @@ class TransactionalEmail(Base):
     __tablename__ = "transactional_emails"
     __table_args__ = (
         Index("ix_transactional_emails_user_id_created_at", "user_id", "created_at"),
+        Index("ix_transactional_emails_created_at", "created_at"),  # the retention purge, oldest first
         # SES events name the message by the MessageId SendEmail returned.
         Index("ix_transactional_emails_provider_message_id", "provider_message_id"),
     )

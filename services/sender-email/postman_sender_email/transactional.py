@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import getaddresses
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from postman_sender_email import mime
+from postman_sender_email import mime, webhook_events
 from postman_sender_email.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_email.models import TransactionalEmail
 from postman_sender_email.transactional_mail import Attachment, TransactionalMail
@@ -245,6 +245,7 @@ def send(database: Database, transport: EmailTransport, request: EmailToSend,
             row.error_code = outcome.error_code
         session.flush()
         session.refresh(row)
+        webhook_events.status_changed(session, row, request.simulated)  # the sender's webhook, with the change
         session.expunge(row)
     TRANSACTIONAL_MESSAGES.labels(transport=transport_name, status="ACCEPTED" if outcome.status == "SENT" else (
         "UNAVAILABLE" if outcome.transient else "REFUSED")).inc()
@@ -261,13 +262,13 @@ def send(database: Database, transport: EmailTransport, request: EmailToSend,
     if request.simulated:
         _simulate_events(database, email_id, simulated_status, now)
     elif transport.name in NO_LATER_EVENTS:
-        _mark_sent(database, email_id, now)
+        _mark_sent(database, email_id, now, simulated=False)
     return row
 
 
 def _simulate_events(database: Database, email_id: int, final: str, when: datetime) -> None:
     """A test key's accepted email: SENT, DELIVERED, and the simulator's final status, as SES would report them."""
-    _mark_sent(database, email_id, when)
+    _mark_sent(database, email_id, when, simulated=True)
     with database.unit_of_work() as session:
         row = session.get_one(TransactionalEmail, email_id)
         row.status, row.delivered_at, row.updated_at = final, when, when
@@ -276,13 +277,20 @@ def _simulate_events(database: Database, email_id: int, final: str, when: dateti
             row.error_code, row.error_sub_type = "bounce_permanent", "Simulated"
         elif final == "COMPLAINT":
             row.error_code, row.error_sub_type = "complaint", "Simulated"
+        session.flush()
+        webhook_events.status_changed(session, row, simulated=True)
 
 
-def _mark_sent(database: Database, email_id: int, when: datetime) -> None:
+def _mark_sent(database: Database, email_id: int, when: datetime, simulated: bool) -> None:
     with database.unit_of_work() as session:
-        session.execute(update(TransactionalEmail)
-                        .where(TransactionalEmail.id == email_id, TransactionalEmail.status == "ACCEPTED")
-                        .values(status="SENT", sent_at=when, updated_at=when))
+        row = session.scalars(select(TransactionalEmail)
+                              .where(TransactionalEmail.id == email_id, TransactionalEmail.status == "ACCEPTED")
+                              .with_for_update()).one_or_none()
+        if row is None:
+            return
+        row.status, row.sent_at, row.updated_at = "SENT", when, when
+        session.flush()
+        webhook_events.status_changed(session, row, simulated)
 
 
 # --- reading --------------------------------------------------------------------------------------------------------
@@ -338,7 +346,8 @@ def apply_event(database: Database, event: EmailEvent) -> Applied:
         if column is not None and getattr(row, column) is None:
             setattr(row, column, when)
             changed = True
-        if _RANK[status] > _RANK[row.status]:
+        moved = _RANK[status] > _RANK[row.status]
+        if moved:
             row.status = status
             changed = True
             if status == "BOUNCED":
@@ -348,6 +357,9 @@ def apply_event(database: Database, event: EmailEvent) -> Applied:
                 row.error_code, row.error_sub_type = "complaint", _short(event.complaint_type)
         if changed:
             row.updated_at = utcnow()
+        if moved:  # a new status (not only a time filled in): the sender's webhook is told, with the change
+            session.flush()
+            webhook_events.status_changed(session, row)
         email_id, now_status = row.id, row.status
     if changed:
         log.info("transactional email event", email_id=email_id, event_type=event.event_type, status=now_status)

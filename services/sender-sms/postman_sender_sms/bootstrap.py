@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 from postman.v1 import senders_pb2_grpc
-from postman_sender_sms import consumer, delivery, receipts, transactional
+from postman_sender_sms import consumer, delivery, receipts, transactional, webhook_events
 from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.grpc_api import SmsSenderServicer
 from postman_sender_sms.transactional_api import TransactionalSmsServicer
@@ -24,6 +25,7 @@ from postman_shared.broker.topology import SMS_SEND, SMS_STATUS
 from postman_shared.credentials import sealer_from_settings
 from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.messages import RenderedSms
+from postman_shared.outbox import OutboxRelay
 from postman_shared.runtime import ServiceRuntime
 from postman_shared.screening import BatchScreen
 from postman_shared.send_rate import send_rate_from_url
@@ -32,6 +34,9 @@ from postman_shared.suppression_client import SuppressionClient
 
 # Twilio takes one message per request; this many requests are in flight at once.
 SEND_CONCURRENCY = 8
+
+
+WEBHOOK_RELAY_SECONDS = 0.5  # how soon a transactional status event leaves for the user's webhook
 
 
 def build(settings: Settings) -> ServiceRuntime:
@@ -76,4 +81,7 @@ def build(settings: Settings) -> ServiceRuntime:
         receipts.ReceiptHandler(senders, runtime.database, lambda events: runtime.publisher.publish(events)),
         batch_size=settings.sender_batch_size, prefetch=settings.sender_prefetch,
     ))
+    # Transactional status events for the users' webhooks, written with each status change (webhook_events).
+    runtime.add_loop(partial(OutboxRelay(runtime.database, webhook_events.outbox, runtime.publisher).run_periodically,
+                             interval=WEBHOOK_RELAY_SECONDS))
     return runtime

@@ -39,7 +39,8 @@ class TransactionalSms(Base):
     """One transactional SMS (``POST /v1/transactional/sms/send``): sent at once, then moved by Twilio's receipts."""
 
     __tablename__ = "transactional_sms"
-    __table_args__ = (Index("ix_transactional_sms_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (Index("ix_transactional_sms_user_id_created_at", "user_id", "created_at"),
+                      Index("ix_transactional_sms_created_at", "created_at"))  # the retention purge
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from postman_sender_sms import webhook_events
 from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_sms.models import TransactionalSms
@@ -92,6 +93,7 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
             row.error_code, row.error_reason = outcome.error_code, outcome.reason
         session.flush()
         session.refresh(row)
+        webhook_events.status_changed(session, row, request.simulated)  # the sender's webhook, with the change
         session.expunge(row)
     TRANSACTIONAL_MESSAGES.labels(transport="simulated" if request.simulated else "twilio", status=row.status).inc()
     log.info("transactional sms", sms_id=message_id, user_id=request.user_id, status=row.status,
@@ -148,5 +150,7 @@ def apply_receipt(database: Database, sms_id: int, status: str, error_code: str 
             row.delivered_at = now
         else:
             row.errored_at, row.error_code, row.error_reason = now, error_code, reason
+        session.flush()
+        webhook_events.status_changed(session, row)
     log.info("transactional sms receipt", sms_id=sms_id, status=status, error_code=error_code)
     return True

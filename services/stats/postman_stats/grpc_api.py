@@ -24,7 +24,9 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
         yield from exporting.export_campaign(self._database, self._campaigns, request.campaign_id, request.user_id)
 
     def RefreshCampaignStats(self, request: stats_pb2.StatsRequest, context: Any) -> stats_pb2.CampaignStats:
-        self._campaigns.get_campaign(request.campaign_id, request.user_id)  # not_found for another user's campaign
+        campaign = self._campaigns.get_campaign(request.campaign_id, request.user_id)  # not_found: another user's
+        if campaign.redacted:  # its outcomes are gone: the counters are final, a recount would zero them
+            return reading.campaign_stats(self._database, campaign)
         retries.recount(self._database, request.campaign_id)
         finishing.finish_completed(self._database, self._campaigns, [request.campaign_id])  # the recount may finish it
         return reading.campaign_stats(self._database, self._campaigns.get_campaign(request.campaign_id,

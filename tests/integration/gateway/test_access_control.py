@@ -7,13 +7,17 @@ nothing, whichever way they authenticate.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from postman_campaign.models import Job
 from postman_gateway.app import create_app
+from postman_shared.credentials import new_master_key
 from postman_shared.timestamps import utcnow
+from tests.integration.gateway.conftest import new_address, one_time_password
+from tests.support.inprocess import running
 
 # Upstream's unsubscribe API takes no key: the link's signature in the body (h, v) is its credential, checked by
 # tests/integration/gateway/test_unsubscribe.py (a forged or altered one is 400 and changes nothing).
@@ -39,6 +43,11 @@ TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>", "/v1/transactional/emai
 # Routes acting on one campaign by id outside the per-channel prefix: another user's campaign is 404 and unchanged,
 # checked by test_campaign_management_routes_are_404_for_another_users_campaign below.
 CAMPAIGNS_BY_ID = {"/v1/campaigns/<campaign_id>", "/v1/campaigns/<campaign_id>/cancel"}
+# The caller's client webhooks, by kind (no id: stats keys every call by the caller's user id); another user's are
+# neither seen nor changed, checked by test_client_webhook_routes_never_reach_another_users_webhook below.
+WEBHOOKS_PREFIX = "/v1/settings/webhooks"
+WEBHOOK_ROUTES = {WEBHOOKS_PREFIX, WEBHOOKS_PREFIX + "/<kind>", WEBHOOKS_PREFIX + "/<kind>/secret",
+                  WEBHOOKS_PREFIX + "/<kind>/deliveries", WEBHOOKS_PREFIX + "/<kind>/test"}
 # Routes outside /v1 take no API key or session: each checks a credential of its own that Postman made for the one
 # caller that uses it. A new route outside /v1 needs an entry: a request that lacks the credential, and the refusal.
 OUTSIDE_V1 = {
@@ -101,6 +110,7 @@ SAMPLE_INPUT = {
     ("POST", "/v1/api-key"): {"json": {"label": "intruder's"}},
     ("POST", "/v1/settings/email/from/verify"): {"json": {"email": "intruder@agency.gov.sg"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
+    ("PUT", WEBHOOKS_PREFIX + "/<kind>"): {"json": {"url": "http://127.0.0.1:9/intruder"}},
 }
 
 
@@ -130,9 +140,9 @@ def sender_routes(app):
     return [(method, rule) for method, rule in api_routes(app) if rule.startswith(SENDERS_PREFIX)]
 
 
-def url_of(rule, campaign_id=1, key_id=1, sender_id=1):
+def url_of(rule, campaign_id=1, key_id=1, sender_id=1, kind="transactional"):
     return (rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
-            .replace("<sender_id>", str(sender_id)))
+            .replace("<sender_id>", str(sender_id)).replace("<kind>", kind))
 
 
 def call_every(client, routes, headers=None, **ids):
@@ -150,7 +160,8 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
     unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID | SENDERS_BY_ID
-                 and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
+                 | WEBHOOK_ROUTES and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
+    assert {r for r in routes if r.startswith(WEBHOOKS_PREFIX)} == WEBHOOK_ROUTES
     assert unchecked == set()
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 17
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 16
@@ -171,7 +182,7 @@ def web_endpoint(endpoint: str) -> bool:
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return endpoint == "home" or blueprint in {"web_assets", "sign_in", "outbox", "campaign_list", "campaign",
                                                "email_frame", "campaign_sent", "settings", "sender_settings",
-                                               "suppression"}
+                                               "suppression", "webhook_settings"}
 
 
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -310,6 +321,22 @@ def test_revoking_another_users_key_is_404_and_the_key_still_works(app, sign_in)
 
 
 @pytest.mark.usefixtures("auth_service")
+def test_a_keys_expiry_and_notification_contacts_are_shown_to_its_owner_only(sign_in):
+    owner, intruder = sign_in(), sign_in()
+    created = owner.client.post("/v1/api-key", json={"label": "ci", "notification_contacts": ["team@tech.gov.sg"]})
+    assert created.status_code == 201, created.json
+
+    [listed] = owner.client.get("/v1/api-key").json
+    assert (listed["notification_contacts"], listed["expires_at"]) == (["team@tech.gov.sg"],
+                                                                      created.json["expires_at"])
+    seen = intruder.client.get("/v1/api-key")
+    assert seen.json == [] and "team@tech.gov.sg" not in seen.get_data(as_text=True)  # the Settings page: web tests
+    revoked = intruder.client.delete(f"/v1/api-key/{created.json['id']}")
+    assert (revoked.status_code, revoked.json["code"]) == (404, "not_found")
+    assert "team@tech.gov.sg" not in revoked.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("auth_service")
 def test_api_key_routes_refuse_an_api_key_even_the_users_own(app, http, sign_in):
     owner = sign_in()
     created = owner.client.post("/v1/api-key", json={"label": "ci"})
@@ -350,3 +377,41 @@ def test_removing_another_users_sender_address_is_404_and_it_stays(http, sign_in
     assert [a["email"] for a in owner.client.get("/v1/settings/email/from").json["addresses"]] == [address]
     assert intruder.client.get("/v1/settings/email/from").json == {
         "from": ["Postman <donotreply@mail.postman.gov.sg>"], "addresses": []}
+
+
+@pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
+def test_client_webhook_routes_never_reach_another_users_webhook(settings, amqp_channel, new_caller, intruder_kind):
+    """Another officer, by key or session, sees none of the owner's webhooks, cannot read their log, rotate,
+    test or delete them (404: they have none of their own), and their PUT makes a webhook of their own; the
+    owner's stays exactly as it was."""
+    settings = replace(settings, webhook_allow_private=True, credentials_key=new_master_key())
+    app = create_app(settings)
+    http = app.test_client()
+    with running(settings, "auth", "stats"):
+        owner = new_caller()
+        created = http.put(WEBHOOKS_PREFIX + "/transactional", headers=owner.headers,
+                           json={"url": "http://127.0.0.1:9/owner"})
+        assert created.status_code == 201, created.json
+        before = http.get(WEBHOOKS_PREFIX, headers=owner.headers).json
+        if intruder_kind == "api_key":
+            intruder_client, intruder_headers = app.test_client(), new_caller().headers
+        else:
+            intruder_client = app.test_client()
+            browser_email = new_address()
+            assert intruder_client.post("/v1/auth/otp", json={"email": browser_email}).status_code == 200
+            otp = one_time_password(amqp_channel, browser_email)
+            assert intruder_client.post("/v1/auth/login", json={"email": browser_email, "otp": otp}).status_code \
+                == 200
+            intruder_headers = {}
+        routes = [(m, r) for m, r in api_routes(app) if r in WEBHOOK_ROUTES]
+        answered = call_every(intruder_client, [(m, r) for m, r in routes if m != "PUT"], intruder_headers)
+        assert answered.pop(("GET", WEBHOOKS_PREFIX))[0] == 200
+        assert answered == {route: (404, "not_found") for route in answered}
+        assert len(answered) == 4  # DELETE, rotate, deliveries, test
+        assert intruder_client.get(WEBHOOKS_PREFIX, headers=intruder_headers).json == {"webhooks": []}
+        own = call_every(intruder_client, [("PUT", WEBHOOKS_PREFIX + "/<kind>")], intruder_headers)
+        assert own == {("PUT", WEBHOOKS_PREFIX + "/<kind>"): (201, None)}
+        assert http.get(WEBHOOKS_PREFIX, headers=owner.headers).json == before
+        assert intruder_client.get(WEBHOOKS_PREFIX, headers=intruder_headers).json["webhooks"][0]["url"] \
+            == "http://127.0.0.1:9/intruder"
+

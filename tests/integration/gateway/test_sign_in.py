@@ -104,7 +104,8 @@ def test_create_list_and_revoke_api_keys(http, sign_in):
     created = officer.client.post("/v1/api-key", json={"label": "laptop"})
     assert created.status_code == 201, created.json
     key = created.json["api_key"]
-    assert list(created.json) == ["id", "label", "api_key", "last_five", "created_at", "expires_at", "test"]
+    assert list(created.json) == ["id", "label", "api_key", "last_five", "created_at", "expires_at", "test",
+                                  "notification_contacts"]
     assert created.json["test"] is False and created.json["api_key"].startswith("live_v1_")
     assert created.json["last_five"] == key[-5:]
     assert created.json["expires_at"] > created.json["created_at"]
@@ -113,7 +114,8 @@ def test_create_list_and_revoke_api_keys(http, sign_in):
     assert listed.status_code == 200
     assert listed.json == [{"id": created.json["id"], "label": "laptop", "last_five": key[-5:],
                             "created_at": created.json["created_at"], "last_used_at": None,
-                            "expires_at": created.json["expires_at"], "test": False}]
+                            "expires_at": created.json["expires_at"], "test": False,
+                            "notification_contacts": []}]
     assert key not in listed.get_data(as_text=True)
 
     assert http.get("/v1/auth/userinfo", headers=bearer(key)).status_code == 200
@@ -122,6 +124,36 @@ def test_create_list_and_revoke_api_keys(http, sign_in):
     assert (revoked.status_code, revoked.json) == (200, {"id": created.json["id"]})
     refused = http.get("/v1/auth/userinfo", headers=bearer(key))
     assert (refused.status_code, refused.json["code"]) == (401, "unathenticated")
+    assert officer.client.get("/v1/api-key").json == []
+
+
+def test_a_key_carries_up_to_five_notification_contacts_shown_when_created_and_listed(sign_in):
+    officer = sign_in()
+    created = officer.client.post("/v1/api-key", json={
+        "label": "ci", "notification_contacts": [" Team@Tech.gov.sg", "ops@agency.gov.sg", "team@tech.gov.sg"]})
+    assert created.status_code == 201, created.json
+    assert created.json["notification_contacts"] == ["team@tech.gov.sg", "ops@agency.gov.sg"]
+    assert officer.client.get("/v1/api-key").json[0]["notification_contacts"] == ["team@tech.gov.sg",
+                                                                                  "ops@agency.gov.sg"]
+    none = officer.client.post("/v1/api-key", json={"label": "ci", "notification_contacts": None})
+    assert none.status_code == 201 and none.json["notification_contacts"] == []
+
+
+@pytest.mark.parametrize(("contacts", "message"), [
+    ([f"p{n}@tech.gov.sg" for n in range(6)], '"notification_contacts" may list at most 5 email addresses, got 6'),
+    (["ok@tech.gov.sg", "not an address"], '"notification_contacts[1]" is not an email address'),
+    (["ok@tech.gov.sg", ""], '"notification_contacts[1]" is not an email address'),
+    (["ok@tech.gov.sg", "me@gmail.com"], '"notification_contacts[1]" is not an address of a domain allowed to use '
+                                         'Postman (DOMAIN_ALLOWLIST)'),
+    (["ok@tech.gov.sg", "me@gov.sg.evil.com"], '"notification_contacts[1]" is not an address of a domain allowed '
+                                               'to use Postman (DOMAIN_ALLOWLIST)'),
+    ("team@tech.gov.sg", '"notification_contacts" must be an array of email addresses'),
+    ([{"email": "team@tech.gov.sg"}], '"notification_contacts" must be an array of email addresses'),
+])
+def test_bad_notification_contacts_are_a_400_naming_the_field_and_make_no_key(sign_in, contacts, message):
+    officer = sign_in()
+    refused = officer.client.post("/v1/api-key", json={"label": "ci", "notification_contacts": contacts})
+    assert (refused.status_code, refused.json["code"], refused.json["message"]) == (400, "api_validation", message)
     assert officer.client.get("/v1/api-key").json == []
 
 

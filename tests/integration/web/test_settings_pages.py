@@ -96,6 +96,40 @@ def test_another_officers_key_cannot_be_revoked(officer, web_sign_in):
     assert f'id="api-key-{key_id}"' in officer.text("/settings")
 
 
+def test_a_key_is_created_with_contacts_and_the_list_shows_its_expiry_and_contacts(officer, web_sign_in):
+    form = officer.text("/settings/api-keys/new")
+    assert '<textarea class="textarea" id="notification_contacts" name="notification_contacts"' in form
+    assert "30, 7 and 1 days before" in form
+    created = post_form(officer.client, "/settings/api-keys/new", label="Clinic reminders",
+                        notification_contacts="Team@Tech.gov.sg\nops@agency.gov.sg, team@tech.gov.sg")
+    page = created.get_data(as_text=True)
+    assert created.status_code == 200
+    assert '<dd id="notification-contacts">team@tech.gov.sg<br>ops@agency.gov.sg</dd>' in page
+
+    listing = officer.text("/settings")
+    key_id = re.search(r'<tr id="api-key-(\d+)">', listing).group(1)
+    row = listing[listing.index(f'<tr id="api-key-{key_id}">'):]
+    row = row[:row.index("</tr>")]
+    assert '<td class="notification-contacts">You<br>team@tech.gov.sg<br>ops@agency.gov.sg</td>' in row
+    assert re.search(r'<td><time datetime="[^"]+" data-local>\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC</time></td>', row)
+    assert "emailed 30, 7 and 1 days before a key expires and when it is revoked" in listing
+
+    other = web_sign_in().text("/settings")  # another officer sees neither the key nor its contacts
+    assert f'id="api-key-{key_id}"' not in other and "team@tech.gov.sg" not in other and 'id="no-api-keys"' in other
+
+
+@pytest.mark.parametrize(("contacts", "error"), [
+    (" ".join(f"p{n}@tech.gov.sg" for n in range(6)), "Enter at most 5 addresses, not 6"),
+    ("ok@tech.gov.sg\nnot-an-address", "“not-an-address” is not an email address, like team@agency.gov.sg"),
+])
+def test_bad_contacts_are_refused_on_their_field_and_make_no_key(officer, contacts, error):
+    refused = post_form(officer.client, "/settings/api-keys/new", label="ci", notification_contacts=contacts)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and f'<a href="#notification_contacts">{error}' in page
+    assert 'id="notification_contacts-error"' in page and 'value="ci"' in page  # the form keeps what was typed
+    assert 'id="no-api-keys"' in officer.text("/settings")
+
+
 def test_twilio_credentials_are_checked_with_a_test_sms_saved_verified_and_removed(officer, twilio):
     added = post_form(officer.client, "/settings/twilio/new", **ACCOUNT)
     assert added.status_code == 303 and added.headers["Location"] == "/settings?done=twilio-added"

@@ -38,6 +38,8 @@ TAGS = [
     ("API keys", "The signed-in user's API keys (this platform's own)."),
     ("Sender addresses", "The addresses the signed-in user has proven they own and may send email from (Postman's "
                          "custom From addresses)."),
+    ("Webhooks", "Signed callbacks to the caller's own systems: transactional message status and campaign events "
+                 "(an extension of v1; docs/webhooks.md)."),
     ("Platform", "Liveness and this document."),
     ("Uploads", "The presigned PUT of recipient files when the platform stores them itself."),
     ("Unsubscribe", "Recipients' unsubscribe links: no key, the link's signature is checked (upstream's API)."),

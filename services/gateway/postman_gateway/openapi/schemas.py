@@ -182,6 +182,10 @@ TELEGRAM_CAMPAIGN_EXAMPLE = {
     "job_queue": [], "telegram_templates": {"body": "<b>Dear {{name}}</b>", "params": ["name"]},
 }
 
+NOTIFICATION_CONTACTS: Schema = {
+    "type": "array", "items": {"type": "string", "format": "email"}, "maxItems": 5,
+    "description": "Up to 5 addresses emailed, with the key's owner, 30, 7 and 1 days before the key expires "
+                   "(`API_KEY_REMINDER_DAYS`) and when it is revoked. Lower-cased, each once."}
 TEST_KEY: Schema = {"type": "boolean", "description": "A test key: what it sends goes through every check and "
                                                      "the whole pipeline, but the senders record a simulated outcome "
                                                      "instead of calling the provider."}
@@ -402,16 +406,20 @@ def schemas() -> dict[str, Schema]:
                         examples=[{"id": 3, "email": "officer@agency.gov.sg", "rate_limit": 10,
                                    "authenticated_by": "api_key"}]),
         "ApiKey": obj({"id": INTEGER, "label": STRING, "last_five": STRING, "created_at": DATE_TIME,
-                       "last_used_at": DATE_TIME_OR_NULL, "expires_at": DATE_TIME_OR_NULL, "test": TEST_KEY},
+                       "last_used_at": DATE_TIME_OR_NULL, "expires_at": DATE_TIME_OR_NULL, "test": TEST_KEY,
+                       "notification_contacts": NOTIFICATION_CONTACTS},
                       ("id", "label", "last_five", "created_at"),
                       examples=[{"id": 5, "label": "laptop", "last_five": "x7Q2a", "created_at": WHEN,
-                                 "last_used_at": LATER, "expires_at": "2027-05-26T08:00:00.000Z", "test": False}]),
+                                 "last_used_at": LATER, "expires_at": "2027-05-26T08:00:00.000Z", "test": False,
+                                 "notification_contacts": ["team@agency.gov.sg"]}]),
         "CreatedApiKey": obj({"id": INTEGER, "label": STRING, "api_key": STRING, "last_five": STRING,
-                              "created_at": DATE_TIME, "expires_at": DATE_TIME_OR_NULL, "test": TEST_KEY},
+                              "created_at": DATE_TIME, "expires_at": DATE_TIME_OR_NULL, "test": TEST_KEY,
+                              "notification_contacts": NOTIFICATION_CONTACTS},
                              ("id", "label", "api_key", "last_five", "created_at"),
                              examples=[{"id": 5, "label": "laptop", "api_key": "live_v1_Zq3...x7Q2a",
                                         "last_five": "x7Q2a", "created_at": WHEN,
-                                        "expires_at": "2027-05-26T08:00:00.000Z", "test": False}]),
+                                        "expires_at": "2027-05-26T08:00:00.000Z", "test": False,
+                                        "notification_contacts": ["team@agency.gov.sg"]}]),
         "ApiKeyIdObject": obj({"id": INTEGER}, ("id",), examples=[{"id": 5}]),
         "SenderAddress": obj(SENDER_ADDRESS, tuple(SENDER_ADDRESS), examples=[SENDER_ADDRESS_EXAMPLE]),
         "SenderAddresses": obj(

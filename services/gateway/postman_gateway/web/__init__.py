@@ -28,7 +28,7 @@ from postman_shared.settings import Settings
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
 PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "email_frame_pages", "campaign_sent_pages",
                 "settings_pages", "sender_pages", "sender_confirm_pages", "suppression_pages", "outbox_pages",
-                "unsubscribe_pages", "protected_pages")
+                "unsubscribe_pages", "protected_pages", "webhook_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
 

@@ -8,14 +8,14 @@ service's rules); a refusal is shown beside the buttons in the officer's words.
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from postman.v1 import stats_pb2
 from postman_gateway import channel_routes
 from postman_gateway.backends import backends
-from postman_gateway.web import csv_export
+from postman_gateway.web import SETTINGS, csv_export
 from postman_gateway.web.campaign_access import campaign_ref, officer_campaign, see_other
 from postman_gateway.web.campaign_view import CampaignView, Progress
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
@@ -44,7 +44,8 @@ STILL_STOPPING = ("Sending is still stopping: the messages that were being hande
 def _campaign_page(view: CampaignView, errors: FormErrors | None = None, status: int = 200) -> ResponseReturnValue:
     progress = None if view.is_draft else _progress(view)
     return render("campaign/show.html", status, title=view.name, errors=errors or FormErrors(), campaign=view,
-                  progress=progress, notice=None if errors else NOTICES.get(request.args.get("done", "")))
+                  progress=progress, notice=None if errors else NOTICES.get(request.args.get("done", "")),
+                  retention_days=current_app.extensions[SETTINGS].campaign_retention_days)
 
 
 def _refused(view: CampaignView, message: str) -> ResponseReturnValue:

@@ -165,6 +165,15 @@ class CampaignView:
         return singapore_time(_moment(self.campaign, "halted_at"))
 
     @property
+    def redacted(self) -> bool:
+        """Its recipients and their messages' outcomes were deleted at the end of the retention period."""
+        return self.campaign.redacted
+
+    @property
+    def redacted_at(self) -> str:
+        return singapore_time(_moment(self.campaign, "redacted_at"))
+
+    @property
     def finished(self) -> bool:
         """Nothing more will change without the officer: a draft, or a send whose every outcome is counted."""
         return self.latest_job is None or self.latest_job.status in FINISHED_JOB_STATUSES

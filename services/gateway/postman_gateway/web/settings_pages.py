@@ -1,4 +1,5 @@
-"""Settings: the officer's API keys (create, shown once; list; revoke), sender addresses (listed here, managed in
+"""Settings: the officer's API keys (create, with up to 5 notification contacts told before it expires and when it
+is revoked; shown once; list with expiry and contacts; revoke), sender addresses (listed here, managed in
 ``sender_pages``) and saved provider credentials — Twilio
 accounts for SMS and Telegram bots — (add, verify with a test message, remove), with what recipients do to subscribe
 to a bot.
@@ -11,6 +12,8 @@ found. Outcomes are said on the next page with a fixed notice, never with text f
 """
 
 from __future__ import annotations
+
+import re
 
 from flask import abort, current_app, make_response, redirect, request
 from flask.typing import ResponseReturnValue
@@ -28,6 +31,10 @@ from postman_shared.grpc.errors import ServiceError
 
 MAX_LABEL = 100
 MAX_FIELD = 200
+MAX_CONTACTS = 5  # notification contacts of a key; auth checks each address
+MAX_CONTACTS_FIELD = 2000
+_CONTACT_SEPARATORS = re.compile(r"[\s,;]+")
+_CONTACT_AT_FAULT = re.compile(r'"notification_contacts\[(\d+)\]"')
 CHANNEL_NAMES = {"SMS": "Twilio credentials", "TELEGRAM": "Telegram bot"}
 NOTICES = {
     "key-revoked": "The API key was revoked: it no longer works.",
@@ -74,6 +81,15 @@ def _api_key(raw_id: str) -> auth_pb2.ApiKeyInfo:
     abort(404, description="You have no API key with that number. It may have been revoked already.")
 
 
+def _reminder_days() -> str:
+    """``30, 7 and 1 days``: when keys' owners and contacts are reminded (API_KEY_REMINDER_DAYS); "" for never."""
+    days = [str(d) for d in current_app.extensions[SETTINGS].api_key_reminder_days]
+    if not days:
+        return ""
+    said = days[0] if len(days) == 1 else f"{', '.join(days[:-1])} and {days[-1]}"
+    return f"{said} day{'' if days == ['1'] else 's'}"
+
+
 def _field(name: str, limit: int = MAX_FIELD) -> str:
     return request.form.get(name, "").strip()[:limit]
 
@@ -85,10 +101,18 @@ def overview() -> ResponseReturnValue:
                   default_from=current_app.extensions[SETTINGS].email_from,
                   twilio=[c for c in credentials if c.channel == "SMS"],
                   bots=[c for c in credentials if c.channel == "TELEGRAM"],
-                  notice=NOTICES.get(request.args.get("done", "")))
+                  notice=NOTICES.get(request.args.get("done", "")), reminder_days=_reminder_days())
 
 
 # API keys -------------------------------------------------------------------------------------------------------
+
+
+def _contact_error(exc: ServiceError, contacts: list[str]) -> str | None:
+    """Auth's refusal of a contact, in the page's words (None: the refusal is about something else)."""
+    at_fault = _CONTACT_AT_FAULT.search(exc.message)
+    if at_fault and int(at_fault.group(1)) < len(contacts):
+        return f"“{contacts[int(at_fault.group(1))]}” is not an email address, like team@agency.gov.sg"
+    return exc.message if "notification_contacts" in exc.message else None
 
 
 @blueprint.route("/api-keys/new", methods=["GET", "POST"])
@@ -96,17 +120,22 @@ def new_api_key() -> ResponseReturnValue:
     errors = FormErrors()
     label = _field("label", MAX_LABEL + 1)
     test = request.form.get("test") == "yes"
+    contacts_text = request.form.get("notification_contacts", "")[:MAX_CONTACTS_FIELD].strip()
+    contacts = [c for c in _CONTACT_SEPARATORS.split(contacts_text) if c]
     if request.method == "POST":
         if not label:
             errors.add("label", "Enter a label, so you know later where the key is used")
         elif len(label) > MAX_LABEL:
             errors.add("label", f"The label must be {MAX_LABEL} characters or fewer")
-        else:
+        if len(contacts) > MAX_CONTACTS:
+            errors.add("notification_contacts", f"Enter at most {MAX_CONTACTS} addresses, not {len(contacts)}")
+        if not errors:
             try:
                 created = client.call(backends().auth.CreateApiKey, auth_pb2.CreateApiKeyRequest(
-                    user_id=_user_id(), label=label, ip=client_ip(), test=test))
+                    user_id=_user_id(), label=label, ip=client_ip(), test=test, notification_contacts=contacts))
             except ServiceError as exc:
-                errors.add("label", exc.message)
+                contact_error = _contact_error(exc, contacts)
+                errors.add("notification_contacts" if contact_error else "label", contact_error or exc.message)
             else:
                 # The key in clear is on this page and nowhere else; the response must not be kept by a cache.
                 response = make_response(render("settings/api_key_created.html", title="Your new API key",
@@ -114,7 +143,7 @@ def new_api_key() -> ResponseReturnValue:
                 response.headers["Cache-Control"] = "no-store"
                 return response
     return render("settings/api_key_new.html", 400 if errors else 200, title="Create an API key", label=label,
-                  test=test, errors=errors)
+                  test=test, contacts=contacts_text, reminder_days=_reminder_days(), errors=errors)
 
 
 @blueprint.route("/api-keys/<key_id>/revoke", methods=["GET", "POST"])
