@@ -405,63 +405,16 @@ def test_a_batch_finishes_when_the_broker_drops_the_connection_in_its_middle_and
     assert finished[1:2] == [2], "its ack was lost with the connection: the message came again, to be recognised"
 
 
-class _Forwarder:
-    """A TCP port that forwards every connection to the broker, opened only when ``open`` is called: before that,
-    connecting is refused, as when the broker is restarting."""
-
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        import socket
-
-        self._socket_module = socket
-        self.port = port
-        self._target = target
-        self._listener: socket.socket | None = None
-        self.accepted = 0
-
-    def open(self) -> None:
-        listener = self._socket_module.create_server(("127.0.0.1", self.port))
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-
-    def _accept(self, listener) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            upstream = self._socket_module.create_connection(self._target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, sink) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-
 def test_a_publisher_whose_connection_was_refused_connects_again_at_its_next_publish(stores, amqp_channel):
     """make chaos: a broker restart refused a sender's reconnection once; its publisher then took the failed attempt
     for an open connection and every later publish waited out its whole timeout, for good."""
     from urllib.parse import urlsplit, urlunsplit
 
     from tests.support.stores import free_port
+    from tests.support.tcp_forwarder import Forwarder
 
     url = urlsplit(stores.amqp_url)
-    forwarder = _Forwarder(free_port(), (url.hostname or "127.0.0.1", url.port or 5672))
+    forwarder = Forwarder(free_port(), (url.hostname or "127.0.0.1", url.port or 5672))
     through_forwarder = urlunsplit(url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{forwarder.port}"))
     publisher = Publisher(through_forwarder, app_id="test", connect_timeout=5, retry_pause=1.0)
     try:

@@ -216,8 +216,9 @@ class BatchConsumer:
             self._side_channel = connection.channel()
         return int(self._side_channel.queue_declare(queue, passive=True).method.message_count)
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float) -> bool:
         """Waits up to ``seconds``, returning early once ``stop`` is called; heartbeats are serviced meanwhile.
+        True when the whole wait passed, False when the consumer is stopping.
 
         For a handler that should slow down (its downstream is failing). Call only from the consumer's own thread.
         """
@@ -225,9 +226,10 @@ class BatchConsumer:
         while not self._stopping.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
-                return
+                return True
             self._stopping.wait(min(left, 1.0))
             self.keepalive()
+        return False
 
     def run(self) -> None:
         """Consumes until ``stop`` is called, reconnecting with backoff when the broker goes away."""

@@ -105,7 +105,8 @@ def build(settings: Settings) -> ServiceRuntime:
     retry = RetryPolicy(max_attempts=settings.email_max_attempts, delay_seconds=settings.email_retry_delay_seconds)
 
     def deliver(emails: Sequence[RenderedEmail], attempts: Mapping[str, int]) -> delivery.BatchReport:
-        return delivery.deliver(emails, runtime.database, transport, runtime.publisher, retry, attempts, screen)
+        return delivery.deliver(emails, runtime.database, transport, runtime.publisher, retry, attempts, screen,
+                                wait=lambda seconds: email_send.pause(seconds))
 
     # The pause is the consumer's own (bound below, looked up when a pause is due): stopping the service cuts it short.
     backoff = OutageBackoff(lambda seconds: email_send.pause(seconds), longest=min(retry.delay_seconds, 30))

@@ -60,11 +60,13 @@ def deliver(
     retry: RetryPolicy = RetryPolicy(),
     attempts: Mapping[str, int] | None = None,
     screen: BatchScreen | None = None,
+    wait: Callable[[float], bool] | None = None,
 ) -> BatchReport:
     """Sends what was not sent before, records it, parks what may succeed later, then announces what was recorded.
 
     ``attempts`` says which attempt each message id is on (1 when missing). Without ``screen`` nothing is screened
-    (tests of the transport alone).
+    (tests of the transport alone). The record of what the transport accepted is tried again while the database is
+    unreachable (``wait``: the consumer's pause), since failing would send those emails again.
     """
     attempts = attempts or {}
 
@@ -97,8 +99,8 @@ def deliver(
     finished = [email for email in fresh if email.message_id not in waiting_ids]
     final = {email.message_id: _final(outcomes[email.message_id], attempt(email)) for email in finished}
     if final:
-        with database.unit_of_work() as session:
-            recorded.update(record(session, finished, final))
+        recorded.update(database.unit_of_work_retried(lambda session: record(session, finished, final),
+                                                      wait=wait, what="record email outcomes"))
 
     parked = [retry.next_attempt(email, attempt(email)) for email in waiting]
     events = [_event(email, recorded[email.message_id]) for email in unique

@@ -66,7 +66,8 @@ def build(settings: Settings) -> ServiceRuntime:
 
     def deliver(messages: Sequence[RenderedSms]) -> delivery.BatchReport:
         return delivery.deliver(messages, runtime.database, senders, runtime.publisher, pool,
-                                keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url, screen=screen)
+                                keepalive=sms_send.keepalive, pace=pace, callback_url=callback_url, screen=screen,
+                                wait=sms_send.pause)
 
     sms_send = BatchConsumer(
         settings.amqp_url, SMS_SEND, consumer.handler(deliver, settings.sender_batch_size),

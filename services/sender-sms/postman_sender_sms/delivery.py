@@ -91,11 +91,12 @@ def campaign_pace(send_rate: SendRate, default_rate: int, stop: threading.Event 
 def deliver(messages: Sequence[RenderedSms], database: Database, senders: TwilioSenders, publisher: Publisher,
             pool: Executor, keepalive: Callable[[], object] = lambda: None,
             pace: Pace = lambda message: None, callback_url: CallbackUrl = lambda message: None,
-            screen: BatchScreen | None = None) -> BatchReport:
+            screen: BatchScreen | None = None, wait: Callable[[float], bool] | None = None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
     ``keepalive`` is called about once a second while messages are with Twilio (the broker's heartbeats). Without
-    ``screen`` nothing is screened (tests of the Twilio side alone)."""
+    ``screen`` nothing is screened (tests of the Twilio side alone). The record of what Twilio accepted is tried
+    again while the database is unreachable (``wait``: the consumer's pause), since failing would resend them."""
     unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
     with database.session() as session:
         recorded = recorded_outcomes(session, [m.message_id for m in unique])
@@ -112,8 +113,9 @@ def deliver(messages: Sequence[RenderedSms], database: Database, senders: Twilio
     withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
     kept = {message_id: outcome for message_id, outcome in outcomes.items() if message_id not in withheld}
     if kept:
-        with database.unit_of_work() as session:
-            recorded.update(record(session, [m for m in fresh if m.message_id in kept], kept))
+        handed = [m for m in fresh if m.message_id in kept]
+        recorded.update(database.unit_of_work_retried(lambda session: record(session, handed, kept),
+                                                      wait=wait, what="record sms outcomes"))
     if stops and screen is not None:
         _suppress(screen, stops)
 

@@ -51,7 +51,7 @@ def build(settings: Settings) -> ServiceRuntime:
 
     def deliver(messages: Sequence[RenderedTelegram]) -> delivery.BatchReport:
         return delivery.deliver(messages, runtime.database, bots, subscribers, runtime.publisher, pool, schedule,
-                                keepalive=telegram_send.keepalive, screen=screen)
+                                keepalive=telegram_send.keepalive, screen=screen, wait=telegram_send.pause)
 
     telegram_send = BatchConsumer(
         settings.amqp_url, TELEGRAM_SEND, consumer.handler(deliver, settings.sender_batch_size),

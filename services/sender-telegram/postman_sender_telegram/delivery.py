@@ -150,11 +150,13 @@ def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSch
 
 def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: TelegramBots,
             subscribers: SubscriberStore, publisher: Publisher, pool: Executor, schedule: BotSchedule,
-            keepalive: Callable[[], object] = lambda: None, screen: BatchScreen | None = None) -> BatchReport:
+            keepalive: Callable[[], object] = lambda: None, screen: BatchScreen | None = None,
+            wait: Callable[[float], bool] | None = None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
     ``keepalive`` is called about once a second while messages are with Telegram (the broker's heartbeats). Without
-    ``screen`` nothing is screened (tests of the Telegram side alone)."""
+    ``screen`` nothing is screened (tests of the Telegram side alone). The record of what Telegram accepted is tried
+    again while the database is unreachable (``wait``: the consumer's pause), since failing would resend them."""
     unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
     with database.session() as session:
         recorded = DELIVERIES.recorded(session, [m.message_id for m in unique])
@@ -170,9 +172,9 @@ def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: Tele
     withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
     kept = {message_id: outcome for message_id, outcome in outcomes.items() if message_id not in withheld}
     if kept:
-        with database.unit_of_work() as session:
-            recorded.update(DELIVERIES.record(
-                session, [log_entry(m) for m in fresh if m.message_id in kept], kept))
+        entries = [log_entry(m) for m in fresh if m.message_id in kept]
+        recorded.update(database.unit_of_work_retried(lambda session: DELIVERIES.record(session, entries, kept),
+                                                      wait=wait, what="record telegram outcomes"))
 
     put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
     events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
