@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
+.PHONY: install run test test-fast test-parallel lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ run: setup
 lint: install
 	$(VENV)/bin/ruff check lib services tests bench migrations tools
 	$(VENV)/bin/mypy lib/postman_shared lib/postman_ctl
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/hadolint --config .hadolint.yaml Dockerfile
 
 unit: install
@@ -67,6 +68,17 @@ lock: $(INSTALLED)
 
 test: install lint chromium dovecot promtool rabbitmq-plugins
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The unit tests alone (no database, broker or services to start): well under a minute, for the edit-test loop.
+test-fast: install
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+# The whole suite (as `make test`, after lint) on TEST_WORKERS pytest-xdist workers (default: one per core), each
+# with its own database, vhost and slice of test ports; tests sharing a started system (a module's or a folder's
+# fixture) stay on one worker (tests/conftest.py marks them xdist_group, --dist loadgroup). Opt-in for now.
+TEST_WORKERS ?= auto
+test-parallel: install lint chromium dovecot promtool rabbitmq-plugins
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 # Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
 # otherwise (or if the install fails) the browser tests fail, saying how to install it.
@@ -135,7 +147,7 @@ bench: install rabbitmq-plugins smtp-sink
 # Does the retention purge slow a sending campaign? A 100,000-recipient campaign alone, then again while the purge
 # redacts an old campaign of 1,000,000 recipient rows (issue 16: at most 10% slower). See bench/purge.py for options.
 bench-purge: install rabbitmq-plugins smtp-sink
-	$(PY) bench/purge.py
+	$(PY) bench/purge.py --finish
 
 # A fresh email benchmark (the plain campaign, BENCH_CHECK_RECIPIENTS recipients) compared with the committed
 # bench/baseline.json by bench/check.py: fails when the pipeline's CPU per recipient or the upload's CPU per row, each
