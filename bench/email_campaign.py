@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +46,7 @@ from postman_shared.db import Database  # noqa: E402
 from tests.support import service_identity  # noqa: E402
 from tests.support.api_client import PostmanApi  # noqa: E402
 from tests.support.processes import RunningSystem, peak_rss_mb, start_system, stop_system  # noqa: E402
-from tests.support.stores import create_stores, drop_stores, free_port  # noqa: E402
+from tests.support.stores import AMQP_SERVER, PG_SERVER, create_stores, drop_stores, free_port  # noqa: E402
 
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -170,9 +171,48 @@ def other_database(pid: int, database: str) -> bool:
     return served is not None and served != database
 
 
+def listening_pid(port: int) -> int | None:
+    """The process listening on this local TCP port (from /proc/net/tcp and tcp6 and the processes' sockets)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _store_ports() -> dict[str, int]:
+    """The ports of the stores this run uses (the test support's servers), by command name."""
+    return {"beam.smp": urlsplit(AMQP_SERVER).port or 5672, "postgres": urlsplit(PG_SERVER).port or 5432}
+
+
 def processes_named(names: dict[str, str], database: str | None = None) -> dict[int, str]:
     """The processes with these command names (pid -> kind); given ``database``, PostgreSQL backends of other
-    databases (other people's tests on a shared server) are left out."""
+    databases (other people's tests on a shared server) are left out. Where another RabbitMQ node or PostgreSQL
+    cluster runs on the machine (make chaos's, say), only the one serving this run counts: the RabbitMQ node that
+    listens on the run's AMQP port, the PostgreSQL server on its port and that server's children."""
+    serving = {command: listening_pid(port) for command, port in _store_ports().items() if command in names}
     found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -181,9 +221,13 @@ def processes_named(names: dict[str, str], database: str | None = None) -> dict[
             except OSError:
                 continue
             if command in names:
-                if command == "postgres" and database and other_database(int(entry.name), database):
+                pid = int(entry.name)
+                if command == "postgres" and database and other_database(pid, database):
                     continue
-                found[int(entry.name)] = names[command]
+                server = serving.get(command)
+                if server is not None and pid != server and _parent(pid) != server:
+                    continue
+                found[pid] = names[command]
     return found
 
 

@@ -65,6 +65,11 @@ class ManagementApi:
         """A queue's record (arguments, policy, effective_policy_definition...); None when there is no such queue."""
         return self._call("GET", f"/api/queues/{self._vhost()}/{quote(name, safe='')}", missing_ok=True)
 
+    def consumers(self) -> list[dict[str, Any]]:
+        """The vhost's consumers (queue, consumer tag, channel_details with the client's peer_host and peer_port), as
+        the management API last collected them (every few seconds: a consumer just started may be missing)."""
+        return list(self._call("GET", f"/api/consumers/{self._vhost()}") or [])
+
     def _vhost(self) -> str:
         return quote(self.vhost, safe="")
 

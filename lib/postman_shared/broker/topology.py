@@ -54,7 +54,8 @@ OWNER_NOTICES = "owner.notices"  # an email to a campaign's owner (finished, hal
 CLIENT_WEBHOOKS = "client.webhooks"
 CLIENT_WEBHOOKS_RETRY = "client.webhooks.retry"  # a delivery that failed, waiting its backoff: stats -> client.webhooks
 
-# Which service consumes each work queue. A test fails if a declared queue has no consumer here.
+# Which service consumes each work queue. A test fails if a declared queue has no consumer here, and
+# tests/e2e/test_queue_consumers.py fails if, with every service started, one has no running consumer of that service.
 QUEUE_CONSUMERS: dict[str, str] = {
     CAMPAIGN_SEND: "renderer",
     EMAIL_SEND: "sender-email",
