@@ -75,7 +75,7 @@ test-fast: install
 
 # The whole suite (as `make test`, after lint) on TEST_WORKERS pytest-xdist workers (default: one per core), each
 # with its own database, vhost and slice of test ports; tests sharing a started system (a module's or a folder's
-# fixture) stay on one worker (tests/conftest.py marks them xdist_group, --dist loadgroup). Opt-in for now.
+# fixture) stay on one worker (a work unit is a module, the contract suite one: tests/conftest.py). Opt-in for now.
 TEST_WORKERS ?= auto
 test-parallel: install lint chromium dovecot promtool rabbitmq-plugins
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup

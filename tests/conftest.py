@@ -10,7 +10,7 @@ from pathlib import Path
 import pika
 import pytest
 
-from postman_shared.broker.topology import QUEUE_CONSUMERS, WAIT_QUEUES
+from postman_shared.broker.topology import DEAD_LETTER_QUEUE, QUEUE_CONSUMERS, WAIT_QUEUES
 from postman_shared.db import Database
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
@@ -19,6 +19,28 @@ from tests.support.stores import Stores, create_stores, drop_stores, free_port
 
 TESTDATA = Path(__file__).parent / "testdata"
 TEST_SECRET = secrets.token_hex(32)  # this session's signing keys: 64 random hex characters
+
+
+# `make test-parallel` (pytest-xdist, --dist loadgroup): a work unit is one test module, so the tests sharing a
+# module's started system (services, fakes, a browser) stay on one worker, which starts it once; the contract suite
+# is one unit, as its coverage test (run last, tests/contract/conftest.py) reads what the other modules drove in
+# the same process. Done by the scheduler from the tests' ids: xdist 3.8 writes `xdist_group` marks into the ids
+# through an attribute pytest 9 no longer reads, so the marks alone would group nothing.
+_ONE_UNIT = ("tests/contract/",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return next((folder for folder in _ONE_UNIT if module.startswith(folder)), module)
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +97,11 @@ def database(stores: Stores) -> Iterator[Database]:
 @pytest.fixture
 def amqp_channel(stores: Stores) -> Iterator[pika.adapters.blocking_connection.BlockingChannel]:
     """A channel on the test vhost with every wait queue and work queue purged first (wait queues first: what they
-    hold would come back into a work queue)."""
+    hold would come back into a work queue), and the dead-letter queue: what an earlier test of this vhost
+    dead-lettered is not this test's (under `make test-parallel` a worker runs the tests in another order)."""
     connection = pika.BlockingConnection(pika.URLParameters(stores.amqp_url))
     channel = connection.channel()
-    for queue in (*WAIT_QUEUES, *QUEUE_CONSUMERS):
+    for queue in (*WAIT_QUEUES, *QUEUE_CONSUMERS, DEAD_LETTER_QUEUE):
         channel.queue_purge(queue)
     yield channel
     connection.close()

@@ -63,14 +63,29 @@ def drop_stores(stores: Stores) -> None:
 # Ports for the test servers come from below the kernel's ephemeral range (32768-60999 on Linux): a port the kernel
 # hands out for port 0 is also what it gives the next outgoing connection, so between choosing it and a service
 # binding it, a client socket could take it ("Address already in use"). Ports are drawn at random from this range,
-# never twice in one process, and checked free by binding.
+# never twice in one process, and checked free by binding. Under pytest-xdist (`make test-parallel`) each worker draws
+# from its own slice of the range (gw0 the first, gw1 the second, ...): a port one worker chose but whose service has
+# not bound it yet passes another worker's bind check, and two services would then race for it.
 _PORT_RANGE = (20000, 32000)
 _handed_out: set[int] = set()
 
 
+def worker_port_range(worker: str | None = None, workers: str | None = None) -> tuple[int, int]:
+    """This process's slice of _PORT_RANGE: all of it outside pytest-xdist, else the worker's share."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "") if worker is None else worker
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "") if workers is None else workers
+    if not (worker.startswith("gw") and worker[2:].isdigit() and workers.isdigit() and int(workers) > 0):
+        return _PORT_RANGE
+    index, count = int(worker[2:]), int(workers)
+    size = (_PORT_RANGE[1] - _PORT_RANGE[0]) // count
+    low = _PORT_RANGE[0] + (index % count) * size
+    return (low, low + size)
+
+
 def free_port() -> int:
+    port_range = worker_port_range()
     for _ in range(200):
-        port = random.randrange(*_PORT_RANGE)
+        port = random.randrange(*port_range)
         if port in _handed_out:
             continue
         with socket.socket() as s:
@@ -80,4 +95,4 @@ def free_port() -> int:
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError(f"no free port in {_PORT_RANGE}")
+    raise RuntimeError(f"no free port in {port_range}")
