@@ -146,3 +146,21 @@ def test_allowing_private_addresses_is_refused_off_localhost():
         check_webhooks(replace(local, public_url="https://postman.agency.gov.sg"), "stats")
     check_webhooks(replace(local, public_url="https://postman.agency.gov.sg", webhook_allow_private=False), "stats")
     assert Settings.from_env({"WEBHOOK_ALLOW_PRIVATE": "true"}).webhook_allow_private
+
+
+def test_a_batch_of_events_is_decoded_with_each_attempt_and_a_malformed_one_set_aside():
+    import orjson
+
+    from postman_shared.broker.consumer import Delivery
+    from postman_shared.broker.waiting import ATTEMPT_HEADER
+    from postman_stats.client_webhooks import decode
+
+    event = ClientWebhookEvent(event_id="campaign-9-finished", user_id=3, kind="campaign", type="campaign.finished",
+                               occurred_at="2026-12-05T00:00:00+00:00", data={"sent": 10})
+    good = Delivery(1, "a", False, orjson.dumps(event.to_dict()), {ATTEMPT_HEADER: 3})
+    first = Delivery(2, "b", False, orjson.dumps(event.to_dict()), {})
+    not_json = Delivery(3, "c", False, b"{not json", {})
+    wrong_kind = Delivery(4, "d", False, orjson.dumps({**event.to_dict(), "kind": "everything"}), {})
+    events, malformed = decode([good, first, not_json, wrong_kind])
+    assert events == [(event, 3), (event, 1)]
+    assert malformed == [not_json, wrong_kind]

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from postman_shared import client_webhooks as hooks
 from postman_shared import outbox as outboxes
 from postman_shared.broker import Delivery, OutgoingMessage, Publisher
+from postman_shared.broker.batches import decode_each
 from postman_shared.broker.topology import CLIENT_WEBHOOKS_RETRY, OWNER_NOTICES
 from postman_shared.broker.waiting import attempt_of, with_attempt
 from postman_shared.client_webhooks import Attempt, ClientWebhookEvent, RefusedUrl
@@ -280,16 +281,9 @@ def paused_notice(webhook: ClientWebhook, public_url: str) -> OwnerNotice:
 
 
 def decode(batch: list[Delivery]) -> tuple[list[tuple[ClientWebhookEvent, int]], list[Delivery]]:
-    events: list[tuple[ClientWebhookEvent, int]] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            events.append((ClientWebhookEvent.from_dict(delivery.json()), attempt_of(delivery.headers)))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("malformed client webhook event", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return events, malformed
+    """The well-formed events of a batch with the attempt each is, and the deliveries that are not (dead-lettered)."""
+    decoded, malformed = decode_each(batch, ClientWebhookEvent.from_dict, "client webhook event")
+    return [(event, attempt_of(delivery.headers)) for delivery, event in decoded], malformed
 
 
 @dataclass(frozen=True)
