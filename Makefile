@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test test-fast test-parallel lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
+.PHONY: install run test test-fast test-parallel coverage lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,15 @@ test-fast: install
 TEST_WORKERS ?= auto
 test-parallel: install lint chromium dovecot promtool rabbitmq-plugins
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+
+# The whole suite under coverage.py, on TEST_WORKERS workers: every service process a test starts is measured too
+# ([tool.coverage] in pyproject.toml). Prints the per-file table and the total, writes var/coverage/html. Reported,
+# not gated: the target fails only if a test fails.
+coverage: install chromium dovecot promtool rabbitmq-plugins
+	@rm -rf var/coverage && mkdir -p var/coverage
+	$(PY) -m coverage run -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup; status=$$?; \
+	  $(PY) -m coverage combine -q && $(PY) -m coverage report --sort=cover && $(PY) -m coverage html -q; \
+	  exit $$status
 
 # Debian's Chromium for the browser tests (tests/browser): nothing to do when present; installed when run as root;
 # otherwise (or if the install fails) the browser tests fail, saying how to install it.

@@ -29,7 +29,7 @@ import pika  # noqa: E402
 
 from bench.results import run_facts, write_results  # noqa: E402
 from postman_campaign.models import Credential  # noqa: E402
-from postman_sender_telegram.credentials import plaintext_of  # noqa: E402
+from postman_sender_telegram.provider_credentials import plaintext_of  # noqa: E402
 from postman_sender_telegram.subscribers import SubscriberStore  # noqa: E402
 from postman_shared.broker import OutgoingMessage, Publisher  # noqa: E402
 from postman_shared.broker.batches import batched  # noqa: E402

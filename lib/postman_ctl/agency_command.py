@@ -1,6 +1,7 @@
 """``postmanctl agency``: the agencies whose name and logo their officers' campaign emails carry, and the email
-domains that belong to each (``postman_auth.agencies``). Works on the auth database directly; every change is
-recorded in the audit trail with ip "cli". Exit status 0 done, 2 refused (the reason on stderr)."""
+domains that belong to each (through ``postman_auth.operator``, on the auth database, so it works while the
+services are down); every change is recorded in the audit trail with ip "cli". Exit status 0 done, 2 refused
+(the reason on stderr)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from postman_auth import agencies, audit
+from postman_auth import operator as auth
 from postman_shared.db import Database
 from postman_shared.settings import Settings
 
@@ -45,17 +46,15 @@ def _database(settings: Settings) -> Database:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    with _database(settings).unit_of_work() as session:
-        agency = agencies.add(session, args.name, args.logo, args.domain, audit.CLI_IP)
-        name, logo = agency.name, agency.logo_uri
+    agency = auth.add_agency(_database(settings), args.name, args.logo, args.domain)
+    name, logo = agency.name, agency.logo_uri
     domains = f" with the domain(s) {', '.join(args.domain)}" if args.domain else ""
     print(f"postmanctl: agency {name!r} added{domains}" + ("" if logo else " (no logo)"), file=sys.stderr)
     return 0
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    with _database(settings).unit_of_work() as session:  # reads only
-        found = agencies.listing(session)
+    found = auth.list_agencies(_database(settings))
     for agency in found:
         if args.json:
             print(json.dumps({"id": agency.id, "name": agency.name, "logo_uri": agency.logo_uri or None,
@@ -68,17 +67,14 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _set_logo(args: argparse.Namespace, settings: Settings) -> int:
-    with _database(settings).unit_of_work() as session:
-        agency = agencies.set_logo(session, args.name, args.logo, audit.CLI_IP)
-        name, logo = agency.name, agency.logo_uri
+    agency = auth.set_agency_logo(_database(settings), args.name, args.logo)
+    name, logo = agency.name, agency.logo_uri
     print(f"postmanctl: {name!r} " + (f"now shows the logo {logo}" if logo else "has no logo now"), file=sys.stderr)
     return 0
 
 
 def _add_domain(args: argparse.Namespace, settings: Settings) -> int:
-    with _database(settings).unit_of_work() as session:
-        added = agencies.add_domain(session, args.name, args.domain, audit.CLI_IP)
-    domain = agencies.checked_domain(args.domain)
-    print(f"postmanctl: {domain} " + ("now belongs to" if added else "already belongs to") + f" {args.name!r}",
-          file=sys.stderr)
+    done = auth.add_agency_domain(_database(settings), args.name, args.domain)
+    belongs = "now belongs to" if done.added else "already belongs to"
+    print(f"postmanctl: {done.domain} {belongs} {args.name!r}", file=sys.stderr)
     return 0

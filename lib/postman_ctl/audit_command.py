@@ -8,8 +8,8 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from postman_auth import audit
-from postman_auth.models import AuditEvent
+from postman_auth import operator as auth
+from postman_auth.operator import AuditEntry
 from postman_shared.db import Database
 from postman_shared.settings import Settings
 
@@ -41,26 +41,26 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def as_dict(event: AuditEvent, email: str | None) -> dict[str, Any]:
+def as_dict(event: AuditEntry) -> dict[str, Any]:
     return {
         "at": event.at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "user_id": event.user_id, "email": email, "action": event.action, "target_type": event.target_type,
+        "user_id": event.user_id, "email": event.email, "action": event.action, "target_type": event.target_type,
         "target_id": event.target_id, "ip": event.ip, "details": event.details,
     }
 
 
-def as_line(event: AuditEvent, email: str | None) -> str:
-    row = as_dict(event, email)
+def as_line(event: AuditEntry) -> str:
+    row = as_dict(event)
     target = f"{event.target_type}:{event.target_id}" if event.target_type else (event.target_id or "-")
     details = json.dumps(event.details, separators=(",", ":"), sort_keys=True) if event.details else ""
-    return "  ".join([row["at"], email or "-", event.action, target, event.ip or "-", details]).rstrip()
+    return "  ".join([row["at"], event.email or "-", event.action, target, event.ip or "-", details]).rstrip()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    with Database(settings.database_url, pool_size=1).unit_of_work() as session:  # reads only
-        events = audit.query(session, email=args.user, action=args.action, since=args.since, limit=args.limit)
-    for event, email in events:
-        print(json.dumps(as_dict(event, email), separators=(",", ":")) if args.json else as_line(event, email))
+    events = auth.audit_trail(Database(settings.database_url, pool_size=1), email=args.user, action=args.action,
+                              since=args.since, limit=args.limit)
+    for event in events:
+        print(json.dumps(as_dict(event), separators=(",", ":")) if args.json else as_line(event))
     if not events and not args.json:
         print("postmanctl: no audit events match", file=sys.stderr)
     return 0

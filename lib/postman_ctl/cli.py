@@ -1,6 +1,7 @@
 """postmanctl: users, API keys, the audit trail, agencies, credentials key rotation, setup.
 
-Thin: the work is done by the services' use cases and the command modules next to this one."""
+Thin: the work is done by the services' operator modules (``postman_auth.operator``, ``postman_campaign.operator``),
+their gRPC APIs and the command modules next to this one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from postman_auth import api_keys, audit, users
+from postman_auth import operator as auth
 from postman_ctl import (
     agency_command,
     audit_command,
@@ -30,33 +31,29 @@ from postman_shared.settings import Settings, SettingsError
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
-    database = Database(settings.database_url, pool_size=1)
-    with database.unit_of_work() as session:
-        user = api_keys.get_or_create_user(session, args.email, rate_limit=settings.send_rate_limit_default)
-        print(f"user {user.id} {user.email}")
+    user = auth.create_user(Database(settings.database_url, pool_size=1), args.email,
+                            rate_limit=settings.send_rate_limit_default)
+    print(f"user {user.id} {user.email}")
     return 0
 
 
 def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url, pool_size=1)
     valid_for = timedelta(days=args.days or settings.api_key_ttl_days)
-    with database.unit_of_work() as session:
-        user = api_keys.get_or_create_user(session, args.email, rate_limit=settings.send_rate_limit_default)
-        _row, key = api_keys.issue_for_user(session, user.id, args.label, audit.CLI_IP, valid_for, test=args.test)
+    key = auth.create_api_key(database, args.email, args.label, valid_for,
+                              rate_limit=settings.send_rate_limit_default, test=args.test)
     print(key)  # only the key on stdout, so that KEY=$(postmanctl create-api-key ...) works
     return 0
 
 
 def _enable_user(args: argparse.Namespace, settings: Settings) -> int:
-    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
-        user = users.enable(session, args.email, audit.CLI_IP)
+    user = auth.enable_user(Database(settings.database_url, pool_size=1), args.email)
     print(f"postmanctl: {user.email} is enabled", file=sys.stderr)
     return 0
 
 
 def _set_rate_limit(args: argparse.Namespace, settings: Settings) -> int:
-    with Database(settings.database_url, pool_size=1).unit_of_work() as session:
-        user = users.set_rate_limit(session, args.email, args.per_second, audit.CLI_IP)
+    user = auth.set_rate_limit(Database(settings.database_url, pool_size=1), args.email, args.per_second)
     print(f"postmanctl: {user.email} may send {user.rate_limit} messages per second", file=sys.stderr)
     return 0
 
@@ -144,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.run(args, settings))
-    except (SettingsError, setup_module.DependencyUnavailable, api_keys.InvalidEmail) as exc:
+    except (SettingsError, setup_module.DependencyUnavailable, auth.InvalidEmail) as exc:
         print(f"postmanctl: {exc}", file=sys.stderr)
         return 2
     except ServiceError as exc:

@@ -3,7 +3,8 @@
 First the account is disabled in the auth database (every session ends, every API key is refused, committed at
 once), then the campaign service is asked, as postmanctl, to cancel the user's scheduled sends and stop their sending
 campaigns (``StopCampaignsOfUser``), and what it did is written to the audit trail (``user.campaigns_stopped``) and
-printed. postmanctl runs in the auth image, which does not hold the campaign package, hence the call.
+printed. The account is auth's (``postman_auth.operator``); stopping campaigns is the running campaign service's
+job, hence the call.
 
 When the campaign service cannot be asked, the account stays disabled, the failure is audited
 (``user.campaigns_not_stopped``) and the command exits 1 saying so: running it again (it is idempotent) finishes the
@@ -18,7 +19,7 @@ import sys
 import grpc
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
-from postman_auth import audit, users
+from postman_auth import operator as auth
 from postman_shared.db import Database
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
@@ -54,25 +55,23 @@ def _ids(ids: list[int]) -> str:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url, pool_size=1)
     try:
-        with database.unit_of_work() as session:
-            user, ended = users.disable(session, args.email, audit.CLI_IP, utcnow())
-            user_id, email = user.id, user.email
-        print(f"postmanctl: {email} is disabled; {ended} session(s) ended, API keys refused", file=sys.stderr)
+        user = auth.disable_user(database, args.email, utcnow())
+        user_id, email = user.id, user.email
+        print(f"postmanctl: {email} is disabled; {user.sessions_ended} session(s) ended, API keys refused",
+              file=sys.stderr)
         try:
             done = _stop_campaigns(settings, user_id)
         except (CampaignsUnreachable, ServiceError, SettingsError) as exc:
             reason = exc.message if isinstance(exc, ServiceError) else str(exc)
-            with database.unit_of_work() as session:
-                audit.record(session, "user.campaigns_not_stopped", user_id=user_id, email=email, target_type="user",
-                             target_id=user_id, ip=audit.CLI_IP, details={"error": reason[:500]})
+            auth.record_action(database, "user.campaigns_not_stopped", user_id=user_id, email=email,
+                               target_type="user", target_id=user_id, details={"error": reason[:500]})
             print(f"postmanctl: {email}'s scheduled and sending campaigns were NOT stopped: {reason}. Run "
                   "postmanctl disable-user again once the campaign service answers.", file=sys.stderr)
             return 1
         cancelled, stopped = list(done.cancelled_campaign_ids), list(done.stopped_campaign_ids)
-        with database.unit_of_work() as session:
-            audit.record(session, "user.campaigns_stopped", user_id=user_id, email=email, target_type="user",
-                         target_id=user_id, ip=audit.CLI_IP,
-                         details={"cancelled_campaign_ids": cancelled, "stopped_campaign_ids": stopped})
+        auth.record_action(database, "user.campaigns_stopped", user_id=user_id, email=email, target_type="user",
+                           target_id=user_id,
+                           details={"cancelled_campaign_ids": cancelled, "stopped_campaign_ids": stopped})
     finally:
         database.dispose()
     if not cancelled and not stopped:

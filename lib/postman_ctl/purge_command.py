@@ -1,7 +1,7 @@
 """``postmanctl purge`` and ``postmanctl erase-recipient``: the retention purge once (or what it would remove), and
 one person's data removed everywhere it lives (docs/data-protection.md).
 
-Both work on the database directly, as the campaign service's purge loop does (``postman_campaign.retention``), so
+Both work on the database directly, as the campaign service's purge loop does (``postman_campaign.operator``), so
 they answer when the services are down too; the purge takes the same row locks (``SKIP LOCKED``) and batches, so it
 is safe while the services' own loops run. Each prints what it removed (or, with ``--dry-run``, would remove) as
 ``kind count`` lines, or one JSON object with ``--json``.
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from postman_campaign import retention
+from postman_campaign import operator as campaign
 from postman_shared.db import Database
 from postman_shared.logging import configure_logging
 from postman_shared.settings import Settings
@@ -50,7 +50,7 @@ def _logs_on_stderr(settings: Settings) -> Iterator[None]:
         yield
 
 
-def _print(report: retention.PurgeReport, as_json: bool, dry_run: bool) -> None:
+def _print(report: campaign.PurgeReport, as_json: bool, dry_run: bool) -> None:
     counts = report.as_dict()
     if as_json:
         print(json.dumps({"dry_run": dry_run, **counts}, sort_keys=True))
@@ -65,13 +65,11 @@ def _print(report: retention.PurgeReport, as_json: bool, dry_run: bool) -> None:
 def run_purge(args: argparse.Namespace, settings: Settings) -> int:
     database = Database(settings.database_url, pool_size=1)
     try:
-        policy = retention.Retention.from_settings(settings)
         with _logs_on_stderr(settings):
             if args.dry_run:
-                report = retention.dry_run(database, policy)
+                report = campaign.purge_dry_run(database, settings)
             else:
-                report = retention.purge(database, policy, ip=retention.CLI_IP, pause=retention.LOOP_PAUSE_SECONDS,
-                                         duty=CLI_DUTY)
+                report = campaign.purge(database, settings, duty=CLI_DUTY)
         _print(report, args.json, args.dry_run)
     finally:
         database.dispose()
@@ -79,11 +77,11 @@ def run_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_erase(args: argparse.Namespace, settings: Settings) -> int:
-    recipient = retention.normalise_recipient(args.recipient, settings.default_phone_region)
+    recipient = campaign.normalise_recipient(args.recipient, settings.default_phone_region)
     database = Database(settings.database_url, pool_size=1)
     try:
         with _logs_on_stderr(settings):
-            report = retention.erase_recipient(database, recipient, dry_run=args.dry_run)
+            report = campaign.erase_recipient(database, recipient, dry_run=args.dry_run)
         _print(report, args.json, args.dry_run)
     finally:
         database.dispose()

@@ -1,9 +1,9 @@
 """``postmanctl suppression``: support's hands on the suppression list (who must not receive messages).
 
-The list belongs to the campaign service. postmanctl runs in the auth image, which does not hold the campaign
-package, so every read and change goes through SuppressionService at CAMPAIGN_ADDR, under the rules the senders and
-the officers' page get. What postmanctl reads itself is the auth database: an owner's id from their address, the
-addresses of the owners it lists, and the audit trail, where every change is recorded with ``ip`` "cli".
+The list belongs to the running campaign service, so every read and change goes through SuppressionService at
+CAMPAIGN_ADDR, under the rules the senders and the officers' page get. What postmanctl asks of auth (through
+``postman_auth.operator``) is an owner's id from their address, the addresses of the owners it lists, and the audit
+trail, where every change is recorded with ``ip`` "cli".
 
 Recipients are checked here with the service's own rules before any call, so that a file's bad rows are named by
 line number and an import adds every row or none.
@@ -21,13 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from postman.v1 import suppression_pb2
-from postman_auth import audit
-from postman_auth.allowlist import normalise_address
-from postman_auth.models import User
+from postman_auth import operator as auth
 from postman_ctl.suppression_file import Refused, normalised, read_recipients
 from postman_shared.db import Database
 from postman_shared.grpc import client
@@ -63,19 +59,14 @@ class Scope:
         return self.email or "global"
 
 
-def _scope(session: Session, owner: str | None) -> Scope:
+def _scope(database: Database, owner: str | None) -> Scope:
     if owner is None:
         return Scope()
-    address = normalise_address(owner)
-    user_id = session.scalar(select(User.id).where(User.email == address))
-    if user_id is None:
+    address = auth.normalise_address(owner)
+    user = auth.find_user(database, address)
+    if user is None:
         raise Refused(f"There is no user with the email address {address!r} (--owner is an officer's sign-in address)")
-    return Scope(user_id, address)
-
-
-def _owner_emails(session: Session, user_ids: set[int]) -> dict[int, str]:
-    rows = session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all() if user_ids else []
-    return {user_id: email for user_id, email in rows}
+    return Scope(user.id, address)
 
 
 @contextmanager
@@ -132,12 +123,12 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         # Without --channel, as the service reads it: an address is email, anything else a number.
         guessed = args.channel or ("EMAIL" if "@" in args.recipient else "SMS")
         recipient = normalised(guessed, args.recipient, settings.default_phone_region)
-    with _auth_database(settings) as database, database.session() as session:
-        scope = _scope(session, args.owner)
+    with _auth_database(settings) as database:
+        scope = _scope(database, args.owner)
         entries, total = _suppression_list(settings).list(
             user_id=scope.user_id, channel=args.channel or "", recipient=recipient, reason=args.reason or "",
             limit=args.limit, offset=args.offset)
-        emails = _owner_emails(session, {entry.user_id for entry in entries} - {0})
+        emails = auth.emails_of(database, {entry.user_id for entry in entries} - {0})
     for entry in entries:
         owner = emails.get(entry.user_id, f"user:{entry.user_id}") if entry.user_id else "global"
         print(json.dumps(as_dict(entry, owner), separators=(",", ":")) if args.json else as_line(entry, owner))
@@ -151,17 +142,17 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     recipient = normalised(args.channel, args.recipient, settings.default_phone_region)
-    with _auth_database(settings) as database, database.unit_of_work() as session:
-        scope = _scope(session, args.owner)
+    with _auth_database(settings) as database:
+        scope = _scope(database, args.owner)
         suppressions = _suppression_list(settings)
         added = suppressions.add([NewSuppression(args.channel, recipient, scope.user_id, args.reason,
                                                  detail=args.detail, created_by=CREATED_BY)])
         entry = _entry_of(suppressions, args.channel, recipient, scope)
         entry_id = entry.id if entry is not None else None
         if added:  # the trail says who changed the list; finding an entry already there changes nothing
-            audit.record(session, "suppression.added", user_id=scope.user_id or None, email=scope.email,
-                         target_type="suppression", target_id=entry_id, ip=audit.CLI_IP,
-                         details=_audit_details(args.channel, recipient, scope, args.reason))
+            auth.record_action(database, "suppression.added", user_id=scope.user_id or None, email=scope.email,
+                               target_type="suppression", target_id=entry_id,
+                               details=_audit_details(args.channel, recipient, scope, args.reason))
     where = f"{args.channel} {recipient} ({scope})"
     if added:
         print(f"postmanctl: added {where}, reason {args.reason}, as entry {entry_id}", file=sys.stderr)
@@ -180,8 +171,8 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
     if by_recipient and (args.channel is None or args.recipient is None):
         raise Refused("--channel and --recipient are both needed to find the entry to remove")
     recipient = normalised(args.channel, args.recipient, settings.default_phone_region) if by_recipient else ""
-    with _auth_database(settings) as database, database.unit_of_work() as session:
-        scope = _scope(session, args.owner)
+    with _auth_database(settings) as database:
+        scope = _scope(database, args.owner)
         suppressions = _suppression_list(settings)
         entry_id = args.entry_id
         if by_recipient:
@@ -195,11 +186,11 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
             if exc.code == "not_found":
                 raise Refused(f"there is no suppression entry {entry_id}") from None
             raise
-        owner = Scope(lifted.user_id, _owner_emails(session, {lifted.user_id}).get(lifted.user_id)) \
+        owner = Scope(lifted.user_id, auth.emails_of(database, {lifted.user_id}).get(lifted.user_id)) \
             if lifted.user_id else Scope()
-        audit.record(session, "suppression.removed", user_id=owner.user_id or None, email=owner.email,
-                     target_type="suppression", target_id=lifted.id, ip=audit.CLI_IP,
-                     details=_audit_details(lifted.channel, lifted.recipient, owner, lifted.reason))
+        auth.record_action(database, "suppression.removed", user_id=owner.user_id or None, email=owner.email,
+                           target_type="suppression", target_id=lifted.id,
+                           details=_audit_details(lifted.channel, lifted.recipient, owner, lifted.reason))
     print(f"postmanctl: removed entry {lifted.id}: {lifted.channel} {lifted.recipient} ({owner}), "
           f"reason {lifted.reason}", file=sys.stderr)
     return 0
@@ -242,8 +233,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         raise Refused(f"{args.file} holds no recipients; nothing was added")
     duplicates = found.rows - len(found.recipients)
     counted = f"{found.rows} row(s), {duplicates} duplicate(s) within the file"
-    with _auth_database(settings) as database, database.unit_of_work() as session:
-        scope = _scope(session, args.owner)
+    with _auth_database(settings) as database:
+        scope = _scope(database, args.owner)
         suppressions = _suppression_list(settings)
         if args.dry_run:
             already = len(_already_listed(suppressions, args.channel, scope, found.recipients))
@@ -263,11 +254,10 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             done += len(batch)
         # Recorded even when a batch failed: the batches before it did change the list. No one entry is the
         # target; the details say which file did what.
-        audit.record(session, "suppression.imported", user_id=scope.user_id or None, email=scope.email,
-                     ip=audit.CLI_IP,
-                     details={"file": args.file.name, "channel": args.channel, "scope": str(scope),
-                              "reason": args.reason, "rows": found.rows, "recipients": len(found.recipients),
-                              "added": added, "already": done - added, "complete": failure is None})
+        auth.record_action(database, "suppression.imported", user_id=scope.user_id or None, email=scope.email,
+                           details={"file": args.file.name, "channel": args.channel, "scope": str(scope),
+                                    "reason": args.reason, "rows": found.rows, "recipients": len(found.recipients),
+                                    "added": added, "already": done - added, "complete": failure is None})
     if failure is not None:
         print(f"postmanctl: the import stopped after {done} of {len(found.recipients)} recipients ({added} added); "
               "running it again adds the rest", file=sys.stderr)

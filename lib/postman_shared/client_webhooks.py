@@ -25,6 +25,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -222,6 +223,16 @@ def checked_addresses(parts: SplitResult, allow_private: bool = False,
 
 # --- delivering -------------------------------------------------------------------------------------------------
 
+class WebhookAttemptOutcome(StrEnum):
+    """What a delivery attempt came to (``client_webhook_attempts.outcome`` in stats): final, it never moves (a retry
+    is a new attempt). The values are the strings stored and shown."""
+
+    DELIVERED = "delivered"  # the user's endpoint answered 2xx
+    FAILED = "failed"  # any other answer, or none: retried later
+    REFUSED = "refused"  # the URL may not be called (not public): never sent
+    EXPIRED = "expired"  # failed, and past WEBHOOK_RETRY_HOURS since the first attempt: given up
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What one POST came to. ``delivered``: a 2xx answer. ``refused``: the URL may not be called (never sent)."""
@@ -233,8 +244,10 @@ class Attempt:
     refused: bool = False
 
     @property
-    def outcome(self) -> str:
-        return "delivered" if self.delivered else ("refused" if self.refused else "failed")
+    def outcome(self) -> WebhookAttemptOutcome:
+        if self.delivered:
+            return WebhookAttemptOutcome.DELIVERED
+        return WebhookAttemptOutcome.REFUSED if self.refused else WebhookAttemptOutcome.FAILED
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float, allow_private: bool = False,

@@ -55,11 +55,11 @@ CREDENTIAL_LABEL = re.compile(r"^[a-z0-9-]{1,50}$")
 def check_credential_label(label: str) -> str:
     """A stored credential's label as given; refuses one that is not 1-50 lower-case letters, digits or hyphens
     (the API's rule) with the ``invalid_credential_label`` error."""
-    from postman_shared.grpc.errors import InvalidArgument  # grpc is not needed by postmanctl's other uses
+    from postman_shared.grpc.errors import ErrorCode, InvalidArgument  # grpc is not needed by postmanctl's other uses
 
     if not CREDENTIAL_LABEL.fullmatch(label):
         raise InvalidArgument(f"The label {label[:60]!r} is not valid: use 1 to 50 lower-case letters, digits or "
-                              "hyphens, e.g. \"moh-reminders\"", code="invalid_credential_label")
+                              "hyphens, e.g. \"moh-reminders\"", code=ErrorCode.INVALID_CREDENTIAL_LABEL)
     return label
 
 

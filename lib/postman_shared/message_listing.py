@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, select
 
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument
 
 MAX_LIMIT = 100
 SORTS = ("created_at", "updated_at")
@@ -44,16 +44,17 @@ class MessageQuery:
 def check_query(query: MessageQuery, statuses: Collection[str]) -> MessageQuery:
     """The query if every part is allowed, else an ``api_validation`` error naming the part."""
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
+        raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code=ErrorCode.API_VALIDATION)
     if query.offset < 0:
-        raise InvalidArgument("offset must be 0 or more", code="api_validation")
+        raise InvalidArgument("offset must be 0 or more", code=ErrorCode.API_VALIDATION)
     for status in query.statuses:
         if status not in statuses:
-            raise InvalidArgument(f"status {status!r} is not one of {', '.join(statuses)}", code="api_validation")
+            raise InvalidArgument(f"status {status!r} is not one of {', '.join(statuses)}",
+                                  code=ErrorCode.API_VALIDATION)
     for sort in query.sort_by:
         if sort.lstrip("+-") not in SORTS:
             raise InvalidArgument(f"sort_by {sort!r} is not one of created_at, updated_at (with + or - before it)",
-                                  code="api_validation")
+                                  code=ErrorCode.API_VALIDATION)
     return query
 
 

@@ -34,10 +34,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.validators import is_valid_email
 
-CODE = "invalid_from_address"
 MAX_NAME_CHARACTERS = 200
 MAX_VALUE_CHARACTERS = 600
 _HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")  # controls, invisible formatting, line and paragraph separators
@@ -66,7 +65,7 @@ class Sender:
 
 
 def _refuse(message: str) -> ServiceError:
-    return ServiceError(CODE, message)
+    return ServiceError(ErrorCode.INVALID_FROM_ADDRESS, message)
 
 
 def _shown(value: str) -> str:

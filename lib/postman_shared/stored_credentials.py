@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
 from postman_shared.credentials import Sealer, SealError, credential_aad
 from postman_shared.grpc import client
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 
 FETCH_TIMEOUT_SECONDS = 10.0
 
@@ -53,7 +53,7 @@ class CampaignCredentials:
                                 campaign_pb2.GetSealedCredentialRequest(credential_id=credential_id),
                                 timeout=FETCH_TIMEOUT_SECONDS)
         except ServiceError as exc:
-            if exc.code == "not_found":
+            if exc.code == ErrorCode.NOT_FOUND:
                 return None
             raise
         return SealedCredential(found.id, found.user_id, found.channel, found.sealed)

@@ -89,7 +89,7 @@ def system(contract_settings: Settings) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def contract_app(contract_settings: Settings, system: None) -> Iterator[Flask]:
-    from postman_gateway.backends import EXTENSION
+    from postman_gateway.core.backends import EXTENSION
 
     app = create_app(contract_settings)
     yield app

@@ -60,6 +60,8 @@ def _consuming_services(system: RunningSystem, api: ManagementApi) -> dict[str, 
     owners = _service_of_port(system)
     found: dict[str, set[str]] = {}
     for consumer in api.consumers():
+        if not consumer.get("channel_details"):  # a channel closing as we ask: the management API gives []
+            continue
         port = consumer["channel_details"]["peer_port"]
         found.setdefault(consumer["queue"]["name"], set()).add(owners.get(port, f"unknown:{port}"))
     return found

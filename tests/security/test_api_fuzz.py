@@ -31,8 +31,8 @@ from schemathesis import GenerationMode
 
 from postman_auth import api_keys, sessions, users
 from postman_auth.models import SenderAddress, User
+from postman_gateway.core.sessions import SESSION_COOKIE
 from postman_gateway.openapi import build_document
-from postman_gateway.sessions import SESSION_COOKIE
 from postman_shared.db import Database
 from tests.contract.conformance import ContractClient, Document
 

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from postman_gateway.app import create_app
-from postman_gateway.sns import NotFromSns, SnsVerifier
+from postman_gateway.callbacks.sns import NotFromSns, SnsVerifier
 from postman_sender_email.events import EventHandler
 from postman_sender_email.models import EmailDelivery
 from postman_sender_sms.models import SmsDelivery
@@ -76,7 +76,7 @@ def test_a_message_signed_with_a_certificate_of_another_region_is_refused_withou
 
 
 def test_the_gateway_takes_its_regions_from_ses_region_and_the_accepted_topics(settings):
-    from postman_gateway import ses_events
+    from postman_gateway.callbacks import ses_events
 
     app = create_app(replace(settings, ses_region="eu-west-1", sns_cert_url_prefix="",
                              ses_events_topic_arns="arn:aws:sns:us-west-2:123456789012:postman-ses-events"))

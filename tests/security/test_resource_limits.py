@@ -23,17 +23,17 @@ import pytest
 from flask import Flask, Response
 from waitress import create_server
 
-from postman_gateway.body_limits import (
+from postman_gateway.bootstrap import GatewayServer, build
+from postman_gateway.core.body_limits import (
     DEFAULT_BODY_BYTES,
     UPLOAD_MARGIN_BYTES,
     UPLOAD_TICKET_COOKIE,
     BodyLimits,
     upload_ticket,
 )
-from postman_gateway.bootstrap import GatewayServer, build
-from postman_gateway.export_slots import ExportSlots
-from postman_gateway.sessions import SESSION_COOKIE
-from postman_gateway.waitress_limits import guarded_channel
+from postman_gateway.core.export_slots import ExportSlots
+from postman_gateway.core.sessions import SESSION_COOKIE
+from postman_gateway.core.waitress_limits import guarded_channel
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.object_store import LocalObjectStore
 from tests.integration.gateway.conftest import (  # noqa: F401 - fixtures of these tests

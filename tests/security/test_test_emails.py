@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from postman_auth import api_keys
 from postman_gateway.app import create_app
-from postman_gateway.rate_limits import LimitStoreUnavailable, MemoryLimitStore, Window
+from postman_gateway.core.rate_limits import LimitStoreUnavailable, MemoryLimitStore, Window
 from postman_shared.broker.topology import EMAIL_PRIORITY, EMAIL_TEST
 from tests.conftest import TESTDATA
 from tests.fakes.smtp import FakeSmtpServer

@@ -56,16 +56,18 @@ def unbatched(body: Any) -> list[Any]:
     return inner
 
 
-def decode_each(batch: Sequence[Delivery], parse: Callable[[Any], T],
-                what: str) -> tuple[list[tuple[Delivery, T]], list[Delivery]]:
+def decode_each(batch: Sequence[Delivery], parse: Callable[[Any], T], what: str,
+                batches: bool = True) -> tuple[list[tuple[Delivery, T]], list[Delivery]]:
     """Every well-formed message the batch's deliveries carry, with its delivery, and the deliveries that carry a
     malformed one (to be dead-lettered for a person to look at; the well-formed messages of a rendered batch are
-    handed on all the same). ``what`` names the message in the error log, which names a field, never a value."""
+    handed on all the same). ``what`` names the message in the error log, which names a field, never a value.
+    ``batches`` False: a queue whose producers publish one message per delivery (no rendered batches; the log line
+    has no position)."""
     decoded: list[tuple[Delivery, T]] = []
     malformed: list[Delivery] = []
     for delivery in batch:
         try:
-            bodies = unbatched(delivery.json())
+            bodies = unbatched(delivery.json()) if batches else [delivery.json()]
         except (ValueError, KeyError, TypeError) as exc:
             log.error(f"malformed {what}", message_id=delivery.message_id, problem=f"{type(exc).__name__}: {exc}")
             malformed.append(delivery)
@@ -76,7 +78,8 @@ def decode_each(batch: Sequence[Delivery], parse: Callable[[Any], T],
                 decoded.append((delivery, parse(body)))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 bad = True
-                log.error(f"malformed {what}", message_id=delivery.message_id, position=position,
+                where = {"position": position} if batches else {}
+                log.error(f"malformed {what}", message_id=delivery.message_id, **where,
                           problem=f"{type(exc).__name__}: {exc}")
         if bad:
             malformed.append(delivery)

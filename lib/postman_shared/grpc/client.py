@@ -22,7 +22,7 @@ import grpc
 from opentelemetry import trace
 
 from postman_shared import correlation, tracing
-from postman_shared.grpc.errors import ServiceError, from_rpc_error
+from postman_shared.grpc.errors import ErrorCode, ServiceError, from_rpc_error
 from postman_shared.grpc.identity import ServiceIdentity
 
 _channels: dict[tuple[str, ServiceIdentity], grpc.Channel] = {}
@@ -165,7 +165,8 @@ def _service_calls(identity: ServiceIdentity | None = None) -> _Calls:
 
 
 def _stopped() -> ServiceError:
-    return ServiceError("service_unavailable", "This service is stopping; the call to another service was cancelled")
+    return ServiceError(ErrorCode.SERVICE_UNAVAILABLE,
+                        "This service is stopping; the call to another service was cancelled")
 
 
 def track(call: T) -> T:

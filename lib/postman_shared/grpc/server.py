@@ -18,7 +18,7 @@ from prometheus_client import Counter, Histogram
 from postman_shared import correlation, tracing
 from postman_shared.grpc.authorization import CallerCheck
 from postman_shared.grpc.client import set_thread_identity
-from postman_shared.grpc.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY, ServiceError
+from postman_shared.grpc.errors import ERROR_CODE_KEY, RETRY_AFTER_KEY, ErrorCode, ServiceError
 from postman_shared.grpc.identity import ServiceIdentity
 from postman_shared.logging import get_logger
 
@@ -30,24 +30,24 @@ RPC_SECONDS = Histogram("postman_grpc_request_seconds", "Time spent handling a g
 
 def _trailers(error: ServiceError) -> tuple[tuple[str, str], ...]:
     if error.retry_after is None:
-        return ((ERROR_CODE_KEY, error.code),)
-    return ((ERROR_CODE_KEY, error.code), (RETRY_AFTER_KEY, str(error.retry_after)))
+        return ((ERROR_CODE_KEY, error.code.value),)
+    return ((ERROR_CODE_KEY, error.code.value), (RETRY_AFTER_KEY, str(error.retry_after)))
 
 
 @contextlib.contextmanager
 def _answered(method: str, context: grpc.ServicerContext) -> Iterator[None]:
     """Counts the call; a ServiceError becomes its status and API code, anything else an opaque INTERNAL."""
-    code = "ok"
+    code = "ok"  # the metric's label: "ok" or the error code
     try:
         yield
     except ServiceError as exc:
-        code = exc.code
+        code = exc.code.value
         context.set_trailing_metadata(_trailers(exc))
         context.abort(exc.grpc_status, exc.message)
     except Exception:
-        code = "internal_server"
+        code = ErrorCode.INTERNAL_SERVER.value
         log.exception("unhandled error in gRPC method", method=method)
-        context.set_trailing_metadata(((ERROR_CODE_KEY, "internal_server"),))
+        context.set_trailing_metadata(((ERROR_CODE_KEY, ErrorCode.INTERNAL_SERVER.value),))
         context.abort(grpc.StatusCode.INTERNAL, "Internal server error")
     finally:
         RPCS.labels(method, code).inc()

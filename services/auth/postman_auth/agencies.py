@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from postman_auth import audit
 from postman_auth.allowlist import DomainAllowlist, _is_domain, normalise_address
 from postman_auth.models import Agency, AgencyDomain, User
-from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 
 MAX_NAME = 255
 MAX_LOGO_URI = 2048
@@ -112,7 +112,7 @@ def _find(session: Session, name: str) -> Agency:
     agency = session.scalars(select(Agency).where(func.lower(Agency.name) == checked_name(name).lower())
                              .with_for_update()).one_or_none()
     if agency is None:
-        raise ServiceError("not_found", f"There is no agency called {name!r} (postmanctl agency list)")
+        raise ServiceError(ErrorCode.NOT_FOUND, f"There is no agency called {name!r} (postmanctl agency list)")
     return agency
 
 

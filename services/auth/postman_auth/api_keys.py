@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from postman_auth import audit
 from postman_auth.allowlist import normalise_address, split_address
 from postman_auth.models import ApiKey, ApiKeyNotice, User
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 
 KEY_PREFIX = "live_v1_"
 TEST_KEY_PREFIX = "test_v1_"
@@ -127,16 +127,16 @@ def clean_contacts(contacts: Sequence[str], allowed: Callable[[str], bool] = lam
     installation's own domains should read). An ``api_validation`` error naming ``notification_contacts`` (and the
     position at fault) otherwise."""
     if len(contacts) > MAX_NOTIFICATION_CONTACTS:
-        raise ServiceError("api_validation", f'"{CONTACTS_FIELD}" may list at most {MAX_NOTIFICATION_CONTACTS} '
-                                             f"email addresses, got {len(contacts)}")
+        raise ServiceError(ErrorCode.API_VALIDATION, f'"{CONTACTS_FIELD}" may list at most {MAX_NOTIFICATION_CONTACTS} '
+                                                     f"email addresses, got {len(contacts)}")
     cleaned: list[str] = []
     for position, contact in enumerate(contacts):
         if split_address(contact) is None:  # the address itself is not echoed: errors may be logged
-            raise ServiceError("api_validation", f'"{CONTACTS_FIELD}[{position}]" is not an email address')
+            raise ServiceError(ErrorCode.API_VALIDATION, f'"{CONTACTS_FIELD}[{position}]" is not an email address')
         address = normalise_address(contact)
         if not allowed(address):
-            raise ServiceError("api_validation", f'"{CONTACTS_FIELD}[{position}]" is not an address of a domain '
-                                                 "allowed to use Postman (DOMAIN_ALLOWLIST)")
+            raise ServiceError(ErrorCode.API_VALIDATION, f'"{CONTACTS_FIELD}[{position}]" is not an address of a '
+                               "domain allowed to use Postman (DOMAIN_ALLOWLIST)")
         if address not in cleaned:
             cleaned.append(address)
     return cleaned
@@ -150,7 +150,7 @@ def issue_for_user(session: Session, user_id: int, label: str, ip: str, valid_fo
     if user is None:
         raise NotFound("User")
     if user.disabled_at is not None:
-        raise ServiceError("unauthorized", f"The account {user.email} is disabled: it cannot have new API keys")
+        raise ServiceError(ErrorCode.UNAUTHORIZED, f"The account {user.email} is disabled: it cannot have new API keys")
     label, notification_contacts = clean_label(label), clean_contacts(contacts, allowed)
     row, key = _store_key(session, user, label, valid_for, test, notification_contacts)
     audit.record(session, "api_key.created", user_id=user.id, target_type="api_key", target_id=row.id, ip=ip,

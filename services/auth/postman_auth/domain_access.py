@@ -10,7 +10,7 @@ not allowed. Nothing is revoked, so putting the domain back restores every live 
 from __future__ import annotations
 
 from postman_auth.allowlist import DomainAllowlist
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.logging import get_logger
 
 log = get_logger(component="domain-access")
@@ -34,4 +34,4 @@ class DomainAccess:
             return
         log.warning("refused: the address's domain is not allowed", use=use, email_domain=email.rpartition("@")[2],
                     **ids)
-        raise ServiceError("unauthorized", not_allowed_message(email))
+        raise ServiceError(ErrorCode.UNAUTHORIZED, not_allowed_message(email))

@@ -13,7 +13,7 @@ from postman_auth.models import ApiKey, SenderAddress, User
 from postman_auth.sender_addresses import SenderAddresses
 from postman_auth.sign_in import SignIn
 from postman_shared.db import Database
-from postman_shared.grpc.errors import NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, NotFound, ServiceError
 from postman_shared.settings import Settings
 from postman_shared.timestamps import to_timestamp, utcnow
 
@@ -53,7 +53,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         with self._database.unit_of_work() as session:
             user = api_keys.authenticate(session, request.api_key)
         if user is None:
-            raise ServiceError("unathenticated", "Invalid API key")
+            raise ServiceError(ErrorCode.UNATHENTICATED, "Invalid API key")
         self._sign_in.access.ensure_allowed(user.email, "api_key", user_id=user.user_id, api_key_id=user.api_key_id)
         return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id,
                                              rate_limit=user.rate_limit, test=user.test)
@@ -117,7 +117,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def _sender_addresses(self) -> SenderAddresses:
         if self._senders is None:
-            raise ServiceError("service_unavailable", "Sender addresses are not served by this auth process")
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Sender addresses are not served by this auth process")
         return self._senders
 
     def ListSenderAddresses(self, request: auth_pb2.ListSenderAddressesRequest,

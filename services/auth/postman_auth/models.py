@@ -150,8 +150,8 @@ class SenderAddress(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
-    status: Mapped[str] = mapped_column(String(16))  # PENDING | VERIFIED
-    method: Mapped[str] = mapped_column(String(16))  # ses | link
+    status: Mapped[str] = mapped_column(String(16))  # a statuses.SenderAddressStatus
+    method: Mapped[str] = mapped_column(String(16))  # a statuses.VerificationMethod
     token_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 hex of the confirmation link's token
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from postman_auth.models import OneTimePassword, OneTimePasswordFailure
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.settings import Settings
 
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -137,14 +137,14 @@ def issue(session: Session, email: str, ip: str, policy: OtpPolicy, now: datetim
         if newest > now - policy.resend_after:
             wait = _seconds_until(newest + policy.resend_after, now)
             raise ServiceError(
-                "rate_limit", f"A one-time password was sent moments ago. Please wait {wait} seconds before asking "
-                "for a new one.", retry_after=wait,
+                ErrorCode.RATE_LIMIT, f"A one-time password was sent moments ago. Please wait {wait} seconds before "
+                "asking for a new one.", retry_after=wait,
             )
         if len(live) >= MAX_LIVE_PASSWORDS:
             wait = _seconds_until(min(expires_at for _, expires_at in live), now)
             raise ServiceError(
-                "rate_limit", f"{len(live)} one-time passwords sent to this address in the last minutes are still "
-                f"valid: use the one in your newest email, or wait {wait} seconds before asking for a new one.",
+                ErrorCode.RATE_LIMIT, f"{len(live)} one-time passwords sent to this address in the last minutes are "
+                f"still valid: use the one in your newest email, or wait {wait} seconds before asking for a new one.",
                 retry_after=wait,
             )
     password = generate_password()

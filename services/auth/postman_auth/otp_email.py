@@ -7,7 +7,7 @@ import uuid
 
 from postman_shared.broker.publisher import OutgoingMessage, Publisher, PublishError
 from postman_shared.broker.topology import EMAIL_PRIORITY
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.messages import PriorityEmail
 
 SUBJECT = "Your Postman one-time password"
@@ -31,5 +31,6 @@ def send(publisher: Publisher, email: PriorityEmail) -> None:
         publisher.publish([message], timeout=10.0)
     except PublishError:
         raise ServiceError(
-            "service_unavailable", "The one-time password could not be sent just now. Please try again shortly.",
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "The one-time password could not be sent just now. Please try again shortly.",
         ) from None

@@ -34,16 +34,15 @@ from postman_auth import audit, sender_confirmation
 from postman_auth.allowlist import DomainAllowlist, split_address
 from postman_auth.models import SenderAddress, User
 from postman_auth.sender_proof import SesProof
+from postman_auth.statuses import SenderAddressStatus, VerificationMethod
 from postman_shared import sender_rule
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings
 from postman_shared.timestamps import utcnow
 
-PENDING, VERIFIED = "PENDING", "VERIFIED"
-LINK, SES = "link", "ses"
 MAX_ADDRESSES = 20
 RESEND_SECONDS = 60
 _TOKEN = re.compile(r"^([1-9][0-9]{0,17})\.([A-Za-z0-9_-]{43})$")
@@ -87,7 +86,8 @@ class SenderAddresses:
     def verified(self, user_id: int) -> list[str]:
         with self._database.session() as session:
             return list(session.scalars(select(SenderAddress.email).where(
-                SenderAddress.user_id == user_id, SenderAddress.status == VERIFIED).order_by(SenderAddress.email)))
+                SenderAddress.user_id == user_id, SenderAddress.status == SenderAddressStatus.VERIFIED)
+                .order_by(SenderAddress.email)))
 
     # --- proving ----------------------------------------------------------------------------------------------------
 
@@ -95,10 +95,10 @@ class SenderAddresses:
         address = sender_rule.parse_from(value).address
         if address == self._default:
             raise InvalidArgument(f"{address} is the platform's default address: everybody may send from it, so "
-                                  "there is nothing to verify", code="invalid_from_address")
+                                  "there is nothing to verify", code=ErrorCode.INVALID_FROM_ADDRESS)
         if split_address(address) is None or not self._allowlist.is_allowed(address):
             raise InvalidArgument(f"{address} is not in a domain allowed to send from Postman: use an address of "
-                                  "your agency's domain", code="invalid_from_address")
+                                  "your agency's domain", code=ErrorCode.INVALID_FROM_ADDRESS)
         return address
 
     def verify(self, user_id: int, value: str, ip: str) -> SenderAddress:
@@ -107,11 +107,11 @@ class SenderAddresses:
         with self._database.unit_of_work() as session:
             user = self._user(session, user_id)
             existing = self._row(session, user_id, address)
-            if existing is not None and existing.status == VERIFIED:
+            if existing is not None and existing.status == SenderAddressStatus.VERIFIED:
                 return existing
             if existing is None and self._count(session, user_id) >= MAX_ADDRESSES:
                 raise InvalidArgument(f"You have {MAX_ADDRESSES} sender addresses, the most allowed: remove one "
-                                      "you no longer use first", code="invalid_from_address")
+                                      "you no longer use first", code=ErrorCode.INVALID_FROM_ADDRESS)
             if existing is not None:
                 self._refuse_early_resend(existing, utcnow())
             user_email = user.email
@@ -124,11 +124,11 @@ class SenderAddresses:
         now = utcnow()
         with self._database.unit_of_work() as session:
             row = self._locked_row(session, user_id, address)
-            row.status, row.method, row.verified_at = VERIFIED, SES, now
+            row.status, row.method, row.verified_at = SenderAddressStatus.VERIFIED, VerificationMethod.SES, now
             row.token_hash = row.token_expires_at = None
             session.flush()
             audit.record(session, "sender.verified", user_id=user_id, target_type="sender_address", target_id=row.id,
-                         ip=ip, details={"email": address, "method": SES})
+                         ip=ip, details={"email": address, "method": VerificationMethod.SES})
         log.info("sender address verified by SES", user_id=user_id, sender_address_id=row.id)
         return row
 
@@ -136,15 +136,15 @@ class SenderAddresses:
         now = utcnow()
         with self._database.unit_of_work() as session:
             row = self._locked_row(session, user_id, address)
-            if row.status == VERIFIED:  # verified meanwhile (another tab followed the link)
+            if row.status == SenderAddressStatus.VERIFIED:  # verified meanwhile (another tab followed the link)
                 return row
             self._refuse_early_resend(row, now)
             token = f"{row.id}.{secrets.token_urlsafe(32)}"
-            row.method, row.token_hash = LINK, hash_token(token)
+            row.method, row.token_hash = VerificationMethod.LINK, hash_token(token)
             row.token_expires_at = now + timedelta(hours=self._valid_hours)
             session.flush()
             audit.record(session, "sender.verification_requested", user_id=user_id, target_type="sender_address",
-                         target_id=row.id, ip=ip, details={"email": address, "method": LINK})
+                         target_id=row.id, ip=ip, details={"email": address, "method": VerificationMethod.LINK})
         email = sender_confirmation.compose(address, user_email, token, self._public_url, self._valid_hours, ip,
                                             self._sender)
         try:
@@ -159,7 +159,7 @@ class SenderAddresses:
     def _forget_token(self, row_id: int) -> None:
         with self._database.unit_of_work() as session:
             row = session.get(SenderAddress, row_id)
-            if row is not None and row.status == PENDING:
+            if row is not None and row.status == SenderAddressStatus.PENDING:
                 row.token_hash = row.token_expires_at = None
 
     def _refuse_early_resend(self, row: SenderAddress, now: datetime) -> None:
@@ -168,8 +168,8 @@ class SenderAddresses:
         issued = row.token_expires_at - timedelta(hours=self._valid_hours)
         wait = int((issued + timedelta(seconds=RESEND_SECONDS) - now).total_seconds()) + 1
         if wait > 0:
-            raise ServiceError("rate_limit", f"A confirmation link was mailed to {row.email} less than a minute ago; "
-                                             f"check that mailbox, or ask again in {wait} s", retry_after=wait)
+            raise ServiceError(ErrorCode.RATE_LIMIT, f"A confirmation link was mailed to {row.email} less than a "
+                               f"minute ago; check that mailbox, or ask again in {wait} s", retry_after=wait)
 
     # --- confirming -------------------------------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class SenderAddresses:
         with self._database.unit_of_work() as session:
             row = session.scalars(select(SenderAddress).where(SenderAddress.id == int(match.group(1)))
                                   .with_for_update()).one_or_none()
-            live = (row is not None and row.status == PENDING and row.token_hash is not None
+            live = (row is not None and row.status == SenderAddressStatus.PENDING and row.token_hash is not None
                     and row.token_expires_at is not None and row.token_expires_at > now
                     and hmac.compare_digest(row.token_hash, hash_token(token.strip())))
             if not live:
@@ -194,11 +194,11 @@ class SenderAddresses:
                 raise InvalidArgument(INVALID_LINK)
             if check_only:
                 return row
-            row.status, row.verified_at = VERIFIED, now
+            row.status, row.verified_at = SenderAddressStatus.VERIFIED, now
             row.token_hash = row.token_expires_at = None  # single use
             session.flush()
             audit.record(session, "sender.verified", user_id=row.user_id, target_type="sender_address",
-                         target_id=row.id, ip=ip, details={"email": row.email, "method": LINK})
+                         target_id=row.id, ip=ip, details={"email": row.email, "method": VerificationMethod.LINK})
         log.info("sender address verified by its link", user_id=row.user_id, sender_address_id=row.id)
         return row
 
@@ -226,7 +226,7 @@ class SenderAddresses:
         if user is None:
             raise NotFound("User")
         if user.disabled_at is not None:
-            raise ServiceError("unauthorized", f"The account {user.email} is disabled")
+            raise ServiceError(ErrorCode.UNAUTHORIZED, f"The account {user.email} is disabled")
         return user
 
     @staticmethod
@@ -243,8 +243,8 @@ class SenderAddresses:
     def _locked_row(session: Session, user_id: int, address: str) -> SenderAddress:
         """The user's row of the address, created PENDING if missing, locked until the commit (two requests for the
         same address wait for each other instead of colliding on the unique key)."""
-        session.execute(insert(SenderAddress).values(user_id=user_id, email=address, status=PENDING, method=LINK,
-                                                     created_at=utcnow())
+        session.execute(insert(SenderAddress).values(user_id=user_id, email=address, status=SenderAddressStatus.PENDING,
+                                                     method=VerificationMethod.LINK, created_at=utcnow())
                         .on_conflict_do_nothing(index_elements=["user_id", "email"]))
         return session.scalars(select(SenderAddress).where(SenderAddress.user_id == user_id,
                                                            SenderAddress.email == address)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from postman_shared.broker.publisher import OutgoingMessage, Publisher, PublishError
 from postman_shared.broker.topology import EMAIL_PRIORITY
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.messages import PriorityEmail
 
 CONFIRM_PATH = "/sender-addresses/confirm"
@@ -44,5 +44,5 @@ def send(publisher: Publisher, email: PriorityEmail) -> None:
     try:
         publisher.publish([message], timeout=10.0)
     except PublishError:
-        raise ServiceError("service_unavailable", "The confirmation email could not be sent just now. Please try "
-                                                  "again shortly.") from None
+        raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "The confirmation email could not be sent just now. Please "
+                           "try again shortly.") from None

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from postman_shared.dns_records import DnsUnavailable, resolver_lookup
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.logging import get_logger
 
 SES_DKIM_DOMAIN = "dkim.amazonses.com"
-CANNOT_USE = "invalid_from_address"
 
 log = get_logger(component="sender-proof")
 
@@ -57,6 +56,11 @@ def _dkim_succeeds(identity: Mapping[str, Any]) -> bool:
     return bool(dkim.get("SigningEnabled")) and dkim.get("Status") == "SUCCESS"
 
 
+def _cannot_use(message: str) -> ServiceError:
+    """The address may not be a sender yet: the same refusal (``invalid_from_address``) as a From the rule refuses."""
+    return ServiceError(ErrorCode.INVALID_FROM_ADDRESS, message)
+
+
 class SesProof:
     def __init__(self, identities: SesIdentities, resolve_cname: CnameLookup) -> None:
         self._identities = identities
@@ -69,14 +73,14 @@ class SesProof:
         domain_identity = self._identities.get(domain)
         candidates = [(name, found) for name, found in ((address, own), (domain, domain_identity)) if found]
         if not any(_verified(found) for _, found in candidates):
-            raise ServiceError(CANNOT_USE, f"{address} cannot be sent from yet: neither it nor {domain} is a "
-                                           "verified identity in Amazon SES. Ask the platform team to verify "
-                                           f"{domain} (with DKIM) in SES, then try again")
+            raise _cannot_use(f"{address} cannot be sent from yet: neither it nor {domain} is a "
+                              "verified identity in Amazon SES. Ask the platform team to verify "
+                              f"{domain} (with DKIM) in SES, then try again")
         signing = [(name, found) for name, found in candidates if _verified(found) and _dkim_succeeds(found)]
         if not signing:
-            raise ServiceError(CANNOT_USE, f"{address} cannot be sent from yet: DKIM signing of {domain} is not "
-                                           "verified in Amazon SES. Publish the DKIM records SES gave the domain "
-                                           "and wait for SES to verify them, then try again")
+            raise _cannot_use(f"{address} cannot be sent from yet: DKIM signing of {domain} is not "
+                              "verified in Amazon SES. Publish the DKIM records SES gave the domain "
+                              "and wait for SES to verify them, then try again")
         name, identity = signing[0]
         self._check_dkim_records(address, domain, identity)
         log.info("sender address proven by SES", domain=domain, identity_type="address" if name == address
@@ -89,17 +93,17 @@ class SesProof:
         if dkim.get("SigningAttributesOrigin", "AWS_SES") != "AWS_SES":
             return  # the agency's own key (BYODKIM): a TXT record SES has just verified; nothing of SES's to match
         if not tokens:
-            raise ServiceError(CANNOT_USE, f"{address} cannot be sent from: SES gives no DKIM records for {domain} "
-                                           "to check. Ask the platform team to look at the domain's identity")
+            raise _cannot_use(f"{address} cannot be sent from: SES gives no DKIM records for {domain} "
+                              "to check. Ask the platform team to look at the domain's identity")
         for token in tokens:
             name = f"{token}._domainkey.{domain}"
             wanted = f"{token}.{SES_DKIM_DOMAIN}"
             found = self._resolve_cname(name)
             if wanted not in found:
                 seen = f"it points to {found[0]}" if found else "there is no such record"
-                raise ServiceError(CANNOT_USE, f"{address} cannot be sent from: the DKIM record {name} must be a "
-                                               f"CNAME to {wanted}, but {seen}. Publish it in {domain}'s DNS, "
-                                               "then try again")
+                raise _cannot_use(f"{address} cannot be sent from: the DKIM record {name} must be a "
+                                  f"CNAME to {wanted}, but {seen}. Publish it in {domain}'s DNS, "
+                                  "then try again")
 
 
 class Boto3Identities:
@@ -117,12 +121,12 @@ class Boto3Identities:
             if error.response.get("Error", {}).get("Code") == "NotFoundException":
                 return None
             log.warning("SES refused GetEmailIdentity", code=error.response.get("Error", {}).get("Code"))
-            raise ServiceError("service_unavailable", "Amazon SES could not be asked about the address just now; "
-                                                      "try again shortly") from None
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Amazon SES could not be asked about the address just "
+                               "now; try again shortly") from None
         except BotoCoreError as error:
             log.warning("SES unreachable", error=type(error).__name__)
-            raise ServiceError("service_unavailable", "Amazon SES could not be asked about the address just now; "
-                                                      "try again shortly") from None
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Amazon SES could not be asked about the address just "
+                               "now; try again shortly") from None
 
 
 def dns_cname_lookup(nameserver: str = "", timeout: float = 5.0) -> CnameLookup:
@@ -135,7 +139,7 @@ def dns_cname_lookup(nameserver: str = "", timeout: float = 5.0) -> CnameLookup:
             return [target.lower() for target in lookup_records(name, "CNAME")]
         except DnsUnavailable:
             log.warning("DNS could not be asked", name=name)
-            raise ServiceError("service_unavailable", f"DNS could not be asked for {name} just now; try again "
-                                                      "shortly") from None
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, f"DNS could not be asked for {name} just now; try again "
+                                                              "shortly") from None
 
     return lookup

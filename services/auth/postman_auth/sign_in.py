@@ -20,7 +20,7 @@ from postman_auth.models import User
 from postman_auth.one_time_passwords import Check, OtpPolicy
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings
 from postman_shared.timestamps import utcnow
@@ -69,8 +69,8 @@ class SignIn:
             with self._database.unit_of_work() as session:
                 audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": False})
             bound.info("one-time password refused: domain not allowed")
-            raise ServiceError("unauthorized", "This email address is not allowed to sign in to Postman. "
-                                               "Use your agency email address.")
+            raise ServiceError(ErrorCode.UNAUTHORIZED, "This email address is not allowed to sign in to Postman. "
+                                                       "Use your agency email address.")
         with self._database.unit_of_work() as session:
             password = one_time_passwords.issue(session, address, ip, self._policy, utcnow())
             audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": True})
@@ -103,7 +103,7 @@ class SignIn:
         committed."""
         if split_address(address) and not self.access.is_allowed(address):
             audit.record(session, "auth.login_failed", email=address, ip=ip, details={"reason": "domain_not_allowed"})
-            return ServiceError("unauthorized", not_allowed_message(address))
+            return ServiceError(ErrorCode.UNAUTHORIZED, not_allowed_message(address))
         result = (one_time_passwords.check(session, address, typed_password, ip, self._policy, now)
                   if split_address(address) else one_time_passwords.CheckResult(Check.NONE))
         if result.outcome is not Check.ACCEPTED:
@@ -113,12 +113,12 @@ class SignIn:
                 log.warning("one-time passwords of this address guessed from many clients: accepted only from the "
                             "client that asked", email_domain=address.rpartition("@")[2])
             audit.record(session, "auth.login_failed", email=address, ip=ip, details=details)
-            return ServiceError("unathenticated", _wrong_password_message(result))
+            return ServiceError(ErrorCode.UNATHENTICATED, _wrong_password_message(result))
         user = get_or_create_user(session, address, rate_limit=self._default_rate_limit)
         if user.disabled_at is not None:
             audit.record(session, "auth.login_failed", user_id=user.id, email=address, ip=ip,
                          details={"reason": "disabled"})
-            return ServiceError("unathenticated", "This account is disabled. Please ask your administrator.")
+            return ServiceError(ErrorCode.UNATHENTICATED, "This account is disabled. Please ask your administrator.")
         token, row = sessions.start(session, user, ip, user_agent, self._session_ttl, now)
         audit.record(session, "auth.login", user_id=user.id, email=address, ip=ip, target_type="session",
                      target_id=row.id)
@@ -128,7 +128,7 @@ class SignIn:
         with self._database.unit_of_work() as session:  # commits nothing; keeps the rows readable afterwards
             found = sessions.resolve(session, token, utcnow())
         if found is None:
-            raise ServiceError("unathenticated", _INVALID_SESSION)
+            raise ServiceError(ErrorCode.UNATHENTICATED, _INVALID_SESSION)
         self.access.ensure_allowed(found[1].email, "session", user_id=found[1].id, session_id=found[0].id)
         return found
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from postman_auth import audit, sessions
 from postman_auth.allowlist import normalise_address
 from postman_auth.models import User
-from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 
 MAX_RATE_LIMIT = 10_000
 
@@ -20,7 +20,7 @@ def find(session: Session, email: str) -> User:
     address = normalise_address(email)
     user = session.scalars(select(User).where(User.email == address).with_for_update()).one_or_none()
     if user is None:
-        raise ServiceError("not_found", f"There is no user with the email address {address!r}")
+        raise ServiceError(ErrorCode.NOT_FOUND, f"There is no user with the email address {address!r}")
     return user
 
 

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from postman_campaign.campaigns import CHANNELS, CampaignView, views_of
 from postman_campaign.models import Campaign, Job
-from postman_shared.grpc.errors import InvalidArgument
+from postman_campaign.statuses import DONE, CampaignStatus, JobStatus
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument
 
-STATUSES = ("Draft", "Scheduled", "Sending", "Sent")
+STATUSES = tuple(CampaignStatus)
 SORT_COLUMNS = ("created_at", "sent_at")
-DONE_JOB_STATUSES = ("SENT", "LOGGED")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
@@ -40,21 +40,21 @@ class CampaignQuery:
         """A query from raw request values (empty or zero means the default); clear errors for bad ones."""
         limit = limit or DEFAULT_LIMIT
         if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code="api_validation")
+            raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", code=ErrorCode.API_VALIDATION)
         if offset < 0:
-            raise InvalidArgument("offset must be 0 or more", code="api_validation")
+            raise InvalidArgument("offset must be 0 or more", code=ErrorCode.API_VALIDATION)
         channel = channel.upper()
         if channel and channel not in CHANNELS:
-            raise InvalidArgument(f"type must be one of {', '.join(CHANNELS)}", code="api_validation")
+            raise InvalidArgument(f"type must be one of {', '.join(CHANNELS)}", code=ErrorCode.API_VALIDATION)
         status = status.capitalize()
         if status and status not in STATUSES:
-            raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}", code="api_validation")
+            raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}", code=ErrorCode.API_VALIDATION)
         sort_by = sort_by or "created_at"
         if sort_by not in SORT_COLUMNS:
-            raise InvalidArgument(f"sort_by must be one of {', '.join(SORT_COLUMNS)}", code="api_validation")
+            raise InvalidArgument(f"sort_by must be one of {', '.join(SORT_COLUMNS)}", code=ErrorCode.API_VALIDATION)
         order_by = (order_by or "DESC").upper()
         if order_by not in ("ASC", "DESC"):
-            raise InvalidArgument("order_by must be ASC or DESC", code="api_validation")
+            raise InvalidArgument("order_by must be ASC or DESC", code=ErrorCode.API_VALIDATION)
         return cls(user_id=user_id, limit=limit, offset=offset, channel=channel, status=status, name=name,
                    sort_by=sort_by, order_by=order_by)
 
@@ -74,14 +74,14 @@ def list_campaigns(session: Session, query: CampaignQuery) -> tuple[list[Campaig
     if query.name:
         escaped = query.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         base = base.where(Campaign.name.ilike(f"%{escaped}%", escape="\\"))
-    if query.status == "Draft":
+    if query.status == CampaignStatus.DRAFT:
         base = base.where(latest.c.status.is_(None))
-    elif query.status == "Sent":
-        base = base.where(latest.c.status.in_(DONE_JOB_STATUSES))
-    elif query.status == "Sending":
-        base = base.where(and_(latest.c.status.is_not(None), latest.c.status.not_in((*DONE_JOB_STATUSES, "READY"))))
-    elif query.status == "Scheduled":
-        base = base.where(latest.c.status == "READY")
+    elif query.status == CampaignStatus.SENT:
+        base = base.where(latest.c.status.in_(DONE))
+    elif query.status == CampaignStatus.SENDING:
+        base = base.where(and_(latest.c.status.is_not(None), latest.c.status.not_in((*DONE, JobStatus.READY))))
+    elif query.status == CampaignStatus.SCHEDULED:
+        base = base.where(latest.c.status == JobStatus.READY)
 
     total = session.scalar(select(func.count()).select_from(base.with_only_columns(Campaign.id).subquery())) or 0
     column = Campaign.created_at if query.sort_by == "created_at" else latest.c.sent_at

@@ -13,12 +13,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from postman_campaign.models import Campaign, EmailTemplate, Job, SmsTemplate, TelegramTemplate, Upload
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_campaign.statuses import JobStatus, UploadStatus
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
 SUPPORTED_CHANNELS = CHANNELS
 MAX_NAME_LENGTH = 255
-PROCESSING = "PROCESSING"
 AnyTemplate = EmailTemplate | SmsTemplate | TelegramTemplate
 TEMPLATE_MODELS: dict[str, type[EmailTemplate] | type[SmsTemplate] | type[TelegramTemplate]] = {
     "EMAIL": EmailTemplate, "SMS": SmsTemplate, "TELEGRAM": TelegramTemplate}
@@ -82,28 +82,28 @@ def has_job(session: Session, campaign_id: int) -> bool:
 def ensure_not_sent(session: Session, campaign_id: int) -> None:
     """Refuses a change to a campaign that has a job: sent, sending, or scheduled (READY) until cancelled."""
     latest = session.scalar(select(Job.status).where(Job.campaign_id == campaign_id).order_by(Job.id.desc()).limit(1))
-    if latest == "READY":
-        raise ServiceError("already_sent", "This campaign is scheduled to be sent; cancel the scheduled send "
-                                           "(POST /campaigns/{id}/cancel) to change it")
+    if latest == JobStatus.READY:
+        raise ServiceError(ErrorCode.ALREADY_SENT, "This campaign is scheduled to be sent; cancel the scheduled send "
+                                                   "(POST /campaigns/{id}/cancel) to change it")
     if latest is not None:
-        raise ServiceError("already_sent", "This campaign has already been sent")
+        raise ServiceError(ErrorCode.ALREADY_SENT, "This campaign has already been sent")
 
 
 def create_campaign(session: Session, user_id: int, name: str, channel: str, protect: bool = False,
                     test: bool = False) -> CampaignView:
     name = name.strip()
     if not name:
-        raise InvalidArgument("name is required", code="api_validation")
+        raise InvalidArgument("name is required", code=ErrorCode.API_VALIDATION)
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgument(f"name must be at most {MAX_NAME_LENGTH} characters", code="api_validation")
+        raise InvalidArgument(f"name must be at most {MAX_NAME_LENGTH} characters", code=ErrorCode.API_VALIDATION)
     channel = channel.strip().upper()
     if channel not in CHANNELS:
-        raise InvalidArgument(f"type must be one of {', '.join(CHANNELS)}", code="api_validation")
+        raise InvalidArgument(f"type must be one of {', '.join(CHANNELS)}", code=ErrorCode.API_VALIDATION)
     if channel not in SUPPORTED_CHANNELS:
         supported = " and ".join(SUPPORTED_CHANNELS)
         raise InvalidArgument(f"{channel} campaigns are not supported yet; only {supported} campaigns can be created")
     if protect and channel != "EMAIL":
-        raise InvalidArgument("Only email campaigns can be password-protected", code="api_validation")
+        raise InvalidArgument("Only email campaigns can be password-protected", code=ErrorCode.API_VALIDATION)
     campaign = Campaign(user_id=user_id, name=name, type=channel, protect=protect, recipient_keys=[], test=test)
     session.add(campaign)
     session.flush()
@@ -130,7 +130,7 @@ def views_of(session: Session, campaigns: Sequence[Campaign]) -> list[CampaignVi
             templates.update((t.campaign_id, t) for t in session.scalars(
                 select(model).where(model.campaign_id.in_(channel_ids))))
     processing = set(session.scalars(select(Upload.campaign_id).where(
-        Upload.campaign_id.in_(ids), Upload.status == PROCESSING)))
+        Upload.campaign_id.in_(ids), Upload.status == UploadStatus.PROCESSING)))
     return [
         CampaignView(campaign=c, jobs=jobs.get(c.id, []), template=templates.get(c.id),
                      is_csv_processing=c.id in processing)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from postman_campaign.models import Campaign, Job
 from postman_campaign.sending import move_job
-from postman_campaign.stopping import STOPPABLE
+from postman_campaign.statuses import STOPPABLE, JobStatus
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 from postman_shared.logging import get_logger
@@ -39,15 +39,15 @@ def stop_campaigns_of_user(database: Database, user_id: int) -> StoppedOfUser:
     with database.unit_of_work() as session:
         jobs = session.scalars(
             select(Job).join(Campaign, Campaign.id == Job.campaign_id)
-            .where(Campaign.user_id == user_id, Job.status.in_(("READY", *STOPPABLE)))
+            .where(Campaign.user_id == user_id, Job.status.in_((JobStatus.READY, *STOPPABLE)))
             .order_by(Job.id)
             .with_for_update(of=Job)
         ).all()
         for job in jobs:
-            if job.status == "READY":
+            if job.status == JobStatus.READY:
                 session.execute(delete(Job).where(Job.id == job.id))
                 cancelled.append(job.campaign_id)
-            elif move_job(job, "STOPPED"):
+            elif move_job(job, JobStatus.STOPPED):
                 stopped.append(job.campaign_id)
     for campaign_id in cancelled:
         log.info("scheduled send cancelled: its owner was disabled", user_id=user_id, campaign_id=campaign_id)

@@ -26,7 +26,7 @@ from postman_campaign.sender_check import SenderCheck
 from postman_shared import outbox
 from postman_shared.broker.topology import EMAIL_TEST
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail
 from postman_shared.validators import is_valid_email
@@ -47,10 +47,10 @@ def send_test_email(database: Database, renderer: Renderer, after_commit: Callab
         address = recipient.strip().lower()
         if not address:
             raise InvalidArgument("recipient is required: the email address to send the test email to",
-                                  code="invalid_recipient")
+                                  code=ErrorCode.INVALID_RECIPIENT)
         if not is_valid_email(address):
             raise InvalidArgument(f"recipient {recipient.strip()!r} is not a valid email address",
-                                  code="invalid_recipient")
+                                  code=ErrorCode.INVALID_RECIPIENT)
         template = template_of(session, campaign)
         if not isinstance(template, EmailTemplate):
             raise InvalidArgument("The campaign has no template yet; save a template, then send the test email")

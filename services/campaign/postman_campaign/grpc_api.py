@@ -9,14 +9,14 @@ from typing import Any
 from postman.v1 import campaign_pb2, campaign_pb2_grpc
 from postman_campaign import (
     campaign_list,
+    campaign_retry,
     campaigns,
-    credentials,
     disabled_owner,
     email_check,
     management,
     models,
     previews,
-    retrying,
+    provider_credentials,
     scheduling,
     sending,
     stopping,
@@ -167,26 +167,26 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def FindCredential(self, request: campaign_pb2.FindCredentialRequest,
                        context: Any) -> campaign_pb2.CredentialInfo:
-        return wire.credential(credentials.find_credential(self._database, request.user_id, request.channel,
-                                                           request.label))
+        return wire.credential(provider_credentials.find_credential(self._database, request.user_id,
+                                                                    request.channel, request.label))
 
     def ListCredentials(self, request: campaign_pb2.ListCredentialsRequest,
                         context: Any) -> campaign_pb2.ListCredentialsResponse:
-        found = credentials.list_credentials(self._database, request.user_id, request.channel)
+        found = provider_credentials.list_credentials(self._database, request.user_id, request.channel)
         return campaign_pb2.ListCredentialsResponse(credentials=[wire.credential(c) for c in found])
 
     def AssignCredential(self, request: campaign_pb2.AssignCredentialRequest, context: Any) -> campaign_pb2.Campaign:
-        return wire.campaign(credentials.assign_credential(self._database, request.campaign_id, request.user_id,
-                                                           request.credential_id))
+        return wire.campaign(provider_credentials.assign_credential(self._database, request.campaign_id,
+                                                                    request.user_id, request.credential_id))
 
     def DeleteCredential(self, request: campaign_pb2.DeleteCredentialRequest,
                          context: Any) -> campaign_pb2.CredentialInfo:
-        return wire.credential(credentials.delete_credential(self._database, request.user_id,
-                                                             request.credential_id))
+        return wire.credential(provider_credentials.delete_credential(self._database, request.user_id,
+                                                                      request.credential_id))
 
     def StoreSealedCredential(self, request: campaign_pb2.StoreSealedCredentialRequest,
                               context: Any) -> campaign_pb2.CredentialInfo:
-        return wire.credential(credentials.store_sealed(
+        return wire.credential(provider_credentials.store_sealed(
             self._database, request.user_id, request.channel, request.label, request.sealed, request.key_id,
             request.description, request.campaign_id))
 
@@ -227,7 +227,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def GetSealedCredential(self, request: campaign_pb2.GetSealedCredentialRequest,
                             context: Any) -> campaign_pb2.SealedCredential:
-        found = credentials.get_sealed_credential(self._database, request.credential_id)
+        found = provider_credentials.get_sealed_credential(self._database, request.credential_id)
         return campaign_pb2.SealedCredential(id=found.id, user_id=found.user_id, channel=found.channel,
                                              sealed=found.sealed)
 
@@ -244,8 +244,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def RetryCampaign(self, request: campaign_pb2.RetryCampaignRequest,
                       context: Any) -> campaign_pb2.SendCampaignResponse:
-        job_id = retrying.retry_campaign(self._database, self._publish_outbox, request.campaign_id, request.user_id,
-                                         request.channel, request.confirm_halted, self._senders)
+        job_id = campaign_retry.retry_campaign(self._database, self._publish_outbox, request.campaign_id,
+                                               request.user_id, request.channel, request.confirm_halted,
+                                               self._senders)
         return campaign_pb2.SendCampaignResponse(campaign_id=request.campaign_id, job_ids=[job_id])
 
     def DuplicateCampaign(self, request: campaign_pb2.DuplicateCampaignRequest,

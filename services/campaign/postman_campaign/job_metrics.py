@@ -16,14 +16,15 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import text
 
+from postman_campaign.statuses import UNFINISHED
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
-UNFINISHED = ("READY", "ENQUEUED", "SENDING", "SENT", "STOPPED")
+_UNFINISHED_SQL = ", ".join(f"'{status}'" for status in UNFINISHED)  # the enum's own values, never a request's
 _COUNTS = text(
-    "SELECT c.type, j.status, count(*) FROM jobs j JOIN campaigns c ON c.id = j.campaign_id "
-    "WHERE j.status IN ('READY', 'ENQUEUED', 'SENDING', 'SENT', 'STOPPED') GROUP BY c.type, j.status"
+    "SELECT c.type, j.status, count(*) FROM jobs j JOIN campaigns c ON c.id = j.campaign_id "  # noqa: S608
+    f"WHERE j.status IN ({_UNFINISHED_SQL}) GROUP BY c.type, j.status"
 )
 
 log = get_logger(component="job_metrics")

@@ -21,8 +21,9 @@ from postman_campaign.campaigns import (
 )
 from postman_campaign.models import Campaign, EmailTemplate, Recipient, SmsTemplate, TelegramTemplate, Upload
 from postman_campaign.previews import template_of
+from postman_campaign.statuses import JobStatus
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.object_store import LocalObjectStore, ObjectStore, part_key
 from postman_shared.timestamps import utcnow
@@ -36,9 +37,9 @@ def checked_name(name: str) -> str:
     """A campaign name, trimmed; a clear error when it is empty or too long."""
     name = name.strip()
     if not name:
-        raise InvalidArgument("name is not allowed to be empty", code="api_validation")
+        raise InvalidArgument("name is not allowed to be empty", code=ErrorCode.API_VALIDATION)
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidArgument(f"name must be at most {MAX_NAME_LENGTH} characters", code="api_validation")
+        raise InvalidArgument(f"name must be at most {MAX_NAME_LENGTH} characters", code=ErrorCode.API_VALIDATION)
     return name
 
 
@@ -65,10 +66,10 @@ def delete_campaign(database: Database, campaign_id: int, user_id: int, store: O
             raise NotFound("Campaign")
         latest = latest_job(session, campaign_id)
         if latest is not None:
-            if latest.status == "READY":
-                raise ServiceError("already_sent", "This campaign is scheduled to be sent; cancel the scheduled "
-                                                   "send (POST /campaigns/{id}/cancel) before deleting it")
-            raise ServiceError("already_sent", "This campaign has been sent; a sent campaign cannot be deleted")
+            if latest.status == JobStatus.READY:
+                raise ServiceError(ErrorCode.ALREADY_SENT, "This campaign is scheduled to be sent; cancel the "
+                                   "scheduled send (POST /campaigns/{id}/cancel) before deleting it")
+            raise ServiceError(ErrorCode.ALREADY_SENT, "This campaign has been sent; a sent campaign cannot be deleted")
         recipients = session.execute(delete(Recipient).where(Recipient.campaign_id == campaign_id)).rowcount
         files = session.execute(select(Upload.object_key, Upload.part_count)
                                 .where(Upload.campaign_id == campaign_id)).all()

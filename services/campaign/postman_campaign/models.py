@@ -96,7 +96,7 @@ class TelegramTemplate(Base):
 
 
 class Upload(Base):
-    """One recipient file upload: started, then processing, then done or failed."""
+    """One recipient file upload: started, then processing, then done or failed (``statuses.UploadStatus``)."""
 
     __tablename__ = "uploads"
 
@@ -107,7 +107,7 @@ class Upload(Base):
     mime_type: Mapped[str] = mapped_column(String(100))
     md5: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))  # STARTED | PROCESSING | DONE | FAILED | CLEARED
+    status: Mapped[str] = mapped_column(String(16))  # a statuses.UploadStatus
     error: Mapped[str | None] = mapped_column(Text)
     rows_processed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # A protected campaign's multipart upload (protect/upload/start): the object store's upload id and part count.
@@ -172,7 +172,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # READY ENQUEUED SENDING SENT STOPPED LOGGED
+    status: Mapped[str] = mapped_column(String(16))  # a statuses.JobStatus (its moves: JOB_TRANSITIONS)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     send_rate: Mapped[int | None] = mapped_column(Integer)  # messages per second (SMS, TELEGRAM); None: default

@@ -36,15 +36,16 @@ from postman_campaign.models import ProtectedMessage, ProtectedMessageAttempt
 from postman_campaign.protected_file import ProtectedFile, ProtectedRecord
 from postman_campaign.recipient_file import RecipientFile, RecipientFileError, RecipientRow
 from postman_campaign.recipients_store import copy_text
+from postman_campaign.statuses import ProtectedMessageState
 from postman_shared import protected_format
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings, SettingsError
 from postman_shared.timestamps import utcnow
 from postman_shared.unsubscribe_links import is_local_development
 
-READY, EXPIRED = "READY", "EXPIRED"
+READY, EXPIRED = ProtectedMessageState.READY, ProtectedMessageState.EXPIRED
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 EXPIRE_BATCH = 5_000
 COPY_PROTECTED = ("COPY protected_messages (id, campaign_id, version, payload, check_value, salt, iterations, "
@@ -208,8 +209,8 @@ class ProtectedReader:
         if locked:
             self._count("locked")
             minutes = max(1, math.ceil(wait / 60))
-            raise ServiceError("message_locked", f"Too many wrong passwords were tried for this message: it is "
-                                                 f"locked for {minutes} more minute{'s' if minutes != 1 else ''}.",
+            raise ServiceError(ErrorCode.MESSAGE_LOCKED, f"Too many wrong passwords were tried for this message: it "
+                               f"is locked for {minutes} more minute{'s' if minutes != 1 else ''}.",
                                retry_after=max(1, wait))
         self._count(outcome)
         if outcome == "expired":
@@ -245,12 +246,12 @@ def _case(condition: Any, when_true: Any, otherwise: Any) -> Any:
 
 
 def _wrong_password() -> ServiceError:
-    return ServiceError("wrong_password", "That password does not open this message. Check it and try again.")
+    return ServiceError(ErrorCode.WRONG_PASSWORD, "That password does not open this message. Check it and try again.")
 
 
 def _expired() -> ServiceError:
-    return ServiceError("message_expired", "This message has expired: it was deleted after the period its sender "
-                                           "keeps protected messages. Ask the sender for it again.")
+    return ServiceError(ErrorCode.MESSAGE_EXPIRED, "This message has expired: it was deleted after the period its "
+                        "sender keeps protected messages. Ask the sender for it again.")
 
 
 def canonical_id(message_id: str) -> str | None:

@@ -45,13 +45,13 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from postman_campaign.statuses import FINISHED
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.settings import Settings
 from postman_shared.validators import normalise_email, normalise_phone
 
-FINISHED = ("LOGGED", "STOPPED")  # a latest job in one of these is not sending (STOPPED: until resumed)
 SYSTEM_IP = "system"  # the audit ``ip`` of the platform's own actions (as auth's owner notices)
 CLI_IP = "cli"  # ... and of postmanctl's
 # A purge transaction waits at most this long for a row lock (a late receipt updating an outcome): it then fails,
@@ -96,9 +96,9 @@ class PurgeReport:
 def redacted_error(campaign_id: int, redacted_at: datetime | None = None) -> ServiceError:
     """410 ``campaign_redacted``: what a recipient-level call on a redacted campaign answers."""
     when = f" on {redacted_at:%Y-%m-%d}" if redacted_at is not None else ""
-    return ServiceError("campaign_redacted", f"Campaign {campaign_id} has been redacted{when}: its recipients and "
-                                             "their messages' outcomes were deleted at the end of the retention "
-                                             "period; its counts remain in the stats")
+    return ServiceError(ErrorCode.CAMPAIGN_REDACTED, f"Campaign {campaign_id} has been redacted{when}: its recipients "
+                        "and their messages' outcomes were deleted at the end of the retention period; its counts "
+                        "remain in the stats")
 
 
 def _local_timeouts(session: Session) -> None:
@@ -366,7 +366,7 @@ def normalise_recipient(raw: str, phone_region: str) -> str:
         return normalise_email(raw)
     number = normalise_phone(raw, phone_region)
     if number is None:
-        raise ServiceError("invalid_recipient", f"{raw!r} is neither an email address nor a phone number")
+        raise ServiceError(ErrorCode.INVALID_RECIPIENT, f"{raw!r} is neither an email address nor a phone number")
     return number
 
 

@@ -26,9 +26,9 @@ from postman_campaign.campaigns import CampaignView, latest_job, owned_campaign,
 from postman_campaign.models import Campaign, EmailTemplate, Job
 from postman_campaign.sender_check import Lookup, SenderCheck
 from postman_campaign.sending import enqueue
-from postman_shared import sender_rule
+from postman_campaign.statuses import JobStatus
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.timestamps import utcnow
 
@@ -93,7 +93,7 @@ class Scheduler:
                 select(Job.id, Campaign.user_id, Campaign.type, EmailTemplate.from_address)
                 .join(Campaign, Campaign.id == Job.campaign_id)
                 .outerjoin(EmailTemplate, EmailTemplate.campaign_id == Job.campaign_id)
-                .where(Job.status == "READY", Job.scheduled_at.is_not(None), Job.scheduled_at <= func.now())
+                .where(Job.status == JobStatus.READY, Job.scheduled_at.is_not(None), Job.scheduled_at <= func.now())
                 .order_by(Job.scheduled_at, Job.id)
                 .limit(self._batch_size)
             ).all()
@@ -107,7 +107,7 @@ class Scheduler:
             try:
                 verdicts[job_id] = _Release(self._senders.header(from_address or "", lookup))
             except ServiceError as exc:
-                if exc.code == sender_rule.CODE:
+                if exc.code == ErrorCode.INVALID_FROM_ADDRESS:
                     verdicts[job_id] = _Refuse(exc.message)
                 else:
                     log.warning("scheduled send kept waiting: its From could not be checked", job_id=job_id,
@@ -127,7 +127,7 @@ class Scheduler:
             due = session.execute(
                 select(Job.id, Job.campaign_id, Campaign.user_id)
                 .join(Campaign, Campaign.id == Job.campaign_id)
-                .where(Job.id.in_(ready), Job.status == "READY", Job.scheduled_at <= func.now())
+                .where(Job.id.in_(ready), Job.status == JobStatus.READY, Job.scheduled_at <= func.now())
                 .order_by(Job.scheduled_at, Job.id)
                 .with_for_update(of=Job, skip_locked=True)
             ).all()
@@ -144,7 +144,7 @@ class Scheduler:
                     template = session.get(EmailTemplate, campaign_id)
                     if template is not None and template.from_address != verdict.header:
                         template.from_address = verdict.header  # as it will be sent (see sender_check)
-                job.status = "ENQUEUED"
+                job.status = JobStatus.ENQUEUED
                 job.status_updated_at = now
                 enqueue(session, job_id, campaign_id, user_id)
                 released.append((job_id, campaign_id))
@@ -178,7 +178,7 @@ def cancel_scheduled(database: Database, campaign_id: int, user_id: int) -> Camp
         job = latest_job(session, campaign_id, lock=True)
         if job is None:
             raise InvalidArgument(f"Campaign {campaign_id} has no scheduled send to cancel: it has not been sent")
-        if job.status != "READY":
+        if job.status != JobStatus.READY:
             raise InvalidArgument(f"Campaign {campaign_id} has no scheduled send to cancel: its send has already "
                                   f"started (status {job.status})")
         session.execute(delete(Job).where(Job.id == job.id))

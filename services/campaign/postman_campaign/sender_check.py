@@ -20,7 +20,7 @@ from sqlalchemy import select
 from postman_campaign.models import Campaign, EmailTemplate
 from postman_shared import sender_rule
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.sender_client import VerifiedSenders, lookup_for
 
 Lookup = Callable[[], Collection[str]]
@@ -55,10 +55,10 @@ class SenderCheck:
         try:
             return sender_rule.allowed_sender(value, self.default_from, lookup).header
         except ServiceError as exc:
-            if exc.code != sender_rule.CODE:
+            if exc.code != ErrorCode.INVALID_FROM_ADDRESS:
                 raise
-            raise ServiceError(sender_rule.CODE, f"The campaign's From cannot be used: {exc.message}. Change the "
-                                                 "From in the campaign's template, then send it again") from None
+            raise ServiceError(ErrorCode.INVALID_FROM_ADDRESS, f"The campaign's From cannot be used: {exc.message}. "
+                               "Change the From in the campaign's template, then send it again") from None
 
     def apply(self, template: EmailTemplate, lookup: Lookup) -> str:
         """Checks the saved From and stores it as it will be sent (in the caller's transaction)."""

@@ -22,11 +22,11 @@ from postman_campaign.models import Campaign, Job, Upload
 from postman_campaign.protected_messages import extend_expiry
 from postman_campaign.recipients_store import recipients_after
 from postman_campaign.sender_check import SenderCheck
-from postman_campaign.uploads import PROCESSING
+from postman_campaign.statuses import JobStatus, UploadStatus, job_can_move
 from postman_shared import outbox
 from postman_shared.broker.topology import CAMPAIGN_SEND
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.logging import get_logger
 from postman_shared.messages import SendJob
 from postman_shared.timestamps import utcnow
@@ -38,7 +38,6 @@ CREDENTIAL_NEEDED = {
                 "before sending",
 }
 MAX_SMS_RATE = 1000
-JOB_STATUSES = ("READY", "ENQUEUED", "SENDING", "SENT", "STOPPED", "LOGGED")
 DEFAULT_STREAM_BATCH = 1000
 MAX_STREAM_BATCH = 5000
 
@@ -66,12 +65,13 @@ def checked_rate(channel: str, rate: int, telegram_max_rate: int) -> int | None:
     if channel == "EMAIL" or rate == 0:
         return None
     if rate < 0:
-        raise InvalidArgument("rate must be a whole number of messages per second, at least 1", code="api_validation")
+        raise InvalidArgument("rate must be a whole number of messages per second, at least 1",
+                              code=ErrorCode.API_VALIDATION)
     if channel == "TELEGRAM" and rate > telegram_max_rate:
         raise InvalidArgument(f"rate must be at most {telegram_max_rate} messages per second for Telegram, the most "
-                              "Telegram lets a bot send", code="api_validation")
+                              "Telegram lets a bot send", code=ErrorCode.API_VALIDATION)
     if rate > MAX_SMS_RATE:
-        raise InvalidArgument(f"rate must be at most {MAX_SMS_RATE} messages per second", code="api_validation")
+        raise InvalidArgument(f"rate must be at most {MAX_SMS_RATE} messages per second", code=ErrorCode.API_VALIDATION)
     return rate
 
 
@@ -91,7 +91,8 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
             ensure_channel(campaign, request.channel)
         ensure_not_sent(session, campaign_id)
         rate = checked_rate(campaign.type, request.rate, telegram_max_rate)
-        if session.scalar(select(exists().where(Upload.campaign_id == campaign_id, Upload.status == PROCESSING))):
+        if session.scalar(select(exists().where(Upload.campaign_id == campaign_id,
+                                                Upload.status == UploadStatus.PROCESSING))):
             raise InvalidArgument("The recipient list is still being processed; send once it is done")
         view = views_of(session, [campaign])[0]
         _ensure_ready(view)
@@ -100,8 +101,9 @@ def send_campaign(database: Database, after_commit: Callable[[], object], reques
         now = utcnow()
         scheduled_at = request.scheduled_at if request.scheduled_at is not None and request.scheduled_at > now \
             else None
-        job = Job(campaign_id=campaign_id, status="READY" if scheduled_at else "ENQUEUED", status_updated_at=now,
-                  send_rate=rate, scheduled_at=scheduled_at, simulated=request.simulated or campaign.test)
+        job = Job(campaign_id=campaign_id, status=JobStatus.READY if scheduled_at else JobStatus.ENQUEUED,
+                  status_updated_at=now, send_rate=rate, scheduled_at=scheduled_at,
+                  simulated=request.simulated or campaign.test)
         session.add(job)
         session.flush()
         job_id = job.id
@@ -133,7 +135,7 @@ def _ensure_ready(view: CampaignView) -> None:
     if view.template is None:
         raise InvalidArgument("The campaign has no template; save a template before sending")
     if c.type in CREDENTIAL_NEEDED and c.credential_id is None:
-        raise InvalidArgument(CREDENTIAL_NEEDED[c.type], code="invalid_credentials")
+        raise InvalidArgument(CREDENTIAL_NEEDED[c.type], code=ErrorCode.INVALID_CREDENTIALS)
     if not c.csv_filename:
         raise InvalidArgument("The campaign has no recipients; upload a recipient list before sending")
     if c.num_recipients - c.num_invalid <= 0:
@@ -167,29 +169,30 @@ def set_job_status(database: Database, job_id: int, status: str, counts: common_
                    notice: FinishedNotice | None = None) -> Job:
     """Moves the job forward; LOGGED with ``counts`` and a ``notice`` also emails the owner the campaign's counts
     (not for a simulated job: a test key's sends reach no provider)."""
-    status = status.strip().upper()
-    if status not in JOB_STATUSES:
-        raise InvalidArgument(f"status must be one of {', '.join(JOB_STATUSES)}")
+    try:
+        target = JobStatus(status.strip().upper())
+    except ValueError:
+        raise InvalidArgument(f"status must be one of {', '.join(JobStatus)}") from None
     notified = False
     with database.unit_of_work() as session:
         job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).one_or_none()
         if job is None:
             raise NotFound("Job")
-        if not move_job(job, status):
+        if not move_job(job, target):
             # Pipeline stages report independently (stats may log a job before the renderer's SENT arrives);
             # a job never moves back, so a late report is ignored rather than undoing a later state.
-            log.info("job status kept", job_id=job_id, status=job.status, ignored=status)
+            log.info("job status kept", job_id=job_id, status=job.status, ignored=target)
             return job
         # A test key's campaign emails nobody: nothing a test key does reaches a provider. Its webhook event goes
         # (marked simulated): that is how an integration is tested.
-        if status == "LOGGED" and counts is not None and notice is not None:
+        if target == JobStatus.LOGGED and counts is not None and notice is not None:
             campaign = session.get(Campaign, job.campaign_id)
             if campaign is not None:
                 if not job.simulated:
                     notices.finished(session, campaign, job_id, counts, notice.public_url)
                 webhook_events.finished(session, campaign, job, counts)
                 notified = True
-    log.info("job status set", job_id=job_id, campaign_id=job.campaign_id, status=status)
+    log.info("job status set", job_id=job_id, campaign_id=job.campaign_id, status=target)
     if notified and notice is not None:
         try:
             notice.after_commit()
@@ -199,28 +202,16 @@ def set_job_status(database: Database, job_id: int, status: str, counts: common_
     return job
 
 
-def move_job(job: Job, status: str) -> bool:
-    """Sets a locked job's status if that moves it forward; returns whether it did."""
-    if not _moves_forward(job.status, status):
+def move_job(job: Job, status: JobStatus) -> bool:
+    """Sets a locked job's status if that moves it forward (``statuses.JOB_TRANSITIONS``); returns whether it did."""
+    if not job_can_move(job.status, status):
         return False
     now = utcnow()
     job.status = status
     job.status_updated_at = now
-    if status == "SENT" or (status == "LOGGED" and job.sent_at is None):
+    if status == JobStatus.SENT or (status == JobStatus.LOGGED and job.sent_at is None):
         job.sent_at = now
     return True
-
-
-_PROGRESS = {"READY": 0, "ENQUEUED": 1, "SENDING": 2, "SENT": 3, "LOGGED": 4}
-
-
-def _moves_forward(current: str, new: str) -> bool:
-    """STOPPED can be reached from any unfinished state; otherwise statuses only move forward."""
-    if current in ("LOGGED", "STOPPED"):
-        return False
-    if new == "STOPPED":
-        return True
-    return _PROGRESS.get(new, -1) > _PROGRESS.get(current, -1)
 
 
 def stream_recipients(database: Database, campaign_id: int, after_id: int, batch_size: int,

@@ -7,7 +7,7 @@ every half second, ``postman_shared.job_stops``) and hand no message of a STOPPE
 handed over stays unsent, and a retry resumes exactly that.
 
 A halt also marks the campaign halted with the reason, and emails the owner, once per job; a retry of a halted
-campaign then needs the owner's explicit confirmation (``retrying.py``). A halt that comes after the job finished
+campaign then needs the owner's explicit confirmation (``campaign_retry.py``). A halt that comes after the job finished
 (the last bounces arrive after the last message was sent) still marks the campaign and tells the owner: nothing is
 left to stop, but the list needs looking at before any retry.
 """
@@ -23,12 +23,12 @@ from postman_campaign import notices, webhook_events
 from postman_campaign.campaigns import CampaignView, ensure_channel, latest_job, owned_campaign, views_of
 from postman_campaign.models import Campaign, Job
 from postman_campaign.sending import move_job
+from postman_campaign.statuses import STOPPABLE, JobStatus
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument, NotFound
 from postman_shared.logging import get_logger
 from postman_shared.timestamps import utcnow
 
-STOPPABLE = ("ENQUEUED", "SENDING", "SENT")
 MAX_STOPPED_QUERY = 1000
 
 log = get_logger(component="stopping")
@@ -43,13 +43,13 @@ def stop_campaign(database: Database, campaign_id: int, user_id: int, channel: s
         latest = latest_job(session, campaign_id, lock=True)
         if latest is None:
             raise InvalidArgument(f"Campaign {campaign_id} has not been sent, so there is nothing to stop")
-        if latest.status == "READY":
+        if latest.status == JobStatus.READY:
             raise InvalidArgument(f"Campaign {campaign_id} is scheduled and has not started sending; cancel the "
                                   "scheduled send instead (POST /v1/campaigns/{id}/cancel)")
         if latest.status not in STOPPABLE:
             raise InvalidArgument(f"Campaign {campaign_id} is not sending (its send is {latest.status}), so there is "
                                   "nothing to stop")
-        move_job(latest, "STOPPED")
+        move_job(latest, JobStatus.STOPPED)
         log.info("campaign stopped by its owner", campaign_id=campaign_id, job_id=latest.id)
         return views_of(session, [campaign])[0]
 
@@ -73,7 +73,7 @@ def halt_campaign(database: Database, after_commit: Callable[[], object], campai
         campaign.halt_reason = reason
         campaign.halted_at = utcnow()
         if latest.status in STOPPABLE:
-            move_job(latest, "STOPPED")
+            move_job(latest, JobStatus.STOPPED)
         if not latest.simulated:  # a test key's campaign emails nobody
             notices.halted(session, campaign, job_id, reason, counts, public_url)
         webhook_events.halted(session, campaign, latest, reason, counts)  # the owner's systems: simulated too
@@ -91,7 +91,7 @@ def stopped_jobs(database: Database, job_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     with database.session() as session:
-        return list(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.status == "STOPPED")))
+        return list(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.status == JobStatus.STOPPED)))
 
 
 def _flush(after_commit: Callable[[], object], campaign_id: int) -> None:

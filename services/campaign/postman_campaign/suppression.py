@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from postman_campaign.metrics import SUPPRESSIONS
 from postman_campaign.models import Campaign, Suppression
-from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.outcomes import SUPPRESSED_AS, SuppressionReason
 from postman_shared.validators import is_valid_email, normalise_email, normalise_phone
 
@@ -83,11 +83,12 @@ def normalise(channel: str, recipient: str, phone_region: str = "SG") -> str:
         address = normalise_email(recipient)
         if not is_valid_email(address):
             raise InvalidArgument(f"{recipient.strip()[:80]!r} is not a valid email address",
-                                  code="invalid_recipient")
+                                  code=ErrorCode.INVALID_RECIPIENT)
         return address
     number = normalise_phone(recipient, phone_region)
     if number is None:
-        raise InvalidArgument(f"{recipient.strip()[:40]!r} is not a valid phone number", code="invalid_recipient")
+        raise InvalidArgument(f"{recipient.strip()[:40]!r} is not a valid phone number",
+                              code=ErrorCode.INVALID_RECIPIENT)
     return number
 
 
@@ -163,7 +164,7 @@ def list_entries(session: Session, user_id: int, channel: str = "", recipient: s
                  limit: int = DEFAULT_LIST, offset: int = 0, phone_region: str = "SG") -> tuple[list[Listed], int]:
     """A page of the entries ``user_id`` may see (0: support, every entry), newest first, and how many in all."""
     if not 0 <= limit <= MAX_LIST or offset < 0:
-        raise InvalidArgument(f"limit must be 1 to {MAX_LIST} and offset at least 0", code="api_validation")
+        raise InvalidArgument(f"limit must be 1 to {MAX_LIST} and offset at least 0", code=ErrorCode.API_VALIDATION)
     conditions = []
     if channel:
         channel = channel.strip().upper()

@@ -17,7 +17,7 @@ from postman_campaign.protected_file import LINK_KEY, RECIPIENT_KEYS
 from postman_campaign.renderer_client import Renderer
 from postman_shared import sender_rule
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument
 from postman_shared.logging import get_logger
 from postman_shared.sender_client import VerifiedSenders, lookup_for
 from postman_shared.template_limits import TemplateLimits
@@ -53,9 +53,9 @@ def check_change(change: TemplateChange, default_from: str,
     the default address or one of the user's ``verified`` ones (``sender_rule``) and is stored as it will be sent
     ("<name> via Postman <default>")."""
     if not change.subject.strip():
-        raise InvalidArgument("subject is required", code="api_validation")
+        raise InvalidArgument("subject is required", code=ErrorCode.API_VALIDATION)
     if not change.body.strip():
-        raise InvalidArgument("body is required", code="api_validation")
+        raise InvalidArgument("body is required", code=ErrorCode.API_VALIDATION)
     from_address = sender_rule.allowed_sender(change.from_address, default_from, verified).header
     reply_to = (change.reply_to or "").strip() or None
     if reply_to is not None and not is_valid_email(reply_to):
@@ -102,7 +102,7 @@ def check_size(limits: TemplateLimits, channel: str, **fields: str) -> None:
     for name, text in fields.items():
         problem = limits.problem(channel, text)
         if problem is not None:
-            raise InvalidArgument(f'"{name}" {problem}', code="api_validation")
+            raise InvalidArgument(f'"{name}" {problem}', code=ErrorCode.API_VALIDATION)
 
 
 def _update_text_template(database: Database, renderer: Renderer, campaign_id: int, user_id: int, body: str,
@@ -110,7 +110,7 @@ def _update_text_template(database: Database, renderer: Renderer, campaign_id: i
     _check_editable(database, campaign_id, user_id, channel)
     check_size(limits, channel, body=body)
     if not body.strip():
-        raise InvalidArgument("body is required", code="api_validation")
+        raise InvalidArgument("body is required", code=ErrorCode.API_VALIDATION)
     validated = renderer.validate_template(channel, "", body)
     model = SmsTemplate if channel == "SMS" else TelegramTemplate
     with database.unit_of_work() as session:
@@ -152,10 +152,10 @@ def check_protected_keys(params: list[str]) -> None:
         names = ", ".join(f"{{{{{key}}}}}" for key in others)
         raise InvalidArgument(f"A password-protected email may use only {{{{recipient}}}} and {{{{protectedlink}}}}: "
                               f"remove {names} (the content belongs in the encrypted messages)",
-                              code="invalid_template")
+                              code=ErrorCode.INVALID_TEMPLATE)
     if LINK_KEY not in params:
         raise InvalidArgument("A password-protected email must contain {{protectedlink}}: the link to the "
-                              "encrypted message", code="invalid_template")
+                              "encrypted message", code=ErrorCode.INVALID_TEMPLATE)
 
 
 def _save(session: Session, campaign_id: int, subject: str, body: str, params: list[str],

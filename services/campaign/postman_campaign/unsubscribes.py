@@ -23,7 +23,7 @@ from postman_campaign import suppression
 from postman_campaign.metrics import UNSUBSCRIBES
 from postman_campaign.models import Campaign, EmailTemplate, Suppression, Unsubscribe
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.outcomes import SuppressionReason
 from postman_shared.validators import normalise_email
 
@@ -59,9 +59,10 @@ def _email_campaign(session: Session, campaign_id: int) -> tuple[Campaign, str]:
 def _checked(recipient: str, reason: str = "", via: str = "page") -> tuple[str, str]:
     address = normalise_email(recipient)
     if not address or len(address) > 320:
-        raise InvalidArgument("recipient must be the email address the link was sent to", code="invalid_recipient")
+        raise InvalidArgument("recipient must be the email address the link was sent to",
+                              code=ErrorCode.INVALID_RECIPIENT)
     if len(reason) > MAX_REASON:
-        raise InvalidArgument(f"reason must be at most {MAX_REASON} characters", code="api_validation")
+        raise InvalidArgument(f"reason must be at most {MAX_REASON} characters", code=ErrorCode.API_VALIDATION)
     if via not in VIA:
         raise InvalidArgument(f"via must be one of {', '.join(VIA)}")
     return address, " ".join(reason.split())

@@ -19,15 +19,16 @@ from postman_campaign.campaigns import ensure_channel, ensure_not_sent, owned_ca
 from postman_campaign.models import Campaign, Upload
 from postman_campaign.previews import EmailPreview, PreviewSource, SmsPreview, preview_source, render
 from postman_campaign.renderer_client import Renderer
+from postman_campaign.statuses import UploadStatus
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.object_store import ObjectStore, PartsRefused
 from postman_shared.timestamps import utcnow
 
-STARTED, PROCESSING, DONE, FAILED = "STARTED", "PROCESSING", "DONE", "FAILED"
-CLEARED = "CLEARED"  # a FAILED upload whose error the user has dismissed (DELETE .../upload/status)
-ABANDONED = "ABANDONED"  # STARTED but never completed within UPLOAD_ABANDON_HOURS: its file is deleted
+# The upload statuses by their short names, as the upload modules and their tests say them (``statuses.py``).
+STARTED, PROCESSING, DONE = UploadStatus.STARTED, UploadStatus.PROCESSING, UploadStatus.DONE
+FAILED, CLEARED, ABANDONED = UploadStatus.FAILED, UploadStatus.CLEARED, UploadStatus.ABANDONED
 CSV_MIME_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
 MAX_FILENAME_LENGTH = 255
 
@@ -78,7 +79,7 @@ def complete_upload(database: Database, store: ObjectStore, process: Callable[[i
         _owned_of_channel(session, campaign_id, user_id, channel)
         upload = _upload_of(session, campaign_id, transaction_id)
     if not filename:
-        raise InvalidArgument("filename is required", code="api_validation")
+        raise InvalidArgument("filename is required", code=ErrorCode.API_VALIDATION)
     if upload.status == PROCESSING:
         return  # a retried call: the file is already being processed
     if upload.status == ABANDONED:
@@ -125,7 +126,7 @@ def start_protected_upload(database: Database, store: ObjectStore, campaign_id: 
             raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file "
                                   f"({', '.join(CSV_MIME_TYPES)})")
         if not 1 <= part_count <= MAX_PARTS:
-            raise InvalidArgument(f"part_count must be from 1 to {MAX_PARTS}", code="api_validation")
+            raise InvalidArgument(f"part_count must be from 1 to {MAX_PARTS}", code=ErrorCode.API_VALIDATION)
     key = f"campaign-{campaign_id}-{uuid.uuid4().hex}.csv"
     multipart_id, urls = store.presign_parts(key, mime_type.strip(), part_count)  # outside the transaction
     transaction_id = uuid.uuid4().hex
@@ -152,7 +153,7 @@ def complete_protected_upload(database: Database, store: ObjectStore, process: C
     if part_count != upload.part_count or len(etags) != part_count:
         raise InvalidArgument(f"This upload has {upload.part_count} part(s): send part_count {upload.part_count} "
                               f"and one ETag per part, in order (got part_count {part_count} and "
-                              f"{len(etags)} ETag(s))", code="api_validation")
+                              f"{len(etags)} ETag(s))", code=ErrorCode.API_VALIDATION)
     if store.size(upload.object_key) is None:  # a retried call may find the parts already joined
         try:
             store.complete_parts(upload.object_key, upload.multipart_id, etags)

@@ -8,9 +8,9 @@ from typing import Any
 
 from postman.v1 import campaign_pb2
 from postman_campaign.campaigns import CampaignView
-from postman_campaign.credentials import CredentialInfo
 from postman_campaign.models import EmailTemplate, Job, SmsTemplate, TelegramTemplate
 from postman_campaign.previews import EmailPreview, SmsPreview
+from postman_campaign.provider_credentials import CredentialInfo
 from postman_campaign.uploads import UploadStatusView
 from postman_shared.timestamps import to_timestamp
 

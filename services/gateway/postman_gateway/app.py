@@ -13,39 +13,32 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from postman_gateway import (
-    api_keys_api,
-    body_limits,
-    cache_control,
-    campaigns_api,
-    client_webhooks_api,
-    email_api,
-    export_slots,
-    limiting,
-    observability,
-    openapi,
-    protected_api,
-    provider_callbacks,
-    senders_api,
-    ses_events,
-    signin_api,
-    sms_api,
-    telegram_api,
-    telegram_webhook,
-    transactional_email_api,
-    transactional_sms_api,
-    unsubscribe_api,
+from postman_gateway import openapi, web
+from postman_gateway.api import (
+    api_keys,
+    campaigns,
+    client_webhooks,
+    email,
+    protected,
+    senders,
+    signin,
+    sms,
+    telegram,
+    transactional_email,
+    transactional_sms,
+    unsubscribe,
     unsubscribing,
-    uploads_api,
-    web,
+    uploads,
 )
-from postman_gateway.auth import authenticate, clear_rejected_cookie
-from postman_gateway.backends import EXTENSION as BACKENDS
-from postman_gateway.backends import Backends
-from postman_gateway.errors import register_error_handlers
-from postman_gateway.rate_limits import GatewayLimits, LimitStore, store_from_settings
-from postman_gateway.sessions import EXTENSION as COOKIE_POLICY
-from postman_gateway.sessions import CookiePolicy
+from postman_gateway.callbacks import ses_events, telegram_webhook, twilio
+from postman_gateway.core import body_limits, cache_control, export_slots, limiting, observability
+from postman_gateway.core.auth import authenticate, clear_rejected_cookie
+from postman_gateway.core.backends import EXTENSION as BACKENDS
+from postman_gateway.core.backends import Backends
+from postman_gateway.core.errors import register_error_handlers
+from postman_gateway.core.rate_limits import GatewayLimits, LimitStore, store_from_settings
+from postman_gateway.core.sessions import EXTENSION as COOKIE_POLICY
+from postman_gateway.core.sessions import CookiePolicy
 from postman_shared.object_store import LocalObjectStore, object_store_from_settings
 from postman_shared.settings import Settings
 
@@ -70,34 +63,34 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
 
     public = Blueprint("public", __name__, url_prefix="/v1")
     public.add_url_rule("/ping", "ping", ping, methods=["GET"])
-    public.register_blueprint(signin_api.public_blueprint)
+    public.register_blueprint(signin.public_blueprint)
     # Upstream's unsubscribe API: no key, the link's signature (h, v) is checked instead.
     unsubscribing.install(app, settings)
-    public.register_blueprint(unsubscribe_api.blueprint)
+    public.register_blueprint(unsubscribe.blueprint)
     # A recipient's page opening their password-protected message: no key, the password's proof is checked.
-    public.register_blueprint(protected_api.blueprint)
+    public.register_blueprint(protected.blueprint)
     # /v1/openapi.json (on the public blueprint: no key) and the /docs page rendered from it.
     openapi.install(app, public, local_uploads=settings.object_store == "local")
     app.register_blueprint(public)
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
     v1.before_request(authenticate)
-    v1.register_blueprint(signin_api.blueprint)
-    v1.register_blueprint(api_keys_api.blueprint)
-    v1.register_blueprint(senders_api.blueprint)  # /v1/settings/email/from: session only, like /v1/api-key
-    senders_api.install(app, settings)
-    v1.register_blueprint(client_webhooks_api.blueprint)  # /v1/settings/webhooks: session or API key
-    v1.register_blueprint(campaigns_api.blueprint)
-    v1.register_blueprint(email_api.blueprint)
-    v1.register_blueprint(sms_api.blueprint)
-    v1.register_blueprint(telegram_api.blueprint)
-    v1.register_blueprint(transactional_sms_api.blueprint)
-    v1.register_blueprint(transactional_email_api.blueprint)
+    v1.register_blueprint(signin.blueprint)
+    v1.register_blueprint(api_keys.blueprint)
+    v1.register_blueprint(senders.blueprint)  # /v1/settings/email/from: session only, like /v1/api-key
+    senders.install(app, settings)
+    v1.register_blueprint(client_webhooks.blueprint)  # /v1/settings/webhooks: session or API key
+    v1.register_blueprint(campaigns.blueprint)
+    v1.register_blueprint(email.blueprint)
+    v1.register_blueprint(sms.blueprint)
+    v1.register_blueprint(telegram.blueprint)
+    v1.register_blueprint(transactional_sms.blueprint)
+    v1.register_blueprint(transactional_email.blueprint)
     app.register_blueprint(v1)
     # Telegram's webhook: no API key, the bot's secret token header is checked instead.
     telegram_webhook.install(app, settings)
     # Twilio's status callbacks: no API key, the URL's own signature is checked instead.
-    provider_callbacks.install(app, settings)
+    twilio.install(app, settings)
     # SES's events through SNS: no API key, SNS's signature and an allowed topic are checked instead.
     ses_events.install(app, settings)
     web.install(app, settings)  # the officers' pages (and the security headers of every response)
@@ -108,8 +101,8 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     if settings.object_store == "local":
         store = object_store_from_settings(settings)
         assert isinstance(store, LocalObjectStore)
-        app.extensions[uploads_api.EXTENSION] = (settings, store)
-        app.register_blueprint(uploads_api.blueprint)
+        app.extensions[uploads.EXTENSION] = (settings, store)
+        app.register_blueprint(uploads.blueprint)
     # Last: each route's body limit, known from the request line and headers (waitress applies it before reading).
     body_limits.install(app, settings)
     export_slots.install(app, settings)  # EXPORTS_PER_USER: exports cannot take every request thread

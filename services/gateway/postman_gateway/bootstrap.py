@@ -11,12 +11,12 @@ from waitress.server import BaseWSGIServer
 from waitress.wasyncore import close_all
 
 from postman_gateway.app import create_app
-from postman_gateway.backends import EXTENSION as BACKENDS
-from postman_gateway.body_limits import EXTENSION as BODY_LIMITS
-from postman_gateway.body_limits import BodyLimits
-from postman_gateway.observability import EXTENSION as METRICS
-from postman_gateway.observability import GatewayMetrics
-from postman_gateway.waitress_limits import guarded_channel
+from postman_gateway.core.backends import EXTENSION as BACKENDS
+from postman_gateway.core.body_limits import EXTENSION as BODY_LIMITS
+from postman_gateway.core.body_limits import BodyLimits
+from postman_gateway.core.observability import EXTENSION as METRICS
+from postman_gateway.core.observability import GatewayMetrics
+from postman_gateway.core.waitress_limits import guarded_channel
 from postman_shared import tracing
 from postman_shared.grpc import client
 from postman_shared.grpc.server import wait_for_termination_signal

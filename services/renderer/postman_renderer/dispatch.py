@@ -46,8 +46,9 @@ from postman_renderer.theme import NO_LINK, OWN_LINK, EmailLook, ThemedEmail
 from postman_shared.broker.batches import RENDERED_PER_MESSAGE, batched
 from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, SMS_SEND, TELEGRAM_SEND
+from postman_shared.campaign_statuses import RENDERED, JobStatus
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.job_stops import JobStops
 from postman_shared.logging import get_logger
 from postman_shared.messages import JobRendered, SendJob, rendered_message_id
@@ -55,7 +56,6 @@ from postman_shared.settings import Settings
 from postman_shared.unsubscribe_links import UnsubscribeLinks
 
 # A job in one of these states was rendered before (or halted): a redelivered SendJob must do nothing.
-FINISHED_STATUSES = frozenset({"SENT", "LOGGED", "STOPPED"})
 
 
 # The queue of each campaign channel's messages.
@@ -156,11 +156,11 @@ class JobRenderer:
         try:
             details = self._campaigns.get_job(send_job.job_id)
         except ServiceError as exc:
-            if exc.code == "not_found":
+            if exc.code == ErrorCode.NOT_FOUND:
                 raise JobCannotBeRendered(f"job {send_job.job_id} does not exist") from None
             raise
         status = details.job.status
-        if status in FINISHED_STATUSES:
+        if status in RENDERED:
             log.info("job already rendered, ignoring the redelivered send job", status=status)
             return Rendered.DONE
         # Room first, before the envelope (the theme) is built or anything locked: a job waiting for room is cheap.
@@ -206,8 +206,8 @@ class JobRenderer:
                 raise JobCannotBeRendered(f"job {send_job.job_id} is a retry, and this renderer has no stats service")
             reset = self._stats.start_retry(campaign.id, send_job.job_id)
             log.info("retry started", retry_of=details.job.retry_of, errors_reset=reset)
-        if status != "SENDING":
-            self._campaigns.set_job_status(send_job.job_id, "SENDING")
+        if status != JobStatus.SENDING:
+            self._campaigns.set_job_status(send_job.job_id, JobStatus.SENDING)
 
         with self._database.unit_of_work() as session:
             resume = progress.start(session, send_job.job_id, campaign.id)
@@ -262,7 +262,7 @@ class JobRenderer:
         self._publisher.publish([OutgoingMessage(DELIVERY_EVENTS, rendered.to_dict(), rendered.message_id)])
         with self._database.unit_of_work() as session:
             progress.finish(session, send_job.job_id)
-        self._campaigns.set_job_status(send_job.job_id, "SENT")
+        self._campaigns.set_job_status(send_job.job_id, JobStatus.SENT)
         log.info("job rendered", total=total, published=published)
         return Rendered.DONE
 

@@ -12,7 +12,7 @@ from postman_renderer.sms_template import SmsMessageTemplate, validate_sms_templ
 from postman_renderer.telegram_template import TelegramMessageTemplate, validate_telegram_template
 from postman_renderer.template import TemplateError
 from postman_renderer.theme import STAND_IN_LINK, EmailLook, ThemedEmail
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.settings import Settings
 from postman_shared.template_limits import TemplateLimits
 
@@ -40,20 +40,20 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
             try:
                 telegram = validate_telegram_template(request.body)
             except TemplateError as exc:
-                raise ServiceError("invalid_template", exc.message) from None
+                raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
             return renderer_pb2.ValidateTemplateResponse(body=telegram.body, params=telegram.params)
         if _is_sms(request.channel):
             try:
                 sms = validate_sms_template(request.body, self._sms_max_segments)
             except TemplateError as exc:
-                raise ServiceError("invalid_template", exc.message) from None
+                raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
             return renderer_pb2.ValidateTemplateResponse(
                 body=sms.body, params=sms.params, segments=sms.length.segments, encoding=sms.length.encoding
             )
         try:
             template = validate_email_template(request.subject, request.body)
         except TemplateError as exc:
-            raise ServiceError("invalid_template", exc.message) from None
+            raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
         return renderer_pb2.ValidateTemplateResponse(
             subject=template.subject, body=template.body, params=template.params
         )
@@ -67,7 +67,7 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
         for part, text in fields:
             problem = self._limits.problem(channel, text)
             if problem is not None:
-                raise ServiceError("invalid_template", f"{part}: the {part.lower()} {problem}")
+                raise ServiceError(ErrorCode.INVALID_TEMPLATE, f"{part}: the {part.lower()} {problem}")
 
     def RenderPreview(self, request: renderer_pb2.RenderPreviewRequest, context: Any) -> renderer_pb2.RenderedMessage:
         values = {key.lower(): value for key, value in request.params.items()}
@@ -75,18 +75,18 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
             try:
                 return renderer_pb2.RenderedMessage(body=TelegramMessageTemplate.parse(request.body).render(values))
             except TemplateError as exc:
-                raise ServiceError("invalid_template", exc.message) from None
+                raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
         if _is_sms(request.channel):
             try:
                 text = SmsMessageTemplate.parse(request.body).render(values)
             except TemplateError as exc:
-                raise ServiceError("invalid_template", exc.message) from None
+                raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
             length = measure(text)
             return renderer_pb2.RenderedMessage(body=text, segments=length.segments, encoding=length.encoding)
         try:
             template = EmailMessageTemplate.parse(request.subject, request.body)
         except TemplateError as exc:
-            raise ServiceError("invalid_template", exc.message) from None
+            raise ServiceError(ErrorCode.INVALID_TEMPLATE, exc.message) from None
         # The whole email as it will arrive: in the theme of the user's agency, with a stand-in unsubscribe link.
         show_logo = request.show_logo if request.HasField("show_logo") else True
         look = self._looks.look(request.user_id, show_logo)
@@ -103,5 +103,5 @@ def _is_sms(channel: str) -> bool:
         return True
     if channel in EMAIL_CHANNELS:
         return False
-    raise ServiceError("invalid_parameters",
+    raise ServiceError(ErrorCode.INVALID_PARAMETERS,
                        f'Channel "{channel}" is not supported: only EMAIL, SMS and TELEGRAM templates are')

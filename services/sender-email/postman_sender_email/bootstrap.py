@@ -26,7 +26,7 @@ from postman_sender_email import (
     webhook_events,
 )
 from postman_sender_email.metrics import TEST_EMAIL_MESSAGES
-from postman_sender_email.retry import OutageBackoff, RetryPolicy
+from postman_sender_email.send_retry_policy import OutageBackoff, RetryPolicy
 from postman_sender_email.transactional_api import TransactionalEmailServicer
 from postman_sender_email.transports import Email, EmailTransport
 from postman_shared.broker import BatchConsumer
@@ -88,9 +88,9 @@ def build_transport(settings: Settings, connections: int | None = None) -> Email
         # SMTP_CONNECTIONS doubles as "requests in flight to the provider" for SES.
         return SesTransport(client, settings.ses_configuration_set, concurrency=connections,
                             untracked_configuration_set=settings.ses_untracked_configuration_set)
-    from postman_sender_email.transports.outbox import OutboxTransport
+    from postman_sender_email.transports.dev_mailbox import DevMailboxTransport
 
-    return OutboxTransport(settings.outbox_dir)
+    return DevMailboxTransport(settings.outbox_dir)
 
 
 WEBHOOK_RELAY_SECONDS = 0.5  # how soon a transactional status event leaves for the user's webhook

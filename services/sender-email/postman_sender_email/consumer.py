@@ -6,14 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from postman_sender_email.delivery import BatchReport
-from postman_sender_email.retry import OutageBackoff, attempt_of
+from postman_sender_email.send_retry_policy import OutageBackoff
 from postman_sender_email.transports import EmailTransport
 from postman_shared.broker import BatchConsumer, Delivery
-from postman_shared.broker.batches import chunks, decode_each
-from postman_shared.logging import get_logger
+from postman_shared.broker.batches import decode_each
 from postman_shared.messages import PriorityEmail, RenderedEmail
-
-log = get_logger(component="consumer")
+from postman_shared.sender_pipeline import rendered_handler
 
 Deliver = Callable[[Sequence[RenderedEmail], Mapping[str, int]], BatchReport]
 DeliverPriority = Callable[[Sequence[PriorityEmail]], object]
@@ -21,47 +19,25 @@ DeliverPriority = Callable[[Sequence[PriorityEmail]], object]
 _LONGEST_MESSAGE_ID = 64
 
 
-def decode(batch: list[Delivery]) -> tuple[list[RenderedEmail], dict[str, int], list[Delivery]]:
-    """The well-formed emails of a batch (a delivery carries one, or a rendered batch of them), the attempt each
-    message id is on, and the deliveries that are not well-formed (to be dead-lettered)."""
-    decoded, malformed = decode_each(batch, RenderedEmail.from_dict, "rendered email")
-    emails: list[RenderedEmail] = []
-    attempts: dict[str, int] = {}
-    for delivery, email in decoded:
-        emails.append(email)
-        # The same message twice in a batch (a redelivery next to its retry): the later attempt counts.
-        attempts[email.message_id] = max(attempts.get(email.message_id, 0), attempt_of(delivery.headers))
-    return emails, attempts, malformed
-
-
 def handler(deliver: Deliver, backoff: OutageBackoff | None = None,
             chunk: int = 0) -> Callable[[list[Delivery]], list[Delivery]]:
     """``chunk`` (SENDER_BATCH_SIZE): the emails are delivered, recorded and announced that many at a time, however
-    many a delivery carries (a rendered batch holds RENDERED_PER_MESSAGE); 0: all at once."""
-    def handle(batch: list[Delivery]) -> list[Delivery]:
-        emails, attempts, malformed = decode(batch)
-        for part in chunks(emails, chunk):
-            report = deliver(part, attempts)
-            if backoff is not None:
-                backoff.after_batch(report.provider_unavailable)
-        return malformed
+    many a delivery carries (a rendered batch holds RENDERED_PER_MESSAGE); 0: all at once. After each part the
+    ``backoff`` hears whether the provider was unavailable for all of it."""
+    def deliver_part(emails: Sequence[RenderedEmail], attempts: Mapping[str, int]) -> None:
+        report = deliver(emails, attempts)
+        if backoff is not None:
+            backoff.after_batch(report.provider_unavailable)
 
-    return handle
+    return rendered_handler(RenderedEmail.from_dict, "rendered email", deliver_part, chunk)
 
 
 def decode_priority(batch: list[Delivery]) -> tuple[list[PriorityEmail], list[Delivery]]:
-    """The well-formed priority emails of a batch, and the deliveries that are not (to be dead-lettered)."""
-    emails: list[PriorityEmail] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            emails.append(_well_formed(PriorityEmail.from_dict(delivery.json())))
-        except (ValueError, KeyError, TypeError) as exc:
-            # The problems raised here name a field, never its value (the body holds a password).
-            log.error("malformed priority email", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return emails, malformed
+    """The well-formed priority emails of a batch (one a delivery), and the deliveries that are not (to be
+    dead-lettered). The problems logged name a field, never its value (the body holds a password)."""
+    decoded, malformed = decode_each(batch, lambda body: _well_formed(PriorityEmail.from_dict(body)),
+                                     "priority email", batches=False)
+    return [email for _, email in decoded], malformed
 
 
 def _well_formed(email: PriorityEmail) -> PriorityEmail:

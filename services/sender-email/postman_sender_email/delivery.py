@@ -1,17 +1,9 @@
-"""Delivering a batch of rendered emails, at least once and recorded exactly once.
+"""Delivering a batch of rendered emails: the shared skeleton (``postman_shared.sender_pipeline``) with the email
+transport as its provider, and email's own retry of passing failures.
 
-1. One query finds the messages of the batch whose outcome is already in ``email_deliveries`` (a redelivery after a
-   crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
-   the crash may have happened between the commit and the publish (stats ignores a duplicate event).
-2. The rest are screened (``postman_shared.screening``): messages of a stopped job are withheld (left unsent), a
-   retry's message to a recipient sent before is announced as sent, and a suppressed recipient's message is
-   recorded BLACKLISTED or UNSUBSCRIBED without reaching the transport. What is left goes through the transport,
-   which asks again right before each message whether its job has been stopped since.
-3. A message the provider could not take for a passing reason, with attempts left, is neither recorded nor
-   announced: it goes to the wait queue to come back later (``retry``). Every other outcome (a transient failure on
-   the last attempt becomes a permanent ERROR) is inserted in one multi-row statement and committed.
-4. Only then are the retries and the DeliveryEvents published, with one confirm wait for the batch.
-When this returns, the batch may be acked.
+A message the provider could not take for a passing reason, with attempts left, is neither recorded nor announced:
+it goes to the wait queue to come back later (``send_retry_policy``). A transient failure on the last attempt
+becomes a permanent ERROR. Unsafe addresses never reach the transport, and a test key's message is simulated.
 """
 
 from __future__ import annotations
@@ -25,15 +17,15 @@ from sqlalchemy.orm import Session
 from postman_sender_email import mime
 from postman_sender_email.metrics import MESSAGES, SUPPRESSED_MESSAGES
 from postman_sender_email.models import EmailDelivery
-from postman_sender_email.retry import RetryPolicy, gave_up
+from postman_sender_email.send_retry_policy import RetryPolicy, gave_up
 from postman_sender_email.transports import Email, EmailTransport, Outcome, campaign_of
-from postman_shared.broker import Publisher
+from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.db import Database
-from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.delivery_log import WITHHELD, DeliveryLog
 from postman_shared.logging import get_logger
-from postman_shared.messages import DeliveryEvent, RenderedEmail
+from postman_shared.messages import RenderedEmail
 from postman_shared.screening import BatchScreen
+from postman_shared.sender_pipeline import DeliveredBatch, ProviderAdapter, deliver_batch
 from postman_shared.simulation import simulated_outcome
 
 log = get_logger(component="delivery")
@@ -52,6 +44,50 @@ class BatchReport:
     withheld: int = 0  # not sent: the job was stopped
 
 
+class CampaignEmails(ProviderAdapter[RenderedEmail]):
+    """The email transport as a batch's provider; ``attempts`` says which attempt each message id is on (1 when
+    missing)."""
+
+    channel = "email"
+    deliveries = DELIVERIES
+
+    def __init__(self, transport: EmailTransport, retry: RetryPolicy, attempts: Mapping[str, int]) -> None:
+        self.transport = transport
+        self.retry = retry
+        self.attempts = attempts
+
+    def attempt(self, email: RenderedEmail) -> int:
+        return self.attempts.get(email.message_id, 1)
+
+    def send(self, due: Sequence[RenderedEmail], screen: BatchScreen | None) -> dict[str, Outcome]:
+        return send(due, self.transport, screen.proceed if screen is not None else None)
+
+    def settle(self, email: RenderedEmail, outcome: Outcome) -> Outcome | None:
+        """None (parked for a later attempt) for a passing failure with attempts left; the last one gives up."""
+        if not outcome.transient:
+            return outcome
+        attempt = self.attempt(email)
+        return gave_up(outcome, attempt) if self.retry.gives_up(attempt) else None
+
+    def put_back(self, emails: Sequence[RenderedEmail]) -> list[OutgoingMessage]:
+        """To the wait queue, with the next attempt number: back on ``email.send`` after the retry delay."""
+        return [self.retry.next_attempt(email, self.attempt(email)) for email in emails]
+
+    def account(self, batch: DeliveredBatch[RenderedEmail]) -> None:
+        statuses = {**{m.message_id: "RETRY" for m in batch.unfinished},
+                    **{message_id: outcome.status for message_id, outcome in batch.final.items()}}
+        for message_id, status in statuses.items():
+            if message_id in batch.suppressed:
+                SUPPRESSED_MESSAGES.labels(status=status).inc()
+            else:
+                MESSAGES.labels(transport=self.transport.name, status=status).inc()
+        if batch.withheld:
+            SUPPRESSED_MESSAGES.labels(status=WITHHELD).inc(len(batch.withheld))
+        withheld = {message_id: batch.outcomes[message_id] for message_id in batch.withheld}
+        _log_batch(batch.messages, {**batch.final, **withheld}, {m.message_id for m in batch.unfinished},
+                   self.transport.name)
+
+
 def deliver(
     emails: Sequence[RenderedEmail],
     database: Database,
@@ -68,69 +104,18 @@ def deliver(
     (tests of the transport alone). The record of what the transport accepted is tried again while the database is
     unreachable (``wait``: the consumer's pause), since failing would send those emails again.
     """
-    attempts = attempts or {}
-
-    def attempt(email: RenderedEmail) -> int:
-        return attempts.get(email.message_id, 1)
-
-    unique = list({email.message_id: email for email in reversed(emails)}.values())[::-1]
-    with database.session() as session:
-        recorded = recorded_outcomes(session, [email.message_id for email in unique])
-
-    fresh = [email for email in unique if email.message_id not in recorded]
-    suppressed: dict[str, Outcome] = {}
-    if screen is not None:
-        screened = screen.screen(fresh, database, DELIVERIES)
-        recorded.update(screened.already_sent)
-        suppressed = screened.suppressed
-        outcomes = send(screened.due, transport, screen.proceed)
-        outcomes.update(screened.not_handed_over)
-        fresh = [email for email in fresh if email.message_id not in screened.already_sent]
-    else:
-        outcomes = send(fresh, transport)
-    withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
-    fresh = [email for email in fresh if email.message_id not in withheld]
-
-    waiting = [
-        email for email in fresh
-        if outcomes[email.message_id].transient and not retry.gives_up(attempt(email))
-    ]
-    waiting_ids = {email.message_id for email in waiting}
-    finished = [email for email in fresh if email.message_id not in waiting_ids]
-    final = {email.message_id: _final(outcomes[email.message_id], attempt(email)) for email in finished}
-    if final:
-        recorded.update(database.unit_of_work_retried(lambda session: record(session, finished, final),
-                                                      wait=wait, what="record email outcomes"))
-
-    parked = [retry.next_attempt(email, attempt(email)) for email in waiting]
-    events = [_event(email, recorded[email.message_id]) for email in unique
-              if email.message_id not in waiting_ids and email.message_id in recorded]
-    publisher.publish(parked + delivery_event_messages(events))
-
-    for email in fresh:
-        status = "RETRY" if email.message_id in waiting_ids else final[email.message_id].status
-        if email.message_id in suppressed:
-            SUPPRESSED_MESSAGES.labels(status=status).inc()
-        else:
-            MESSAGES.labels(transport=transport.name, status=status).inc()
-    if withheld:
-        SUPPRESSED_MESSAGES.labels(status=WITHHELD).inc(len(withheld))
-    handed = [o for message_id, o in outcomes.items() if message_id not in suppressed and message_id not in withheld]
-    report = BatchReport(
-        sent=sum(o.status == "SENT" for o in final.values()),
-        errored=sum(o.status == "ERROR" for o in final.values()),
-        retrying=len(waiting),
-        announced_again=len(unique) - len(fresh) - len(withheld),
+    batch = deliver_batch(emails, CampaignEmails(transport, retry, attempts or {}), database, publisher, screen, wait)
+    handed = [o for message_id, o in batch.outcomes.items()
+              if message_id not in batch.suppressed and message_id not in batch.withheld]
+    return BatchReport(
+        sent=sum(o.status == "SENT" for o in batch.final.values()),
+        errored=sum(o.status == "ERROR" for o in batch.final.values()),
+        retrying=len(batch.unfinished),
+        announced_again=batch.announced_again,
         provider_unavailable=bool(handed) and all(o.transient for o in handed),
-        suppressed=len(suppressed),
-        withheld=len(withheld),
+        suppressed=len(batch.suppressed),
+        withheld=len(batch.withheld),
     )
-    _log_batch(unique, {**final, **{m: outcomes[m] for m in withheld}}, waiting_ids, transport.name)
-    return report
-
-
-def _final(outcome: Outcome, attempt: int) -> Outcome:
-    return gave_up(outcome, attempt) if outcome.transient else outcome
 
 
 def _log_batch(emails: list[RenderedEmail], final: dict[str, Outcome], waiting: set[str], transport: str) -> None:
@@ -185,9 +170,3 @@ def record(session: Session, emails: Sequence[Email], outcomes: dict[str, Outcom
 def recipient_of(email: Email) -> int | None:
     return email.recipient_id if isinstance(email, RenderedEmail) else None
 
-
-def _event(email: RenderedEmail, outcome: Outcome) -> DeliveryEvent:
-    return DeliveryEvent(
-        recipient_id=email.recipient_id, campaign_id=email.campaign_id, job_id=email.job_id,
-        status=outcome.status, error_code=outcome.error_code, reason=outcome.reason,
-    )

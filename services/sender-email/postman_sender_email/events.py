@@ -33,6 +33,7 @@ from postman_sender_email.metrics import EVENTS
 from postman_sender_email.models import EmailDelivery
 from postman_sender_email.sns_replays import ReplayMemory
 from postman_shared.broker import Delivery, OutgoingMessage, Publisher
+from postman_shared.broker.batches import decode_each
 from postman_shared.broker.topology import EMAIL_EVENTS_RETRY
 from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
 from postman_shared.db import Database
@@ -61,15 +62,8 @@ class CampaignMessage:
 def decode(batch: list[Delivery]) -> tuple[list[tuple[EmailEvent, int]], list[Delivery]]:
     """The well-formed events of a batch with the attempt each is on, and the deliveries that are not well-formed
     (to be dead-lettered)."""
-    events: list[tuple[EmailEvent, int]] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            events.append((EmailEvent.from_dict(delivery.json()), attempt_of(delivery.headers)))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("malformed email event", message_id=delivery.message_id, problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return events, malformed
+    decoded, malformed = decode_each(batch, EmailEvent.from_dict, "email event", batches=False)
+    return [(event, attempt_of(delivery.headers)) for delivery, event in decoded], malformed
 
 
 def receipt(event: EmailEvent, message: CampaignMessage) -> DeliveryEvent | None:

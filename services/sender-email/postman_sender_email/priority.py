@@ -27,7 +27,7 @@ from prometheus_client import Counter
 from postman_sender_email import mime
 from postman_sender_email.delivery import record, recorded_outcomes, send
 from postman_sender_email.metrics import PRIORITY_MESSAGES
-from postman_sender_email.retry import gave_up
+from postman_sender_email.send_retry_policy import gave_up
 from postman_sender_email.transports import EmailTransport, Outcome
 from postman_shared.db import Database
 from postman_shared.logging import get_logger

@@ -2,8 +2,9 @@
 (checking and adding Twilio credentials with a test SMS).
 
 Messages go to Twilio a few at a time (``SEND_CONCURRENCY`` requests in flight), each through the Twilio account of
-the credential it names, opened here and kept for a few minutes (``credentials.TwilioSenders``), and each request
-in its slot of the campaign's send rate, a schedule shared by every replica through Redis when ``REDIS_URL`` is set.
+the credential it names, opened here and kept for a few minutes (``provider_credentials.TwilioSenders``), and each
+request in its slot of the campaign's send rate, a schedule shared by every replica through Redis when ``REDIS_URL``
+is set.
 Each message asks Twilio to report its delivery to the gateway (a signed ``PUBLIC_URL`` path); the gateway queues
 those reports on ``sms.status``, whose consumer here turns the final ones into receipts for stats (``receipts``).
 """
@@ -16,8 +17,8 @@ from functools import partial
 
 from postman.v1 import senders_pb2_grpc
 from postman_sender_sms import consumer, delivery, receipts, transactional, webhook_events
-from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.grpc_api import SmsSenderServicer
+from postman_sender_sms.provider_credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.transactional_api import TransactionalSmsServicer
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.batches import rendered_prefetch

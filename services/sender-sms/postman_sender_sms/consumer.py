@@ -1,29 +1,16 @@
-"""The queue entrypoint: decode ``sms.send`` deliveries and hand them to the delivery use case."""
+"""The ``sms.send`` entrypoint: decode deliveries (``postman_shared.sender_pipeline``) and hand them to the delivery
+use case."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from postman_shared.broker import Delivery
-from postman_shared.broker.batches import chunks, decode_each
 from postman_shared.messages import RenderedSms
-
-
-def decode(batch: list[Delivery]) -> tuple[list[RenderedSms], list[Delivery]]:
-    """The well-formed messages of a batch (a delivery carries one, or a rendered batch of them), and the deliveries
-    that are not well-formed (to be dead-lettered)."""
-    decoded, malformed = decode_each(batch, RenderedSms.from_dict, "rendered sms")
-    return [message for _, message in decoded], malformed
+from postman_shared.sender_pipeline import rendered_handler
 
 
 def handler(deliver: Callable[[Sequence[RenderedSms]], object],
             chunk: int = 0) -> Callable[[list[Delivery]], list[Delivery]]:
-    """``chunk`` (SENDER_BATCH_SIZE): the messages are delivered, recorded and announced that many at a time, however
-    many a delivery carries (a rendered batch holds RENDERED_PER_MESSAGE); 0: all at once."""
-    def handle(batch: list[Delivery]) -> list[Delivery]:
-        messages, malformed = decode(batch)
-        for part in chunks(messages, chunk):
-            deliver(part)
-        return malformed
-
-    return handle
+    """``chunk`` (SENDER_BATCH_SIZE): the messages are delivered, recorded and announced that many at a time."""
+    return rendered_handler(RenderedSms.from_dict, "rendered sms", lambda part, attempts: deliver(part), chunk)

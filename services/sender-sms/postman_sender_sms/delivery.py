@@ -1,20 +1,12 @@
-"""Delivering a batch of rendered SMS, at least once and recorded exactly once.
+"""Delivering a batch of rendered SMS: the shared skeleton (``postman_shared.sender_pipeline``: dedupe, screening,
+record, then announce) with Twilio as its provider.
 
-1. One query finds the messages of the batch whose outcome is already in ``sms_deliveries`` (a redelivery after a
-   crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
-   the crash may have happened between the commit and the publish (stats ignores a duplicate event).
-2. The rest are screened (``postman_shared.screening``): messages of a stopped job are withheld (left unsent), a
-   retry's message to a number sent before is announced as sent, a suppressed number's message is recorded
-   BLACKLISTED or UNSUBSCRIBED without a call to Twilio.
-3. The Twilio account of every other message is made ready first (a failure to reach campaign raises before
-   anything is sent, so the whole batch is requeued untouched); then the messages are sent, a few at a time, each
-   request (retries too) waiting for its slot of the campaign's send rate (``pace``) and then checking that its job
-   was not stopped meanwhile (withheld if it was). A message whose wait is cut short by the service stopping is not
-   sent: it is published again to ``sms.send`` (same id) with the events. Twilio's 21610 (the number replied STOP to
-   the sender) is not an error: the message is UNSUBSCRIBED and the number is suppressed for the owner's campaigns.
-4. Every outcome is inserted in one multi-row statement and committed.
-5. Only then are the DeliveryEvents (and the messages put back) published, with one confirm wait for the batch.
-When this returns, the batch may be acked.
+The Twilio account of every message is made ready first (a failure to reach campaign raises before anything is sent,
+so the whole batch is requeued untouched); then the messages are sent, a few at a time, each request (retries too)
+waiting for its slot of the campaign's send rate (``pace``) and then checking that its job was not stopped meanwhile
+(withheld if it was). A message whose wait is cut short by the service stopping is not sent: it is published again
+to ``sms.send`` (same id) with the events. Twilio's 21610 (the number replied STOP to the sender) is not an error:
+the message is UNSUBSCRIBED and, once the batch is recorded, the number is suppressed for the owner's campaigns.
 """
 
 from __future__ import annotations
@@ -23,26 +15,23 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
-from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.metrics import MESSAGES
 from postman_sender_sms.models import SmsDelivery
+from postman_sender_sms.provider_credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.twilio_transport import Outcome, TwilioSender
-from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker import Publisher
 from postman_shared.broker.topology import SMS_SEND
 from postman_shared.callbacks import sms_status_path
 from postman_shared.db import Database
-from postman_shared.delivery_events import delivery_event_messages
-from postman_shared.delivery_log import WITHHELD, DeliveryLog, delivery_event, log_batch, log_entry
+from postman_shared.delivery_log import DeliveryLog
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.messages import RenderedSms
 from postman_shared.outcomes import MessageStatus, SuppressionReason
 from postman_shared.screening import BatchScreen, Withheld
 from postman_shared.send_rate import SendRate, SendRateStopped
+from postman_shared.sender_pipeline import BatchReport, ProviderAdapter, deliver_batch
 from postman_shared.simulation import simulated_outcome
 from postman_shared.suppression_client import NewSuppression
 
@@ -51,17 +40,6 @@ log = get_logger(component="delivery")
 DELIVERIES = DeliveryLog(SmsDelivery, provider_id_length=64)
 # Twilio: "Attempt to send to unsubscribed recipient": the number replied STOP to this sender.
 STOPPED_NUMBER = "twilio_21610"
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    sent: int
-    errored: int
-    announced_again: int
-    put_back: int = 0  # not sent because the service is stopping: published again to sms.send
-    suppressed: int = 0  # not sent: the number is on the suppression list (or replied STOP)
-    withheld: int = 0  # not sent: the job was stopped
-
 
 Pace = Callable[[RenderedSms], object]
 CallbackUrl = Callable[[RenderedSms], str | None]  # where Twilio reports the message's statuses; None: nowhere
@@ -88,53 +66,46 @@ def campaign_pace(send_rate: SendRate, default_rate: int, stop: threading.Event 
     return pace
 
 
+class TwilioDelivery(ProviderAdapter[RenderedSms]):
+    """Twilio as a batch's provider. ``keepalive`` is called about once a second while messages are with Twilio (the
+    broker's heartbeats)."""
+
+    channel = "sms"
+    deliveries = DELIVERIES
+    send_queue = SMS_SEND
+    messages_metric = MESSAGES
+
+    def __init__(self, senders: TwilioSenders, pool: Executor, keepalive: Callable[[], object] = lambda: None,
+                 pace: Pace = lambda message: None, callback_url: CallbackUrl = lambda message: None) -> None:
+        self.senders = senders
+        self.pool = pool
+        self.keepalive = keepalive
+        self.pace = pace
+        self.callback_url = callback_url
+        self.said_stop: list[RenderedSms] = []  # this batch's numbers that replied STOP
+
+    def send(self, due: Sequence[RenderedSms], screen: BatchScreen | None) -> dict[str, Outcome]:
+        pace = self.pace if screen is None else _checked(self.pace, screen)
+        outcomes = send(due, self.senders, self.pool, self.keepalive, pace, self.callback_url)
+        self.said_stop = _numbers_that_said_stop(due, outcomes)
+        return outcomes
+
+    def after_recording(self, screen: BatchScreen | None) -> None:
+        if self.said_stop and screen is not None:
+            _suppress(screen, self.said_stop)
+
+
 def deliver(messages: Sequence[RenderedSms], database: Database, senders: TwilioSenders, publisher: Publisher,
             pool: Executor, keepalive: Callable[[], object] = lambda: None,
             pace: Pace = lambda message: None, callback_url: CallbackUrl = lambda message: None,
             screen: BatchScreen | None = None, wait: Callable[[float], bool] | None = None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
-    ``keepalive`` is called about once a second while messages are with Twilio (the broker's heartbeats). Without
-    ``screen`` nothing is screened (tests of the Twilio side alone). The record of what Twilio accepted is tried
-    again while the database is unreachable (``wait``: the consumer's pause), since failing would resend them."""
-    unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
-    with database.session() as session:
-        recorded = recorded_outcomes(session, [m.message_id for m in unique])
-
-    fresh = [m for m in unique if m.message_id not in recorded]
-    due, outcomes = fresh, {}
-    if screen is not None:
-        screened = screen.screen(fresh, database, DELIVERIES)
-        recorded.update(screened.already_sent)
-        due, outcomes = screened.due, screened.not_handed_over
-        pace = _checked(pace, screen)
-    outcomes.update(send(due, senders, pool, keepalive, pace, callback_url))
-    stops = _numbers_that_said_stop(due, outcomes)
-    withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
-    kept = {message_id: outcome for message_id, outcome in outcomes.items() if message_id not in withheld}
-    if kept:
-        handed = [m for m in fresh if m.message_id in kept]
-        recorded.update(database.unit_of_work_retried(lambda session: record(session, handed, kept),
-                                                      wait=wait, what="record sms outcomes"))
-    if stops and screen is not None:
-        _suppress(screen, stops)
-
-    put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
-    events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
-    publisher.publish(delivery_event_messages(events)
-                      + [OutgoingMessage(SMS_SEND, m.to_dict(), m.message_id) for m in put_back])
-
-    for outcome in outcomes.values():
-        MESSAGES.labels(status=outcome.status).inc()
-    log_batch(log, unique, outcomes, {m.message_id for m in put_back})
-    return BatchReport(
-        sent=sum(o.status == "SENT" for o in outcomes.values()),
-        errored=sum(o.status == "ERROR" for o in outcomes.values()),
-        announced_again=sum(m.message_id in recorded and m.message_id not in kept for m in unique),
-        put_back=len(put_back),
-        suppressed=sum(o.status in (MessageStatus.BLACKLISTED, MessageStatus.UNSUBSCRIBED) for o in outcomes.values()),
-        withheld=len(withheld),
-    )
+    Without ``screen`` nothing is screened (tests of the Twilio side alone). The record of what Twilio accepted is
+    tried again while the database is unreachable (``wait``: the consumer's pause), since failing would resend
+    them."""
+    provider = TwilioDelivery(senders, pool, keepalive, pace, callback_url)
+    return BatchReport.of(deliver_batch(messages, provider, database, publisher, screen, wait))
 
 
 def _checked(pace: Pace, screen: BatchScreen) -> Pace:
@@ -205,12 +176,3 @@ def _simulate(message: RenderedSms, pace: Pace) -> Outcome:
     pace(message)
     return simulated_outcome(message.message_id, message.to)
 
-
-def recorded_outcomes(session: Session, message_ids: list[str]) -> dict[str, Outcome]:
-    """The outcomes already in ``sms_deliveries`` of these message ids (one query)."""
-    return DELIVERIES.recorded(session, message_ids)
-
-
-def record(session: Session, messages: Sequence[RenderedSms], outcomes: dict[str, Outcome]) -> dict[str, Outcome]:
-    """Inserts the outcomes; where another consumer recorded a message first, its outcome is the one that counts."""
-    return DELIVERIES.record(session, [log_entry(m) for m in messages], outcomes)

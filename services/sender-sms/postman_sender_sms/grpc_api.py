@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc, senders_pb2, senders_pb2_grpc
-from postman_sender_sms.credentials import CHANNEL, CredentialUnusable, TwilioSenders
+from postman_sender_sms.provider_credentials import CHANNEL, CredentialUnusable, TwilioSenders
 from postman_sender_sms.twilio_transport import TwilioAccount, TwilioSender
 from postman_shared.credentials import Sealer, check_credential_label, credential_aad
 from postman_shared.delivery_log import Outcome

@@ -28,11 +28,12 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from postman_sender_sms import transactional
-from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.delivery import DELIVERIES
 from postman_sender_sms.metrics import RECEIPTS
 from postman_sender_sms.models import SmsDelivery, TransactionalSms
+from postman_sender_sms.provider_credentials import CredentialUnusable, TwilioSenders
 from postman_shared.broker import Delivery, OutgoingMessage
+from postman_shared.broker.batches import decode_each
 from postman_shared.broker.topology import SMS_STATUS_RETRY
 from postman_shared.broker.waiting import attempt_of, growing_wait_ms, with_attempt
 from postman_shared.db import Database
@@ -57,16 +58,8 @@ MARK_FAILED_WAIT_CAP_MS = 15_000
 def decode(batch: list[Delivery]) -> tuple[list[tuple[SmsStatusReport, int]], list[Delivery]]:
     """The well-formed reports of a batch with the attempt each is, and the deliveries that are not (to be
     dead-lettered)."""
-    reports: list[tuple[SmsStatusReport, int]] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            reports.append((SmsStatusReport.from_dict(delivery.json()), attempt_of(delivery.headers)))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("malformed sms status report", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return reports, malformed
+    decoded, malformed = decode_each(batch, SmsStatusReport.from_dict, "sms status report", batches=False)
+    return [(report, attempt_of(delivery.headers)) for delivery, report in decoded], malformed
 
 
 def receipt_event(report: SmsStatusReport) -> DeliveryEvent:

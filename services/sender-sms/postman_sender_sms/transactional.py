@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from postman_sender_sms import webhook_events
-from postman_sender_sms.credentials import CredentialUnusable, TwilioSenders
 from postman_sender_sms.metrics import TRANSACTIONAL_MESSAGES
 from postman_sender_sms.models import TransactionalSms
+from postman_sender_sms.provider_credentials import CredentialUnusable, TwilioSenders
 from postman_shared import message_listing
 from postman_shared.callbacks import transactional_sms_status_path
 from postman_shared.db import Database

@@ -10,8 +10,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from postman.v1 import senders_pb2, senders_pb2_grpc
 from postman_sender_sms import transactional
-from postman_sender_sms.credentials import TwilioSenders
 from postman_sender_sms.models import TransactionalSms
+from postman_sender_sms.provider_credentials import TwilioSenders
 from postman_shared import message_listing
 from postman_shared.db import Database
 from postman_shared.timestamps import to_timestamp

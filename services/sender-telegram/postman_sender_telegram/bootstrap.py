@@ -2,8 +2,8 @@
 ``telegram.updates`` (what people say to the bots), and the TelegramSenderService API (AddBot, SendTestMessage).
 
 Campaign messages go to Telegram a few at a time (``SEND_CONCURRENCY`` calls in flight), each through the bot of the
-credential it names, opened here and kept for a few minutes (``credentials.TelegramBots``), and each call in its
-slot of the bot's schedule (at most ``TELEGRAM_MAX_RATE`` per second), shared by every replica through Redis when
+credential it names, opened here and kept for a few minutes (``provider_credentials.TelegramBots``), and each call in
+its slot of the bot's schedule (at most ``TELEGRAM_MAX_RATE`` per second), shared by every replica through Redis when
 ``REDIS_URL`` is set. Replies to subscribers take slots of the same schedule.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from postman.v1 import senders_pb2_grpc
 from postman_sender_telegram import consumer, delivery
-from postman_sender_telegram.credentials import CampaignCredentials, TelegramBots
 from postman_sender_telegram.grpc_api import TelegramSenderServicer
+from postman_sender_telegram.provider_credentials import CampaignCredentials, TelegramBots
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_sender_telegram.updates import UpdateHandler
 from postman_shared.broker import BatchConsumer

@@ -1,22 +1,15 @@
-"""Delivering a batch of rendered Telegram messages, at least once and recorded exactly once.
+"""Delivering a batch of rendered Telegram messages: the shared skeleton (``postman_shared.sender_pipeline``:
+dedupe, screening, record, then announce) with the Bot API as its provider.
 
-1. One query finds the messages of the batch whose outcome is already in ``telegram_deliveries`` (a redelivery after
-   a crash, or a duplicate publish): they are not sent again, but their recorded outcome is announced again, because
-   the crash may have happened between the commit and the publish (stats ignores a duplicate event).
-2. The rest are screened (``postman_shared.screening``): messages of a stopped job are withheld (left unsent), a
-   retry's message to a number sent before is announced as sent, a suppressed number's message is recorded
-   BLACKLISTED or UNSUBSCRIBED without a call.
-3. The bot of every other message is made ready (a failure to reach campaign raises before anything is sent, so
-   the whole batch is requeued untouched) and one query per bot finds the chat of each phone number. A number that
-   never shared itself with the bot is an ERROR "recipient has not subscribed to the bot" without any call; one
-   whose subscriber blocked the bot is UNSUBSCRIBED ``telegram_blocked``, also without a call.
-4. The others go to sendMessage a few at a time (``parse_mode`` HTML, the body cut down to Telegram's tags), each
-   call (retries too) in its slot of the bot's schedule (``BotSchedule``), then checked against a stop of its job
-   (withheld if it was stopped while it waited). A message that could not be sent because the service is stopping,
-   or that Telegram kept throttling, is published again to ``telegram.send`` (same id). Telegram's 403 (the person
-   blocked the bot) makes the message UNSUBSCRIBED and marks the subscriber blocked.
-5. Every outcome is inserted in one multi-row statement and committed; only then are the DeliveryEvents (and the
-   messages put back) published, with one confirm wait for the batch. When this returns, the batch may be acked.
+The bot of every message is made ready (a failure to reach campaign raises before anything is sent, so the whole
+batch is requeued untouched) and one query per bot finds the chat of each phone number. A number that never shared
+itself with the bot is an ERROR "recipient has not subscribed to the bot" without any call; one whose subscriber
+blocked the bot is UNSUBSCRIBED ``telegram_blocked``, also without a call. The others go to sendMessage a few at a
+time (``parse_mode`` HTML, the body cut down to Telegram's tags), each call (retries too) in its slot of the bot's
+schedule (``BotSchedule``), then checked against a stop of its job (withheld if it was stopped while it waited). A
+message that could not be sent because the service is stopping, or that Telegram kept throttling, is published again
+to ``telegram.send`` (same id). Telegram's 403 (the person blocked the bot) makes the message UNSUBSCRIBED and marks
+the subscriber blocked.
 """
 
 from __future__ import annotations
@@ -24,26 +17,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass
 
-from postman_sender_telegram.credentials import Bot, CredentialUnusable, TelegramBots
 from postman_sender_telegram.metrics import MESSAGES, PROVIDER_RETRIES
 from postman_sender_telegram.models import TelegramDelivery
+from postman_sender_telegram.provider_credentials import Bot, CredentialUnusable, TelegramBots
 from postman_sender_telegram.subscribers import SubscriberStore
-from postman_shared.broker import OutgoingMessage, Publisher
+from postman_shared.broker import Publisher
 from postman_shared.broker.topology import TELEGRAM_SEND
 from postman_shared.db import Database
-from postman_shared.delivery_events import delivery_event_messages
-from postman_shared.delivery_log import WITHHELD, DeliveryLog, Outcome, delivery_event, log_batch, log_entry
-from postman_shared.logging import get_logger
+from postman_shared.delivery_log import DeliveryLog, Outcome
 from postman_shared.messages import RenderedTelegram
 from postman_shared.outcomes import MessageStatus
 from postman_shared.screening import BatchScreen, Withheld
 from postman_shared.send_rate import SendRate, SendRateStopped
+from postman_shared.sender_pipeline import BatchReport, ProviderAdapter, deliver_batch
 from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApiError, telegram_html
-
-log = get_logger(component="delivery")
 
 DELIVERIES = DeliveryLog(TelegramDelivery, provider_id_length=64)
 NOT_SUBSCRIBED = "recipient has not subscribed to the bot"  # shown as is in stats and exports
@@ -58,16 +47,6 @@ MAX_THROTTLES = 5
 
 class PutBack(Exception):
     """The message was not sent and is not failed: it is published to ``telegram.send`` again."""
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    sent: int
-    errored: int
-    announced_again: int
-    put_back: int = 0
-    suppressed: int = 0  # not sent: suppressed, or the person blocked the bot
-    withheld: int = 0  # not sent: the job was stopped
 
 
 class BotSchedule:
@@ -148,50 +127,39 @@ def send_one(bot: Bot, chat_id: int, message: RenderedTelegram, schedule: BotSch
         return Outcome.sent(message.message_id, None if provider_id is None else str(provider_id))
 
 
+class BotApiDelivery(ProviderAdapter[RenderedTelegram]):
+    """The Bot API as a batch's provider. ``keepalive`` is called about once a second while messages are with
+    Telegram (the broker's heartbeats)."""
+
+    channel = "telegram"
+    deliveries = DELIVERIES
+    send_queue = TELEGRAM_SEND
+    messages_metric = MESSAGES
+
+    def __init__(self, bots: TelegramBots, subscribers: SubscriberStore, pool: Executor, schedule: BotSchedule,
+                 keepalive: Callable[[], object] = lambda: None) -> None:
+        self.bots = bots
+        self.subscribers = subscribers
+        self.pool = pool
+        self.schedule = schedule
+        self.keepalive = keepalive
+
+    def send(self, due: Sequence[RenderedTelegram], screen: BatchScreen | None) -> dict[str, Outcome]:
+        return send(due, self.bots, self.subscribers, self.pool, self.schedule, self.keepalive,
+                    screen.check if screen is not None else lambda message: None)
+
+
 def deliver(messages: Sequence[RenderedTelegram], database: Database, bots: TelegramBots,
             subscribers: SubscriberStore, publisher: Publisher, pool: Executor, schedule: BotSchedule,
             keepalive: Callable[[], object] = lambda: None, screen: BatchScreen | None = None,
             wait: Callable[[float], bool] | None = None) -> BatchReport:
     """Sends what was not sent before, records it, then announces every outcome of the batch.
 
-    ``keepalive`` is called about once a second while messages are with Telegram (the broker's heartbeats). Without
-    ``screen`` nothing is screened (tests of the Telegram side alone). The record of what Telegram accepted is tried
-    again while the database is unreachable (``wait``: the consumer's pause), since failing would resend them."""
-    unique = list({m.message_id: m for m in reversed(messages)}.values())[::-1]
-    with database.session() as session:
-        recorded = DELIVERIES.recorded(session, [m.message_id for m in unique])
-
-    fresh = [m for m in unique if m.message_id not in recorded]
-    due, outcomes = fresh, {}
-    if screen is not None:
-        screened = screen.screen(fresh, database, DELIVERIES)
-        recorded.update(screened.already_sent)
-        due, outcomes = screened.due, screened.not_handed_over
-    outcomes.update(send(due, bots, subscribers, pool, schedule, keepalive,
-                         screen.check if screen is not None else lambda message: None))
-    withheld = {message_id for message_id, outcome in outcomes.items() if outcome.status == WITHHELD}
-    kept = {message_id: outcome for message_id, outcome in outcomes.items() if message_id not in withheld}
-    if kept:
-        entries = [log_entry(m) for m in fresh if m.message_id in kept]
-        recorded.update(database.unit_of_work_retried(lambda session: DELIVERIES.record(session, entries, kept),
-                                                      wait=wait, what="record telegram outcomes"))
-
-    put_back = [m for m in fresh if m.message_id not in recorded and m.message_id not in withheld]
-    events = [delivery_event(m, recorded[m.message_id]) for m in unique if m.message_id in recorded]
-    publisher.publish(delivery_event_messages(events)
-                      + [OutgoingMessage(TELEGRAM_SEND, m.to_dict(), m.message_id) for m in put_back])
-
-    for outcome in outcomes.values():
-        MESSAGES.labels(status=outcome.status).inc()
-    log_batch(log, unique, outcomes, {m.message_id for m in put_back})
-    return BatchReport(
-        sent=sum(o.status == "SENT" for o in outcomes.values()),
-        errored=sum(o.status == "ERROR" for o in outcomes.values()),
-        announced_again=sum(m.message_id in recorded and m.message_id not in kept for m in unique),
-        put_back=len(put_back),
-        suppressed=sum(o.status in (MessageStatus.BLACKLISTED, MessageStatus.UNSUBSCRIBED) for o in outcomes.values()),
-        withheld=len(withheld),
-    )
+    Without ``screen`` nothing is screened (tests of the Telegram side alone). The record of what Telegram accepted
+    is tried again while the database is unreachable (``wait``: the consumer's pause), since failing would resend
+    them."""
+    provider = BotApiDelivery(bots, subscribers, pool, schedule, keepalive)
+    return BatchReport.of(deliver_batch(messages, provider, database, publisher, screen, wait))
 
 
 def send(messages: Sequence[RenderedTelegram], bots: TelegramBots, subscribers: SubscriberStore, pool: Executor,

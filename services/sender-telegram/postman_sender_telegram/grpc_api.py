@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from postman.v1 import campaign_pb2, campaign_pb2_grpc, senders_pb2
-from postman_sender_telegram.credentials import (
+from postman_sender_telegram.delivery import NOT_SUBSCRIBED, BotSchedule
+from postman_sender_telegram.provider_credentials import (
     CHANNEL,
     CredentialUnusable,
     TelegramBots,
     bot_id_of,
     plaintext_of,
 )
-from postman_sender_telegram.delivery import NOT_SUBSCRIBED, BotSchedule
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.credentials import Sealer, credential_aad
 from postman_shared.grpc import client

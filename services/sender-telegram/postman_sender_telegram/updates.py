@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from postman_sender_telegram import conversation
-from postman_sender_telegram.credentials import CredentialUnusable, TelegramBots
 from postman_sender_telegram.delivery import BotSchedule
 from postman_sender_telegram.metrics import UPDATES
+from postman_sender_telegram.provider_credentials import CredentialUnusable, TelegramBots
 from postman_shared.broker import Delivery
+from postman_shared.broker.batches import decode_each
 from postman_shared.logging import get_logger
 from postman_shared.messages import TelegramUpdate
 from postman_shared.telegram_bot import BotApiError
@@ -38,16 +39,9 @@ class UpdateHandler:
         self._region = region
 
     def __call__(self, batch: list[Delivery]) -> list[Delivery]:
-        malformed: list[Delivery] = []
-        for delivery in batch:
-            try:
-                update = TelegramUpdate.from_dict(delivery.json())
-            except (ValueError, KeyError, TypeError) as exc:
-                # The problem names a field, never the update's content (a person's message).
-                log.error("malformed telegram update", message_id=delivery.message_id,
-                          problem=f"{type(exc).__name__}: {exc}")
-                malformed.append(delivery)
-                continue
+        # A problem logged names a field, never the update's content (a person's message).
+        decoded, malformed = decode_each(batch, TelegramUpdate.from_dict, "telegram update", batches=False)
+        for _, update in decoded:
             self.handle(update)
         return malformed
 

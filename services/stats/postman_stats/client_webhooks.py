@@ -41,12 +41,13 @@ from postman_shared.broker.waiting import attempt_of, with_attempt
 from postman_shared.client_webhooks import Attempt, ClientWebhookEvent, RefusedUrl
 from postman_shared.credentials import Sealer, SealError
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.messages import OwnerNotice
 from postman_shared.outbox import OutboxRelay
 from postman_shared.settings import Settings, SettingsError
 from postman_shared.timestamps import utcnow
+from postman_stats.statuses import WebhookAttemptOutcome
 from postman_stats.webhook_models import ClientWebhook, ClientWebhookAttempt, outbox
 
 log = get_logger(component="client-webhooks")
@@ -100,7 +101,7 @@ class Deliverer:
             return sealer.seal(secret.encode("ascii"), hooks.secret_aad(user_id, kind)), sealer.key_id
         except (SettingsError, SealError) as exc:
             log.error("webhook secret cannot be sealed", error=str(exc))
-            raise ServiceError("service_unavailable", "Webhook secrets cannot be stored now; try again later") \
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Webhook secrets cannot be stored now; try again later") \
                 from None
 
     def secret_of(self, webhook: ClientWebhook) -> str:
@@ -122,7 +123,8 @@ class Deliverer:
 
 def check_kind(kind: str) -> str:
     if kind not in hooks.KINDS:
-        raise ServiceError("not_found", f"There is no webhook kind {kind[:40]!r}: use transactional or campaign")
+        raise ServiceError(ErrorCode.NOT_FOUND,
+                           f"There is no webhook kind {kind[:40]!r}: use transactional or campaign")
     return kind
 
 
@@ -223,8 +225,8 @@ def send_test(database: Database, deliverer: Deliverer, user_id: int, kind: str)
     try:
         secret = deliverer.secret_of(row)
     except (SealError, SettingsError):
-        raise ServiceError("service_unavailable", "The webhook's secret cannot be opened now; try again later, or "
-                                                  "rotate the secret") from None
+        raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "The webhook's secret cannot be opened now; try again "
+                           "later, or rotate the secret") from None
     event = ClientWebhookEvent(event_id=f"test-{uuid.uuid4().hex}", user_id=user_id, kind=kind, type="test",
                                occurred_at=utcnow().isoformat(),
                                data={"message": "A test event from Postman: your endpoint received it.",
@@ -246,7 +248,7 @@ def send_test(database: Database, deliverer: Deliverer, user_id: int, kind: str)
 
 
 def _attempt_row(webhook_id: int, event: ClientWebhookEvent, attempt: int, result: Attempt, next_at: datetime | None,
-                 outcome: str | None = None, error: str | None = None) -> ClientWebhookAttempt:
+                 outcome: WebhookAttemptOutcome | None = None, error: str | None = None) -> ClientWebhookAttempt:
     return ClientWebhookAttempt(webhook_id=webhook_id, event_id=event.event_id[:200], event_type=event.type[:32],
                                 attempt=attempt, attempted_at=utcnow(), outcome=outcome or result.outcome,
                                 status_code=result.status_code, error=(error or result.error or None),
@@ -422,7 +424,7 @@ class WebhookHandler:
                 row.failing_since = row.failing_since or moment
                 delay = hooks.retry_delay_seconds(item.attempt, config.retry_base_seconds)
                 if now + delay - item.event.first_attempt_at > config.retry_hours * 3600:
-                    outcome = "expired"
+                    outcome = WebhookAttemptOutcome.EXPIRED
                     error = f"{result.error}; given up after {item.attempt} attempts over {config.retry_hours} h"
                 elif row.paused_at is None:
                     next_at = moment + timedelta(seconds=delay)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from postman.v1 import stats_pb2
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.outcomes import EXPORT_STATUS, MessageStatus
 from postman_shared.timestamps import to_timestamp
 from postman_stats.campaign_client import CampaignClient
@@ -28,7 +28,7 @@ def export_campaign(database: Database, campaigns: CampaignClient, campaign_id: 
                     user_id: int) -> Iterator[stats_pb2.ExportBatch]:
     campaign = campaigns.get_campaign(campaign_id, user_id)  # not_found for another user's campaign
     if campaign.redacted:
-        raise ServiceError("campaign_redacted", "This campaign has been redacted")
+        raise ServiceError(ErrorCode.CAMPAIGN_REDACTED, "This campaign has been redacted")
     outcomes = load_outcomes(database, campaign_id)
     unsubscribes = campaigns.unsubscribes(campaign_id) if campaign.type == "EMAIL" else {}
     for recipients in campaigns.all_recipients(campaign_id):

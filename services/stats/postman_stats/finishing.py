@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import text
 
 from postman.v1 import common_pb2
+from postman_shared.campaign_statuses import JobStatus
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.logging import get_logger
@@ -47,7 +48,7 @@ def finish_completed(database: Database, jobs: Jobs, campaign_ids: list[int] | N
     for row in complete:
         campaign_id, job_id = row["campaign_id"], row["job_id"]
         try:
-            jobs.set_job_status(job_id, "LOGGED", outcome_counts(row))
+            jobs.set_job_status(job_id, JobStatus.LOGGED, outcome_counts(row))
         except ServiceError as exc:
             log.warning("cannot mark job LOGGED yet", campaign_id=campaign_id, job_id=job_id, error=exc.message)
             continue

@@ -1,4 +1,4 @@
-"""StatsService over gRPC: a thin layer over reading, exporting and retries. Ownership is campaign's to check."""
+"""StatsService over gRPC: a thin layer over reading, exporting and retry_outcomes. Ownership is campaign's to check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from postman.v1 import stats_pb2, stats_pb2_grpc
 from postman_shared.db import Database
-from postman_stats import exporting, finishing, reading, retries
+from postman_stats import exporting, finishing, reading, retry_outcomes
 from postman_stats.campaign_client import CampaignClient
 
 
@@ -27,18 +27,18 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
         campaign = self._campaigns.get_campaign(request.campaign_id, request.user_id)  # not_found: another user's
         if campaign.redacted:  # its outcomes are gone: the counters are final, a recount would zero them
             return reading.campaign_stats(self._database, campaign)
-        retries.recount(self._database, request.campaign_id)
+        retry_outcomes.recount(self._database, request.campaign_id)
         finishing.finish_completed(self._database, self._campaigns, [request.campaign_id])  # the recount may finish it
         return reading.campaign_stats(self._database, self._campaigns.get_campaign(request.campaign_id,
                                                                                    request.user_id))
 
     def StartRetry(self, request: stats_pb2.StartRetryRequest, context: Any) -> stats_pb2.StartRetryResponse:
-        return stats_pb2.StartRetryResponse(reset=retries.start_retry(self._database, request.campaign_id,
+        return stats_pb2.StartRetryResponse(reset=retry_outcomes.start_retry(self._database, request.campaign_id,
                                                                       request.job_id))
 
     def StreamRecordedRecipients(self, request: stats_pb2.RecordedRecipientsRequest,
                                  context: Any) -> Iterator[stats_pb2.RecipientIds]:
-        for ids in retries.recorded_recipients(self._database, request.campaign_id, request.after_id):
+        for ids in retry_outcomes.recorded_recipients(self._database, request.campaign_id, request.after_id):
             yield stats_pb2.RecipientIds(ids=ids)
 
     def GetCampaignCounters(self, request: stats_pb2.CampaignCountersRequest,

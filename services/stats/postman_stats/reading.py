@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from postman.v1 import campaign_pb2, common_pb2, stats_pb2
+from postman_shared.campaign_statuses import JobStatus
 from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 from postman_shared.timestamps import to_timestamp
@@ -47,7 +48,7 @@ def campaign_stats(database: Database, campaign: campaign_pb2.Campaign) -> stats
         error=counts.error,
         invalid=campaign.num_invalid + counts.invalid,
         unsubscribed=counts.unsubscribed,
-        status=latest.status if latest is not None else "READY",
+        status=latest.status if latest is not None else JobStatus.READY,
         halted=campaign.halted,
         redacted=campaign.redacted,
         invalid_rows=campaign.num_invalid,

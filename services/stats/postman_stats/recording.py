@@ -15,7 +15,7 @@ ERROR is special: any receipt but another ERROR replaces it (Twilio took the mes
 because the receipt proves the provider had the message. A message never sent (suppressed) takes no receipt.
 ``sent + error + invalid_recipients + unsubscribed`` therefore only ever grows by the messages newly recorded.
 
-A retry makes a newer job the campaign's current one (``retries.start_retry``); a delivery event or a JobRendered
+A retry makes a newer job the campaign's current one (``retry_outcomes.start_retry``); a delivery event or a JobRendered
 of an older job of the campaign (a late redelivery) is then ignored, so it can neither bring back an error the retry
 cleared nor move the counter back to the old job. Receipts carry no job and always apply.
 """
@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session
 
 from postman_shared.db import Database
 from postman_shared.messages import DeliveryEvent, JobRendered
-from postman_shared.outcomes import BUCKET, NOT_SENT, RANK, RECEIPT_STATUSES, SENDER_STATUSES, MessageStatus
+from postman_shared.outcomes import BUCKET, RANK, RECEIPT_STATUSES, SENDER_STATUSES, MessageStatus
 from postman_stats.metrics import RECEIPTS
 from postman_stats.models import CampaignCounter, MessageOutcome
+from postman_stats.statuses import receipt_moves
 
 RECEIPT = "receipt"
 # What each kind of event may say.
@@ -201,17 +202,6 @@ def _insert_outcomes(session: Session, deliveries: list[DeliveryEvent], receipts
     return inserted_receipts
 
 
-def moves(status: str, receipt: str | None, new: str) -> bool:
-    """Whether a receipt ``new`` moves a message whose status is ``status`` (``receipt``: the last receipt
-    applied, None when the status is the sender's own)."""
-    current, arriving = MessageStatus(status), MessageStatus(new)
-    if current in NOT_SENT:
-        return False
-    if current == MessageStatus.ERROR and receipt is None:
-        return arriving != MessageStatus.ERROR
-    return RANK[arriving] > RANK[current]
-
-
 def _apply_receipts(session: Session, receipts: list[DeliveryEvent], changes: dict[int, CounterChange],
                     bad_news: set[int]) -> int:
     """Applies receipts to outcomes already recorded (locked first, in recipient order); returns how many moved
@@ -226,7 +216,7 @@ def _apply_receipts(session: Session, receipts: list[DeliveryEvent], changes: di
     updates = []
     for recipient_id, campaign_id, status, receipt in locked:
         event = by_recipient[recipient_id]
-        if not moves(status, receipt, event.status):
+        if not receipt_moves(status, receipt, event.status):
             continue
         reached = event.status in (MessageStatus.DELIVERED, MessageStatus.OPENED)
         updates.append({"r_id": recipient_id, "r_status": event.status, "r_receipt": event.status,

@@ -59,7 +59,7 @@ class ClientWebhookAttempt(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     attempt: Mapped[int] = mapped_column(Integer)
     attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    outcome: Mapped[str] = mapped_column(String(16))  # delivered | failed | refused | expired
+    outcome: Mapped[str] = mapped_column(String(16))  # a statuses.WebhookAttemptOutcome
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from postman_campaign.models import Credential
-from postman_ctl.credentials_command import rotate
+from postman_campaign.provider_credentials import rotate
 from postman_shared.credentials import (
     LocalMasterKey,
     Sealer,

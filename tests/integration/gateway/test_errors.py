@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client
 
-from postman_gateway.observability import EXTENSION as METRICS
+from postman_gateway.core.observability import EXTENSION as METRICS
 
 pytestmark = pytest.mark.usefixtures("auth_service")
 
@@ -163,7 +163,7 @@ def test_the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(se
     from dataclasses import replace
 
     from postman_gateway.app import create_app
-    from postman_gateway.auth import client_ip
+    from postman_gateway.core.auth import client_ip
 
     forwarded = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}  # a client-supplied hop, then the proxy's
     for proxies, expected in ((0, "10.0.0.9"), (1, "203.0.113.7"), (2, "198.51.100.1")):

@@ -18,8 +18,9 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from postman_gateway import errors, web
+from postman_gateway import web
 from postman_gateway.app import create_app
+from postman_gateway.core import errors
 from postman_shared.grpc.errors import CODES
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

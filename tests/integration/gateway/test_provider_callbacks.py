@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from postman_gateway.app import create_app
-from postman_gateway.backends import EXTENSION as BACKENDS
+from postman_gateway.core.backends import EXTENSION as BACKENDS
 from postman_shared.broker.topology import SMS_STATUS
 from postman_shared.callbacks import sms_status_path
 

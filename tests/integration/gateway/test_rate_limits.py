@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from postman_auth.models import User
 from postman_gateway.app import create_app
-from postman_gateway.rate_limits import MemoryLimitStore, RedisLimitStore
+from postman_gateway.core.rate_limits import MemoryLimitStore, RedisLimitStore
 from tests.integration.gateway.conftest import new_address
 from tests.support.inprocess import running
 

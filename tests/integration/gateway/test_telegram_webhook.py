@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from postman_gateway.backends import EXTENSION as BACKENDS
+from postman_gateway.core.backends import EXTENSION as BACKENDS
 from postman_shared.broker.topology import TELEGRAM_UPDATES
 from postman_shared.webhooks import SECRET_HEADER, telegram_webhook_secret
 

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from postman_auth import api_keys
 from postman_auth.models import SenderAddress, User
 from postman_gateway.app import create_app
-from postman_gateway.rate_limits import MemoryLimitStore
+from postman_gateway.core.rate_limits import MemoryLimitStore
 from tests.fakes.smtp import FakeSmtpServer
 from tests.integration.gateway.conftest import Caller
 from tests.integration.gateway.test_rate_limits import StoppedClock

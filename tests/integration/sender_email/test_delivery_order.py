@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from postman_sender_email import delivery
-from postman_sender_email.transports.outbox import OutboxTransport
+from postman_sender_email.transports.dev_mailbox import DevMailboxTransport
 from postman_shared.broker import Publisher
 from postman_shared.db import Database
 from postman_shared.messages import inner_events
@@ -38,7 +38,7 @@ def test_events_are_published_only_after_the_outcomes_are_committed(
     worker_database = Database(stores.database_url, pool_size=1)
     publisher = CommitObservingPublisher(Publisher(stores.amqp_url, app_id="test"), observer=database)
     try:
-        report = delivery.deliver(emails, worker_database, OutboxTransport(tmp_path / "outbox"), publisher)
+        report = delivery.deliver(emails, worker_database, DevMailboxTransport(tmp_path / "outbox"), publisher)
     finally:
         publisher._publisher.close()
         worker_database.dispose()
@@ -55,7 +55,7 @@ def test_a_message_twice_in_one_batch_is_sent_and_announced_once(stores, databas
     worker_database = Database(stores.database_url, pool_size=1)
     publisher = Publisher(stores.amqp_url, app_id="test")
     try:
-        report = delivery.deliver([email, email], worker_database, OutboxTransport(tmp_path / "outbox"), publisher)
+        report = delivery.deliver([email, email], worker_database, DevMailboxTransport(tmp_path / "outbox"), publisher)
     finally:
         publisher.close()
         worker_database.dispose()
@@ -71,7 +71,7 @@ def test_an_address_with_a_line_break_is_an_error_and_never_reaches_the_transpor
     worker_database = Database(stores.database_url, pool_size=1)
     publisher = Publisher(stores.amqp_url, app_id="test")
     try:
-        report = delivery.deliver([email], worker_database, OutboxTransport(tmp_path / "outbox"), publisher)
+        report = delivery.deliver([email], worker_database, DevMailboxTransport(tmp_path / "outbox"), publisher)
     finally:
         publisher.close()
         worker_database.dispose()

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from sqlalchemy import text
 
-from postman_sender_email.retry import ATTEMPT_HEADER
+from postman_sender_email.send_retry_policy import ATTEMPT_HEADER
 from postman_sender_email.transports.ses import SesTransport
 from postman_shared.broker.topology import DELIVERY_EVENTS, EMAIL_SEND, EMAIL_SEND_RETRY
 from tests.fakes.ses import FakeSes

@@ -15,9 +15,9 @@ import pytest
 from prometheus_client import REGISTRY
 from twilio.request_validator import RequestValidator
 
-from postman_sender_sms.credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.delivery import DELIVERIES, status_callback_url
 from postman_sender_sms.models import SmsDelivery
+from postman_sender_sms.provider_credentials import CampaignCredentials, TwilioSenders
 from postman_sender_sms.receipts import MARK_FAILED_ATTEMPTS, ReceiptHandler
 from postman_shared.broker import Delivery, OutgoingMessage
 from postman_shared.broker.topology import DELIVERY_EVENTS, SMS_STATUS_RETRY

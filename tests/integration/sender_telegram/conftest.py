@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from postman_campaign.models import Credential
-from postman_sender_telegram.credentials import plaintext_of
+from postman_sender_telegram.provider_credentials import plaintext_of
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.broker import OutgoingMessage, Publisher
 from postman_shared.broker.topology import TELEGRAM_SEND

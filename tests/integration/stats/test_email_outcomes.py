@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import text
 
 from postman_shared.messages import DeliveryEvent
-from postman_stats import recording, retries
+from postman_stats import recording, retry_outcomes
 from postman_stats.models import CampaignCounter
 
 
@@ -124,7 +124,7 @@ def test_refresh_stats_recounts_every_counter_from_the_outcomes(database):
         session.execute(text("UPDATE campaign_counters SET sent = 0, opened = 9, unsubscribed = 0, hard_bounced = 0 "
                              "WHERE campaign_id = :c"), {"c": campaign_id})
 
-    retries.recount(database, campaign_id)
+    retry_outcomes.recount(database, campaign_id)
 
     assert _counters(database, campaign_id) == expected == {"sent": 2, "invalid_recipients": 1, "unsubscribed": 1,
                                                             "opened": 1, "hard_bounced": 1}
@@ -138,7 +138,7 @@ def test_a_retry_judges_halting_on_what_it_sends_from_then_on(database):
         session.execute(text("UPDATE campaign_counters SET halted_at = now() WHERE campaign_id = :c"),
                         {"c": campaign_id})
 
-    retries.start_retry(database, campaign_id, 8)
+    retry_outcomes.start_retry(database, campaign_id, 8)
 
     with database.session() as session:
         counter = session.get(CampaignCounter, campaign_id)

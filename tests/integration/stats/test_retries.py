@@ -11,7 +11,7 @@ from postman_campaign.models import Job
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.messages import DeliveryEvent, JobRendered
-from postman_stats import retries
+from postman_stats import retry_outcomes
 from tests.integration.stats.support import wait_until
 from tests.support import service_identity
 from tests.support.inprocess import running
@@ -89,7 +89,7 @@ def test_late_events_of_the_first_job_change_nothing_once_the_retry_started(
         publish_events([campaign.rendered(), campaign.sent(0), campaign.error(1), campaign.error(2)])
         wait_until(lambda: _job_status(database, campaign.job_id) == "LOGGED", what="the first job LOGGED")
         retry_job = _retry_job(database, campaign)
-        retries.start_retry(database, campaign.id, retry_job)
+        retry_outcomes.start_retry(database, campaign.id, retry_job)
 
         # A redelivered error and JobRendered of the first job, then one event of the retry as a marker.
         publish_events([campaign.error(1), campaign.rendered(),

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import pytest
 
-from postman_gateway.web.template_preview import frame_token
+from postman_gateway.web.campaign.template_preview import frame_token
 from postman_shared.credentials import new_master_key
 from tests.conftest import TESTDATA
 from tests.fakes.smtp import FakeSmtpServer

@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from postman_gateway import attachment_types
-from postman_gateway.attachment_types import AttachmentRefused, check
+from postman_gateway.api import attachment_types
+from postman_gateway.api.attachment_types import AttachmentRefused, check
 
 
 def package(entries: dict[str, str]) -> bytes:

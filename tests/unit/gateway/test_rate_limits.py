@@ -7,7 +7,7 @@ import secrets
 import pytest
 import redis
 
-from postman_gateway.rate_limits import (
+from postman_gateway.core.rate_limits import (
     Limit,
     MemoryLimitStore,
     RateLimiter,

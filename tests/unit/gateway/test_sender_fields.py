@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postman_gateway.web.sender_fields import error_field, posted, saved
+from postman_gateway.web.campaign.sender_fields import error_field, posted, saved
 
 DEFAULT = "Postman <donotreply@mail.postman.gov.sg>"
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from postman_gateway.sessions import CookiePolicy, origin_of, secure_cookie
+from postman_gateway.core.sessions import CookiePolicy, origin_of, secure_cookie
 from postman_shared.settings import Settings
 
 BASE = Settings.from_env({})

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from postman_gateway.sns import NotFromSns, SnsVerifier
+from postman_gateway.callbacks.sns import NotFromSns, SnsVerifier
 from tests.fakes.sns import TOPIC, FakeSns
 
 AWS_CERT = "https://sns.ap-southeast-1.amazonaws.com/SimpleNotificationService-abc.pem"

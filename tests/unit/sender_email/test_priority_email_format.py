@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 from postman_sender_email import mime
-from postman_sender_email.transports.outbox import file_name
+from postman_sender_email.transports.dev_mailbox import file_name
 from postman_shared.messages import PriorityEmail
 
 

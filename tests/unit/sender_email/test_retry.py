@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postman_sender_email.retry import ATTEMPT_HEADER, OutageBackoff, RetryPolicy, attempt_of, gave_up
+from postman_sender_email.send_retry_policy import ATTEMPT_HEADER, OutageBackoff, RetryPolicy, attempt_of, gave_up
 from postman_sender_email.transports import Outcome
 from postman_shared.broker.topology import EMAIL_SEND_RETRY
 from postman_shared.messages import RenderedEmail

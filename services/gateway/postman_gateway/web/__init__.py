@@ -8,11 +8,13 @@ Layout of this package:
 - ``csrf.py``: the CSRF token of every state-changing form, bound to the session.
 - ``return_address.py``: the page to go back to after signing in (``next=``): a path on this site, never another.
 - ``pages.py``: ``login_required``, ``render`` (base template context), ``FormErrors`` (the error summary).
-- one module per area: ``sign_in_pages.py``, ``campaign_list_pages.py``, ``campaign_pages.py`` (with
-  ``email_frame_pages.py``: the framed email of its previews), ``settings_pages.py``,
-  ``sender_pages.py`` (Settings > Sender addresses), ``suppression_pages.py``, ``outbox_pages.py``,
-  ``unsubscribe_pages.py``, ``protected_pages.py`` (recipients', signed out) and ``sender_confirm_pages.py`` (a sender
-  address's confirmation link, signed out) — each a blueprint registered by ``install``.
+- one module per area: ``sign_in_pages.py``, ``campaign/`` (the campaign journey, a module per step, with the
+  campaign list, the page of a sent campaign and ``email_frame.py``: the framed email of its previews),
+  ``settings_pages.py``, ``sender_pages.py`` (Settings > Sender addresses), ``suppression_pages.py``,
+  ``dev_mailbox_pages.py`` (development only: the emails sender-email's ``EMAIL_TRANSPORT=outbox`` wrote, read by
+  ``dev_mailbox_folder.py``), ``unsubscribe_pages.py``, ``protected_pages.py`` (recipients', signed out) and
+  ``sender_confirm_pages.py`` (a sender address's confirmation link, signed out) — each a blueprint registered by
+  ``install``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from postman_gateway.web import csrf, security
 from postman_shared.settings import Settings
 
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
-PAGE_MODULES = ("sign_in_pages", "campaign_list_pages", "campaign_pages", "email_frame_pages", "campaign_sent_pages",
-                "settings_pages", "sender_pages", "sender_confirm_pages", "suppression_pages", "outbox_pages",
+PAGE_MODULES = ("sign_in_pages", "campaign.listing", "campaign", "campaign.email_frame", "campaign.sent",
+                "settings_pages", "sender_pages", "sender_confirm_pages", "suppression_pages", "dev_mailbox_pages",
                 "unsubscribe_pages", "protected_pages", "webhook_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)

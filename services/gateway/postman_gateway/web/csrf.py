@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import secrets
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from postman_gateway.sessions import SESSION_COOKIE
+from postman_gateway.core.request_context import current
+from postman_gateway.core.sessions import SESSION_COOKIE
 from postman_shared.keys import CSRF_TOKEN, purpose_key
 from postman_shared.settings import Settings
 
@@ -34,9 +35,9 @@ def _binding() -> str:
     session = request.cookies.get(SESSION_COOKIE)
     if session:
         return "session:" + session
-    pre = request.cookies.get(PRE_SESSION_COOKIE) or g.get("new_pre_session")
+    pre = request.cookies.get(PRE_SESSION_COOKIE) or current().new_pre_session
     if not pre:
-        pre = g.new_pre_session = secrets.token_urlsafe(32)
+        pre = current().new_pre_session = secrets.token_urlsafe(32)
     return "pre:" + pre
 
 
@@ -63,7 +64,7 @@ def install(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def set_pre_session(response: Response) -> Response:
-        new = g.get("new_pre_session")
+        new = current().new_pre_session
         if new:
             response.set_cookie(PRE_SESSION_COOKIE, new, httponly=True, samesite="Strict", path="/",
                                 secure=settings.public_url.startswith("https://"))

@@ -7,34 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, g, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from postman.v1 import auth_pb2
-from postman_gateway.auth import SESSION, Caller
-from postman_gateway.backends import backends
-from postman_gateway.limiting import check_api_limit
-from postman_gateway.observability import bind_to_request
-from postman_gateway.sessions import SESSION_COOKIE
+from postman_gateway.core.auth import SESSION, Caller, Officer
+from postman_gateway.core.backends import backends
+from postman_gateway.core.errors import ErrorCode
+from postman_gateway.core.limiting import check_api_limit
+from postman_gateway.core.observability import bind_to_request
+from postman_gateway.core.request_context import current
+from postman_gateway.core.sessions import SESSION_COOKIE
 from postman_gateway.web import csrf
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 
 SIGN_IN = "/sign-in"
+TEMPLATES = str(Path(__file__).parent / "templates")  # the pages' templates, for modules in subpackages too
 # The largest form an officer's page takes: a few fields. The campaign journey (template, recipient file) sets its own.
 MAX_FORM_BYTES = 64 * 1024
-
-
-@dataclass
-class Officer:
-    user_id: int
-    email: str
-    rate_limit: int
-    session_token: str
 
 
 @dataclass
@@ -59,8 +55,9 @@ class FormErrors:
 
 def officer() -> Officer | None:
     """The signed-in officer of this request, or None (resolved once per request)."""
-    if "officer" in g:
-        return g.officer  # type: ignore[no-any-return]
+    context = current()
+    if context.officer_resolved:
+        return context.officer
     token = request.cookies.get(SESSION_COOKIE, "")
     found: Officer | None = None
     if token and len(token) <= 512 and token.isascii():
@@ -71,13 +68,12 @@ def officer() -> Officer | None:
         except ServiceError as exc:
             # unauthorized: a genuine session of an address no longer allowed (DOMAIN_ALLOWLIST); signing in
             # again then says why.
-            if exc.code not in ("unathenticated", "unauthorized"):
+            if exc.code not in (ErrorCode.UNATHENTICATED, ErrorCode.UNAUTHORIZED):
                 raise
-    g.officer = found
+    context.officer, context.officer_resolved = found, True
     if found is not None:
         # As the API's authentication hook does, so the API's helpers (channel_routes, audit) work for pages too.
-        g.caller = Caller(found.user_id, found.email, found.rate_limit, SESSION, token)
-        g.user_id = found.user_id
+        context.caller = Caller(found.user_id, found.email, found.rate_limit, SESSION, token)
         bind_to_request(user_id=found.user_id)
     return found
 
@@ -97,9 +93,10 @@ def require_officer() -> ResponseReturnValue | None:
 
 def signed_in_blueprint(name: str, import_name: str, max_form_bytes: int | None = MAX_FORM_BYTES,
                         **kwargs: Any) -> Blueprint:
-    """A blueprint of pages for signed-in officers, its templates in ``web/templates``; a request body over
-    ``max_form_bytes`` is a 413 before anything reads it (None: the blueprint's routes set their own limits)."""
-    blueprint = Blueprint(name, import_name, template_folder="templates", **kwargs)
+    """A blueprint of pages for signed-in officers, its templates in ``web/templates`` (wherever under ``web`` its
+    module is); a request body over ``max_form_bytes`` is a 413 before anything reads it (None: the blueprint's routes
+    set their own limits)."""
+    blueprint = Blueprint(name, import_name, template_folder=TEMPLATES, **kwargs)
     if max_form_bytes is not None:
         blueprint.before_request(lambda: _limit_body(max_form_bytes))
     blueprint.before_request(require_officer)
@@ -114,8 +111,9 @@ def _limit_body(max_bytes: int) -> None:
 def _error_page(status: int, message: str) -> ResponseReturnValue:
     if status == 401:  # the session ended while the page was open: sign in again, then come back
         return redirect(f"{SIGN_IN}?next={quote(request.path, safe='/')}")
-    if "officer" not in g:  # auth itself failed (down): the page is shown without the signed-in header
-        g.officer = None
+    context = current()
+    if not context.officer_resolved:  # auth itself failed (down): the page is shown without the signed-in header
+        context.officer, context.officer_resolved = None, True
     return render("error.html", status, title="Sorry, there is a problem" if status >= 500 else "There is a problem",
                   message=message, code=status)
 

@@ -18,9 +18,9 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
-from postman_gateway import limiting
-from postman_gateway.auth import client_ip
-from postman_gateway.backends import backends
+from postman_gateway.core import limiting
+from postman_gateway.core.auth import client_ip
+from postman_gateway.core.backends import backends
 from postman_gateway.web.pages import install_error_pages, render
 from postman_shared.grpc import client
 

@@ -14,8 +14,8 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import auth_pb2
-from postman_gateway.auth import client_ip
-from postman_gateway.backends import backends
+from postman_gateway.core.auth import client_ip
+from postman_gateway.core.backends import backends
 from postman_gateway.web import csrf
 from postman_gateway.web.pages import install_error_pages, render
 from postman_shared.grpc import client

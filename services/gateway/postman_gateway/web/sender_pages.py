@@ -12,9 +12,9 @@ from flask import abort, redirect, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import auth_pb2
-from postman_gateway.auth import client_ip
-from postman_gateway.backends import backends
-from postman_gateway.senders_api import list_addresses
+from postman_gateway.api.senders import list_addresses
+from postman_gateway.core.auth import client_ip
+from postman_gateway.core.backends import backends
 from postman_gateway.web import formatting
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client

@@ -19,11 +19,12 @@ from flask import abort, current_app, make_response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import auth_pb2, campaign_pb2, senders_pb2
-from postman_gateway import audit
-from postman_gateway.auth import client_ip
-from postman_gateway.backends import backends
-from postman_gateway.channel_routes import CREDENTIAL_CHECK_TIMEOUT_SECONDS
-from postman_gateway.senders_api import list_addresses
+from postman_gateway.api.channel_routes import CREDENTIAL_CHECK_TIMEOUT_SECONDS
+from postman_gateway.api.senders import list_addresses
+from postman_gateway.core import audit
+from postman_gateway.core.auth import client_ip
+from postman_gateway.core.backends import backends
+from postman_gateway.core.errors import ErrorCode
 from postman_gateway.web import SETTINGS, formatting
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client
@@ -194,7 +195,7 @@ def new_twilio() -> ResponseReturnValue:
                         messaging_service_sid=values["messaging_service_sid"])),
                     timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
             except ServiceError as exc:
-                errors.add({"invalid_credential_label": "label", "invalid_recipient": "test_recipient"}
+                errors.add({ErrorCode.INVALID_CREDENTIAL_LABEL: "label", ErrorCode.INVALID_RECIPIENT: "test_recipient"}
                            .get(exc.code, "account_sid"), exc.message)
             else:
                 audit.record("credential.added", "credential", stored.credential_id,
@@ -219,7 +220,7 @@ def new_bot() -> ResponseReturnValue:
                     user_id=_user_id(), campaign_id=0, label=label, bot_token=token),
                     timeout=CREDENTIAL_CHECK_TIMEOUT_SECONDS)
             except ServiceError as exc:
-                errors.add("label" if exc.code == "invalid_credential_label" else "bot_token", exc.message)
+                errors.add("label" if exc.code == ErrorCode.INVALID_CREDENTIAL_LABEL else "bot_token", exc.message)
             else:
                 audit.record("credential.added", "credential", stored.credential_id,
                              {"channel": "TELEGRAM", "label": stored.label or None})

@@ -15,13 +15,13 @@ from flask import Blueprint, make_response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import auth_pb2
-from postman_gateway import limiting
-from postman_gateway.auth import client_ip
-from postman_gateway.backends import backends
-from postman_gateway.sessions import SESSION_COOKIE, cookie_policy
-from postman_gateway.signin_api import MAX_USER_AGENT
+from postman_gateway.api.signin import MAX_USER_AGENT
+from postman_gateway.core import limiting
+from postman_gateway.core.auth import client_ip
+from postman_gateway.core.backends import backends
+from postman_gateway.core.sessions import SESSION_COOKIE, cookie_policy
 from postman_gateway.web import csrf
-from postman_gateway.web.outbox_pages import password_shortcut
+from postman_gateway.web.dev_mailbox_pages import password_shortcut
 from postman_gateway.web.pages import FormErrors, install_error_pages, officer, render
 from postman_gateway.web.return_address import safe_next
 from postman_shared.grpc import client

@@ -19,11 +19,12 @@ from flask import abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import suppression_pb2, suppression_pb2_grpc
-from postman_gateway import audit
-from postman_gateway.backends import backends
+from postman_gateway.core import audit
+from postman_gateway.core.backends import backends
+from postman_gateway.core.errors import ErrorCode
 from postman_gateway.web import formatting
-from postman_gateway.web.campaign_list_pages import page_links
-from postman_gateway.web.campaign_view import singapore_time
+from postman_gateway.web.campaign.listing import page_links
+from postman_gateway.web.campaign.view import singapore_time
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
@@ -224,7 +225,7 @@ def lift(entry_id: int) -> ResponseReturnValue:
             lifted = client.call(_stub().LiftSuppression, suppression_pb2.LiftSuppressionRequest(
                 id=entry_id, user_id=_user_id()))
         except ServiceError as exc:
-            if exc.code != "not_found":
+            if exc.code != ErrorCode.NOT_FOUND:
                 raise
             abort(404, description=NOT_LIFTABLE)
         audit.record("suppression.lifted", "suppression", lifted.id, {
@@ -258,7 +259,7 @@ def add() -> ResponseReturnValue:
             except ServiceError as exc:
                 if exc.http_status != 400:
                     raise
-                if exc.code == "invalid_recipient":
+                if exc.code == ErrorCode.INVALID_RECIPIENT:
                     errors.add("recipient", f"{exc.message}: {EXAMPLES[channel]}")
                 else:
                     errors.add("channel-email", exc.message)

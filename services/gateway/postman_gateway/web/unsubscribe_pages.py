@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import suppression_pb2
-from postman_gateway import unsubscribing
+from postman_gateway.api import unsubscribing
 from postman_gateway.web import csrf
 from postman_gateway.web.pages import FormErrors, install_error_pages, render
 

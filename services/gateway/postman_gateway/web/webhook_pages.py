@@ -9,9 +9,9 @@ from flask import make_response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import client_webhooks_pb2 as pb
-from postman_gateway import audit
-from postman_gateway.backends import backends
-from postman_gateway.client_webhooks_api import TEST_TIMEOUT_SECONDS
+from postman_gateway.api.client_webhooks import TEST_TIMEOUT_SECONDS
+from postman_gateway.core import audit
+from postman_gateway.core.backends import backends
 from postman_gateway.web import formatting
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.client_webhooks import KINDS, MAX_URL_LENGTH

@@ -1,4 +1,4 @@
-"""Where emails go: the ``EmailTransport`` seam and its implementations (outbox folder, SMTP, Amazon SES)."""
+"""Where emails go: the ``EmailTransport`` seam and its implementations (development mailbox, SMTP, Amazon SES)."""
 
 from postman_sender_email.transports.base import (
     ERROR,

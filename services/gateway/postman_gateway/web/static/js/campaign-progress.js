@@ -10,6 +10,10 @@
   var bar = document.getElementById("progress");
   var rate = document.getElementById("progress-rate");
   var samples = [];  // {time, done} of the last polls, for the rate
+  // Once the officer submits a form (stop, resume), the page is being left: a poll answering after that must not
+  // reload the page, which would cancel the form's navigation and lose the notice of what was done.
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
   var WINDOW_MS = 10000;
   // Postman's five counters (they add up to the recipients) and the outcomes they are made of; a line the page
   // does not show (an opened SMS) has no element and is skipped.
@@ -48,6 +52,7 @@
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { if (!response.ok) { throw new Error("progress"); } return response.json(); })
       .then(function (progress) {
+        if (leaving) { return; }
         COUNTS.forEach(function (name) {
           if (progress[name] !== undefined) { set("count-" + name.replace(/_/g, "-"), progress[name]); }
         });

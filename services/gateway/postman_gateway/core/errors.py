@@ -1,0 +1,108 @@
+"""Every error the gateway answers is JSON ``{code, message}`` with the status of the Postman v1 contract.
+
+Use cases in other services raise ``ServiceError`` (it crosses gRPC with its API code); the gateway raises the same
+type for its own request validation, so one handler turns both into a response. HTTP-level failures (unknown route,
+wrong method, oversized body) and unexpected exceptions get the same shape: never an HTML page or a stack trace.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from postman_gateway.core.request_context import current
+from postman_shared.grpc.errors import ServiceError
+from postman_shared.logging import get_logger
+
+
+class ErrorCode(StrEnum):
+    """The API's error codes (the ``code`` of ``{code, message}``): the gateway's own and those the services raise
+    across gRPC (``postman_shared.grpc.errors.CODES`` gives each its HTTP status). A ``StrEnum``, so a code equals
+    its string: comparing one from a service (a ``str``) with a member works, and JSON shows the string."""
+
+    API_VALIDATION = "api_validation"
+    INVALID_RECIPIENT = "invalid_recipient"
+    INVALID_PARAMETERS = "invalid_parameters"
+    INVALID_TEMPLATE = "invalid_template"
+    INVALID_FROM_ADDRESS = "invalid_from_address"
+    MALFORMED = "malformed"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    INVALID_CREDENTIAL_LABEL = "invalid_credential_label"
+    UNATHENTICATED = "unathenticated"  # sic: the contract's spelling
+    UNAUTHORIZED = "unauthorized"
+    ALREADY_SENT = "already_sent"
+    NOT_FOUND = "not_found"
+    CAMPAIGN_REDACTED = "campaign_redacted"
+    ATTACHMENT_LIMIT = "attachment_limit"
+    RATE_LIMIT = "rate_limit"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an error code, not a password
+    MESSAGE_LOCKED = "message_locked"
+    MESSAGE_EXPIRED = "message_expired"
+    INTERNAL_SERVER = "internal_server"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    # Only the gateway's own answer to a wrong HTTP method: no service raises it.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+
+
+# Status codes of werkzeug's HTTP exceptions -> the API's error code.
+_HTTP_CODES = {
+    400: ErrorCode.MALFORMED,
+    401: ErrorCode.UNATHENTICATED,
+    403: ErrorCode.UNAUTHORIZED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.ATTACHMENT_LIMIT,
+    429: ErrorCode.RATE_LIMIT,
+}
+
+
+def error_response(code: ErrorCode | str, message: str, status: int) -> Response:
+    response = jsonify(code=code, message=message)
+    response.status_code = status
+    return response
+
+
+def api_validation(field: str, problem: str) -> ServiceError:
+    """A 400 ``api_validation`` error that names the field, like ``"limit" must be a whole number``."""
+    return ServiceError(ErrorCode.API_VALIDATION, f'"{field}" {problem}')
+
+
+def _service_error(exc: ServiceError) -> Response:
+    response = error_response(exc.code, exc.message, exc.http_status)
+    if exc.code in (ErrorCode.RATE_LIMIT, ErrorCode.MESSAGE_LOCKED):
+        # Whole seconds and at least 1: "0" would invite an immediate retry that is refused again.
+        response.headers["Retry-After"] = str(max(1, exc.retry_after or 1))
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status == 404:
+        message = f"There is no {request.method} {request.path}"
+    elif status == 405:
+        allowed = ", ".join(sorted(getattr(exc, "valid_methods", None) or ()))
+        message = f"{request.method} is not allowed on {request.path}" + (f"; use {allowed}" if allowed else "")
+    elif status == 413 and exc.description == RequestEntityTooLarge.description:  # werkzeug's own words
+        message = (f"The request body is larger than the {request.max_content_length} bytes {request.method} "
+                   f"{request.path} accepts")
+    else:
+        message = exc.description or exc.name
+    code = _HTTP_CODES.get(status, ErrorCode.INTERNAL_SERVER if status >= 500 else ErrorCode.MALFORMED)
+    response = error_response(code, message, status)
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    request_id = current().request_id
+    get_logger(component="gateway").exception("unhandled error", method=request.method, path=request.path)
+    return error_response(ErrorCode.INTERNAL_SERVER, f"Internal server error (request id {request_id})", 500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
