@@ -68,9 +68,16 @@ class ContextPool(ThreadPoolExecutor):
 
 
 class ServiceRuntime:
-    def __init__(self, name: str, settings: Settings) -> None:
+    """``serves_metrics=False``: the service serves ``/metrics`` itself (the gateway, from its own registry).
+    ``stopping_call_grace``: how long calls to other services may still take once stopping began (the gateway lets
+    requests in progress finish, so it gives them its request grace)."""
+
+    def __init__(self, name: str, settings: Settings, *, serves_metrics: bool = True,
+                 stopping_call_grace: float = client.STOPPING_CALL_GRACE_SECONDS) -> None:
         self.name = name
         self.settings = settings
+        self.serves_metrics = serves_metrics
+        self.stopping_call_grace = stopping_call_grace
         self.log = configure_logging(name, settings.log_level, settings.log_format)
         tracing.configure_tracing(settings)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
         check_startup(settings, name)  # no default secret or reachable outbox outside local development
@@ -135,7 +142,8 @@ class ServiceRuntime:
 
     def start(self) -> None:
         client.allow_calls(self.identity)  # calls to other services allowed (again, for a runtime started anew)
-        metrics_port = start_metrics_server(self.name, self.settings.metrics_port, self.settings.metrics_bind_host)
+        metrics_port = (start_metrics_server(self.name, self.settings.metrics_port, self.settings.metrics_bind_host)
+                        if self.serves_metrics else None)
         with client.acting_as(self.identity):
             for step in self._startup:
                 step()
@@ -153,7 +161,7 @@ class ServiceRuntime:
         self.stopping.set()
         # A call still waiting on another service (itself stopping, as a whole release restarts) is cancelled after
         # a few seconds: its batch goes back on the queue rather than holding the stop for the call's deadline.
-        client.begin_stopping(self.identity)
+        client.begin_stopping(self.identity, grace=self.stopping_call_grace)
         if self.grpc is not None:
             self.grpc.set_serving(False)
         for consumer in self._consumers:
@@ -173,6 +181,12 @@ class ServiceRuntime:
         tracing.flush()
         client.allow_calls(self.identity)  # stopped: nothing of it is left waiting (the process exits now)
         self.log.info("stopped")
+
+    @property
+    def serving(self) -> bool:
+        """What the service's probes say: serving from ``start`` until stopping begins, and never again once a
+        worker thread died (the gRPC health service says the same for a gRPC service; the gateway's ``/v1/ping``)."""
+        return not self.stopping.is_set() and not self.dead_threads
 
     def _report_unstopped(self) -> None:
         """Logs each worker thread still running when the stop budget is spent, with where it is stuck: what an SRE

@@ -10,7 +10,7 @@ remembering to be.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from postman_gateway import openapi, web
@@ -42,8 +42,16 @@ from postman_gateway.core.sessions import CookiePolicy
 from postman_shared.object_store import LocalObjectStore, object_store_from_settings
 from postman_shared.settings import Settings
 
+# app.extensions[HEALTH]: whether the process serves (``GatewayServer`` gives the runtime's answer; an app made without
+# a server, as in most tests, always serves).
+HEALTH = "postman_gateway.health"
+
 
 def ping() -> Response:
+    """The probe (readiness and liveness) and upstream's ping: 503 from the start of a stop, and for good once a part
+    of the process died, so that the load balancer stops sending requests here."""
+    if not current_app.extensions.get(HEALTH, lambda: True)():
+        return Response("not serving", status=503, mimetype="text/plain")
     return Response("pong", mimetype="text/plain")
 
 

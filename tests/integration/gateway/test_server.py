@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import time
 import urllib.error
 import urllib.request
 
@@ -75,3 +76,40 @@ def test_a_chunked_upload_through_waitress_is_stored_whole(settings):
     finally:
         gateway.stop(grace=5)
     assert (settings.upload_dir / "chunked-1").read_bytes() == data
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_ping_answers_503_once_a_stop_began_so_no_new_request_is_routed_here(settings):
+    gateway = build(settings)
+    gateway.start()
+    probe = gateway.app.test_client()
+    try:
+        assert probe.get("/v1/ping").status_code == 200
+        gateway.runtime.stopping.set()  # the first thing a stop does (SIGTERM), before requests in progress finish
+        response = probe.get("/v1/ping")
+        assert response.status_code == 503 and response.data == b"not serving"
+    finally:
+        gateway.stop(grace=5)
+
+
+def test_ping_answers_503_for_good_once_waitress_stopped_serving_on_its_own(settings):
+    from waitress.wasyncore import close_all
+
+    gateway = build(settings)
+    gateway.start()
+    probe = gateway.app.test_client()
+    try:
+        assert probe.get("/v1/ping").status_code == 200
+        server = gateway._server
+        server.trigger.pull_trigger(lambda: close_all(server._map))  # waitress's loop ends, the process stays up
+        _wait_for(lambda: gateway.runtime.dead_threads)
+        assert probe.get("/v1/ping").status_code == 503
+        assert any("_serve" in name for name in gateway.runtime.dead_threads)
+    finally:
+        gateway.stop(grace=5)
