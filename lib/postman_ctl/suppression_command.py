@@ -27,7 +27,7 @@ from postman_auth import operator as auth
 from postman_ctl.suppression_file import Refused, normalised, read_recipients
 from postman_shared.db import Database
 from postman_shared.grpc import client
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.grpc.identity import load_identity
 from postman_shared.outcomes import SuppressionReason
 from postman_shared.settings import Settings
@@ -183,7 +183,7 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
         try:
             lifted = suppressions.lift(entry_id)
         except ServiceError as exc:
-            if exc.code == "not_found":
+            if exc.code == ErrorCode.NOT_FOUND:
                 raise Refused(f"there is no suppression entry {entry_id}") from None
             raise
         owner = Scope(lifted.user_id, auth.emails_of(database, {lifted.user_id}).get(lifted.user_id)) \
@@ -283,11 +283,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 1
     except ServiceError as exc:
-        if exc.code == "service_unavailable":
+        if exc.code == ErrorCode.SERVICE_UNAVAILABLE:
             print(f"postmanctl: the campaign service at {settings.campaign_addr} cannot be reached: {exc.message}",
                   file=sys.stderr)
             return 1
-        if exc.code == "internal_server":
+        if exc.code == ErrorCode.INTERNAL_SERVER:
             print(f"postmanctl: the campaign service at {settings.campaign_addr} failed: {exc.message}",
                   file=sys.stderr)
             return 1

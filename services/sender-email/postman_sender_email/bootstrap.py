@@ -32,7 +32,7 @@ from postman_sender_email.transports import Email, EmailTransport
 from postman_shared.broker import BatchConsumer
 from postman_shared.broker.batches import rendered_prefetch
 from postman_shared.broker.topology import EMAIL_EVENTS, EMAIL_PRIORITY, EMAIL_SEND, EMAIL_TEST
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.job_stops import JobStops, campaign_fetch
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail, RenderedEmail
@@ -135,7 +135,8 @@ def mailto_unsubscribe(suppressions: SuppressionClient) -> Callable[[int, str], 
         try:
             suppressions.unsubscribe(campaign_id, recipient, via="mailto")
         except ServiceError as exc:
-            if exc.code in ("not_found", "invalid_parameters", "invalid_recipient", "api_validation"):
+            if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.INVALID_PARAMETERS, ErrorCode.INVALID_RECIPIENT,
+                            ErrorCode.API_VALIDATION):
                 log.info("mailto unsubscribe of a campaign that is gone, dropped", campaign_id=campaign_id)
                 return
             raise

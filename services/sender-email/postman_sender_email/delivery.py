@@ -24,6 +24,7 @@ from postman_shared.db import Database
 from postman_shared.delivery_log import WITHHELD, DeliveryLog
 from postman_shared.logging import get_logger
 from postman_shared.messages import RenderedEmail
+from postman_shared.outcomes import MessageStatus
 from postman_shared.screening import BatchScreen
 from postman_shared.sender_pipeline import DeliveredBatch, ProviderAdapter, deliver_batch
 from postman_shared.simulation import simulated_outcome
@@ -108,8 +109,8 @@ def deliver(
     handed = [o for message_id, o in batch.outcomes.items()
               if message_id not in batch.suppressed and message_id not in batch.withheld]
     return BatchReport(
-        sent=sum(o.status == "SENT" for o in batch.final.values()),
-        errored=sum(o.status == "ERROR" for o in batch.final.values()),
+        sent=sum(o.status == MessageStatus.SENT for o in batch.final.values()),
+        errored=sum(o.status == MessageStatus.ERROR for o in batch.final.values()),
         retrying=len(batch.unfinished),
         announced_again=batch.announced_again,
         provider_unavailable=bool(handed) and all(o.transient for o in handed),
@@ -130,8 +131,9 @@ def _log_batch(emails: list[RenderedEmail], final: dict[str, Outcome], waiting: 
         tallies[(email.campaign_id, email.job_id)][kind] += 1
     for (campaign_id, job_id), tally in tallies.items():
         log.info("batch delivered", campaign_id=campaign_id, job_id=job_id, transport=transport,
-                 sent=tally["SENT"], errored=tally["ERROR"], retrying=tally["retrying"],
-                 suppressed=tally["BLACKLISTED"] + tally["UNSUBSCRIBED"], withheld=tally[WITHHELD],
+                 sent=tally[MessageStatus.SENT], errored=tally[MessageStatus.ERROR], retrying=tally["retrying"],
+                 suppressed=tally[MessageStatus.BLACKLISTED] + tally[MessageStatus.UNSUBSCRIBED],
+                 withheld=tally[WITHHELD],
                  announced_again=tally["announced_again"])
 
 

@@ -32,6 +32,7 @@ from postman_sender_email.transports import EmailTransport, Outcome
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 from postman_shared.messages import PriorityEmail
+from postman_shared.outcomes import MessageStatus
 
 log = get_logger(component="priority")
 
@@ -78,7 +79,7 @@ def deliver(
     for email in fresh:
         outcome = final[email.message_id]
         metric.labels(transport="simulated" if email.simulated else transport.name, status=outcome.status).inc()
-        if outcome.status == "SENT":
+        if outcome.status == MessageStatus.SENT:
             log.info("priority email sent", message_id=email.message_id, domain=_domain(email.to),
                      simulated=email.simulated)
         else:

@@ -35,16 +35,18 @@ from postman_sender_email.transports import EmailTransport, Outcome
 from postman_shared import message_listing, sender_rule
 from postman_shared.db import Database
 from postman_shared.email_html import clean_email_html
-from postman_shared.grpc.errors import InvalidArgument, NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 from postman_shared.logging import get_logger
 from postman_shared.message_listing import MessageQuery
 from postman_shared.messages import EmailEvent
+from postman_shared.outcomes import MessageStatus
 from postman_shared.sender_client import VerifiedSenders, lookup_for
 from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
+from postman_shared.transactional_statuses import TransactionalEmailStatus as Status
 from postman_shared.validators import is_valid_email, normalise_email
 
-STATUSES = ("UNSENT", "ACCEPTED", "SENT", "BOUNCED", "DELIVERED", "OPENED", "COMPLAINT")
+STATUSES = tuple(Status)
 CLASSIFICATIONS = ("URGENT", "FOR_ACTION", "FOR_INFO")
 MAX_BODY_BYTES = 1024 * 1024  # of UTF-8
 MAX_COPIES = 49  # cc and bcc together
@@ -53,14 +55,15 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all files together
 # Transports that report nothing after taking a message: taken is as far as it will ever be known to have gone.
 NO_LATER_EVENTS = ("smtp", "outbox")
 # How an event moves a message: a later status never goes back to an earlier one.
-_RANK = {"UNSENT": 0, "ACCEPTED": 1, "SENT": 2, "DELIVERED": 3, "OPENED": 4, "BOUNCED": 5, "COMPLAINT": 5}
+_RANK = {Status.UNSENT: 0, Status.ACCEPTED: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.OPENED: 4, Status.BOUNCED: 5,
+         Status.COMPLAINT: 5}
 # SES event type -> the status it means. Others (DeliveryDelay, Click, Rendering Failure...) move nothing.
-EVENT_STATUSES = {"Send": "SENT", "Delivery": "DELIVERED", "Open": "OPENED", "Bounce": "BOUNCED",
-                  "Complaint": "COMPLAINT", "Reject": "BOUNCED"}
+EVENT_STATUSES = {"Send": Status.SENT, "Delivery": Status.DELIVERED, "Open": Status.OPENED, "Bounce": Status.BOUNCED,
+                  "Complaint": Status.COMPLAINT, "Reject": Status.BOUNCED}
 # The status -> the column that says when it happened.
-_STATUS_TIMES = {"SENT": "sent_at", "DELIVERED": "delivered_at", "OPENED": "opened_at"}
+_STATUS_TIMES = {Status.SENT: "sent_at", Status.DELIVERED: "delivered_at", Status.OPENED: "opened_at"}
 # A test key's simulated outcomes that a provider would accept, then report: the status they end in.
-_SIMULATED_AFTER_ACCEPTANCE = {"simulated_bounce": "BOUNCED", "simulated_complaint": "COMPLAINT"}
+_SIMULATED_AFTER_ACCEPTANCE = {"simulated_bounce": Status.BOUNCED, "simulated_complaint": Status.COMPLAINT}
 # Refusals that are about the address (the caller can fix it), as opposed to the message or the account.
 _RECIPIENT_REFUSALS = ("MessageRejected", "smtp_550", "smtp_551", "smtp_553", "invalid_recipient")
 
@@ -109,10 +112,11 @@ def one_address(value: str, field_name: str) -> str:
     found = [address for _name, address in getaddresses([value]) if address]
     if len(found) != 1:
         raise InvalidArgument(f"{field_name} must be one email address; {value[:80]!r} holds {len(found)}",
-                              code="invalid_recipient")
+                              code=ErrorCode.INVALID_RECIPIENT)
     address = normalise_email(found[0])
     if not is_valid_email(address):
-        raise InvalidArgument(f"{field_name} {value[:80]!r} is not a valid email address", code="invalid_recipient")
+        raise InvalidArgument(f"{field_name} {value[:80]!r} is not a valid email address",
+                              code=ErrorCode.INVALID_RECIPIENT)
     return address
 
 
@@ -129,31 +133,32 @@ def check(request: EmailToSend, default_from: str,
     """The email as it will be sent, or an error that names the field at fault. ``verified``: the caller's verified
     sender addresses (a function asked only when the From is not the default address)."""
     if not request.subject.strip():
-        raise InvalidArgument("subject is required and must not be empty", code="api_validation")
+        raise InvalidArgument("subject is required and must not be empty", code=ErrorCode.API_VALIDATION)
     if not request.body.strip():
-        raise InvalidArgument("body is required and must not be empty", code="api_validation")
+        raise InvalidArgument("body is required and must not be empty", code=ErrorCode.API_VALIDATION)
     size = len(request.body.encode("utf-8"))
     if size > MAX_BODY_BYTES:
         raise InvalidArgument(f"body is {size:,} bytes long; it may be at most {MAX_BODY_BYTES:,} bytes (1 MiB) "
-                              "in UTF-8", code="api_validation")
+                              "in UTF-8", code=ErrorCode.API_VALIDATION)
     recipient = one_address(request.recipient, "recipient")
     if len(request.cc) + len(request.bcc) > MAX_COPIES:
         raise InvalidArgument(f"cc and bcc hold {len(request.cc) + len(request.bcc)} addresses together; at most "
-                              f"{MAX_COPIES} are allowed", code="api_validation")
+                              f"{MAX_COPIES} are allowed", code=ErrorCode.API_VALIDATION)
     cc = _distinct(one_address(value, f"cc[{n}]") for n, value in enumerate(request.cc))
     bcc = _distinct(one_address(value, f"bcc[{n}]") for n, value in enumerate(request.bcc))
     bcc = tuple(address for address in bcc if address not in cc)
     reply_to = one_address(request.reply_to, "reply_to") if request.reply_to.strip() else None
     if len(request.tag) > MAX_TAG_CHARACTERS:
         raise InvalidArgument(f"tag is {len(request.tag)} characters long; at most {MAX_TAG_CHARACTERS} are allowed",
-                              code="api_validation")
+                              code=ErrorCode.API_VALIDATION)
     classification = request.classification.strip().upper() or None
     if classification is not None and classification not in CLASSIFICATIONS:
-        raise InvalidArgument(f"classification must be one of {', '.join(CLASSIFICATIONS)}", code="api_validation")
+        raise InvalidArgument(f"classification must be one of {', '.join(CLASSIFICATIONS)}",
+                              code=ErrorCode.API_VALIDATION)
     total = sum(len(a.content) for a in request.attachments)
     if total > MAX_ATTACHMENT_BYTES:
-        raise ServiceError("attachment_limit", f"The attachments are {total:,} bytes together; at most "
-                                               f"{MAX_ATTACHMENT_BYTES:,} bytes (10 MB) are allowed")
+        raise ServiceError(ErrorCode.ATTACHMENT_LIMIT, f"The attachments are {total:,} bytes together; at most "
+                                                       f"{MAX_ATTACHMENT_BYTES:,} bytes (10 MB) are allowed")
     return CheckedEmail(
         user_id=request.user_id, sender=sender_header(request.from_address, default_from, verified),
         recipient=recipient,
@@ -195,7 +200,7 @@ def screened(email: CheckedEmail, screen: Screen | None) -> CheckedEmail:
         raise InvalidArgument(
             f"recipient {email.recipient} {_SUPPRESSED_BECAUSE.get(reason, 'is on the suppression list')} "
             f"(on the suppression list since {since}); Postman does not send to it again. If the address works "
-            "again, ask support to lift it", code="invalid_recipient")
+            "again, ask support to lift it", code=ErrorCode.INVALID_RECIPIENT)
     if not any(address in found for address in (*email.cc, *email.bcc)):
         return email
     log.info("suppressed copies of a transactional email dropped", user_id=email.user_id,
@@ -217,7 +222,7 @@ def send(database: Database, transport: EmailTransport, request: EmailToSend,
             user_id=email.user_id, from_address=email.sender, recipient=email.recipient, cc=list(email.cc),
             bcc=list(email.bcc), reply_to=email.reply_to, subject=email.subject, body=email.body, tag=email.tag,
             classification=email.classification, disable_tracking=email.disable_tracking,
-            attachments_metadata=attachments_metadata(email.attachments), status="UNSENT")
+            attachments_metadata=attachments_metadata(email.attachments), status=Status.UNSENT)
         session.add(row)
         session.flush()
         email_id = row.id
@@ -229,7 +234,7 @@ def send(database: Database, transport: EmailTransport, request: EmailToSend,
         outcome = simulated_outcome(mail.message_id, mail.to)
     else:
         [outcome] = transport.send_batch([mail])
-    simulated_status = "DELIVERED"
+    simulated_status = Status.DELIVERED
     if request.simulated and outcome.error_code in _SIMULATED_AFTER_ACCEPTANCE:
         # The provider takes a message that bounces or draws a complaint: that is known only later.
         simulated_status = _SIMULATED_AFTER_ACCEPTANCE[outcome.error_code]
@@ -239,24 +244,26 @@ def send(database: Database, transport: EmailTransport, request: EmailToSend,
     with database.unit_of_work() as session:
         row = session.get_one(TransactionalEmail, email_id)
         row.updated_at = now
-        if outcome.status == "SENT":
-            row.status, row.accepted_at, row.provider_message_id = "ACCEPTED", now, outcome.provider_message_id
+        if outcome.status == MessageStatus.SENT:
+            row.status, row.accepted_at, row.provider_message_id = Status.ACCEPTED, now, outcome.provider_message_id
         else:
             row.error_code = outcome.error_code
         session.flush()
         session.refresh(row)
         webhook_events.status_changed(session, row, request.simulated)  # the sender's webhook, with the change
         session.expunge(row)
-    TRANSACTIONAL_MESSAGES.labels(transport=transport_name, status="ACCEPTED" if outcome.status == "SENT" else (
+    taken = outcome.status == MessageStatus.SENT
+    TRANSACTIONAL_MESSAGES.labels(transport=transport_name, status="ACCEPTED" if taken else (
         "UNAVAILABLE" if outcome.transient else "REFUSED")).inc()
     log.info("transactional email", email_id=email_id, user_id=email.user_id, transport=transport_name,
              domain=email.recipient.rpartition("@")[2], copies=len(email.cc) + len(email.bcc),
              attachments=len(email.attachments), status=row.status, error_code=row.error_code)
-    if outcome.status != "SENT":
+    if outcome.status != MessageStatus.SENT:
         if outcome.transient or outcome.error_code == "simulated_failure":
-            raise ServiceError("service_unavailable", "The mail provider cannot take the message now; it was not "
-                                                      "sent. Try again in a little while.")
-        code = "invalid_recipient" if outcome.error_code in _RECIPIENT_REFUSALS else "invalid_parameters"
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "The mail provider cannot take the message now; it "
+                                                              "was not sent. Try again in a little while.")
+        code = (ErrorCode.INVALID_RECIPIENT if outcome.error_code in _RECIPIENT_REFUSALS
+                else ErrorCode.INVALID_PARAMETERS)
         raise InvalidArgument(f"The mail provider refused the message ({outcome.error_code}): {outcome.reason}",
                               code=code)
     if request.simulated:
@@ -272,10 +279,10 @@ def _simulate_events(database: Database, email_id: int, final: str, when: dateti
     with database.unit_of_work() as session:
         row = session.get_one(TransactionalEmail, email_id)
         row.status, row.delivered_at, row.updated_at = final, when, when
-        if final == "BOUNCED":
+        if final == Status.BOUNCED:
             row.delivered_at = None
             row.error_code, row.error_sub_type = "bounce_permanent", "Simulated"
-        elif final == "COMPLAINT":
+        elif final == Status.COMPLAINT:
             row.error_code, row.error_sub_type = "complaint", "Simulated"
         session.flush()
         webhook_events.status_changed(session, row, simulated=True)
@@ -284,11 +291,11 @@ def _simulate_events(database: Database, email_id: int, final: str, when: dateti
 def _mark_sent(database: Database, email_id: int, when: datetime, simulated: bool) -> None:
     with database.unit_of_work() as session:
         row = session.scalars(select(TransactionalEmail)
-                              .where(TransactionalEmail.id == email_id, TransactionalEmail.status == "ACCEPTED")
+                              .where(TransactionalEmail.id == email_id, TransactionalEmail.status == Status.ACCEPTED)
                               .with_for_update()).one_or_none()
         if row is None:
             return
-        row.status, row.sent_at, row.updated_at = "SENT", when, when
+        row.status, row.sent_at, row.updated_at = Status.SENT, when, when
         session.flush()
         webhook_events.status_changed(session, row, simulated)
 
@@ -350,10 +357,10 @@ def apply_event(database: Database, event: EmailEvent) -> Applied:
         if moved:
             row.status = status
             changed = True
-            if status == "BOUNCED":
+            if status == Status.BOUNCED:
                 bounce = "rejected" if event.event_type == "Reject" else f"bounce_{event.bounce_type or 'undetermined'}"
                 row.error_code, row.error_sub_type = _short(bounce.lower()), _short(event.bounce_sub_type)
-            elif status == "COMPLAINT":
+            elif status == Status.COMPLAINT:
                 row.error_code, row.error_sub_type = "complaint", _short(event.complaint_type)
         if changed:
             row.updated_at = utcnow()

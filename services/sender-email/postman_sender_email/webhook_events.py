@@ -12,13 +12,14 @@ from postman_shared import client_webhooks
 from postman_shared.client_webhooks import ClientWebhookEvent, iso
 from postman_shared.outbox import outbox_table
 from postman_shared.timestamps import utcnow
+from postman_shared.transactional_statuses import TransactionalEmailStatus
 
 outbox = outbox_table(Base.metadata, "sender_email_outbox")
 
 
 def status_changed(session: Session, row: TransactionalEmail, simulated: bool = False) -> None:
     """``row`` (flushed, with its id) has just moved to ``row.status`` (or was refused: UNSENT with an error)."""
-    step = row.status.lower() if not (row.status == "UNSENT" and row.error_code) else "refused"
+    step = row.status.lower() if not (row.status == TransactionalEmailStatus.UNSENT and row.error_code) else "refused"
     client_webhooks.emit(session, outbox, ClientWebhookEvent(
         event_id=f"email-{row.id}-{step}", user_id=row.user_id, kind=client_webhooks.TRANSACTIONAL,
         type="email.status", occurred_at=utcnow().isoformat(),

@@ -17,8 +17,9 @@ from postman_sender_sms.twilio_transport import TwilioAccount, TwilioSender
 from postman_shared.credentials import Sealer, check_credential_label, credential_aad
 from postman_shared.delivery_log import Outcome
 from postman_shared.grpc import client
-from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.logging import get_logger
+from postman_shared.outcomes import MessageStatus
 from postman_shared.simulation import simulated_outcome
 from postman_shared.validators import normalise_phone
 
@@ -38,42 +39,42 @@ def account_from_request(fields: senders_pb2.TwilioAccountFields) -> TwilioAccou
                            ("messaging_service_sid", "twilio_messaging_service_sid")):
         value = getattr(fields, name).strip()
         if not value:
-            raise InvalidArgument(f"{api_name} is required", code="invalid_credentials")
+            raise InvalidArgument(f"{api_name} is required", code=ErrorCode.INVALID_CREDENTIALS)
         values[name] = value
     if not values["account_sid"].startswith("AC"):
         raise InvalidArgument("twilio_account_sid must be your Twilio Account SID, which starts with \"AC\"",
-                              code="invalid_credentials")
+                              code=ErrorCode.INVALID_CREDENTIALS)
     if not values["messaging_service_sid"].startswith("MG"):
         raise InvalidArgument("twilio_messaging_service_sid must be a Messaging Service SID, which starts with "
-                              "\"MG\"", code="invalid_credentials")
+                              "\"MG\"", code=ErrorCode.INVALID_CREDENTIALS)
     return TwilioAccount(**values)
 
 
 def test_recipient(raw: str, region: str) -> str:
     if not raw.strip():
         raise InvalidArgument("recipient is required: the phone number the test SMS is sent to",
-                              code="invalid_recipient")
+                              code=ErrorCode.INVALID_RECIPIENT)
     number = normalise_phone(raw, region)
     if number is None:
-        raise InvalidArgument(f"recipient {raw[:40]!r} is not a valid phone number", code="invalid_recipient")
+        raise InvalidArgument(f"recipient {raw[:40]!r} is not a valid phone number", code=ErrorCode.INVALID_RECIPIENT)
     return number
 
 
 def check_test_outcome(outcome: Outcome) -> None:
     """Raises a clear error when the test SMS was not taken by Twilio."""
-    if outcome.status == "SENT":
+    if outcome.status == MessageStatus.SENT:
         return
     code, reason = outcome.error_code or "", outcome.reason or "no reason given"
     if code in _BAD_NUMBER:
         raise InvalidArgument(f"Twilio could not send the test SMS to that number: {reason}",
-                              code="invalid_recipient")
+                              code=ErrorCode.INVALID_RECIPIENT)
     if code in ("simulated_invalid_number", "simulated_undelivered"):
         raise InvalidArgument(f"The test SMS could not be sent to that number (simulated): {reason}",
-                              code="invalid_recipient")
+                              code=ErrorCode.INVALID_RECIPIENT)
     if code in _REFUSED_ACCOUNT:
         raise InvalidArgument(f"Twilio refused these credentials: {reason}. Check the Account SID, API key and "
-                              "secret", code="invalid_credentials")
-    raise InvalidArgument(f"The test SMS could not be sent ({code}): {reason}", code="invalid_credentials")
+                              "secret", code=ErrorCode.INVALID_CREDENTIALS)
+    raise InvalidArgument(f"The test SMS could not be sent ({code}): {reason}", code=ErrorCode.INVALID_CREDENTIALS)
 
 
 class SmsSenderServicer(senders_pb2_grpc.SmsSenderServiceServicer):
@@ -121,7 +122,7 @@ class SmsSenderServicer(senders_pb2_grpc.SmsSenderServiceServicer):
         except CredentialUnusable as exc:
             if exc.code == "credential_not_found" or "not an SMS credential of" in exc.reason:
                 raise NotFound("Credential") from None
-            raise InvalidArgument(exc.reason, code="invalid_credentials") from None
+            raise InvalidArgument(exc.reason, code=ErrorCode.INVALID_CREDENTIALS) from None
         check_test_outcome(sender.send("credential-test", to, TEST_MESSAGE))
         log.info("test sms sent", user_id=request.user_id, credential_id=request.credential_id)
         return senders_pb2.TestResult(message="OK")

@@ -40,15 +40,17 @@ from postman_shared.db import Database
 from postman_shared.delivery_events import delivery_event_messages
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, SmsStatusReport
+from postman_shared.outcomes import MessageStatus
+from postman_shared.transactional_statuses import TransactionalSmsStatus
 
 log = get_logger(component="receipts")
 
-DELIVERED = "DELIVERED"
-ERROR = "ERROR"
-# Twilio's final message statuses, and what each means for the message.
-FINAL_STATUSES = {"delivered": DELIVERED, "undelivered": ERROR, "failed": ERROR}
-# A transactional SMS shows SENT too (its own status, not stats').
-TRANSACTIONAL_STATUSES = {"sent": "SENT", **FINAL_STATUSES}
+# Twilio's final message statuses, and what each means for a campaign message (stats' outcome of it).
+FINAL_STATUSES = {"delivered": MessageStatus.DELIVERED, "undelivered": MessageStatus.ERROR,
+                  "failed": MessageStatus.ERROR}
+# The same for a transactional SMS, which shows SENT too (its own status, not stats').
+TRANSACTIONAL_STATUSES = {"sent": TransactionalSmsStatus.SENT, "delivered": TransactionalSmsStatus.DELIVERED,
+                          "undelivered": TransactionalSmsStatus.ERROR, "failed": TransactionalSmsStatus.ERROR}
 # How often a failure report whose message is not recorded yet comes back to mark it failed, and the longest wait
 # between two tries: 1 s, 4 s, then 15 s, about 5 minutes in all (a batch of 200 at 1 message a second).
 MARK_FAILED_ATTEMPTS = 24
@@ -65,12 +67,13 @@ def decode(batch: list[Delivery]) -> tuple[list[tuple[SmsStatusReport, int]], li
 def receipt_event(report: SmsStatusReport) -> DeliveryEvent:
     """The receipt a final status report stands for."""
     status = FINAL_STATUSES[report.status]
-    if status == DELIVERED:
-        return DeliveryEvent(report.recipient_id, report.campaign_id, 0, DELIVERED, kind="receipt")
+    if status == MessageStatus.DELIVERED:
+        return DeliveryEvent(report.recipient_id, report.campaign_id, 0, MessageStatus.DELIVERED, kind="receipt")
     code = f"twilio_{report.error_code}" if report.error_code else f"twilio_{report.status}"
     reason = f"Twilio reported the message {report.status}" + (
         f" (error {report.error_code})" if report.error_code else "")
-    return DeliveryEvent(report.recipient_id, report.campaign_id, 0, ERROR, code[:64], reason, kind="receipt")
+    return DeliveryEvent(report.recipient_id, report.campaign_id, 0, MessageStatus.ERROR, code[:64], reason,
+                         kind="receipt")
 
 
 def _parked(report: SmsStatusReport, attempt: int) -> OutgoingMessage:
@@ -145,7 +148,7 @@ class ReceiptHandler:
             # failed); an unsigned one is announced when its SID is first found recorded, whatever the attempt.
             if attempt == 1 or not signed_by_twilio:
                 events.append(event)
-            if event.status != ERROR:
+            if event.status != MessageStatus.ERROR:
                 continue
             if report.message_sid in by_sid:
                 failed.append(by_sid[report.message_sid])
@@ -180,7 +183,7 @@ class ReceiptHandler:
                 RECEIPTS.labels(outcome="mismatched").inc()
                 continue
             code = None
-            if status == ERROR:
+            if status == TransactionalSmsStatus.ERROR:
                 code = (f"twilio_{report.error_code}" if report.error_code else f"twilio_{report.status}")[:64]
             if transactional.apply_receipt(self._database, report.transactional_sms_id, status, code,
                                            f"Twilio reported the message {report.status}"):

@@ -20,17 +20,19 @@ from postman_sender_sms.provider_credentials import CredentialUnusable, TwilioSe
 from postman_shared import message_listing
 from postman_shared.callbacks import transactional_sms_status_path
 from postman_shared.db import Database
-from postman_shared.grpc.errors import InvalidArgument, NotFound
+from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.logging import get_logger
 from postman_shared.message_listing import MessageQuery
+from postman_shared.outcomes import MessageStatus
 from postman_shared.simulation import simulated_outcome
 from postman_shared.timestamps import utcnow
+from postman_shared.transactional_statuses import TransactionalSmsStatus as Status
 from postman_shared.validators import normalise_phone
 
-STATUSES = ("UNSENT", "ACCEPTED", "SENT", "DELIVERED", "ERROR")
+STATUSES = tuple(Status)
 MAX_BODY_CHARACTERS = 1600  # Twilio refuses a longer body
 # How a delivery receipt moves a message: a later status never goes back to an earlier one.
-_RANK = {"UNSENT": 0, "ACCEPTED": 1, "SENT": 2, "DELIVERED": 3, "ERROR": 3}
+_RANK = {Status.UNSENT: 0, Status.ACCEPTED: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.ERROR: 3}
 
 log = get_logger(component="transactional-sms")
 
@@ -48,10 +50,10 @@ class SmsToSend:
 def checked_body(body: str) -> str:
     text = body.strip()
     if not text:
-        raise InvalidArgument("body is required and must not be empty", code="api_validation")
+        raise InvalidArgument("body is required and must not be empty", code=ErrorCode.API_VALIDATION)
     if len(text) > MAX_BODY_CHARACTERS:
         raise InvalidArgument(f"body is {len(text):,} characters long; an SMS may be at most "
-                              f"{MAX_BODY_CHARACTERS:,}", code="api_validation")
+                              f"{MAX_BODY_CHARACTERS:,}", code=ErrorCode.API_VALIDATION)
     return text
 
 
@@ -63,16 +65,16 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
     recipient = normalise_phone(request.recipient, region)
     if recipient is None:
         raise InvalidArgument(f"recipient {request.recipient[:40]!r} is not a valid phone number",
-                              code="invalid_recipient")
+                              code=ErrorCode.INVALID_RECIPIENT)
     try:
         sender = senders.for_message(request.credential_id, request.user_id)
     except CredentialUnusable as exc:
         raise InvalidArgument(f"The saved credentials {request.credentials_label!r} cannot be used: {exc.reason}",
-                              code="invalid_credentials") from None
+                              code=ErrorCode.INVALID_CREDENTIALS) from None
     with database.unit_of_work() as session:
         row = TransactionalSms(user_id=request.user_id, credential_id=request.credential_id,
                                credentials_label=request.credentials_label, recipient=recipient, body=body,
-                               status="UNSENT")
+                               status=Status.UNSENT)
         session.add(row)
         session.flush()
         message_id = row.id
@@ -86,10 +88,10 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
         row = session.get_one(TransactionalSms, message_id)
         row.updated_at = now
         row.provider_message_id = outcome.provider_message_id
-        if outcome.status == "SENT":
-            row.status, row.accepted_at = "ACCEPTED", now
+        if outcome.status == MessageStatus.SENT:
+            row.status, row.accepted_at = Status.ACCEPTED, now
         else:
-            row.status, row.errored_at = "ERROR", now
+            row.status, row.errored_at = Status.ERROR, now
             row.error_code, row.error_reason = outcome.error_code, outcome.reason
         session.flush()
         session.refresh(row)
@@ -98,9 +100,10 @@ def send(database: Database, senders: TwilioSenders, request: SmsToSend, region:
     TRANSACTIONAL_MESSAGES.labels(transport="simulated" if request.simulated else "twilio", status=row.status).inc()
     log.info("transactional sms", sms_id=message_id, user_id=request.user_id, status=row.status,
              error_code=row.error_code)
-    if row.status == "ERROR":
-        code = ("invalid_recipient" if row.error_code in ("twilio_21211", "twilio_21614", "simulated_invalid_number",
-                                                          "simulated_undelivered") else "invalid_credentials")
+    if row.status == Status.ERROR:
+        code = (ErrorCode.INVALID_RECIPIENT if row.error_code in ("twilio_21211", "twilio_21614",
+                                                                  "simulated_invalid_number", "simulated_undelivered")
+                else ErrorCode.INVALID_CREDENTIALS)
         raise InvalidArgument(f"Twilio did not take the message ({row.error_code}): {row.error_reason}", code=code)
     return row
 
@@ -144,9 +147,9 @@ def apply_receipt(database: Database, sms_id: int, status: str, error_code: str 
         if row is None or _RANK[status] <= _RANK[row.status]:
             return False
         row.status, row.updated_at = status, now
-        if status == "SENT":
+        if status == Status.SENT:
             row.sent_at = now
-        elif status == "DELIVERED":
+        elif status == Status.DELIVERED:
             row.delivered_at = now
         else:
             row.errored_at, row.error_code, row.error_reason = now, error_code, reason

@@ -23,8 +23,9 @@ from postman_sender_telegram.provider_credentials import (
 from postman_sender_telegram.subscribers import SubscriberStore
 from postman_shared.credentials import Sealer, credential_aad
 from postman_shared.grpc import client
-from postman_shared.grpc.errors import NotFound, ServiceError
+from postman_shared.grpc.errors import ErrorCode, NotFound, ServiceError
 from postman_shared.logging import get_logger
+from postman_shared.outcomes import MessageStatus
 from postman_shared.settings import Settings
 from postman_shared.simulation import simulated_outcome
 from postman_shared.telegram_bot import BotApi, BotApiError
@@ -53,9 +54,9 @@ class TelegramSenderServicer:
     def AddBot(self, request: senders_pb2.AddBotRequest, context: Any) -> senders_pb2.StoredCredential:
         token = request.bot_token.strip()
         if bot_id_of(token) is None:
-            raise ServiceError("invalid_credentials", "That is not a bot token: BotFather gives one like "
-                                                      "123456789:AAH... (the bot's number, a colon, then 35 letters, "
-                                                      "digits, - or _)")
+            raise ServiceError(ErrorCode.INVALID_CREDENTIALS,
+                               "That is not a bot token: BotFather gives one like 123456789:AAH... (the bot's "
+                               "number, a colon, then 35 letters, digits, - or _)")
         if request.simulated:
             return self._add_simulated_bot(request, token)
         with BotApi(token, self._settings.telegram_api_base) as api:
@@ -111,25 +112,26 @@ class TelegramSenderServicer:
             raise NotFound("Telegram bot credential") from None
         number = normalise_phone(request.recipient, self._settings.default_phone_region)
         if number is None:
-            raise ServiceError("invalid_recipient", f"{request.recipient[:40]!r} is not a valid phone number")
+            raise ServiceError(ErrorCode.INVALID_RECIPIENT, f"{request.recipient[:40]!r} is not a valid phone number")
         if request.simulated:  # a test API key: no subscriber needed, Telegram never called
             outcome = simulated_outcome("credential-test", number)
-            if outcome.status != "SENT":
-                raise ServiceError("invalid_recipient", f"{outcome.reason} ({outcome.error_code})")
+            if outcome.status != MessageStatus.SENT:
+                raise ServiceError(ErrorCode.INVALID_RECIPIENT, f"{outcome.reason} ({outcome.error_code})")
             return senders_pb2.TestResult(message=f"Test message to {number} simulated (test key)")
         chat_id = self._subscribers.chat(bot.bot_id, number)
         if chat_id is None:
-            raise ServiceError("invalid_recipient", f"{NOT_SUBSCRIBED}: ask the owner of {number} to open the bot in "
-                                                    "Telegram, send /start and share their phone number")
+            raise ServiceError(ErrorCode.INVALID_RECIPIENT,
+                               f"{NOT_SUBSCRIBED}: ask the owner of {number} to open the bot in Telegram, send /start "
+                               "and share their phone number")
         self._schedule.wait_turn(bot.bot_id, self._schedule.max_rate)
         try:
             bot.api().send_message(chat_id, TEST_MESSAGE, parse_mode=None)
         except BotApiError as exc:
             if exc.transient:
-                raise ServiceError("service_unavailable", "Telegram could not take the test message now; try "
-                                                          "again in a minute") from None
-            raise ServiceError("invalid_recipient", f"Telegram refused the test message to {number}: "
-                                                    f"{exc.description}") from None
+                raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE,
+                                   "Telegram could not take the test message now; try again in a minute") from None
+            raise ServiceError(ErrorCode.INVALID_RECIPIENT,
+                               f"Telegram refused the test message to {number}: {exc.description}") from None
         log.info("test message sent", user_id=request.user_id, credential_id=request.credential_id)
         return senders_pb2.TestResult(message=f"Test message sent to {number}")
 
@@ -139,22 +141,26 @@ def _bot_username(api: BotApi) -> str:
         me = api.get_me()
     except BotApiError as exc:
         if exc.error_code in (401, 404):
-            raise ServiceError("invalid_credentials", "Telegram refused the bot token: check that it is the whole "
-                                                      "token BotFather gave, and that it was not revoked") from None
+            raise ServiceError(ErrorCode.INVALID_CREDENTIALS,
+                               "Telegram refused the bot token: check that it is the whole token BotFather gave, and "
+                               "that it was not revoked") from None
         if exc.transient:
-            raise ServiceError("service_unavailable", "Telegram could not be reached to check the bot token; try "
-                                                      "again in a minute") from None
-        raise ServiceError("invalid_credentials", f"Telegram refused the bot token: {exc.description}") from None
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE,
+                               "Telegram could not be reached to check the bot token; try again in a minute") from None
+        raise ServiceError(ErrorCode.INVALID_CREDENTIALS,
+                           f"Telegram refused the bot token: {exc.description}") from None
     username = me.get("username") if isinstance(me, dict) else None
     if not isinstance(username, str) or not username:
-        raise ServiceError("invalid_credentials", "Telegram says this token is not a bot's (it has no username)")
+        raise ServiceError(ErrorCode.INVALID_CREDENTIALS,
+                           "Telegram says this token is not a bot's (it has no username)")
     return username
 
 
 def _webhook_error(exc: BotApiError, url: str) -> ServiceError:
     if exc.transient:
-        return ServiceError("service_unavailable", "Telegram could not be reached to set the bot's webhook; "
-                                                   "nothing was saved, try again in a minute")
-    return ServiceError("service_unavailable", f"Telegram did not accept the webhook {url} ({exc.description}); "
-                                               "nothing was saved. PUBLIC_URL must be reachable by Telegram over "
-                                               "HTTPS: tell the operator of this Postman")
+        return ServiceError(ErrorCode.SERVICE_UNAVAILABLE,
+                            "Telegram could not be reached to set the bot's webhook; nothing was saved, try again in "
+                            "a minute")
+    return ServiceError(ErrorCode.SERVICE_UNAVAILABLE,
+                        f"Telegram did not accept the webhook {url} ({exc.description}); nothing was saved. "
+                        "PUBLIC_URL must be reachable by Telegram over HTTPS: tell the operator of this Postman")

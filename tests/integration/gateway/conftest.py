@@ -82,6 +82,12 @@ def new_caller(database: Database) -> Callable[[], Caller]:
 
 
 @pytest.fixture
+def caller(new_caller: Callable[[], Caller]) -> Caller:
+    """A user with an API key, new for each test."""
+    return new_caller()
+
+
+@pytest.fixture
 def auth_service(settings: Settings) -> Iterator[None]:
     with running(settings, "auth"):
         yield

@@ -28,11 +28,6 @@ def settings(settings, ses, sns):
                    sns_cert_url_prefix=sns.url_prefix, halt_hard_bounces=100)
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 @pytest.fixture(autouse=True)
 def services(settings):
     with running(settings, *PIPELINE, "sender-email"):

@@ -41,11 +41,6 @@ def services(settings):
         yield
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 def new_campaign(http, caller, name="Appointment reminders", channel="EMAIL", template=True, recipients=True):
     created = http.post("/v1/campaigns", headers=caller.headers, json={"name": name, "type": channel})
     assert created.status_code == 201, created.json

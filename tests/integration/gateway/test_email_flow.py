@@ -40,11 +40,6 @@ def send_tap(amqp_channel):
     return next_job
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 def create_campaign(http, caller, name="Appointment reminders"):
     response = http.post("/v1/campaigns", headers=caller.headers, json={"name": name, "type": "EMAIL"})
     assert response.status_code == 201, response.json

@@ -30,11 +30,6 @@ TEMPLATE = {"subject": "Your test result", "reply_to": None, "from": FROM,
             "body": '<p>Dear {{recipient}}, open <a href="{{protectedlink}}">your result</a>.</p>'}
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 @pytest.fixture(autouse=True)
 def vector_ids_unused(database):
     """The known vectors' ids are bound to their ciphertext (v1's salt is the id): free them for this test."""

@@ -12,11 +12,6 @@ pytestmark = pytest.mark.usefixtures("pipeline")
 TEMPLATE = {"body": "Dear {{name}}, your appointment is tomorrow."}
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 def create_campaign(http, caller, channel="SMS"):
     response = http.post("/v1/campaigns", headers=caller.headers, json={"name": "SMS reminders", "type": channel})
     assert response.status_code == 201, response.json

@@ -41,11 +41,6 @@ def services(settings):
         yield
 
 
-@pytest.fixture
-def caller(new_caller):
-    return new_caller()
-
-
 def sms_campaign(http, caller, upload: bool = True) -> str:
     created = http.post("/v1/campaigns", headers=caller.headers, json={"name": "Reminders", "type": "SMS"})
     assert created.status_code == 201, created.json

@@ -51,11 +51,6 @@ def services(settings):
         yield
 
 
-@pytest.fixture
-def caller(new_caller) -> Caller:
-    return new_caller()
-
-
 def send(http, caller, **fields):
     return http.post("/v1/transactional/email/send", headers=caller.headers,
                      json={"subject": "Your appointment", "body": "<p>See you at 10am</p>",

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from tests.fakes.sns import TOPIC, self_signed
-from tests.integration.gateway.conftest import Caller, poll
+from tests.integration.gateway.conftest import poll
 from tests.support.inprocess import running
 
 EVENTS_PATH = "/callbacks/ses/events"
@@ -30,11 +30,6 @@ def settings(settings, ses, sns):
 def services(settings):
     with running(settings, "auth", "campaign", "sender-email"):
         yield
-
-
-@pytest.fixture
-def caller(new_caller) -> Caller:
-    return new_caller()
 
 
 def send(http, caller, **fields):

@@ -21,10 +21,12 @@ from postman_gateway.core.validation import (
     query_string,
     required_string,
 )
+from postman_shared.campaign_statuses import CampaignStatus
 from postman_shared.grpc import client
 
 CHANNEL_TYPES = ("EMAIL", "SMS", "TELEGRAM")
-LIST_STATUSES = ("Draft", "Sending", "Sent", "Scheduled")  # Scheduled: the upstream server's extra (contract §7)
+# In the contract's order; Scheduled: the upstream server's extra (contract §7).
+LIST_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.SCHEDULED)
 SORT_FIELDS = ("created_at", "sent_at")
 ORDERS = ("ASC", "DESC")
 

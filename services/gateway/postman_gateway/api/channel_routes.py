@@ -31,6 +31,7 @@ from postman_gateway.core.validation import (
     required_query,
     required_string,
 )
+from postman_shared.campaign_statuses import JobStatus
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import InvalidArgument, ServiceError, from_rpc_error
 from postman_shared.logging import get_logger
@@ -167,7 +168,7 @@ def retry_campaign(campaign: campaign_pb2.CampaignRef, channel: str,
     latest = max(before.jobs, key=lambda job: job.id, default=None)
     result = client.call(backends().campaign.RetryCampaign, campaign_pb2.RetryCampaignRequest(
         campaign_id=campaign.campaign_id, user_id=campaign.user_id, channel=channel, confirm_halted=confirm_halted))
-    resumed = latest is not None and latest.status == "STOPPED"
+    resumed = latest is not None and latest.status == JobStatus.STOPPED
     details: dict[str, Any] = {"job_ids": list(result.job_ids)}
     if before.halted:
         details["confirmed_after_halt"] = before.halt_reason
@@ -180,7 +181,7 @@ def stop(raw_id: str, channel: str) -> ResponseReturnValue:
     handed over stays unsent, and ``retry`` resumes it."""
     campaign = stop_campaign(ref(raw_id), channel)
     latest = max(campaign.jobs, key=lambda job: job.id, default=None)
-    return jsonify(campaign_id=campaign.id, status=latest.status if latest is not None else "READY")
+    return jsonify(campaign_id=campaign.id, status=latest.status if latest is not None else JobStatus.READY)
 
 
 def stop_campaign(campaign: campaign_pb2.CampaignRef, channel: str) -> campaign_pb2.Campaign:

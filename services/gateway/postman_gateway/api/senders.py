@@ -19,6 +19,7 @@ from postman.v1 import auth_pb2
 from postman_gateway.core.auth import client_ip, current_caller, require_session
 from postman_gateway.core.backends import backends
 from postman_gateway.core.errors import api_validation
+from postman_gateway.core.sender_address_status import SenderAddressStatus
 from postman_gateway.core.validation import json_body, positive_id
 from postman_shared.grpc import client
 from postman_shared.settings import Settings
@@ -45,7 +46,7 @@ def sender_address(found: auth_pb2.SenderAddress) -> dict[str, Any]:
 
 def outcome_message(found: auth_pb2.SenderAddress) -> str:
     """What happens next, in words, after an address was sent to be verified."""
-    if found.status == "VERIFIED":
+    if found.status == SenderAddressStatus.VERIFIED:
         return f"{found.email} is verified: you can send email from it."
     hours = current_app.extensions[EXTENSION][1]
     return (f"A confirmation link was emailed to {found.email}. Follow it within {hours} hours to send email from "
@@ -60,7 +61,7 @@ def list_addresses(user_id: int) -> list[auth_pb2.SenderAddress]:
 @blueprint.get("")
 def list_senders() -> ResponseReturnValue:
     addresses = list_addresses(current_caller().user_id)
-    verified = [found.email for found in addresses if found.status == "VERIFIED"]
+    verified = [found.email for found in addresses if found.status == SenderAddressStatus.VERIFIED]
     return jsonify({"from": [*verified, current_app.extensions[EXTENSION][0]],
                     "addresses": [sender_address(found) for found in addresses]})
 

@@ -42,8 +42,9 @@ from postman_gateway.core.validation import json_body, positive_id, required_str
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
 from postman_shared.timestamps import to_iso
+from postman_shared.transactional_statuses import TransactionalEmailStatus
 
-STATUSES = ("UNSENT", "ACCEPTED", "SENT", "BOUNCED", "DELIVERED", "OPENED", "COMPLAINT")
+STATUSES = tuple(TransactionalEmailStatus)  # what ``status`` may filter by
 # The sizes a send may have (decided with the routes' body limits, in ``core/body_limits.py``).
 MAX_ATTACHMENT_BYTES = TRANSACTIONAL_ATTACHMENT_BYTES
 MAX_FILE_NAME_CHARACTERS = 255

@@ -18,8 +18,9 @@ from postman_gateway.core.backends import backends
 from postman_gateway.core.validation import json_body, positive_id, required_string
 from postman_shared.grpc import client
 from postman_shared.timestamps import to_iso
+from postman_shared.transactional_statuses import TransactionalSmsStatus
 
-STATUSES = ("UNSENT", "ACCEPTED", "SENT", "DELIVERED", "ERROR")
+STATUSES = tuple(TransactionalSmsStatus)  # what ``status`` may filter by
 
 blueprint = Blueprint("transactional_sms", __name__, url_prefix="/transactional/sms")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from postman.v1 import auth_pb2, campaign_pb2, stats_pb2
+from postman_shared.campaign_statuses import JobStatus
 from postman_shared.timestamps import to_iso
 
 
@@ -241,7 +242,7 @@ def email_stats(stats: stats_pb2.CampaignStats) -> dict[str, Any]:
         "unsubscribed": stats.unsubscribed,
         "halted": stats.halted,
         "redacted": stats.redacted,
-        "status": stats.status or "READY",
+        "status": stats.status or JobStatus.READY,
         "updated_at": to_iso(stats.updated_at),
         "outcomes": {name: getattr(stats, name) for name in OUTCOME_DETAILS},
     }

@@ -15,6 +15,7 @@ from postman.v1 import auth_pb2
 from postman_gateway.api.senders import list_addresses
 from postman_gateway.core.auth import client_ip
 from postman_gateway.core.backends import backends
+from postman_gateway.core.sender_address_status import SenderAddressStatus
 from postman_gateway.web import formatting
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client
@@ -47,7 +48,8 @@ def _verify(value: str) -> auth_pb2.SenderAddress:
 
 
 def _done(found: auth_pb2.SenderAddress) -> str:
-    return "/settings?done=" + ("sender-verified" if found.status == "VERIFIED" else "sender-link-sent") + "#senders"
+    done = "sender-verified" if found.status == SenderAddressStatus.VERIFIED else "sender-link-sent"
+    return "/settings?done=" + done + "#senders"
 
 
 @blueprint.route("/new", methods=["GET", "POST"])

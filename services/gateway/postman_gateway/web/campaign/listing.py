@@ -19,13 +19,14 @@ from postman.v1 import campaign_pb2, stats_pb2
 from postman_gateway.core.backends import backends
 from postman_gateway.web import formatting
 from postman_gateway.web.pages import officer, render, signed_in_blueprint
+from postman_shared.campaign_statuses import CampaignStatus, campaign_status
 from postman_shared.grpc import client
 
 CHANNELS = {"EMAIL": "Email", "SMS": "SMS", "TELEGRAM": "Telegram"}
-STATUSES = ("Draft", "Scheduled", "Sending", "Sent")
-STATUS_TAGS = {"Draft": "tag--grey", "Scheduled": "tag--yellow", "Sending": "", "Sent": "tag--green",
-               "Halted": "tag--red"}
-DONE_JOB_STATUSES = ("SENT", "LOGGED")
+STATUSES = tuple(CampaignStatus)  # the filter's choices: Draft, Scheduled, Sending, Sent
+HALTED = "Halted"  # the list's own word for a campaign halted by its bounces or complaints (no filter finds it so)
+STATUS_TAGS = {CampaignStatus.DRAFT: "tag--grey", CampaignStatus.SCHEDULED: "tag--yellow", CampaignStatus.SENDING: "",
+               CampaignStatus.SENT: "tag--green", HALTED: "tag--red"}
 PAGE_SIZES = (10, 25)
 MAX_SEARCH = 100
 MAX_PAGE = 10**6
@@ -87,13 +88,9 @@ def status_of(campaign: campaign_pb2.Campaign) -> str:
     """The list's status, as campaign derives it for its filter: from the latest job; a campaign halted by its
     bounces or complaints says so (the filter still finds it under its job's status)."""
     latest = max(campaign.jobs, key=lambda job: job.id, default=None)
-    if latest is None:
-        return "Draft"
-    if campaign.halted:
-        return "Halted"
-    if latest.status == "READY":
-        return "Scheduled"
-    return "Sent" if latest.status in DONE_JOB_STATUSES else "Sending"
+    if latest is not None and campaign.halted:
+        return HALTED
+    return campaign_status(latest.status if latest is not None else None)
 
 
 def rows_of(campaigns: list[campaign_pb2.Campaign]) -> list[Row]:

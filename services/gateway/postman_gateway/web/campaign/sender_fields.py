@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 
 from postman_gateway.api.senders import list_addresses
+from postman_gateway.core.sender_address_status import SenderAddressStatus
 from postman_shared import sender_rule
 
 MAX_FIELD = 320
@@ -54,7 +55,7 @@ def options(user_id: int, default_from: str, current: str) -> list[tuple[str, st
     default = sender_rule.default_mailbox(default_from).address
     choices = [(default, f"{default} (the default address)")]
     choices += [(found.email, found.email) for found in list_addresses(user_id)
-                if found.status == "VERIFIED" and found.email != default]
+                if found.status == SenderAddressStatus.VERIFIED and found.email != default]
     if current and current not in {value for value, _ in choices}:
         choices.append((current, f"{current} (not one you may send from: choose another)"))
     return choices

@@ -4,10 +4,11 @@ its progress while sending, and times in Singapore time.
 Dates are shown like the campaign list's (``formatting.time_tag``), except the time of a scheduled send, which is
 written in Singapore time because that is the time the officer typed (the review page asks for Singapore time).
 
-The status follows the campaign list's rule (campaign service, ``campaign_list.py``): no job is a Draft, a READY job
-(a send scheduled for later) is Scheduled, a latest job that is SENT or LOGGED is Sent, a STOPPED one is Stopped,
-any other is Sending; a campaign halted by its bounces or complaints is Halted whatever its job. The counts are final
-only once the latest job is LOGGED (every outcome counted) or STOPPED, so the progress is followed until then.
+The status follows the campaign list's rule (``postman_shared.campaign_statuses.campaign_status``): no job is a
+Draft, a READY job (a send scheduled for later) is Scheduled, a latest job that is SENT or LOGGED is Sent, a STOPPED
+one is Stopped, any other is Sending; a campaign halted by its bounces or complaints is Halted whatever its job. The
+counts are final only once the latest job is LOGGED (every outcome counted) or STOPPED, so the progress is followed
+until then.
 
 The outcomes are stats' counters in plain words: Postman's five (not sent yet, sent, error, invalid, unsubscribed),
 which add up to the recipients, each with the details it is made of (sent: delivered, read, no report yet; invalid:
@@ -21,21 +22,26 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from postman.v1 import campaign_pb2, stats_pb2
+from postman_shared.campaign_statuses import FINISHED, CampaignStatus, JobStatus, campaign_status
 
 # Singapore keeps UTC+8 all year (no daylight saving), so a fixed offset is exact and needs no tz database.
 SINGAPORE = timezone(timedelta(hours=8), "SGT")
 CHANNEL_LABELS = {"EMAIL": "Email", "SMS": "SMS", "TELEGRAM": "Telegram"}
-STATUS_TAGS = {"Draft": "tag--grey", "Scheduled": "tag--yellow", "Sending": "", "Sent": "tag--green",
-               "Stopped": "tag--red", "Halted": "tag--red"}
-FINISHED_JOB_STATUSES = ("LOGGED", "STOPPED")
-SENDING_JOB_STATUSES = ("ENQUEUED", "SENDING", "SENT")  # what the campaign service lets its owner stop
+# The pages' own words besides the list's ``CampaignStatus``: a stopped send, and a campaign halted by its bounces or
+# complaints.
+STOPPED = "Stopped"
+HALTED = "Halted"
+STATUS_TAGS = {CampaignStatus.DRAFT: "tag--grey", CampaignStatus.SCHEDULED: "tag--yellow", CampaignStatus.SENDING: "",
+               CampaignStatus.SENT: "tag--green", STOPPED: "tag--red", HALTED: "tag--red"}
+# What the campaign service lets its owner stop.
+SENDING_JOB_STATUSES = (JobStatus.ENQUEUED, JobStatus.SENDING, JobStatus.SENT)
 JOB_STATUS_WORDS = {
-    "READY": "Scheduled",
-    "ENQUEUED": "Waiting to start",
-    "SENDING": "Sending",
-    "SENT": "Recording the last results",
-    "LOGGED": "Finished",
-    "STOPPED": "Stopped",
+    JobStatus.READY: "Scheduled",
+    JobStatus.ENQUEUED: "Waiting to start",
+    JobStatus.SENDING: "Sending",
+    JobStatus.SENT: "Recording the last results",
+    JobStatus.LOGGED: "Finished",
+    JobStatus.STOPPED: "Stopped",
 }
 
 
@@ -57,16 +63,12 @@ def _moment(message: Any, name: str) -> datetime | None:
 def status_of(jobs: Any, halted: bool = False) -> str:
     latest = max(jobs, key=lambda job: job.id, default=None)
     if latest is None:
-        return "Draft"
+        return CampaignStatus.DRAFT
     if halted:
-        return "Halted"
-    if latest.status == "READY":
-        return "Scheduled"
-    if latest.status in ("SENT", "LOGGED"):
-        return "Sent"
-    if latest.status == "STOPPED":
-        return "Stopped"
-    return "Sending"
+        return HALTED
+    if latest.status == JobStatus.STOPPED:
+        return STOPPED
+    return campaign_status(latest.status)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class CampaignView:
 
     @property
     def scheduled_at(self) -> str:
-        if self.latest_job is None or self.latest_job.status != "READY":
+        if self.latest_job is None or self.latest_job.status != JobStatus.READY:
             return ""
         return singapore_time(_moment(self.latest_job, "scheduled_at"))
 
@@ -146,7 +148,7 @@ class CampaignView:
     @property
     def is_stopped(self) -> bool:
         """Its latest send was stopped (by the officer, or by a halt): the officer may resume it."""
-        return self.latest_job is not None and self.latest_job.status == "STOPPED"
+        return self.latest_job is not None and self.latest_job.status == JobStatus.STOPPED
 
     @property
     def stopped_at(self) -> str:
@@ -176,7 +178,7 @@ class CampaignView:
     @property
     def finished(self) -> bool:
         """Nothing more will change without the officer: a draft, or a send whose every outcome is counted."""
-        return self.latest_job is None or self.latest_job.status in FINISHED_JOB_STATUSES
+        return self.latest_job is None or self.latest_job.status in FINISHED
 
     # Its parts
     @property
@@ -209,7 +211,7 @@ class CampaignView:
 
     @property
     def is_draft(self) -> bool:
-        return self.status == "Draft"
+        return self.status == CampaignStatus.DRAFT
 
     @property
     def steps(self) -> list[Step]:
