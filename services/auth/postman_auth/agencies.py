@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from postman_auth import audit
 from postman_auth.allowlist import DomainAllowlist, _is_domain, normalise_address
 from postman_auth.models import Agency, AgencyDomain, User
+from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, InvalidArgument, ServiceError
 
 MAX_NAME = 255
@@ -73,6 +74,13 @@ class AgencyDirectory:
         if row is None:
             return AgencyLook(self._default_name, "", known=False, masthead=masthead)
         return AgencyLook(row.name, row.logo_uri or "", known=True, masthead=masthead)
+
+
+
+def agency_of_user(database: Database, directory: AgencyDirectory, user_id: int) -> AgencyLook:
+    """What the user's campaign emails show of their agency (GetAgency): ``directory.of_user``, read-only."""
+    with database.session() as session:
+        return directory.of_user(session, user_id)
 
 
 def parent_domains(domain: str) -> list[str]:

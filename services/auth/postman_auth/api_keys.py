@@ -22,8 +22,11 @@ from sqlalchemy.orm import Session
 
 from postman_auth import audit
 from postman_auth.allowlist import normalise_address, split_address
+from postman_auth.domain_access import DomainAccess
 from postman_auth.models import ApiKey, ApiKeyNotice, User
+from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
+from postman_shared.timestamps import utcnow
 
 KEY_PREFIX = "live_v1_"
 TEST_KEY_PREFIX = "test_v1_"
@@ -183,4 +186,50 @@ def revoke_for_user(session: Session, user_id: int, api_key_id: int, ip: str, no
     # key_reminders: at once, woken by the caller, or at its next look if the broker was away.
     session.execute(insert(ApiKeyNotice).values(api_key_id=row.id, kind=REVOKED_NOTICE)
                     .on_conflict_do_nothing(index_elements=["api_key_id", "kind"]))
+    return row
+
+
+# --- use cases: each opens its own transaction; the functions above are their steps ---
+
+
+def authenticate_key(database: Database, key: str, access: DomainAccess) -> AuthenticatedUser:
+    """The user behind an API key (its last use noted), or ``unauthenticated`` for a key that does not work and
+    ``unauthorized`` for one whose address's domain is no longer allowed (checked at every use, see domain_access)."""
+    with database.unit_of_work() as session:
+        user = authenticate(session, key)
+    if user is None:
+        raise ServiceError(ErrorCode.UNATHENTICATED, "Invalid API key")
+    access.ensure_allowed(user.email, "api_key", user_id=user.user_id, api_key_id=user.api_key_id)
+    return user
+
+
+def issue_key(database: Database, user_id: int, label: str, ip: str, valid_for: timedelta, test: bool = False,
+              contacts: Sequence[str] = (), allowed: Callable[[str], bool] = lambda _address: True,
+              ) -> tuple[ApiKey, str]:
+    """A signed-in user's new key (``issue_for_user``, committed with its audit event): the row and the key in
+    clear."""
+    with database.unit_of_work() as session:
+        return issue_for_user(session, user_id, label, ip, valid_for, test=test, contacts=contacts, allowed=allowed)
+
+
+def list_keys(database: Database, user_id: int) -> list[ApiKey]:
+    """The user's live keys (``list_for_user``), detached so they can be read after the read-only session ends
+    (its rollback would expire them)."""
+    with database.session() as session:
+        rows = list_for_user(session, user_id)
+        session.expunge_all()
+        return rows
+
+
+def revoke_key(database: Database, user_id: int, api_key_id: int, ip: str,
+               on_revoked: Callable[[], object] | None = None) -> ApiKey:
+    """Revokes one of the user's own keys (``revoke_for_user``); NotFound for user 0, who owns no key. Once the
+    revocation is committed ``on_revoked`` is called: key_reminders' wake, so its email goes now rather than at the
+    loop's next look."""
+    if user_id <= 0:
+        raise NotFound("API key")
+    with database.unit_of_work() as session:
+        row = revoke_for_user(session, user_id, api_key_id, ip, utcnow())
+    if on_revoked is not None:
+        on_revoked()
     return row

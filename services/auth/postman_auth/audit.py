@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from postman_auth.models import AuditEvent, User
+from postman_shared.db import Database
 from postman_shared.grpc.errors import InvalidArgument
 
 _ACTION = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
@@ -35,6 +36,17 @@ def record(session: Session, action: str, *, user_id: int | None = None, email: 
     )
     session.add(event)
     return event
+
+
+
+def record_event(database: Database, action: str, *, user_id: int | None = None, target_type: str | None = None,
+                 target_id: str | int | None = None, ip: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+    """An event another service reports (RecordAudit), in a transaction of its own: that service's action is
+    already done."""
+    with database.unit_of_work() as session:
+        record(session, action, user_id=user_id, target_type=target_type, target_id=target_id, ip=ip,
+               details=details)
 
 
 def parse_details(details_json: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""AuthService over gRPC: a thin layer over the use cases (api_keys, sign_in, audit)."""
+"""AuthService over gRPC: a thin layer over the use cases (api_keys, sign_in, audit, agencies, sender_addresses):
+translate the request, call one, translate its answer. Transactions are the use cases' own."""
 
 from __future__ import annotations
 
@@ -6,16 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
-from postman_auth import api_keys, audit
-from postman_auth.agencies import AgencyDirectory
+from postman_auth import api_keys, audit, sign_in
+from postman_auth.agencies import AgencyDirectory, agency_of_user
 from postman_auth.key_reminders import KeyReminders
 from postman_auth.models import ApiKey, SenderAddress, User
 from postman_auth.sender_addresses import SenderAddresses
-from postman_auth.sign_in import SignIn
+from postman_auth.sign_in import SignInRules
+from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, NotFound, ServiceError
 from postman_shared.settings import Settings
-from postman_shared.timestamps import to_timestamp, utcnow
+from postman_shared.timestamps import to_timestamp
 
 
 def _user(user: User) -> auth_pb2.User:
@@ -39,78 +41,64 @@ def _sender_address(row: SenderAddress) -> auth_pb2.SenderAddress:
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, database: Database, sign_in: SignIn, api_key_ttl: timedelta,
+    def __init__(self, database: Database, publisher: Publisher, rules: SignInRules, api_key_ttl: timedelta,
                  agencies: AgencyDirectory | None = None, senders: SenderAddresses | None = None,
                  key_reminders: KeyReminders | None = None) -> None:
         self._database = database
+        self._publisher = publisher
         self._key_reminders = key_reminders
-        self._sign_in = sign_in
+        self._rules = rules
         self._api_key_ttl = api_key_ttl
         self._senders = senders
         self._agencies = agencies or AgencyDirectory(Settings.default_agency_name, Settings.email_masthead_domains)
 
     def Authenticate(self, request: auth_pb2.AuthenticateRequest, context: Any) -> auth_pb2.AuthenticateResponse:
-        with self._database.unit_of_work() as session:
-            user = api_keys.authenticate(session, request.api_key)
-        if user is None:
-            raise ServiceError(ErrorCode.UNATHENTICATED, "Invalid API key")
-        self._sign_in.access.ensure_allowed(user.email, "api_key", user_id=user.user_id, api_key_id=user.api_key_id)
+        user = api_keys.authenticate_key(self._database, request.api_key, self._rules.access)
         return auth_pb2.AuthenticateResponse(user_id=user.user_id, email=user.email, api_key_id=user.api_key_id,
                                              rate_limit=user.rate_limit, test=user.test)
 
     def RequestOtp(self, request: auth_pb2.RequestOtpRequest, context: Any) -> auth_pb2.RequestOtpResponse:
-        sent = self._sign_in.request_otp(request.email, request.ip)
+        sent = sign_in.request_otp(self._database, self._publisher, self._rules, request.email, request.ip)
         return auth_pb2.RequestOtpResponse(valid_for_seconds=sent.valid_for_seconds,
                                            resend_after_seconds=sent.resend_after_seconds)
 
     def Login(self, request: auth_pb2.LoginRequest, context: Any) -> auth_pb2.LoginResponse:
-        signed_in = self._sign_in.login(request.email, request.otp, request.ip, request.user_agent)
+        signed_in = sign_in.login(self._database, self._rules, request.email, request.otp, request.ip,
+                                  request.user_agent)
         return auth_pb2.LoginResponse(session_token=signed_in.token, user=_user(signed_in.user),
                                       expires_at=to_timestamp(signed_in.expires_at))
 
     def ResolveSession(self, request: auth_pb2.ResolveSessionRequest, context: Any) -> auth_pb2.SessionInfo:
-        row, user = self._sign_in.resolve(request.session_token)
+        row, user = sign_in.resolve(self._database, self._rules.access, request.session_token)
         return auth_pb2.SessionInfo(session_id=row.id, user=_user(user), expires_at=to_timestamp(row.expires_at))
 
     def Logout(self, request: auth_pb2.LogoutRequest, context: Any) -> auth_pb2.LogoutResponse:
-        self._sign_in.logout(request.session_token, request.ip)
+        sign_in.logout(self._database, request.session_token, request.ip)
         return auth_pb2.LogoutResponse()
 
     def CreateApiKey(self, request: auth_pb2.CreateApiKeyRequest, context: Any) -> auth_pb2.CreatedApiKey:
-        with self._database.unit_of_work() as session:
-            row, key = api_keys.issue_for_user(session, request.user_id, request.label, request.ip,
-                                               self._api_key_ttl, test=request.test,
-                                               contacts=list(request.notification_contacts),
-                                               allowed=self._sign_in.access.is_allowed)
-            reply = auth_pb2.CreatedApiKey(key=_key(row), api_key=key)
-        return reply
+        row, key = api_keys.issue_key(self._database, request.user_id, request.label, request.ip, self._api_key_ttl,
+                                      test=request.test, contacts=list(request.notification_contacts),
+                                      allowed=self._rules.access.is_allowed)
+        return auth_pb2.CreatedApiKey(key=_key(row), api_key=key)
 
     def ListApiKeys(self, request: auth_pb2.ListApiKeysRequest, context: Any) -> auth_pb2.ApiKeyList:
-        with self._database.session() as session:
-            keys = [_key(row) for row in api_keys.list_for_user(session, request.user_id)]
-        return auth_pb2.ApiKeyList(keys=keys)
+        return auth_pb2.ApiKeyList(keys=[_key(row) for row in api_keys.list_keys(self._database, request.user_id)])
 
     def RevokeApiKey(self, request: auth_pb2.RevokeApiKeyRequest, context: Any) -> auth_pb2.ApiKeyInfo:
-        if request.user_id <= 0:
-            raise NotFound("API key")
-        with self._database.unit_of_work() as session:
-            reply = _key(api_keys.revoke_for_user(session, request.user_id, request.api_key_id, request.ip,
-                                                  utcnow()))
-        if self._key_reminders is not None:
-            self._key_reminders.wake()  # the revocation's email goes now, not at the loop's next look
-        return reply
+        on_revoked = self._key_reminders.wake if self._key_reminders is not None else None
+        return _key(api_keys.revoke_key(self._database, request.user_id, request.api_key_id, request.ip,
+                                        on_revoked))
 
     def RecordAudit(self, request: auth_pb2.AuditRecord, context: Any) -> auth_pb2.RecordAuditResponse:
         details = audit.parse_details(request.details_json)
-        with self._database.unit_of_work() as session:
-            audit.record(session, request.action, user_id=request.user_id or None,
-                         target_type=request.target_type or None, target_id=request.target_id or None,
-                         ip=request.ip or None, details=details)
+        audit.record_event(self._database, request.action, user_id=request.user_id or None,
+                           target_type=request.target_type or None, target_id=request.target_id or None,
+                           ip=request.ip or None, details=details)
         return auth_pb2.RecordAuditResponse()
 
     def GetAgency(self, request: auth_pb2.GetAgencyRequest, context: Any) -> auth_pb2.Agency:
-        with self._database.session() as session:
-            look = self._agencies.of_user(session, request.user_id)
+        look = agency_of_user(self._database, self._agencies, request.user_id)
         return auth_pb2.Agency(name=look.name, logo_uri=look.logo_uri, known=look.known, masthead=look.masthead)
 
     # --- sender addresses (issue 12) ---

@@ -44,103 +44,118 @@ class SignedIn:
     expires_at: datetime
 
 
-class SignIn:
-    """The sign-in use cases, bound to the stores and settings they need (by the service's bootstrap)."""
+@dataclass(frozen=True)
+class SignInRules:
+    """What signing in needs of the settings, read once by the service's bootstrap (so a bad DOMAIN_ALLOWLIST stops
+    the service at start, with the entry named)."""
 
-    def __init__(self, database: Database, publisher: Publisher, settings: Settings) -> None:
-        self._database = database
-        self._publisher = publisher
-        self._allowlist = DomainAllowlist.parse(settings.domain_allowlist)
-        self.access = DomainAccess(self._allowlist)  # also checked at every session and API key use
-        self._policy = OtpPolicy.from_settings(settings)
-        self._session_ttl = timedelta(hours=settings.session_ttl_hours)
-        self._default_rate_limit = settings.send_rate_limit_default
-        self._sender = settings.email_from
-        self._valid_minutes = settings.otp_ttl_minutes
+    allowlist: DomainAllowlist
+    access: DomainAccess  # also checked at every session and API key use
+    policy: OtpPolicy
+    session_ttl: timedelta
+    default_rate_limit: int
+    sender: str
+    valid_minutes: int
 
-    def request_otp(self, email: str, ip: str) -> OtpSent:
-        """Stores a new one-time password for an allowed address and emails it (after the commit)."""
-        address = normalise_address(email)
-        if split_address(address) is None:
-            raise InvalidArgument(f"{email.strip()[:100]!r} is not an email address")
-        # The address and the client's IP are in the audit log, not in the service's logs (tests/unit/test_log_privacy)
-        bound = log.bind(email_domain=address.rpartition("@")[2])
-        if not self._allowlist.is_allowed(address):
-            with self._database.unit_of_work() as session:
-                audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": False})
-            bound.info("one-time password refused: domain not allowed")
-            raise ServiceError(ErrorCode.UNAUTHORIZED, "This email address is not allowed to sign in to Postman. "
-                                                       "Use your agency email address.")
-        with self._database.unit_of_work() as session:
-            password = one_time_passwords.issue(session, address, ip, self._policy, utcnow())
-            audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": True})
-        message = otp_email.compose(address, password, ip, self._valid_minutes, self._sender)
-        try:
-            otp_email.send(self._publisher, message)
-        except ServiceError:
-            bound.warning("one-time password email not confirmed by the broker")
-            raise
-        bound.info("one-time password sent", message_id=message.message_id)
-        return OtpSent(int(self._policy.valid_for.total_seconds()), int(self._policy.resend_after.total_seconds()))
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignInRules:
+        allowlist = DomainAllowlist.parse(settings.domain_allowlist)
+        return cls(allowlist=allowlist, access=DomainAccess(allowlist), policy=OtpPolicy.from_settings(settings),
+                   session_ttl=timedelta(hours=settings.session_ttl_hours),
+                   default_rate_limit=settings.send_rate_limit_default, sender=settings.email_from,
+                   valid_minutes=settings.otp_ttl_minutes)
 
-    def login(self, email: str, typed_password: str, ip: str, user_agent: str) -> SignedIn:
-        """Checks the password and starts a session; creates the user on a first sign-in. An address whose domain
-        is no longer allowed is refused before its password is looked at (a password sent before the domain was
-        removed must not sign in)."""
-        address = normalise_address(email)[:MAX_ADDRESS_LENGTH + 1]  # longer is malformed anyway; keeps logs short
-        with self._database.unit_of_work() as session:
-            outcome = self._login(session, address, typed_password, ip, user_agent, utcnow())
-        bound = log.bind(email_domain=address.rpartition("@")[2])
-        if isinstance(outcome, ServiceError):
-            bound.info("sign-in refused", reason=outcome.code)  # its message may name the address
-            raise outcome
-        bound.info("signed in", user_id=outcome.user.id)
-        return outcome
 
-    def _login(self, session: Session, address: str, typed_password: str, ip: str, user_agent: str,
-               now: datetime) -> SignedIn | ServiceError:
-        """The sign-in itself; a refusal is returned, not raised, so that its audit event and the spent try are
-        committed."""
-        if split_address(address) and not self.access.is_allowed(address):
-            audit.record(session, "auth.login_failed", email=address, ip=ip, details={"reason": "domain_not_allowed"})
-            return ServiceError(ErrorCode.UNAUTHORIZED, not_allowed_message(address))
-        result = (one_time_passwords.check(session, address, typed_password, ip, self._policy, now)
-                  if split_address(address) else one_time_passwords.CheckResult(Check.NONE))
-        if result.outcome is not Check.ACCEPTED:
-            details: dict[str, object] = {"reason": result.outcome.value}
-            if result.guarded:
-                details["guarded"] = True  # many clients guessed: only the client that asked may sign in
-                log.warning("one-time passwords of this address guessed from many clients: accepted only from the "
-                            "client that asked", email_domain=address.rpartition("@")[2])
-            audit.record(session, "auth.login_failed", email=address, ip=ip, details=details)
-            return ServiceError(ErrorCode.UNATHENTICATED, _wrong_password_message(result))
-        user = get_or_create_user(session, address, rate_limit=self._default_rate_limit)
-        if user.disabled_at is not None:
-            audit.record(session, "auth.login_failed", user_id=user.id, email=address, ip=ip,
-                         details={"reason": "disabled"})
-            return ServiceError(ErrorCode.UNATHENTICATED, "This account is disabled. Please ask your administrator.")
-        token, row = sessions.start(session, user, ip, user_agent, self._session_ttl, now)
-        audit.record(session, "auth.login", user_id=user.id, email=address, ip=ip, target_type="session",
-                     target_id=row.id)
-        return SignedIn(token=token, user=user, expires_at=row.expires_at)
+def request_otp(database: Database, publisher: Publisher, rules: SignInRules, email: str, ip: str) -> OtpSent:
+    """Stores a new one-time password for an allowed address and emails it (after the commit)."""
+    address = normalise_address(email)
+    if split_address(address) is None:
+        raise InvalidArgument(f"{email.strip()[:100]!r} is not an email address")
+    # The address and the client's IP are in the audit log, not in the service's logs (tests/unit/test_log_privacy)
+    bound = log.bind(email_domain=address.rpartition("@")[2])
+    if not rules.allowlist.is_allowed(address):
+        with database.unit_of_work() as session:
+            audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": False})
+        bound.info("one-time password refused: domain not allowed")
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "This email address is not allowed to sign in to Postman. "
+                                                   "Use your agency email address.")
+    with database.unit_of_work() as session:
+        password = one_time_passwords.issue(session, address, ip, rules.policy, utcnow())
+        audit.record(session, "auth.otp_requested", email=address, ip=ip, details={"allowed": True})
+    message = otp_email.compose(address, password, ip, rules.valid_minutes, rules.sender)
+    try:
+        otp_email.send(publisher, message)
+    except ServiceError:
+        bound.warning("one-time password email not confirmed by the broker")
+        raise
+    bound.info("one-time password sent", message_id=message.message_id)
+    return OtpSent(int(rules.policy.valid_for.total_seconds()), int(rules.policy.resend_after.total_seconds()))
 
-    def resolve(self, token: str) -> tuple[SignInSession, User]:
-        with self._database.unit_of_work() as session:  # commits nothing; keeps the rows readable afterwards
-            found = sessions.resolve(session, token, utcnow())
-        if found is None:
-            raise ServiceError(ErrorCode.UNATHENTICATED, _INVALID_SESSION)
-        self.access.ensure_allowed(found[1].email, "session", user_id=found[1].id, session_id=found[0].id)
-        return found
 
-    def logout(self, token: str, ip: str) -> None:
-        """Ends the session at once, server-side. Ending an unknown or ended session does nothing."""
-        with self._database.unit_of_work() as session:
-            ended = sessions.revoke(session, token, utcnow())
-            if ended is not None:
-                audit.record(session, "auth.logout", user_id=ended.user_id, ip=ip, target_type="session",
-                             target_id=ended.id)
+def login(database: Database, rules: SignInRules, email: str, typed_password: str, ip: str,
+          user_agent: str) -> SignedIn:
+    """Checks the password and starts a session; creates the user on a first sign-in. An address whose domain
+    is no longer allowed is refused before its password is looked at (a password sent before the domain was
+    removed must not sign in)."""
+    address = normalise_address(email)[:MAX_ADDRESS_LENGTH + 1]  # longer is malformed anyway; keeps logs short
+    with database.unit_of_work() as session:
+        outcome = _login(session, rules, address, typed_password, ip, user_agent, utcnow())
+    bound = log.bind(email_domain=address.rpartition("@")[2])
+    if isinstance(outcome, ServiceError):
+        bound.info("sign-in refused", reason=outcome.code)  # its message may name the address
+        raise outcome
+    bound.info("signed in", user_id=outcome.user.id)
+    return outcome
+
+
+def _login(session: Session, rules: SignInRules, address: str, typed_password: str, ip: str, user_agent: str,
+           now: datetime) -> SignedIn | ServiceError:
+    """The sign-in itself; a refusal is returned, not raised, so that its audit event and the spent try are
+    committed."""
+    if split_address(address) and not rules.access.is_allowed(address):
+        audit.record(session, "auth.login_failed", email=address, ip=ip, details={"reason": "domain_not_allowed"})
+        return ServiceError(ErrorCode.UNAUTHORIZED, not_allowed_message(address))
+    result = (one_time_passwords.check(session, address, typed_password, ip, rules.policy, now)
+              if split_address(address) else one_time_passwords.CheckResult(Check.NONE))
+    if result.outcome is not Check.ACCEPTED:
+        details: dict[str, object] = {"reason": result.outcome.value}
+        if result.guarded:
+            details["guarded"] = True  # many clients guessed: only the client that asked may sign in
+            log.warning("one-time passwords of this address guessed from many clients: accepted only from the "
+                        "client that asked", email_domain=address.rpartition("@")[2])
+        audit.record(session, "auth.login_failed", email=address, ip=ip, details=details)
+        return ServiceError(ErrorCode.UNATHENTICATED, _wrong_password_message(result))
+    user = get_or_create_user(session, address, rate_limit=rules.default_rate_limit)
+    if user.disabled_at is not None:
+        audit.record(session, "auth.login_failed", user_id=user.id, email=address, ip=ip,
+                     details={"reason": "disabled"})
+        return ServiceError(ErrorCode.UNATHENTICATED, "This account is disabled. Please ask your administrator.")
+    token, row = sessions.start(session, user, ip, user_agent, rules.session_ttl, now)
+    audit.record(session, "auth.login", user_id=user.id, email=address, ip=ip, target_type="session",
+                 target_id=row.id)
+    return SignedIn(token=token, user=user, expires_at=row.expires_at)
+
+
+def resolve(database: Database, access: DomainAccess, token: str) -> tuple[SignInSession, User]:
+    """The live session of a token and its user; ``unauthenticated`` for any other token, ``unauthorized`` when the
+    user's domain is no longer allowed."""
+    with database.unit_of_work() as session:  # commits nothing; keeps the rows readable afterwards
+        found = sessions.resolve(session, token, utcnow())
+    if found is None:
+        raise ServiceError(ErrorCode.UNATHENTICATED, _INVALID_SESSION)
+    access.ensure_allowed(found[1].email, "session", user_id=found[1].id, session_id=found[0].id)
+    return found
+
+
+def logout(database: Database, token: str, ip: str) -> None:
+    """Ends the session at once, server-side. Ending an unknown or ended session does nothing."""
+    with database.unit_of_work() as session:
+        ended = sessions.revoke(session, token, utcnow())
         if ended is not None:
-            log.info("signed out", user_id=ended.user_id, session_id=ended.id)
+            audit.record(session, "auth.logout", user_id=ended.user_id, ip=ip, target_type="session",
+                         target_id=ended.id)
+    if ended is not None:
+        log.info("signed out", user_id=ended.user_id, session_id=ended.id)
 
 
 def _wrong_password_message(result: one_time_passwords.CheckResult) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from postman_campaign.campaigns import CHANNELS, CampaignView, views_of
 from postman_campaign.models import Campaign, Job
 from postman_campaign.statuses import DONE, CampaignStatus, JobStatus
+from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, InvalidArgument
 
 STATUSES = tuple(CampaignStatus)
@@ -91,4 +92,13 @@ def list_campaigns(session: Session, query: CampaignQuery) -> tuple[list[Campaig
     return views_of(session, page), int(total)
 
 
-__all__ = ["CampaignQuery", "list_campaigns"]
+def campaigns_page(database: Database, query: CampaignQuery) -> tuple[list[CampaignView], int]:
+    """ListCampaigns: ``list_campaigns`` in a read-only session, the rows detached so they can be read after it ends
+    (its rollback would expire them)."""
+    with database.session() as session:
+        page = list_campaigns(session, query)
+        session.expunge_all()
+        return page
+
+
+__all__ = ["CampaignQuery", "campaigns_page", "list_campaigns"]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from postman_campaign.models import Campaign, EmailTemplate, Job, SmsTemplate, TelegramTemplate, Upload
 from postman_campaign.statuses import JobStatus, UploadStatus
+from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound, ServiceError
 
 CHANNELS = ("EMAIL", "SMS", "TELEGRAM")
@@ -113,6 +114,23 @@ def create_campaign(session: Session, user_id: int, name: str, channel: str, pro
 
 def get_campaign(session: Session, campaign_id: int, user_id: int) -> CampaignView:
     return views_of(session, [owned_campaign(session, campaign_id, user_id)])[0]
+
+
+
+def new_campaign(database: Database, user_id: int, name: str, channel: str, protect: bool = False,
+                 test: bool = False) -> CampaignView:
+    """CreateCampaign: ``create_campaign`` in a transaction of its own."""
+    with database.unit_of_work() as session:
+        return create_campaign(session, user_id, name, channel, protect, test=test)
+
+
+def find_campaign(database: Database, campaign_id: int, user_id: int) -> CampaignView:
+    """GetCampaign: the user's campaign (``get_campaign``), its rows detached so they can be read after the read-only
+    session ends (its rollback would expire them)."""
+    with database.session() as session:
+        view = get_campaign(session, campaign_id, user_id)
+        session.expunge_all()
+        return view
 
 
 def views_of(session: Session, campaigns: Sequence[Campaign]) -> list[CampaignView]:

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from postman_campaign.metrics import SUPPRESSIONS
 from postman_campaign.models import Campaign, Suppression
+from postman_shared.db import Database
 from postman_shared.grpc.errors import ErrorCode, InvalidArgument, NotFound
 from postman_shared.outcomes import SUPPRESSED_AS, SuppressionReason
 from postman_shared.validators import is_valid_email, normalise_email, normalise_phone
@@ -217,3 +218,37 @@ def lift(session: Session, entry_id: int, user_id: int) -> Suppression:
             raise NotFound("Suppression")
     session.execute(delete(Suppression).where(Suppression.id == entry_id))
     return entry
+
+
+
+# --- use cases (SuppressionService): each opens its own transaction; the functions above are their steps ---
+
+
+def screen_recipients(database: Database, channel: str, items: Iterable[tuple[int, str]],
+                      transactional: bool = False, unsubscribes_suppress: bool = True) -> list[Screened]:
+    """ScreenRecipients: ``screen`` in a read-only session."""
+    with database.session() as session:
+        return screen(session, channel, items, transactional, unsubscribes_suppress)
+
+
+def suppress(database: Database, entries: Sequence[Entry], phone_region: str = "SG") -> int:
+    """AddSuppressions: ``add`` in a transaction of its own; how many entries were new."""
+    with database.unit_of_work() as session:
+        return add(session, entries, phone_region)
+
+
+def entries_page(database: Database, user_id: int, channel: str = "", recipient: str = "", reason: str = "",
+                 limit: int = DEFAULT_LIST, offset: int = 0,
+                 phone_region: str = "SG") -> tuple[list[Listed], int]:
+    """ListSuppressions: ``list_entries`` in a read-only session, the rows detached so they can be read after it
+    ends (its rollback would expire them)."""
+    with database.session() as session:
+        page = list_entries(session, user_id, channel, recipient, reason, limit, offset, phone_region)
+        session.expunge_all()
+        return page
+
+
+def lift_entry(database: Database, entry_id: int, user_id: int) -> Suppression:
+    """LiftSuppression: ``lift`` in a transaction of its own; the entry as it was."""
+    with database.unit_of_work() as session:
+        return lift(session, entry_id, user_id)

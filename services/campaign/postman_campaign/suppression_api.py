@@ -42,9 +42,9 @@ class SuppressionServicer(suppression_pb2_grpc.SuppressionServiceServicer):
                          context: Any) -> suppression_pb2.ScreenRecipientsResponse:
         if len(request.items) > MAX_SCREEN_ITEMS:
             raise InvalidArgument(f"at most {MAX_SCREEN_ITEMS} recipients at a time")
-        with self._database.session() as session:
-            found = suppression.screen(session, request.channel, [(i.user_id, i.recipient) for i in request.items],
-                                       request.transactional, self._unsubscribes_suppress)
+        found = suppression.screen_recipients(self._database, request.channel,
+                                              [(i.user_id, i.recipient) for i in request.items],
+                                              request.transactional, self._unsubscribes_suppress)
         return suppression_pb2.ScreenRecipientsResponse(suppressed=[
             suppression_pb2.Screened(user_id=s.user_id, recipient=s.recipient, outcome=s.outcome, reason=s.reason,
                                      since=to_timestamp(s.since)) for s in found])
@@ -53,23 +53,20 @@ class SuppressionServicer(suppression_pb2_grpc.SuppressionServiceServicer):
                         context: Any) -> suppression_pb2.AddSuppressionsResponse:
         entries = [suppression.Entry(e.channel, e.recipient, e.user_id, e.reason, e.detail, e.source_campaign_id,
                                      e.source_message_id, e.created_by) for e in request.entries]
-        with self._database.unit_of_work() as session:
-            added = suppression.add(session, entries, self._region)
-        return suppression_pb2.AddSuppressionsResponse(added=added)
+        return suppression_pb2.AddSuppressionsResponse(added=suppression.suppress(self._database, entries,
+                                                                                  self._region))
 
     def ListSuppressions(self, request: suppression_pb2.ListSuppressionsRequest,
                          context: Any) -> suppression_pb2.ListSuppressionsResponse:
-        with self._database.session() as session:
-            listed, total = suppression.list_entries(
-                session, request.user_id, request.channel, request.recipient, request.reason,
-                request.limit or suppression.DEFAULT_LIST, request.offset, self._region)
-            return suppression_pb2.ListSuppressionsResponse(
-                entries=[_entry(item.entry, item.can_lift, item.show_source) for item in listed], total_count=total)
+        listed, total = suppression.entries_page(
+            self._database, request.user_id, request.channel, request.recipient, request.reason,
+            request.limit or suppression.DEFAULT_LIST, request.offset, self._region)
+        return suppression_pb2.ListSuppressionsResponse(
+            entries=[_entry(item.entry, item.can_lift, item.show_source) for item in listed], total_count=total)
 
     def LiftSuppression(self, request: suppression_pb2.LiftSuppressionRequest,
                         context: Any) -> suppression_pb2.Suppression:
-        with self._database.unit_of_work() as session:
-            return _entry(suppression.lift(session, request.id, request.user_id), can_lift=True)
+        return _entry(suppression.lift_entry(self._database, request.id, request.user_id), can_lift=True)
 
     def GetUnsubscribeState(self, request: suppression_pb2.UnsubscribeRequest,
                             context: Any) -> suppression_pb2.UnsubscribeState:
