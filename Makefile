@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := lib/postman/v1/.generated
 PROTOS := $(wildcard protos/postman/v1/*.proto)
 
-.PHONY: install run test test-fast test-parallel coverage lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
+.PHONY: install run test test-fast test-serial coverage lint unit audit bench bench-check bench-baseline bench-purge chaos smtp-sink services clean setup chromium dovecot promtool rabbitmq-plugins lock
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,19 +66,20 @@ lock: $(INSTALLED)
 	$(LOCK_COMPILE) --output-file requirements.lock requirements.txt
 	$(LOCK_COMPILE) --output-file requirements-build.lock requirements-build.txt
 
+# Lint, then the whole suite on TEST_WORKERS pytest-xdist workers (default: one per core), each with its own database,
+# vhost and slice of test ports; tests sharing a started system (a module's or a folder's fixture) stay on one worker
+# (a work unit is a module, the contract suite one: tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install lint chromium dovecot promtool rabbitmq-plugins
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 # The unit tests alone (no database, broker or services to start): well under a minute, for the edit-test loop.
 test-fast: install
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
-# The whole suite (as `make test`, after lint) on TEST_WORKERS pytest-xdist workers (default: one per core), each
-# with its own database, vhost and slice of test ports; tests sharing a started system (a module's or a folder's
-# fixture) stay on one worker (a work unit is a module, the contract suite one: tests/conftest.py). Opt-in for now.
-TEST_WORKERS ?= auto
-test-parallel: install lint chromium dovecot promtool rabbitmq-plugins
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+# The whole suite in one process, as before it ran in parallel (to tell a parallel-only failure from a real one).
+test-serial: install lint chromium dovecot promtool rabbitmq-plugins
+	$(PY) -m pytest -q -p no:cacheprovider
 
 # The whole suite under coverage.py, on TEST_WORKERS workers: every service process a test starts is measured too
 # ([tool.coverage] in pyproject.toml). Prints the per-file table and the total, writes var/coverage/html. Reported,
