@@ -56,19 +56,20 @@ def unbatched(body: Any) -> list[Any]:
     return inner
 
 
-def decode_each(batch: Sequence[Delivery], parse: Callable[[Any], T], what: str,
-                batches: bool = True) -> tuple[list[tuple[Delivery, T]], list[Delivery]]:
+def decode_each(batch: Sequence[Delivery], parse: Callable[[Any], T], what: str, batches: bool = True,
+                unpack: Callable[[Any], list[Any]] = unbatched) -> tuple[list[tuple[Delivery, T]], list[Delivery]]:
     """Every well-formed message the batch's deliveries carry, with its delivery, and the deliveries that carry a
     malformed one (to be dead-lettered for a person to look at; the well-formed messages of a rendered batch are
     handed on all the same). ``what`` names the message in the error log, which names a field, never a value.
     ``batches`` False: a queue whose producers publish one message per delivery (no rendered batches; the log line
-    has no position)."""
+    has no position). ``unpack``: how a delivery's body holds several messages, if not as a rendered batch (the
+    senders' batches of delivery events: ``messages.inner_events``)."""
     decoded: list[tuple[Delivery, T]] = []
     malformed: list[Delivery] = []
     for delivery in batch:
         try:
-            bodies = unbatched(delivery.json()) if batches else [delivery.json()]
-        except (ValueError, KeyError, TypeError) as exc:
+            bodies = unpack(delivery.json()) if batches else [delivery.json()]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.error(f"malformed {what}", message_id=delivery.message_id, problem=f"{type(exc).__name__}: {exc}")
             malformed.append(delivery)
             continue

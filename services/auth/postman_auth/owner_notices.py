@@ -15,6 +15,7 @@ from sqlalchemy import select
 from postman_auth import audit
 from postman_auth.models import AuditEvent, User
 from postman_shared.broker import Delivery
+from postman_shared.broker.batches import decode_each
 from postman_shared.broker.publisher import OutgoingMessage, Publisher
 from postman_shared.broker.topology import EMAIL_PRIORITY
 from postman_shared.db import Database
@@ -27,15 +28,8 @@ log = get_logger(component="owner-notices")
 
 
 def decode(batch: list[Delivery]) -> tuple[list[OwnerNotice], list[Delivery]]:
-    notices: list[OwnerNotice] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            notices.append(OwnerNotice.from_dict(delivery.json()))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("malformed owner notice", message_id=delivery.message_id, problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-    return notices, malformed
+    decoded, malformed = decode_each(batch, OwnerNotice.from_dict, "owner notice", batches=False)
+    return [notice for _, notice in decoded], malformed
 
 
 class NoticeHandler:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from postman_renderer.dispatch import JobCannotBeRendered, JobRenderer, Publishing, Rendered
-from postman_shared.broker.batches import RENDERED_PER_MESSAGE
+from postman_shared.broker.batches import RENDERED_PER_MESSAGE, decode_each
 from postman_shared.broker.consumer import Delivery
 from postman_shared.broker.publisher import OutgoingMessage
 from postman_shared.broker.topology import CAMPAIGN_SEND, CAMPAIGN_SEND_WAIT
@@ -52,14 +52,8 @@ class SendJobHandler:
         self._waiting = waiting  # how many jobs wait in campaign.send.wait
 
     def __call__(self, batch: list[Delivery]) -> list[Delivery]:
-        rejected: list[Delivery] = []
-        for delivery in batch:
-            try:
-                job = SendJob.from_dict(delivery.json())
-            except (ValueError, KeyError, TypeError) as exc:
-                log.error("malformed send job", message_id=delivery.message_id, error=str(exc))
-                rejected.append(delivery)
-                continue
+        decoded, rejected = decode_each(batch, SendJob.from_dict, "send job", batches=False)
+        for delivery, job in decoded:
             try:
                 rendered = self._renderer.render(job)
             except JobCannotBeRendered as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from postman_shared.broker import Delivery
+from postman_shared.broker.batches import decode_each
 from postman_shared.db import Database
 from postman_shared.logging import get_logger
 from postman_shared.messages import DeliveryEvent, JobRendered, inner_events, parse_event
@@ -15,27 +16,9 @@ def decode(batch: list[Delivery]) -> tuple[list[DeliveryEvent | JobRendered], li
     """The well-formed events of a batch (a message holds one event, or a sender's batch of them), and the deliveries
     that are not well-formed (to be dead-lettered). A batch message with one malformed event is dead-lettered for a
     person to look at, and its other events are recorded all the same (replaying it records nothing twice)."""
-    events: list[DeliveryEvent | JobRendered] = []
-    malformed: list[Delivery] = []
-    for delivery in batch:
-        try:
-            inner = inner_events(delivery.json())
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.error("malformed delivery event", message_id=delivery.message_id,
-                      problem=f"{type(exc).__name__}: {exc}")
-            malformed.append(delivery)
-            continue
-        bad = 0
-        for position, d in enumerate(inner):
-            try:
-                events.append(_checked(parse_event(d)))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                bad += 1
-                log.error("malformed delivery event", message_id=delivery.message_id, position=position,
-                          problem=f"{type(exc).__name__}: {exc}")
-        if bad:
-            malformed.append(delivery)
-    return events, malformed
+    decoded, malformed = decode_each(batch, lambda body: _checked(parse_event(body)), "delivery event",
+                                     unpack=inner_events)
+    return [event for _, event in decoded], malformed
 
 
 def _checked(event: DeliveryEvent | JobRendered) -> DeliveryEvent | JobRendered:
