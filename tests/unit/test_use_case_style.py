@@ -69,3 +69,19 @@ class Servicer:
         return use_case(self._database, request.id)
 """
     assert transactions_opened(source) == ["4: .session(", "8: .unit_of_work(", "12: .unit_of_work_retried("]
+
+
+def deliveries_decoded_by_hand(source: str) -> list[int]:
+    """Lines calling ``<delivery>.json()`` (a queue delivery read outside ``decode_each``)."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "json"
+            and isinstance(node.func.value, ast.Name) and "deliver" in node.func.value.id]
+
+
+def test_queue_messages_are_decoded_only_by_the_shared_decode_each() -> None:
+    """One decoding loop (``postman_shared.broker.batches.decode_each``: malformed deliveries logged and set aside
+    for the dead-letter queue, rendered batches unpacked) instead of one per consumer."""
+    offenders = [f"{path.relative_to(ROOT)}:{line}" for path in sorted(ROOT.glob("services/*/postman_*/**/*.py"))
+                 for line in deliveries_decoded_by_hand(path.read_text())]
+    assert not offenders, f"a delivery decoded by hand (use decode_each): {offenders}"
+    assert deliveries_decoded_by_hand("for delivery in batch:\n    body = delivery.json()\n") == [2]
