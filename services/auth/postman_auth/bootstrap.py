@@ -10,7 +10,7 @@ from postman_auth.agencies import AgencyDirectory
 from postman_auth.grpc_api import AuthServicer
 from postman_auth.key_reminders import KeyReminders
 from postman_auth.owner_notices import NoticeHandler
-from postman_auth.sender_addresses import SenderAddresses
+from postman_auth.sender_addresses import SenderAddressRules
 from postman_auth.sender_proof import Boto3Identities, SesProof, dns_cname_lookup
 from postman_auth.sign_in import SignInRules
 from postman_shared.broker import BatchConsumer
@@ -24,11 +24,11 @@ def build(settings: Settings) -> ServiceRuntime:
     # Parsing DOMAIN_ALLOWLIST here makes a bad setting stop the service at start, with the entry named.
     sign_in_rules = SignInRules.from_settings(settings)
     agencies = AgencyDirectory(settings.default_agency_name, settings.email_masthead_domains)
-    senders = SenderAddresses(runtime.database, runtime.publisher, settings, sender_proof(settings))
+    sender_rules = SenderAddressRules.from_settings(settings, sender_proof(settings))
     key_reminders = KeyReminders(runtime.database, runtime.publisher, settings.email_from, settings.public_url,
                                  settings.api_key_reminder_days, settings.api_key_reminder_poll_seconds)
     servicer = AuthServicer(runtime.database, runtime.publisher, sign_in_rules,
-                            timedelta(days=settings.api_key_ttl_days), agencies=agencies, senders=senders,
+                            timedelta(days=settings.api_key_ttl_days), agencies=agencies, sender_rules=sender_rules,
                             key_reminders=key_reminders)
     runtime.serve_grpc(settings.auth_addr, [(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer)],
                        ["postman.v1.AuthService"])

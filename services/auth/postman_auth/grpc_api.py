@@ -7,15 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
-from postman_auth import api_keys, audit, sign_in
+from postman_auth import api_keys, audit, sender_addresses, sign_in
 from postman_auth.agencies import AgencyDirectory, agency_of_user
 from postman_auth.key_reminders import KeyReminders
 from postman_auth.models import ApiKey, SenderAddress, User
-from postman_auth.sender_addresses import SenderAddresses
+from postman_auth.sender_addresses import SenderAddressRules
 from postman_auth.sign_in import SignInRules
 from postman_shared.broker.publisher import Publisher
 from postman_shared.db import Database
-from postman_shared.grpc.errors import ErrorCode, NotFound, ServiceError
+from postman_shared.grpc.errors import NotFound
 from postman_shared.settings import Settings
 from postman_shared.timestamps import to_timestamp
 
@@ -42,14 +42,14 @@ def _sender_address(row: SenderAddress) -> auth_pb2.SenderAddress:
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def __init__(self, database: Database, publisher: Publisher, rules: SignInRules, api_key_ttl: timedelta,
-                 agencies: AgencyDirectory | None = None, senders: SenderAddresses | None = None,
+                 sender_rules: SenderAddressRules, agencies: AgencyDirectory | None = None,
                  key_reminders: KeyReminders | None = None) -> None:
         self._database = database
         self._publisher = publisher
         self._key_reminders = key_reminders
         self._rules = rules
         self._api_key_ttl = api_key_ttl
-        self._senders = senders
+        self._sender_rules = sender_rules
         self._agencies = agencies or AgencyDirectory(Settings.default_agency_name, Settings.email_masthead_domains)
 
     def Authenticate(self, request: auth_pb2.AuthenticateRequest, context: Any) -> auth_pb2.AuthenticateResponse:
@@ -103,31 +103,28 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     # --- sender addresses (issue 12) ---
 
-    def _sender_addresses(self) -> SenderAddresses:
-        if self._senders is None:
-            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Sender addresses are not served by this auth process")
-        return self._senders
-
     def ListSenderAddresses(self, request: auth_pb2.ListSenderAddressesRequest,
                             context: Any) -> auth_pb2.SenderAddressList:
-        rows = self._sender_addresses().list(request.user_id)
+        rows = sender_addresses.list_addresses(self._database, request.user_id)
         return auth_pb2.SenderAddressList(addresses=[_sender_address(row) for row in rows])
 
     def VerifySenderAddress(self, request: auth_pb2.VerifySenderAddressRequest,
                             context: Any) -> auth_pb2.SenderAddress:
-        return _sender_address(self._sender_addresses().verify(request.user_id, request.email, request.ip))
+        return _sender_address(sender_addresses.verify_address(self._database, self._publisher, self._sender_rules,
+                                                               request.user_id, request.email, request.ip))
 
     def ConfirmSenderAddress(self, request: auth_pb2.ConfirmSenderAddressRequest,
                              context: Any) -> auth_pb2.SenderAddress:
-        return _sender_address(self._sender_addresses().confirm(request.token, request.ip, request.check_only))
+        return _sender_address(sender_addresses.confirm_address(self._database, request.token, request.ip,
+                                                                request.check_only))
 
     def DeleteSenderAddress(self, request: auth_pb2.DeleteSenderAddressRequest,
                             context: Any) -> auth_pb2.SenderAddress:
         if request.user_id <= 0:
             raise NotFound("Sender address")
-        return _sender_address(self._sender_addresses().delete(request.user_id, request.sender_address_id,
-                                                               request.ip))
+        return _sender_address(sender_addresses.delete_address(self._database, request.user_id,
+                                                               request.sender_address_id, request.ip))
 
     def GetVerifiedSenders(self, request: auth_pb2.GetVerifiedSendersRequest,
                            context: Any) -> auth_pb2.VerifiedSenders:
-        return auth_pb2.VerifiedSenders(emails=self._sender_addresses().verified(request.user_id))
+        return auth_pb2.VerifiedSenders(emails=sender_addresses.verified_addresses(self._database, request.user_id))
