@@ -49,7 +49,15 @@ SERVICE_FOLDERS = sorted(
     p.name for p in (ROOT / "services").iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
 )
 SETTING_FIELDS = {f.name: f for f in fields(Settings) if f.name != "extra"}
-NOT_READS = {"settings.py", "startup_checks.py"}
+NOT_READS = {"settings.py", "startup_checks.py", "runtime.py"}
+# The shared runtime (postman_shared/runtime.py) reads a setting only for a facility a service asks it for: it is
+# counted by the facilities the service's own code uses (the gateway asks for none of them: no database, no gRPC).
+RUNTIME_ALWAYS = {"log_level", "log_format", "metrics_port", "metrics_bind_host"}
+RUNTIME_FACILITIES = {
+    "database": {"database_url"},
+    "publisher": {"amqp_url"},
+    "serve_grpc": {"grpc_bind_host", "grpc_port", "health_port", "metrics_bind_host"},
+}
 POD_IP = "10.20.30.40"  # what status.podIP gives the container
 
 # Settings whose empty default is a single-process fallback that quietly breaks once there are replicas.
@@ -248,6 +256,13 @@ def settings_read_by(workload: str) -> frozenset[str]:
             continue
         read |= {node.attr for node in ast.walk(ast.parse(path.read_text()))
                  if isinstance(node, ast.Attribute) and node.attr in SETTING_FIELDS}
+    if ROOT / "lib" / "postman_shared" / "runtime.py" in seen:
+        read |= RUNTIME_ALWAYS
+        own = [path for path in seen if ROOT / "services" in path.parents]
+        used = {node.attr for path in own for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.Attribute) and node.attr in RUNTIME_FACILITIES}
+        for facility in used:
+            read |= RUNTIME_FACILITIES[facility]
     return frozenset(read)
 
 
