@@ -154,6 +154,7 @@ bench: install rabbitmq-plugins smtp-sink
 	$(PY) bench/stages.py
 	$(PY) bench/upload_processing.py
 	$(PY) bench/recipient_file.py
+	$(PY) bench/spreadsheet_upload.py
 	$(PY) bench/sms_rate.py
 	$(PY) bench/telegram_rate.py
 	$(PY) bench/web_pages.py

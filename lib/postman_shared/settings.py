@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(ValueError):
@@ -90,6 +91,19 @@ def _days(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[
     return tuple(sorted(days, reverse=True))
 
 
+def _zone(env: Mapping[str, str], name: str, default: str) -> str:
+    """A time zone of the tz database by its name (``Asia/Singapore``, ``Europe/London``), checked here so that a
+    misspelt zone stops the service at start-up instead of failing the first page that shows a time."""
+    raw = env.get(name, "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{name} must be a time zone name of the tz database, such as Asia/Singapore or "
+                            f"Europe/London, got {raw!r} (if the name is right, this system has no tz database: "
+                            "install the tzdata package)") from None
+    return raw
+
+
 def _otlp_endpoint(env: Mapping[str, str]) -> str:
     """OTEL_EXPORTER_OTLP_ENDPOINT: an http(s) URL of an OTLP/HTTP collector, or empty (tracing off)."""
     raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
@@ -120,6 +134,7 @@ class Settings:
     gateway_threads: int = 8
     gateway_send_timeout: float = 60.0  # seconds a response may wait for its client to read anything
     exports_per_user: int = 2  # exports (API or CSV) one user may have streaming at once, per gateway process
+    display_timezone: str = "Asia/Singapore"  # the zone of every time the pages show and the schedule form reads
 
     # gRPC addresses (clients) and the bind host of servers
     auth_addr: str = "127.0.0.1:50051"
@@ -283,6 +298,7 @@ class Settings:
             gateway_threads=_int(e, "GATEWAY_THREADS", cls.gateway_threads),
             gateway_send_timeout=_float(e, "GATEWAY_SEND_TIMEOUT", cls.gateway_send_timeout, minimum=1.0),
             exports_per_user=_int(e, "EXPORTS_PER_USER", cls.exports_per_user, minimum=1),
+            display_timezone=_zone(e, "DISPLAY_TIMEZONE", cls.display_timezone),
             auth_addr=_str(e, "AUTH_ADDR", cls.auth_addr),
             campaign_addr=_str(e, "CAMPAIGN_ADDR", cls.campaign_addr),
             renderer_addr=_str(e, "RENDERER_ADDR", cls.renderer_addr),
@@ -410,6 +426,11 @@ class Settings:
             stats_batch_size=_int(e, "STATS_BATCH_SIZE", cls.stats_batch_size),
             queue_delivery_limit=_int(e, "QUEUE_DELIVERY_LIMIT", cls.queue_delivery_limit),
         )
+
+    @property
+    def display_zone(self) -> ZoneInfo:
+        """DISPLAY_TIMEZONE as a zone (checked by ``from_env``; the tz database caches each zone)."""
+        return ZoneInfo(self.display_timezone)
 
     def env_names(self) -> list[str]:
         """The environment variable of every setting (used by the README test)."""

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.journeys import click_below_frame, create_campaign, sign_in, upload_recipients
+from tests.browser.journeys import click_below_frame, create_campaign, sign_in, upload_recipients, write_html_message
 from tests.browser.page_checks import check_page
 from tests.conftest import TESTDATA
 
@@ -25,7 +25,7 @@ def test_a_scheduled_send_is_cancelled_then_the_campaign_duplicated_and_the_copy
     sign_in(page, officer_email, outbox)
     campaign_id = create_campaign(page, NAME, "Email")
     page.get_by_label("Subject").fill("Your flu jab")
-    page.get_by_label("Message").fill("<p>Dear {{name}}, your flu jab is on {{appointment}}.</p>")
+    write_html_message(page, "<p>Dear {{name}}, your flu jab is on {{appointment}}.</p>")
     page.get_by_role("button", name="Save and continue").click()
     upload_recipients(page, TESTDATA / "email_basic.csv")
     page.get_by_role("link", name="Continue").click()

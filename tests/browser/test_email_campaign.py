@@ -21,6 +21,7 @@ from tests.browser.journeys import (
     password_from_outbox_page,
     upload_recipients,
     wait_until_sent,
+    write_html_message,
 )
 from tests.browser.page_checks import check_page
 from tests.conftest import TESTDATA
@@ -51,7 +52,7 @@ def test_a_newcomer_sends_an_email_campaign_from_sign_in_to_export(page: Page, o
 
     # The message, with the live preview of the keys it uses.
     page.get_by_label("Subject").fill("Your appointment, {{name}}")
-    page.get_by_label("Message").fill("<p>Dear {{name}},</p><p>Your appointment is on {{appointment}}.</p>")
+    write_html_message(page, "<p>Dear {{name}},</p><p>Your appointment is on {{appointment}}.</p>")
     expect(page.locator("#preview-keys")).to_contain_text("appointment")
     expect(page.locator("#preview-columns")).to_contain_text("recipient")
     check_page(page, "campaign-template")

@@ -43,7 +43,7 @@ from postman_campaign.protected_messages import expire_messages
 from postman_shared import protected_format
 from postman_shared.db import Database
 from tests.browser.conftest import new_context
-from tests.browser.journeys import campaign_email, click_below_frame, sign_in, wait_until_sent
+from tests.browser.journeys import campaign_email, click_below_frame, sign_in, wait_until_sent, write_html_message
 from tests.browser.page_checks import check_page, watch_of
 from tests.conftest import TESTDATA
 from tests.support.api_client import PostmanApi
@@ -212,7 +212,7 @@ def test_an_officer_encrypts_a_protected_campaign_in_the_browser_and_each_recipi
     assert found, page.url
     campaign_id = int(found.group(1))
     page.get_by_label("Subject").fill("Your test result")
-    page.get_by_label("Message").fill('<p>Dear {{recipient}}, <a href="{{protectedlink}}">open your result</a>.</p>')
+    write_html_message(page, '<p>Dear {{recipient}}, <a href="{{protectedlink}}">open your result</a>.</p>')
     page.get_by_role("button", name="Save and continue").click()
 
     # The recipients step: it says what it needs; the file and the message are never posted as they are.
@@ -405,7 +405,7 @@ def new_protected_campaign(page: Page, name: str) -> int:
     found = re.search(r"/campaigns/(\d+)/template", page.url)
     assert found, page.url
     page.get_by_label("Subject").fill("Your result")
-    page.get_by_label("Message").fill('<p><a href="{{protectedlink}}">Open your result</a>.</p>')
+    write_html_message(page, '<p><a href="{{protectedlink}}">Open your result</a>.</p>')
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_role("heading", name="Upload the recipients")).to_be_visible()
     return int(found.group(1))

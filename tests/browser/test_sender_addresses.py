@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.journeys import ARRIVAL_TIMEOUT, create_campaign, sign_in
+from tests.browser.journeys import ARRIVAL_TIMEOUT, create_campaign, sign_in, write_html_message
 from tests.browser.page_checks import check_page
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +70,7 @@ def test_a_sender_address_is_confirmed_by_its_link_chosen_as_the_from_and_remove
     choices = page.get_by_label("From address").locator("option").all_inner_texts()
     assert choices == [f"{DEFAULT_ADDRESS} (the default address)", address], choices
     page.get_by_label("Subject").fill("Our opening hours")
-    page.get_by_label("Message").fill("<p>We open at 9.</p>")
+    write_html_message(page, "<p>We open at 9.</p>")
     page.get_by_label("Sender name (optional)").fill("Front Desk")
     page.get_by_label("From address").select_option(address)
     check_page(page, "campaign-template-from")

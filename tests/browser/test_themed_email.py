@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.journeys import campaign_email, click_below_frame, sign_in, upload_recipients
+from tests.browser.journeys import campaign_email, click_below_frame, sign_in, upload_recipients, write_html_message
 from tests.browser.page_checks import check_page, screenshot_path
 from tests.conftest import TESTDATA
 from tests.support.agencies import officer_of_new_agency
@@ -66,7 +66,7 @@ def test_an_agencys_officer_sees_and_sends_emails_in_the_agencys_look(page: Page
     logo_box = page.get_by_label("Show your agency’s logo")
     expect(logo_box).to_be_checked()
     page.get_by_label("Subject").fill("Your appointment, {{name}}")
-    page.get_by_label("Message").fill("<p>Dear {{name}},</p><p>Your appointment is on {{appointment}}. "
+    write_html_message(page, "<p>Dear {{name}},</p><p>Your appointment is on {{appointment}}. "
                                       "Reschedule at {{reschedule_link}}.</p>")
     framed = page.frame_locator("#preview-body")
     expect(framed.locator("body")).to_contain_text("Your appointment is on [appointment].")

@@ -138,7 +138,10 @@ def caller(new_caller: Callable[[], Caller]) -> Caller:
 
 
 def contract_operations(document: Document) -> set[tuple[str, str]]:
-    return {(method, path) for method, path in document.operations() if not path.startswith(PLATFORM_PREFIXES)}
+    """The contract's operations: not the platform's own routes, nor its extensions (``x-postman-extension``: saved
+    templates)."""
+    return {(method, path) for method, path in document.operations() if not path.startswith(PLATFORM_PREFIXES)
+            and "x-postman-extension" not in document.spec["paths"][path][method.lower()]}
 
 
 COVERAGE_TEST = "test_every_operation_of_the_contract_was_driven"

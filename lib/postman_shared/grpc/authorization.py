@@ -47,14 +47,16 @@ ALLOWED_CALLERS: dict[str, frozenset[str]] = {
     **_methods(AUTH, ["campaign", "sender-email"], "GetVerifiedSenders"),  # the From a template may use
     **_methods(AUTH, ["renderer"], "GetAgency"),  # the theme of each email
     # officers' campaigns (gateway)
-    **_methods(CAMPAIGN, [GATEWAY], "CreateCampaign", "ListCampaigns", "UpdateEmailTemplate", "StartUpload",
+    **_methods(CAMPAIGN, [GATEWAY], "CreateCampaign", "UpdateEmailTemplate", "StartUpload",
                "CompleteUpload", "GetUploadStatus", "PreviewEmail", "UpdateSmsTemplate", "PreviewSms",
                "UpdateTelegramTemplate", "PreviewTelegram", "SendCampaign", "FindCredential", "ListCredentials",
                "AssignCredential", "UpdateCampaign", "DeleteCampaign", "CancelScheduledSend",
                "RetryCampaign", "StopCampaign", "DuplicateCampaign", "ClearUploadError", "SendTestEmail",
                "StartProtectedUpload", "CompleteProtectedUpload", "DescribeProtectedMessage",
-               "OpenProtectedMessage"),
-    **_methods(CAMPAIGN, [GATEWAY, "stats"], "GetCampaign"),
+               "OpenProtectedMessage", "ListSavedTemplates", "GetSavedTemplate", "CreateSavedTemplate",
+               "UpdateSavedTemplate", "DeleteSavedTemplate"),
+    # stats checks the owner of what it reports by asking campaign (the list's picture: the user's campaigns)
+    **_methods(CAMPAIGN, [GATEWAY, "stats"], "GetCampaign", "ListCampaigns"),
     **_methods(CAMPAIGN, [POSTMANCTL], "StopCampaignsOfUser"),  # postmanctl disable-user
     # the pipeline: jobs, recipients, halting, stops (renderer, stats, senders)
     **_methods(CAMPAIGN, ["renderer"], "GetJob"),
@@ -76,7 +78,7 @@ ALLOWED_CALLERS: dict[str, frozenset[str]] = {
     **_methods("postman.v1.RendererService", ["campaign", GATEWAY], "ValidateTemplate", "RenderPreview"),
     # reports (gateway) and retries (renderer)
     **_methods(STATS, [GATEWAY], "GetCampaignStats", "ExportCampaign", "RefreshCampaignStats",
-               "GetCampaignCounters"),
+               "GetCampaignCounters", "GetCampaignTimeline", "GetSendingOverview"),
     **_methods(STATS, ["renderer"], "StartRetry", "StreamRecordedRecipients"),
     # client webhooks: the user's own, from the API and the Settings page (gateway; served by stats)
     **_methods("postman.v1.ClientWebhookService", [GATEWAY], "ListWebhooks", "PutWebhook", "RotateWebhookSecret",

@@ -17,6 +17,7 @@ from postman_campaign import (
     models,
     previews,
     provider_credentials,
+    saved_templates,
     scheduling,
     sending,
     stopping,
@@ -48,24 +49,23 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self._publish_outbox = publish_outbox
 
     def CreateCampaign(self, request: campaign_pb2.CreateCampaignRequest, context: Any) -> campaign_pb2.Campaign:
-        with self._database.unit_of_work() as session:
-            view = campaigns.create_campaign(session, request.user_id, request.name, request.type, request.protect,
-                                             test=request.test)
-        return wire.campaign(view)
+        if request.saved_template_id:
+            return wire.campaign(saved_templates.start_campaign(
+                self._database, self._renderer, request.user_id, request.name, request.saved_template_id,
+                channel=request.type, protect=request.protect, test=request.test))
+        return wire.campaign(campaigns.new_campaign(self._database, request.user_id, request.name, request.type,
+                                                    request.protect, test=request.test))
 
     def ListCampaigns(self, request: campaign_pb2.ListCampaignsRequest,
                       context: Any) -> campaign_pb2.ListCampaignsResponse:
         query = campaign_list.CampaignQuery.checked(
             request.user_id, limit=request.limit, offset=request.offset, channel=request.type,
             status=request.status, name=request.name, sort_by=request.sort_by, order_by=request.order_by)
-        with self._database.session() as session:
-            views, total = campaign_list.list_campaigns(session, query)
-            return campaign_pb2.ListCampaignsResponse(campaigns=[wire.campaign(v) for v in views],
-                                                      total_count=total)
+        views, total = campaign_list.campaigns_page(self._database, query)
+        return campaign_pb2.ListCampaignsResponse(campaigns=[wire.campaign(v) for v in views], total_count=total)
 
     def GetCampaign(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.Campaign:
-        with self._database.session() as session:
-            return wire.campaign(campaigns.get_campaign(session, request.campaign_id, request.user_id))
+        return wire.campaign(campaigns.find_campaign(self._database, request.campaign_id, request.user_id))
 
     def UpdateEmailTemplate(self, request: campaign_pb2.UpdateEmailTemplateRequest,
                             context: Any) -> campaign_pb2.UpdateTemplateResponse:
@@ -265,3 +265,44 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                                                  self._settings.email_from, self._senders,
                                                  simulated=request.simulated)
         return campaign_pb2.SendTestEmailResponse(message_id=message_id)
+
+    # --- saved templates (issue 18) ---
+
+    def _template_rules(self) -> saved_templates.TemplateRules:
+        return saved_templates.TemplateRules(self._renderer, self._settings.email_from, self._senders.senders,
+                                             TemplateLimits.of(self._settings))
+
+    def ListSavedTemplates(self, request: campaign_pb2.ListSavedTemplatesRequest,
+                           context: Any) -> campaign_pb2.ListSavedTemplatesResponse:
+        found = saved_templates.list_templates(self._database, request.user_id, request.channel)
+        return campaign_pb2.ListSavedTemplatesResponse(templates=[wire.saved_template(t) for t in found])
+
+    def GetSavedTemplate(self, request: campaign_pb2.SavedTemplateRef, context: Any) -> campaign_pb2.SavedTemplate:
+        return wire.saved_template(saved_templates.find_template(self._database, request.template_id,
+                                                                 request.user_id))
+
+    def CreateSavedTemplate(self, request: campaign_pb2.CreateSavedTemplateRequest,
+                            context: Any) -> campaign_pb2.SavedTemplate:
+        if request.campaign_id:
+            return wire.saved_template(saved_templates.save_campaign_template(
+                self._database, request.campaign_id, request.user_id, request.fields.name))
+        return wire.saved_template(saved_templates.create_template(
+            self._database, self._template_rules(), request.user_id, _template_fields(request.fields)))
+
+    def UpdateSavedTemplate(self, request: campaign_pb2.UpdateSavedTemplateRequest,
+                            context: Any) -> campaign_pb2.SavedTemplate:
+        return wire.saved_template(saved_templates.update_template(
+            self._database, self._template_rules(), request.template_id, request.user_id,
+            _template_fields(request.fields)))
+
+    def DeleteSavedTemplate(self, request: campaign_pb2.SavedTemplateRef,
+                            context: Any) -> campaign_pb2.SavedTemplateRef:
+        saved_templates.delete_template(self._database, request.template_id, request.user_id)
+        return request
+
+
+def _template_fields(fields: campaign_pb2.SavedTemplateFields) -> saved_templates.TemplateFields:
+    return saved_templates.TemplateFields(
+        name=fields.name, channel=fields.channel, body=fields.body, subject=fields.subject,
+        reply_to=fields.reply_to if fields.HasField("reply_to") else None, from_address=fields.from_address,
+        show_logo=fields.show_logo if fields.HasField("show_logo") else True)

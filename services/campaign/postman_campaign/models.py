@@ -95,6 +95,31 @@ class TelegramTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class SavedTemplate(Base):
+    """An officer's message saved under a name for reuse (issue 18): the fields of its channel's campaign template,
+    checked and sanitised by the same rules when saved. A new campaign can start from it (a copy: editing one never
+    changes the other). The name is unique per owner and channel."""
+
+    __tablename__ = "saved_templates"
+    __table_args__ = (
+        UniqueConstraint("user_id", "channel", "name", name="uq_saved_templates_user_id_channel_name"),
+        CheckConstraint("channel IN ('EMAIL', 'SMS', 'TELEGRAM')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the owner (auth's users.id)
+    channel: Mapped[str] = mapped_column(String(16))  # EMAIL | SMS | TELEGRAM
+    name: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(Text)  # email only
+    body: Mapped[str] = mapped_column(Text)  # as the channel's template stores it (sanitised)
+    reply_to: Mapped[str | None] = mapped_column(String(320))  # email only
+    from_address: Mapped[str | None] = mapped_column(String(400))  # email only: the From header as it is sent
+    show_logo: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")  # email only
+    params: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")  # lower-cased keys
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Upload(Base):
     """One recipient file upload: started, then processing, then done or failed (``statuses.UploadStatus``)."""
 

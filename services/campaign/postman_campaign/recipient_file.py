@@ -1,5 +1,9 @@
 """Reading a recipient file: a CSV whose header names the template's keys and one row per recipient.
 
+A tab-separated file (.tsv) is read the same way, and a spreadsheet (.xlsx, .ods: its first sheet) is read by
+``spreadsheets`` as rows of text that go through the same checks; its errors say "row N, column <name>". The
+kind of file is told by its first bytes (a spreadsheet is a zip archive) and its name's extension.
+
 The file is streamed (decoded incrementally, parsed by the csv module, a row at a time), so its size does not decide
 the memory used. Every problem that makes the file unusable is a ``RecipientFileError`` whose message names the file
 and the line and column a person should look at; a recipient that is merely not a valid address is yielded with
@@ -16,10 +20,24 @@ import codecs
 import csv
 import io
 import itertools
+import shutil
+import tempfile
 import typing
+import zipfile
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
+from postman_campaign.spreadsheets import (
+    OLE_MAGIC,
+    ZIP_MAGIC,
+    CellError,
+    SheetError,
+    SheetRow,
+    column_letter,
+    ods_rows,
+    spreadsheet_kind,
+    xlsx_rows,
+)
 from postman_shared.validators import is_valid_email, normalise_email, normalise_phone
 
 RECIPIENT_KEY = "recipient"
@@ -54,6 +72,10 @@ class RecipientRow:
 
 
 PHONE_CHANNELS = ("SMS", "TELEGRAM")
+TAB_SEPARATED_EXTENSIONS = (".tsv", ".tab")
+SPREADSHEET_NAMES = {".xlsx": "Excel workbook", ".xlsm": "Excel workbook", ".ods": "OpenDocument spreadsheet"}
+# A spreadsheet bigger than this is copied to a temporary file rather than held, when its stream cannot seek.
+SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
 DEFAULT_PHONE_REGION = "SG"
 
 # Reads one recipient cell: (the recipient as stored, whether it can be sent to).
@@ -100,13 +122,29 @@ class RecipientFile:
         self._reader: typing.Any = None  # the csv reader, created with the header
         self._lines_decoded = 0  # complete physical lines handed to the csv reader
         self.rows_read = 0
+        self._delimiter = ","
+        self._sheet: Iterator[SheetRow] | None = None  # a spreadsheet's rows, once the file is known to be one
+        self._spool: typing.BinaryIO | None = None  # a copy of a spreadsheet whose stream cannot seek
+        self._sheet_rows_iter: Iterator[SheetRow] = iter(())  # the sheet's rows below the header
+        self._header_row = 0
+
+    def close(self) -> None:
+        """Lets go of a spreadsheet's open archive and temporary copy (a CSV holds nothing)."""
+        if self._sheet is not None:
+            self._sheet.close()  # type: ignore[attr-defined]
+        if self._spool is not None:
+            self._spool.close()
 
     def read_header(self) -> list[str]:
         """The header's keys, lower-cased and in file order, after checking them. Raises RecipientFileError."""
         if self._header is not None:
             return self._header
+        self._open()
+        if self._sheet is not None:
+            return self._read_sheet_header()
         csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; every reader here wants the same limit
-        reader = self._reader = csv.reader(itertools.chain.from_iterable(self._line_batches()), strict=True)
+        reader = self._reader = csv.reader(itertools.chain.from_iterable(self._line_batches()), strict=True,
+                                           delimiter=self._delimiter)
         while True:  # blank lines before the header are skipped
             line = reader.line_num + 1
             try:
@@ -123,6 +161,9 @@ class RecipientFile:
     def rows(self) -> Iterator[RecipientRow]:
         """The recipients, in file order; blank lines are skipped. Raises RecipientFileError at the first problem."""
         keys = self.read_header()
+        if self._sheet is not None:
+            yield from self._sheet_rows(keys)
+            return
         width = len(keys)
         recipient_at = keys.index(RECIPIENT_KEY)
         recipient_of = self._recipient_of
@@ -138,7 +179,8 @@ class RecipientFile:
                         continue  # a blank line (Excel leaves some at the end)
                     raise RecipientFileError(
                         f"{filename}: line {line} has {len(fields)} fields but the header has {width}. "
-                        "Check for a missing or extra comma, or a value with a comma that is not in quotes.",
+                        f"Check for a missing or extra {self._separator}, or a value with a {self._separator} that "
+                        "is not in quotes.",
                         line=line,
                     )
                 recipient, valid = recipient_of(fields[recipient_at])
@@ -150,6 +192,117 @@ class RecipientFile:
                 yield RecipientRow(line, recipient, params, valid)
         except csv.Error as error:
             raise self._csv_error(error, record_line=previous_line + 1) from None
+        if self.rows_read == 0:
+            raise RecipientFileError(f"{filename} has a header but no recipients.", line=None)
+
+    # -- which kind of file -------------------------------------------------------------------------------------
+
+    @property
+    def _separator(self) -> str:
+        return "tab" if self._delimiter == "\t" else "comma"
+
+    def _open(self) -> None:
+        """Tells a spreadsheet from a text file by its first bytes, then by its name; opens a spreadsheet's rows."""
+        head = b""
+        while len(head) < len(ZIP_MAGIC) and (chunk := self._stream.read(len(ZIP_MAGIC) - len(head))):
+            head += chunk
+        extension = "." + self.filename.rpartition(".")[2].lower() if "." in self.filename else ""
+        expected = SPREADSHEET_NAMES.get(extension)
+        if head.startswith(ZIP_MAGIC):
+            self._open_spreadsheet(head, expected)
+            return
+        if head.startswith(OLE_MAGIC):
+            raise RecipientFileError(
+                f"{self.filename} is an Excel 97-2003 workbook (.xls), which cannot be read. In Excel, use "
+                '"Save As" and choose "Excel Workbook (.xlsx)" or "CSV UTF-8", then upload it again.')
+        if expected is not None:
+            raise RecipientFileError(
+                f"{self.filename} is not a readable {expected}: its content is not a spreadsheet (it may have been "
+                "renamed). Open it in your spreadsheet program, save it again and upload it again.")
+        if extension in TAB_SEPARATED_EXTENSIONS:
+            self._delimiter = "\t"
+        self._stream = typing.cast(typing.BinaryIO, _Prefixed(head, self._stream))
+
+    def _open_spreadsheet(self, head: bytes, expected: str | None) -> None:
+        file = self._seekable(head)
+        try:
+            kind = spreadsheet_kind(zipfile.ZipFile(file))
+        except (zipfile.BadZipFile, OSError, KeyError) as error:
+            raise RecipientFileError(
+                f"{self.filename} is not a readable {expected or 'spreadsheet'}: the file is damaged ({error}). "
+                "Open it in your spreadsheet program, save it again and upload it again.") from None
+        if kind is None:
+            raise RecipientFileError(
+                f"{self.filename} is a zip archive but not an Excel workbook (.xlsx) or an OpenDocument spreadsheet "
+                "(.ods). Upload the spreadsheet itself, or a CSV file.")
+        file.seek(0)
+        self._sheet = (xlsx_rows if kind == "xlsx" else ods_rows)(file, self.filename)
+
+    def _seekable(self, head: bytes) -> typing.BinaryIO:
+        """The stream itself when it can seek (a local file), else a temporary copy (an S3 body): a zip archive's
+        directory is at its end. The copy stays on disk past a few MB, so memory stays flat."""
+        stream = self._stream
+        if getattr(stream, "seekable", None) is not None and stream.seekable():
+            stream.seek(0)
+            return stream
+        spool = self._spool = typing.cast(typing.BinaryIO,
+                                          tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES))
+        spool.write(head)
+        shutil.copyfileobj(stream, spool, CHUNK_SIZE)
+        spool.seek(0)
+        return spool
+
+    # -- a spreadsheet's rows -----------------------------------------------------------------------------------
+
+    def _sheet_cells(self) -> Iterator[SheetRow]:
+        """The sheet's rows, its problems said as RecipientFileErrors that name the row and the column."""
+        assert self._sheet is not None
+        try:
+            for number, cells in self._sheet:
+                for column, cell in enumerate(cells, start=1):
+                    if len(cell) > FIELD_SIZE_LIMIT:
+                        raise CellError(self.filename, number, column,
+                                        f"has more than {FIELD_SIZE_LIMIT // (1024 * 1024)} MB of text.")
+                yield number, cells
+        except CellError as error:
+            name = (self._header[error.column - 1] if self._header and error.column is not None
+                    and error.column <= len(self._header) else column_letter(error.column or 1))
+            raise RecipientFileError(f"{self.filename}: row {error.row}, column {name} {error.problem}",
+                                     line=error.row) from None
+        except SheetError as error:
+            raise RecipientFileError(str(error), line=error.row) from None
+
+    def _read_sheet_header(self) -> list[str]:
+        self._sheet_rows_iter = self._sheet_cells()
+        first = next(self._sheet_rows_iter, None)  # empty rows are never yielded: this is the first with a value
+        if first is None:
+            raise RecipientFileError(f"{self.filename} is empty: its first sheet has no values.", line=None)
+        row, cells = first
+        self._header = self._checked_header(cells, line=row, place="row")
+        self._header_row = row
+        return self._header
+
+    def _sheet_rows(self, keys: list[str]) -> Iterator[RecipientRow]:
+        width = len(keys)
+        recipient_at = keys.index(RECIPIENT_KEY)
+        recipient_of = self._recipient_of
+        filename = self.filename
+        for number, cells in self._sheet_rows_iter:
+            if len(cells) > width:
+                extra = next(column for column in range(width + 1, len(cells) + 1) if cells[column - 1])
+                raise RecipientFileError(
+                    f"{filename}: row {number}, column {column_letter(extra)} has a value "
+                    f'("{cells[extra - 1][:40]}") but the header (row {self._header_row}) has no column there. '
+                    "Give the column a name in the header, or delete the value.",
+                    line=number,
+                )
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            recipient, valid = recipient_of(cells[recipient_at])
+            params = dict(zip(keys, cells, strict=True))
+            params[RECIPIENT_KEY] = recipient
+            self.rows_read += 1
+            yield RecipientRow(number, recipient, params, valid)
         if self.rows_read == 0:
             raise RecipientFileError(f"{filename} has a header but no recipients.", line=None)
 
@@ -202,20 +355,22 @@ class RecipientFile:
 
     # -- checking -----------------------------------------------------------------------------------------------
 
-    def _checked_header(self, cells: list[str], line: int) -> list[str]:
+    def _checked_header(self, cells: list[str], line: int, place: str = "line") -> list[str]:
+        """Checks the header; ``place`` is "line" in a text file, "row" in a spreadsheet (columns are letters)."""
         keys = [cell.strip().lower() for cell in cells]
         seen: dict[str, int] = {}
+        name_of: Callable[[int], str] = column_letter if place == "row" else str
         for column, key in enumerate(keys, start=1):
             if not key:
                 raise RecipientFileError(
-                    f"{self.filename}: column {column} of the header (line {line}) has no name. "
+                    f"{self.filename}: column {name_of(column)} of the header ({place} {line}) has no name. "
                     "Give every column a name, or delete the empty column.",
                     line=line,
                 )
             if key in seen:
                 raise RecipientFileError(
-                    f'{self.filename}: the header (line {line}) has the column "{key}" twice, in columns '
-                    f"{seen[key]} and {column} (column names are compared ignoring capitals). "
+                    f'{self.filename}: the header ({place} {line}) has the column "{key}" twice, in columns '
+                    f"{name_of(seen[key])} and {name_of(column)} (column names are compared ignoring capitals). "
                     "Rename or remove one of them.",
                     line=line,
                 )
@@ -224,7 +379,7 @@ class RecipientFile:
             found = ", ".join(f'"{cell.strip()}"' for cell in cells)
             raise RecipientFileError(
                 f'{self.filename} needs a column named "{RECIPIENT_KEY}" for the addresses to send to; '
-                f"the header (line {line}) has the columns {found}.",
+                f"the header ({place} {line}) has the columns {found}.",
                 line=line,
             )
         missing = [key for key in dict.fromkeys(self._required_keys) if key not in seen]
@@ -256,5 +411,20 @@ class RecipientFile:
                 'quotes (""), or remove the quotes around the field.'
             )
         else:
-            message = f"line {line} cannot be read as CSV ({reason})."
+            kind = "TSV" if self._separator == "tab" else "CSV"
+            message = f"line {line} cannot be read as {kind} ({reason})."
         return RecipientFileError(f"{self.filename}: {message}", line=line)
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (to tell the kind of file): they are read again first."""
+
+    def __init__(self, head: bytes, stream: typing.BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._stream.read(size)

@@ -62,9 +62,8 @@ def process_upload(database: Database, store: ObjectStore, upload_id: int,
         campaign_id, key, filename = upload.campaign_id, upload.object_key, upload.filename or upload.object_key
     bound = log.bind(campaign_id=campaign_id, upload_id=upload_id)
     try:
-        with contextlib.closing(store.open(key)) as stream:
-            reader = RecipientFile(stream, filename, channel, required_keys=required_keys,
-                                   phone_region=phone_region)
+        with contextlib.closing(store.open(key)) as stream, contextlib.closing(RecipientFile(
+                stream, filename, channel, required_keys=required_keys, phone_region=phone_region)) as reader:
             if is_protected:
                 storage = protected or ProtectedStorage(public_url="", retention_days=30)
                 outcome = _replace_recipients(database, upload_id, campaign_id, filename,

@@ -30,6 +30,11 @@ from postman_shared.timestamps import utcnow
 STARTED, PROCESSING, DONE = UploadStatus.STARTED, UploadStatus.PROCESSING, UploadStatus.DONE
 FAILED, CLEARED, ABANDONED = UploadStatus.FAILED, UploadStatus.CLEARED, UploadStatus.ABANDONED
 CSV_MIME_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
+# A recipient list may also be a spreadsheet or a tab-separated file (an extension of Postman's API); the worker
+# tells the kind by the file's content and name (``recipient_file``), whatever type the client declared.
+SPREADSHEET_MIME_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          "application/vnd.oasis.opendocument.spreadsheet", "text/tab-separated-values")
+RECIPIENT_FILE_MIME_TYPES = CSV_MIME_TYPES + SPREADSHEET_MIME_TYPES
 MAX_FILENAME_LENGTH = 255
 
 log = get_logger(component="uploads")
@@ -58,9 +63,9 @@ def start_upload(database: Database, store: ObjectStore, campaign_id: int, user_
     with database.unit_of_work() as session:
         _owned_of_channel(session, campaign_id, user_id, channel)
         ensure_not_sent(session, campaign_id)
-        if media_type not in CSV_MIME_TYPES:
-            raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file "
-                                  f"({', '.join(CSV_MIME_TYPES)})")
+        if media_type not in RECIPIENT_FILE_MIME_TYPES:
+            raise InvalidArgument(f"mime_type {mime_type!r} is not accepted: upload a CSV file, a spreadsheet "
+                                  f"(.xlsx, .ods) or a tab-separated file ({', '.join(RECIPIENT_FILE_MIME_TYPES)})")
         key = f"campaign-{campaign_id}-{uuid.uuid4().hex}.csv"
         transaction_id = uuid.uuid4().hex
         session.add(Upload(campaign_id=campaign_id, transaction_id=transaction_id, object_key=key,

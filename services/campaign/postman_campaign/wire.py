@@ -8,7 +8,7 @@ from typing import Any
 
 from postman.v1 import campaign_pb2
 from postman_campaign.campaigns import CampaignView
-from postman_campaign.models import EmailTemplate, Job, SmsTemplate, TelegramTemplate
+from postman_campaign.models import EmailTemplate, Job, SavedTemplate, SmsTemplate, TelegramTemplate
 from postman_campaign.previews import EmailPreview, SmsPreview
 from postman_campaign.provider_credentials import CredentialInfo
 from postman_campaign.uploads import UploadStatusView
@@ -93,3 +93,10 @@ def recipient_batch(rows: Sequence[Any]) -> campaign_pb2.RecipientBatch:
         )
         for r in rows
     ])
+
+
+def saved_template(t: SavedTemplate) -> campaign_pb2.SavedTemplate:
+    return campaign_pb2.SavedTemplate(
+        id=t.id, user_id=t.user_id, channel=t.channel, name=t.name, subject=t.subject or "", body=t.body,
+        reply_to=t.reply_to, from_address=t.from_address or "", show_logo=t.show_logo is not False,
+        params=list(t.params or ()), created_at=to_timestamp(t.created_at), updated_at=to_timestamp(t.updated_at))

@@ -20,6 +20,7 @@ from postman_gateway.api import (
     client_webhooks,
     email,
     protected,
+    saved_templates,
     senders,
     signin,
     sms,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, limit_store: LimitStore | None = None) -> Fla
     v1.register_blueprint(email.blueprint)
     v1.register_blueprint(sms.blueprint)
     v1.register_blueprint(telegram.blueprint)
+    v1.register_blueprint(saved_templates.blueprint)  # /v1/templates: an extension of v1 (issue 18)
     v1.register_blueprint(transactional_sms.blueprint)
     v1.register_blueprint(transactional_email.blueprint)
     app.register_blueprint(v1)

@@ -26,6 +26,13 @@ class CampaignClient:
         """The campaign if it belongs to the user; ServiceError ``not_found`` otherwise."""
         return client.call(self._stub().GetCampaign, campaign_pb2.CampaignRef(campaign_id=campaign_id, user_id=user_id))
 
+    def campaigns_latest_sent_first(self, user_id: int, page_size: int,
+                                    max_pages: int) -> Iterator[campaign_pb2.ListCampaignsResponse]:
+        """The user's campaigns, latest sent first (never sent last), one page at a time, while the caller reads."""
+        for page in range(max_pages):
+            yield client.call(self._stub().ListCampaigns, campaign_pb2.ListCampaignsRequest(
+                user_id=user_id, limit=page_size, offset=page * page_size, sort_by="sent_at", order_by="DESC"))
+
     def set_job_status(self, job_id: int, status: str, counts: common_pb2.OutcomeCounts | None = None) -> None:
         client.call(self._stub().SetJobStatus, campaign_pb2.SetJobStatusRequest(job_id=job_id, status=status,
                                                                                 counts=counts))

@@ -1,13 +1,15 @@
-"""StatsService over gRPC: a thin layer over reading, exporting and retry_outcomes. Ownership is campaign's to check."""
+"""StatsService over gRPC: a thin layer over reading, exporting, timelines and retry_outcomes. Ownership is
+campaign's to check."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 from postman.v1 import stats_pb2, stats_pb2_grpc
 from postman_shared.db import Database
-from postman_stats import exporting, finishing, reading, retry_outcomes
+from postman_stats import exporting, finishing, reading, retry_outcomes, timelines
 from postman_stats.campaign_client import CampaignClient
 
 
@@ -45,3 +47,14 @@ class StatsServicer(stats_pb2_grpc.StatsServiceServicer):
                             context: Any) -> stats_pb2.CampaignCountersList:
         return stats_pb2.CampaignCountersList(
             counters=reading.campaign_counters(self._database, list(request.campaign_ids)))
+
+    def GetCampaignTimeline(self, request: stats_pb2.CampaignTimelineRequest,
+                            context: Any) -> stats_pb2.CampaignTimeline:
+        campaign = self._campaigns.get_campaign(request.campaign_id, request.user_id)  # not_found: another user's
+        return timelines.campaign_timeline(self._database, campaign, request.buckets)
+
+    def GetSendingOverview(self, request: stats_pb2.SendingOverviewRequest, context: Any) -> stats_pb2.SendingOverview:
+        window = timelines.OverviewWindow.ending(datetime.now(timezone.utc), request.days, request.time_zone)
+        pages = self._campaigns.campaigns_latest_sent_first(request.user_id, timelines.CAMPAIGN_PAGE,
+                                                            timelines.MAX_PAGES)
+        return timelines.sending_overview(self._database, window, timelines.campaigns_sent_since(pages, window.since))

@@ -32,7 +32,7 @@ API_KEY_PREFIX = "/v1/api-key"
 # Routes that take no id: they can only ever act on the caller's own data (the user id comes from the credential).
 CALLERS_OWN = {"/v1/campaigns", "/v1/auth/userinfo", "/v1/auth/logout", "/v1/api-key", "/v1/transactional/sms",
                "/v1/transactional/sms/send", "/v1/transactional/email", "/v1/transactional/email/send",
-               "/v1/settings/email/from", "/v1/settings/email/from/verify"}
+               "/v1/settings/email/from", "/v1/settings/email/from/verify", "/v1/templates"}
 # The caller's sender addresses (session only, like /v1/api-key): another user's address id is 404 and unchanged,
 # checked by test_removing_another_users_sender_address_is_404_and_it_stays below.
 SENDERS_PREFIX = "/v1/settings/email/from"
@@ -43,6 +43,9 @@ TRANSACTIONAL_BY_ID = {"/v1/transactional/sms/<sms_id>", "/v1/transactional/emai
 # Routes acting on one campaign by id outside the per-channel prefix: another user's campaign is 404 and unchanged,
 # checked by test_campaign_management_routes_are_404_for_another_users_campaign below.
 CAMPAIGNS_BY_ID = {"/v1/campaigns/<campaign_id>", "/v1/campaigns/<campaign_id>/cancel"}
+# Saved templates (an extension, issue 18), by template id or from a campaign: another user's template or campaign is
+# 404 and unchanged, checked by test_saved_template_routes_are_404_for_another_users_template below.
+SAVED_TEMPLATES_BY_ID = {"/v1/templates/<template_id>", "/v1/campaigns/<campaign_id>/template/save-as"}
 # The caller's client webhooks, by kind (no id: stats keys every call by the caller's user id); another user's are
 # neither seen nor changed, checked by test_client_webhook_routes_never_reach_another_users_webhook below.
 WEBHOOKS_PREFIX = "/v1/settings/webhooks"
@@ -111,6 +114,9 @@ SAMPLE_INPUT = {
     ("POST", "/v1/settings/email/from/verify"): {"json": {"email": "intruder@agency.gov.sg"}},
     ("POST", "/v1/campaigns"): {"json": {"name": "Intruder's", "type": "EMAIL"}},
     ("PUT", WEBHOOKS_PREFIX + "/<kind>"): {"json": {"url": "http://127.0.0.1:9/intruder"}},
+    ("POST", "/v1/templates"): {"json": {"name": "Intruder's", "channel": "SMS", "body": "Hi {{name}}"}},
+    ("PUT", "/v1/templates/<template_id>"): {"json": {"name": "Intruder's", "channel": "SMS", "body": "Hi"}},
+    ("POST", "/v1/campaigns/<campaign_id>/template/save-as"): {"json": {"name": "Intruder's"}},
 }
 
 
@@ -140,9 +146,10 @@ def sender_routes(app):
     return [(method, rule) for method, rule in api_routes(app) if rule.startswith(SENDERS_PREFIX)]
 
 
-def url_of(rule, campaign_id=1, key_id=1, sender_id=1, kind="transactional"):
+def url_of(rule, campaign_id=1, key_id=1, sender_id=1, kind="transactional", template_id=1):
     return (rule.replace("<campaign_id>", str(campaign_id)).replace("<key_id>", str(key_id))
-            .replace("<sender_id>", str(sender_id)).replace("<kind>", kind))
+            .replace("<sender_id>", str(sender_id)).replace("<kind>", kind)
+            .replace("<template_id>", str(template_id)))
 
 
 def call_every(client, routes, headers=None, **ids):
@@ -160,13 +167,14 @@ def test_every_route_is_public_or_checked_by_this_matrix(settings):
     """A route with an id must be one of the families whose ownership the tests below check."""
     routes = {rule for _, rule in api_routes(create_app(settings))}
     unchecked = {r for r in routes if r not in CALLERS_OWN | TRANSACTIONAL_BY_ID | CAMPAIGNS_BY_ID | SENDERS_BY_ID
-                 | WEBHOOK_ROUTES and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
+                 | WEBHOOK_ROUTES | SAVED_TEMPLATES_BY_ID and not r.startswith((CAMPAIGN_PREFIX, API_KEY_PREFIX))}
     assert {r for r in routes if r.startswith(WEBHOOKS_PREFIX)} == WEBHOOK_ROUTES
     assert unchecked == set()
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "email")]) == 17
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "sms")]) == 16
     assert len([r for r in routes if r.startswith(CAMPAIGN_PREFIX + "telegram")]) == 16
     assert CAMPAIGNS_BY_ID <= routes
+    assert SAVED_TEMPLATES_BY_ID <= routes
     assert {"/v1/api-key", "/v1/api-key/<key_id>", "/v1/auth/userinfo", "/v1/auth/logout"} <= routes
     assert {rule for _, rule in sender_routes(create_app(settings))} == {SENDERS_PREFIX, SENDERS_PREFIX + "/verify",
                                                                          *SENDERS_BY_ID}
@@ -182,7 +190,7 @@ def web_endpoint(endpoint: str) -> bool:
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return endpoint == "home" or blueprint in {"web_assets", "sign_in", "outbox", "campaign_list", "campaign",
                                                "email_frame", "campaign_sent", "settings", "sender_settings",
-                                               "suppression", "webhook_settings"}
+                                               "suppression", "webhook_settings", "saved_template_pages"}
 
 
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")
@@ -296,6 +304,37 @@ def test_campaign_management_routes_are_404_for_another_users_campaign(app, http
         assert len(answered) == 3  # PUT and DELETE /campaigns/{id}, POST /campaigns/{id}/cancel
 
     assert {campaign_id: http.get(url, headers=owner.headers).json for campaign_id, url in details.items()} == before
+
+
+@pytest.mark.usefixtures("pipeline")
+@pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
+def test_saved_template_routes_are_404_for_another_users_template(app, http, new_caller, sign_in, intruder_kind):
+    """Read, change, delete another user's saved template, or save another user's campaign's message: 404, and
+    the owner's template and list stay exactly as they were; the intruder's own list stays empty."""
+    owner = new_caller()
+    saved = http.post("/v1/templates", headers=owner.headers,
+                      json={"name": "Owner's", "channel": "SMS", "body": "Hi {{name}}"})
+    assert saved.status_code == 201, saved.json
+    campaign = http.post("/v1/campaigns", headers=owner.headers, json={"name": "Owner's", "type": "SMS"}).json
+    assert http.put(f"/v1/campaign/{campaign['id']}/sms/template", headers=owner.headers,
+                    json={"body": "Hello {{name}}"}).status_code == 200
+    before = http.get("/v1/templates", headers=owner.headers).json
+
+    if intruder_kind == "api_key":
+        intruder_client, intruder_headers = app.test_client(), new_caller().headers
+    else:
+        intruder_client, intruder_headers = sign_in().client, {}
+    routes = [(m, r) for m, r in api_routes(app) if r in SAVED_TEMPLATES_BY_ID]
+    answered = call_every(intruder_client, routes, intruder_headers, campaign_id=campaign["id"],
+                          template_id=saved.json["id"])
+
+    assert answered == {route: (404, "not_found") for route in answered}
+    assert len(answered) == 4  # GET, PUT, DELETE /templates/{id}, POST /campaigns/{id}/template/save-as
+    assert http.get("/v1/templates", headers=owner.headers).json == before
+    assert intruder_client.get("/v1/templates", headers=intruder_headers).json == {"templates": []}
+    started = intruder_client.post("/v1/campaigns", headers=intruder_headers,
+                                   json={"name": "Intruder's", "type": "SMS", "template_id": saved.json["id"]})
+    assert (started.status_code, started.json["code"]) == (404, "not_found")
 
 
 @pytest.mark.usefixtures("pipeline")

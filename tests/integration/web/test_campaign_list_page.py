@@ -63,12 +63,13 @@ def test_the_list_shows_status_dates_and_counts_of_each_campaign(officer, settin
                                                   page, re.S)}
     assert '<strong class="tag tag--grey">Draft</strong>' in rows["Draft one"]
     assert '<strong class="tag tag--yellow">Scheduled</strong>' in rows["Scheduled one"]
-    assert 'For <time datetime="2030-01-02T03:04:00+00:00" data-local>2 Jan 2030, 03:04 UTC</time>' \
+    # Times in the display zone (Singapore), labelled, with the UTC instant for machines.
+    assert 'For <time datetime="2030-01-02T03:04:00+00:00">2 January 2030, 11:04am (Singapore time)</time>' \
         in rows["Scheduled one"]
     assert "<td>Telegram</td>" in rows["Sending one"] and ">Sending</strong>" in rows["Sending one"]
     sent_cells = re.findall(r'<td class="table__numeric">(.*?)</td>', rows["Sent one"])
     assert sent_cells == ['10<span class="caption"> (+2 invalid)</span>', "7", "3"]
-    assert ">Sent</strong>" in rows["Sent one"] and "31 Dec 2029, 03:04 UTC" in rows["Sent one"]
+    assert ">Sent</strong>" in rows["Sent one"] and "31 December 2029, 11:04am (Singapore time)" in rows["Sent one"]
     assert "Someone else" not in page
 
 

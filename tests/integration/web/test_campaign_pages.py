@@ -238,7 +238,8 @@ def test_a_wrong_file_shows_its_line_errors_linked_to_the_file_field(web_sign_in
 
     no_file = submit(officer, f"{campaign}/recipients")
     assert no_file.status_code == 400
-    assert error_summary(no_file.get_data(as_text=True)) == [("file", "Choose a CSV file of recipients to upload")]
+    assert error_summary(no_file.get_data(as_text=True)) == [
+        ("file", "Choose a file of recipients to upload (a spreadsheet or a CSV file)")]
 
 
 def test_a_template_the_renderer_refuses_is_shown_on_its_field_with_its_line_and_column(web_sign_in):

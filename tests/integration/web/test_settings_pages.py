@@ -111,7 +111,8 @@ def test_a_key_is_created_with_contacts_and_the_list_shows_its_expiry_and_contac
     row = listing[listing.index(f'<tr id="api-key-{key_id}">'):]
     row = row[:row.index("</tr>")]
     assert '<td class="notification-contacts">You<br>team@tech.gov.sg<br>ops@agency.gov.sg</td>' in row
-    assert re.search(r'<td><time datetime="[^"]+" data-local>\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC</time></td>', row)
+    assert re.search(r'<td><time datetime="[^"]+">\d{1,2} \w+ \d{4}, \d{1,2}:\d\d[ap]m \(Singapore time\)</time></td>',
+                     row)
     assert "emailed 30, 7 and 1 days before a key expires and when it is revoked" in listing
 
     other = web_sign_in().text("/settings")  # another officer sees neither the key nor its contacts

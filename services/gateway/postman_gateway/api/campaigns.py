@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
+from postman_gateway.api import saved_templates
 from postman_gateway.core import audit, serializers
 from postman_gateway.core.auth import current_caller
 from postman_gateway.core.backends import backends
@@ -42,6 +43,8 @@ def create_campaign() -> ResponseReturnValue:
         type=one_of(required_string(body, "type"), "type", CHANNEL_TYPES),
         protect=optional_bool(body, "protect", default=False),
         test=current_caller().test,
+        # An extension of v1 (issue 18): the campaign's template starts as a copy of this saved template.
+        saved_template_id=saved_templates.template_id_of(body),
     )
     campaign = client.call(backends().campaign.CreateCampaign, request)
     return jsonify(serializers.campaign_meta(campaign)), 201

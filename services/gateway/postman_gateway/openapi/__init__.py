@@ -40,6 +40,9 @@ TAGS = [
                          "custom From addresses)."),
     ("Webhooks", "Signed callbacks to the caller's own systems: transactional message status and campaign events "
                  "(an extension of v1; docs/webhooks.md)."),
+    ("Extensions: saved templates", "An officer's messages saved under a name per channel, to start campaigns "
+                                    "from (issue 18). Not part of Postman v1: an extension of this platform; each "
+                                    "operation says so in `x-postman-extension`."),
     ("Platform", "Liveness and this document."),
     ("Uploads", "The presigned PUT of recipient files when the platform stores them itself."),
     ("Unsubscribe", "Recipients' unsubscribe links: no key, the link's signature is checked (upstream's API)."),

@@ -11,6 +11,7 @@ Layout of this package:
 - one module per area: ``sign_in_pages.py``, ``campaign/`` (the campaign journey, a module per step, with the
   campaign list, the page of a sent campaign and ``email_frame.py``: the framed email of its previews),
   ``settings_pages.py``, ``sender_pages.py`` (Settings > Sender addresses), ``suppression_pages.py``,
+  ``saved_template_pages.py`` (saved templates: the list, editing, deleting, saving a campaign's message),
   ``dev_mailbox_pages.py`` (development only: the emails sender-email's ``EMAIL_TRANSPORT=outbox`` wrote, read by
   ``dev_mailbox_folder.py``), ``unsubscribe_pages.py``, ``protected_pages.py`` (recipients', signed out) and
   ``sender_confirm_pages.py`` (a sender address's confirmation link, signed out) — each a blueprint registered by
@@ -30,7 +31,7 @@ from postman_shared.settings import Settings
 # Page modules, each with a ``blueprint``; a module that is not written yet is skipped.
 PAGE_MODULES = ("sign_in_pages", "campaign.listing", "campaign", "campaign.email_frame", "campaign.sent",
                 "settings_pages", "sender_pages", "sender_confirm_pages", "suppression_pages", "dev_mailbox_pages",
-                "unsubscribe_pages", "protected_pages", "webhook_pages")
+                "unsubscribe_pages", "protected_pages", "webhook_pages", "saved_template_pages")
 
 SETTINGS = "postman_gateway.web.settings"  # app.extensions key: the settings the pages read (defaults, limits)
 

@@ -24,7 +24,6 @@ from postman_gateway.core.backends import backends
 from postman_gateway.core.errors import ErrorCode
 from postman_gateway.web import formatting
 from postman_gateway.web.campaign.listing import page_links
-from postman_gateway.web.campaign.view import singapore_time
 from postman_gateway.web.pages import FormErrors, officer, render, signed_in_blueprint
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import ServiceError
@@ -130,7 +129,7 @@ class Entry:
 
     @property
     def added(self) -> str:
-        return singapore_time(self.created_at, zone=False) or formatting.NOTHING
+        return formatting.local_time(self.created_at, label=False)
 
     @property
     def lift_url(self) -> str:

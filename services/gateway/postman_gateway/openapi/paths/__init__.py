@@ -8,8 +8,8 @@ bodies, repeated query keys, and the dotted ``created_at.gt`` filters.
 
 One module per tag (``platform``, ``sign_in``, ``api_keys``, ``sender_addresses``, ``campaigns``,
 ``channel_campaigns`` for the three channels' campaign tags, ``transactional_email``, ``transactional_sms``,
-``unsubscribe``, ``protected_messages``, ``uploads``, ``webhooks``), each with its ``operations()``; ``building``
-holds how an operation is written. ``all_operations`` lists them in the document's order.
+``unsubscribe``, ``protected_messages``, ``uploads``, ``webhooks``, ``saved_templates``), each with its
+``operations()``; ``building`` holds how an operation is written. ``all_operations`` lists them in the document's order.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from postman_gateway.openapi.paths import (
     channel_campaigns,
     platform,
     protected_messages,
+    saved_templates,
     sender_addresses,
     sign_in,
     transactional_email,
@@ -36,7 +37,7 @@ def all_operations() -> list[Operation]:
             *campaigns.operations(), *channel_campaigns.operations("email"), *channel_campaigns.operations("sms"),
             *channel_campaigns.operations("telegram"), *transactional_email.operations(),
             *transactional_sms.operations(), *unsubscribe.operations(), *protected_messages.operations(),
-            *uploads.operations(), *webhooks.operations()]
+            *uploads.operations(), *webhooks.operations(), *saved_templates.operations()]
 
 
 def paths() -> Paths:

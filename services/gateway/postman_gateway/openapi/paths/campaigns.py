@@ -39,10 +39,17 @@ def operations() -> list[Operation]:
                      "DESC"),
            ]),
         op("POST", "/v1/campaigns", "Campaigns", "Create a campaign",
-           "A new draft campaign of one channel. `protect` (the upstream server's extra) defaults to false.",
-           ok(201, "The campaign.", ref("CampaignMeta"), meta), errors=(400, 403, *CALLER_ERRORS),
+           "A new draft campaign of one channel. `protect` (the upstream server's extra) defaults to false. "
+           "`template_id` (an extension of this platform, not part of Postman v1; see the tag Extensions: saved "
+           "templates) starts its template as a copy of that saved template, which must be of `type`'s channel; "
+           "another user's template is 404.",
+           ok(201, "The campaign.", ref("CampaignMeta"), meta), errors=(400, 403, 404, *CALLER_ERRORS),
            body=json_body(obj({"name": {"type": "string", "minLength": 1}, "type": ref("ChannelType"),
-                               "protect": {"type": "boolean", "default": False}}, ("name", "type")),
+                               "protect": {"type": "boolean", "default": False},
+                               "template_id": {"type": ["integer", "string"], "pattern": "^[1-9][0-9]*$",
+                                               "minimum": 1, "x-postman-extension": "saved templates",
+                                               "description": "Extension: a saved template to start from."}},
+                              ("name", "type")),
                           {"name": "Appointment reminders", "type": "EMAIL"})),
         op("PUT", "/v1/campaigns/{campaignId}", "Campaigns", "Rename a campaign",
            "Changes the name. `should_save_list` is accepted and ignored: managed lists do not exist here.",

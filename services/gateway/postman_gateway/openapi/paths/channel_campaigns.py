@@ -90,7 +90,13 @@ def operations(channel: str) -> list[Operation]:
            "A presigned URL to PUT the CSV to (with `Content-Type` = `mime_type` and `Content-MD5` = `md5`), and a "
            "transaction id for `upload/complete`.",
            ok(200, "Where to upload.", ref("UploadStartResult"), ref_example("UploadStartResult")),
-           params=[query("mime_type", {"type": "string", "minLength": 1}, "The file's type.", "text/csv", True),
+           params=[query("mime_type", {"type": "string", "minLength": 1},
+                         "The file's type: `text/csv` (also `application/vnd.ms-excel`, `text/plain`). An extension "
+                         "of v1 also takes spreadsheets and tab-separated files: `application/vnd.openxmlformats-"
+                         "officedocument.spreadsheetml.sheet` (.xlsx), `application/vnd.oasis.opendocument."
+                         "spreadsheet` (.ods) and `text/tab-separated-values` (.tsv). The first sheet is read; "
+                         "the kind of file is told by its content and the `filename` of `upload/complete`.",
+                         "text/csv", True),
                    query("md5", {"type": "string", "minLength": 1}, "The file's MD5, base64.", MD5, True)]),
         at("POST", "/upload/complete", "Finish a recipient list upload",
            "The file is then processed in the background: poll `upload/status`. `etag` is optional. The client "

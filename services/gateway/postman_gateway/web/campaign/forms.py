@@ -1,13 +1,16 @@
 """The checks of the campaign journey's forms that need no service: which field a refusal belongs on, what a
-credentials form is missing, and the Singapore time of a send for later. The steps of the journey do the rest.
+credentials form is missing, and the time of a send for later (typed in the display zone, Singapore time unless
+``DISPLAY_TIMEZONE`` says otherwise). The steps of the journey do the rest.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from postman_gateway.core.errors import ErrorCode
-from postman_gateway.web.campaign.view import SINGAPORE, CampaignView
+from postman_gateway.web import formatting
+from postman_gateway.web.campaign.view import CampaignView
 from postman_gateway.web.pages import FormErrors
 from postman_shared.grpc.errors import ServiceError
 
@@ -53,8 +56,9 @@ def credential_form_errors(view: CampaignView, action: str, form: dict[str, str]
     return errors
 
 
-def scheduled_at(form: dict[str, str], errors: FormErrors) -> datetime | None:
-    """The Singapore date and time of a send for later, checked; None to send now."""
+def scheduled_at(form: dict[str, str], errors: FormErrors, zone: ZoneInfo | None = None) -> datetime | None:
+    """The date and time of a send for later, read in ``zone`` (the display zone unless given) and checked; None to
+    send now. A time the clocks skip (the hour they go forward, where they change) is refused rather than moved."""
     if form.get("when") != "later":
         return None
     day, time = form.get("date", "").strip(), form.get("time", "").strip()
@@ -65,9 +69,15 @@ def scheduled_at(form: dict[str, str], errors: FormErrors) -> datetime | None:
     if errors:
         return None
     try:
-        moment = datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SINGAPORE)
+        typed = datetime.fromisoformat(f"{day}T{time}")
     except ValueError:
         errors.add("date", "Enter a real date and time, like 2026-12-01 and 09:30")
+        return None
+    zone = zone or formatting.display_zone()
+    moment = typed.replace(tzinfo=zone)
+    if moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) != typed:
+        errors.add("time", f"{time} does not happen on {day} in {formatting.zone_name(zone)} (the clocks go "
+                           "forward then): choose another time")
         return None
     if moment <= datetime.now(timezone.utc) + timedelta(minutes=1):
         errors.add("date", "The time to send must be in the future")

@@ -1,6 +1,6 @@
 """The campaign journey in the browser: create a campaign (``create``), write its message (``template``), upload its
 recipients (``recipients``), choose the Twilio account or Telegram bot (``credentials``), review the first message
-and send, now or at a Singapore time (``review``), then follow its progress and outcomes (``sent``), duplicate it,
+and send, now or later (``review``), then follow its progress and outcomes (``sent``), duplicate it,
 cancel a scheduled send, delete a draft (``lifecycle``). This module holds what the steps share: their blueprint
 (``campaign``, under ``/campaigns``), the template filters that show a message, and the draft check.
 

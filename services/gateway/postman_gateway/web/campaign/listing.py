@@ -4,6 +4,8 @@ pages of 10 or 25. The filters are a GET form, so they work without scripts and 
 A page costs two calls whatever its size (no N+1): campaign's ``ListCampaigns`` (three queries: the page, its
 count, the jobs of the page's campaigns) and, when a campaign on the page has been sent, stats'
 ``GetCampaignCounters`` for all of them at once (one query). Recipients and invalid rows come with the campaign.
+Above the list, a picture of the officer's messages sent each day of the last 30 (stats' ``GetSendingOverview``,
+one call, whatever the page).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from postman.v1 import campaign_pb2, stats_pb2
 from postman_gateway.core.backends import backends
 from postman_gateway.web import formatting
+from postman_gateway.web.campaign import pictures
 from postman_gateway.web.pages import officer, render, signed_in_blueprint
 from postman_shared.campaign_statuses import CampaignStatus, campaign_status
 from postman_shared.grpc import client
@@ -141,7 +144,10 @@ def list_campaigns() -> ResponseReturnValue:
     pages = max(1, -(-total // filters.per_page))
     if page > pages:  # past the end (campaigns were deleted, or an edited URL): the last page
         return redirect(filters.url(pages))
+    # The picture of the last 30 days is the officer's whole sending, whatever the filters; none before a campaign.
+    overview = pictures.overview_picture(reader.user_id) if total or filters.active else None
     return render("campaign_list/list.html", title="Campaigns", rows=rows_of(list(result.campaigns)),
+                  overview=overview,
                   filters=filters, total=total, page=page, pages=pages, links=page_links(page, pages),
                   channels=CHANNELS, statuses=STATUSES, page_sizes=PAGE_SIZES,
                   first_shown=(page - 1) * filters.per_page + 1,

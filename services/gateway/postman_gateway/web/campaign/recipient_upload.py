@@ -70,7 +70,7 @@ def upload(campaign: campaign_pb2.Campaign, user_id: int, stream: IO[bytes], fil
     Raises InvalidArgument, about the file, for an empty or too large file."""
     md5, size = measure(stream)
     if size == 0:
-        raise InvalidArgument(f"{filename} is empty: choose a CSV file with a header line and one line per recipient")
+        raise InvalidArgument(f"{filename} is empty: choose a file with a header row and one row per recipient")
     if size > max_bytes:
         raise InvalidArgument(f"{filename} is {size:,} bytes; files of at most {max_bytes:,} bytes are accepted")
     started = client.call(backends().campaign.StartUpload, campaign_pb2.StartUploadRequest(

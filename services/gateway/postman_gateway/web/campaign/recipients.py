@@ -1,5 +1,5 @@
-"""Step 3 of the campaign journey: the recipients. The page takes the CSV file itself (``recipient_upload`` stores
-it and starts the campaign service's check); its script polls the check's progress."""
+"""Step 3 of the campaign journey: the recipients. The page takes the file (CSV, TSV, .xlsx or .ods) itself
+(``recipient_upload`` stores it and starts the campaign service's check); its script polls the check's progress."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def recipients(campaign_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         file = request.files.get("file")
         if file is None or not file.filename:
-            errors.add("file", "Choose a CSV file of recipients to upload")
+            errors.add("file", "Choose a file of recipients to upload (a spreadsheet or a CSV file)")
         else:
             try:
                 recipient_upload.upload(view.campaign, current().user_id, file.stream, file.filename,

@@ -1,5 +1,6 @@
 """Step 5 of the campaign journey: review the first message as it will arrive, send a test email, and send the
-campaign (now or at a Singapore time, at a chosen rate for SMS and Telegram)."""
+campaign (now or at a time typed in the display zone, Singapore time unless ``DISPLAY_TIMEZONE`` says otherwise, at
+a chosen rate for SMS and Telegram)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ service's rules); a refusal is shown beside the buttons in the officer's words.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -16,10 +16,11 @@ from postman.v1 import stats_pb2
 from postman_gateway.api import channel_routes
 from postman_gateway.core.backends import backends
 from postman_gateway.web import SETTINGS
-from postman_gateway.web.campaign import csv_export
+from postman_gateway.web.campaign import csv_export, pictures
 from postman_gateway.web.campaign.access import campaign_ref, officer_campaign, see_other
 from postman_gateway.web.campaign.view import CampaignView, Progress
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
+from postman_shared.campaign_statuses import CampaignStatus
 from postman_shared.grpc import client
 from postman_shared.grpc.errors import NotFound, ServiceError
 
@@ -42,10 +43,19 @@ STILL_STOPPING = ("Sending is still stopping: the messages that were being hande
                   "again in a few seconds.")
 
 
+def _picture(view: CampaignView) -> pictures.OutcomePicture | None:
+    """The picture of the campaign's outcomes over time; none before it sends, or once its outcomes were deleted."""
+    if view.is_draft or view.redacted or view.status == CampaignStatus.SCHEDULED:
+        return None
+    ref = campaign_ref(view.id)
+    return pictures.outcome_picture(ref.campaign_id, ref.user_id, view.name)
+
+
 def _campaign_page(view: CampaignView, errors: FormErrors | None = None, status: int = 200) -> ResponseReturnValue:
     progress = None if view.is_draft else _progress(view)
     return render("campaign/show.html", status, title=view.name, errors=errors or FormErrors(), campaign=view,
-                  progress=progress, notice=None if errors else NOTICES.get(request.args.get("done", "")),
+                  progress=progress, picture=_picture(view),
+                  notice=None if errors else NOTICES.get(request.args.get("done", "")),
                   retention_days=current_app.extensions[SETTINGS].campaign_retention_days)
 
 
@@ -66,6 +76,17 @@ def progress(campaign_id: int) -> ResponseReturnValue:
     """The counts for the campaign page's script, which polls this while the campaign is sending."""
     view = officer_campaign(campaign_id)
     return jsonify(status=view.status, halted=view.halted, **_progress(view).as_json())
+
+
+@blueprint.get("/<int:campaign_id>/chart")
+def chart(campaign_id: int) -> ResponseReturnValue:
+    """The picture of the campaign's outcomes with its table, as the page shows it, for the page's script to swap
+    in while the campaign sends (an HTML fragment; the page itself works without it)."""
+    view = officer_campaign(campaign_id)
+    picture = _picture(view)
+    if picture is None:
+        raise NotFound("Picture")
+    return render_template("campaign/_outcome_chart.html", picture=picture, campaign=view)
 
 
 @blueprint.get("/<int:campaign_id>/export/<kind>.csv")

@@ -3,14 +3,14 @@ the defaults; it previews the message (live as the officer types, through ``temp
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import make_response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
 from postman_gateway.core.backends import backends
 from postman_gateway.core.errors import ErrorCode
 from postman_gateway.core.request_context import current
-from postman_gateway.web.campaign import sender_fields, template_preview
+from postman_gateway.web.campaign import rich_text, sender_fields, template_preview
 from postman_gateway.web.campaign.access import campaign_ref, officer_campaign, see_other
 from postman_gateway.web.campaign.journey import blueprint, not_a_draft, platform_settings
 from postman_gateway.web.campaign.view import CampaignView
@@ -120,9 +120,14 @@ def template(campaign_id: int) -> ResponseReturnValue:
         preview = template_preview.preview(view.channel, values.get("subject", ""), values["body"], _show_logo(view))
     from_options = sender_fields.options(current().user_id, platform_settings().email_from,
                                          values.get("from_address", "")) if view.channel == "EMAIL" else []
-    return render("campaign/template.html", 400 if errors else 200, title="Write the message", errors=errors,
-                  campaign=view, values=values, preview=preview, max_segments=platform_settings().sms_max_segments,
-                  from_options=from_options, show_logo=_show_logo(view))
+    page = make_response(render(
+        "campaign/template.html", 400 if errors else 200, title="Write the message", errors=errors, campaign=view,
+        values=values, preview=preview, max_segments=platform_settings().sms_max_segments, from_options=from_options,
+        show_logo=_show_logo(view), editor_allowed_html=rich_text.allowed_html(),
+        editor_keys=rich_text.insertable_keys(view)))
+    if view.channel == "EMAIL":
+        page.headers["Content-Security-Policy"] = rich_text.EDITOR_CSP
+    return page
 
 
 @blueprint.post("/<int:campaign_id>/template/preview")

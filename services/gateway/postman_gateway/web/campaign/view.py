@@ -1,8 +1,8 @@
 """A campaign as the officers' pages describe it: its status in plain words, the steps left before it can be sent,
-its progress while sending, and times in Singapore time.
+its progress while sending, and its times in the officers' zone.
 
-Dates are shown like the campaign list's (``formatting.time_tag``), except the time of a scheduled send, which is
-written in Singapore time because that is the time the officer typed (the review page asks for Singapore time).
+Times are written by ``formatting.local_time`` like every page's (``1 December 2026, 9:30am (Singapore time)``): the
+display zone, ``DISPLAY_TIMEZONE``, is also the zone the review page reads the time of a send for later in.
 
 The status follows the campaign list's rule (``postman_shared.campaign_statuses.campaign_status``): no job is a
 Draft, a READY job (a send scheduled for later) is Scheduled, a latest job that is SENT or LOGGED is Sent, a STOPPED
@@ -18,14 +18,13 @@ the file's invalid rows, bounces, complaints, suppressed recipients), which add 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from postman.v1 import campaign_pb2, stats_pb2
+from postman_gateway.web import formatting
 from postman_shared.campaign_statuses import FINISHED, CampaignStatus, JobStatus, campaign_status
 
-# Singapore keeps UTC+8 all year (no daylight saving), so a fixed offset is exact and needs no tz database.
-SINGAPORE = timezone(timedelta(hours=8), "SGT")
 CHANNEL_LABELS = {"EMAIL": "Email", "SMS": "SMS", "TELEGRAM": "Telegram"}
 # The pages' own words besides the list's ``CampaignStatus``: a stopped send, and a campaign halted by its bounces or
 # complaints.
@@ -45,15 +44,9 @@ JOB_STATUS_WORDS = {
 }
 
 
-def singapore_time(moment: datetime | None, zone: bool = True) -> str:
-    """``1 December 2026, 9:30am (Singapore time)`` (``zone`` False: without the words in brackets, for a column
-    whose heading says it); empty for no moment."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(SINGAPORE)
-    hour = local.hour % 12 or 12
-    words = f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
-    return f"{words} (Singapore time)" if zone else words
+def shown_time(moment: datetime | None) -> str:
+    """``1 December 2026, 9:30am (Singapore time)``; empty for no moment (the templates leave the words out)."""
+    return formatting.local_time(moment) if moment is not None else ""
 
 
 def _moment(message: Any, name: str) -> datetime | None:
@@ -130,7 +123,7 @@ class CampaignView:
     def scheduled_at(self) -> str:
         if self.latest_job is None or self.latest_job.status != JobStatus.READY:
             return ""
-        return singapore_time(_moment(self.latest_job, "scheduled_at"))
+        return shown_time(_moment(self.latest_job, "scheduled_at"))
 
     @property
     def job_status_words(self) -> str:
@@ -152,7 +145,7 @@ class CampaignView:
 
     @property
     def stopped_at(self) -> str:
-        return singapore_time(_moment(self.latest_job, "status_updated_at")) if self.is_stopped else ""
+        return shown_time(_moment(self.latest_job, "status_updated_at")) if self.is_stopped else ""
 
     @property
     def halted(self) -> bool:
@@ -164,7 +157,7 @@ class CampaignView:
 
     @property
     def halted_at(self) -> str:
-        return singapore_time(_moment(self.campaign, "halted_at"))
+        return shown_time(_moment(self.campaign, "halted_at"))
 
     @property
     def redacted(self) -> bool:
@@ -173,7 +166,7 @@ class CampaignView:
 
     @property
     def redacted_at(self) -> str:
-        return singapore_time(_moment(self.campaign, "redacted_at"))
+        return shown_time(_moment(self.campaign, "redacted_at"))
 
     @property
     def finished(self) -> bool:

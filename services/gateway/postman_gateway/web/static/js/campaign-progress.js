@@ -1,7 +1,7 @@
 // The campaign page while it sends: the counts and outcomes, the progress bar, the rate measured over the last polls
 // and the time left, refreshed every 1.5 s until every outcome is counted or sending stops (stopped, halted); then
-// the page is shown again with its final actions (resume, retry, downloads). Without scripts the page has a
-// "Refresh" link.
+// the page is shown again with its final actions (resume, retry, downloads). The picture of the outcomes over time is
+// fetched again every few polls. Without scripts the page has a "Refresh" link.
 (function () {
   "use strict";
   var section = document.getElementById("live-progress");
@@ -48,6 +48,30 @@
     rate.hidden = false;
   }
 
+  // The picture of the outcomes over time is drawn on the server: every few polls its fragment (the SVG and its
+  // table) is fetched and swapped in for the one on the page. A failed fetch leaves the last picture.
+  var chartUrl = section.getAttribute("data-chart-url");
+  var CHART_EVERY = 4;  // polls: about every 6 s
+  var polls = 0;
+
+  function refreshChart() {
+    var figure = document.getElementById("outcome-figure");
+    if (!figure || !chartUrl || !window.DOMParser) { return; }
+    var open = figure.querySelector("details") && figure.querySelector("details").open;
+    fetch(chartUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { if (!response.ok) { throw new Error("chart"); } return response.text(); })
+      .then(function (html) {
+        if (leaving) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("outcome-figure");
+        var current = document.getElementById("outcome-figure");
+        if (!fresh || !current) { return; }
+        var details = fresh.querySelector("details");
+        if (details && open) { details.open = true; }  // keep the officer's table open
+        current.replaceWith(document.importNode(fresh, true));
+      })
+      .catch(function () {});
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { if (!response.ok) { throw new Error("progress"); } return response.json(); })
@@ -69,6 +93,8 @@
           return;
         }
         showRate(progress);
+        polls += 1;
+        if (polls % CHART_EVERY === 0) { refreshChart(); }
         window.setTimeout(poll, 1500);
       })
       .catch(function () { window.setTimeout(poll, 5000); });
