@@ -7,7 +7,9 @@ database: read + validate + COPY into ``recipients`` + the campaign's counts, al
 Uses a throwaway database (created, migrated and dropped) and a temporary local object store. Target: 100,000 rows
 at 50,000 rows/s or more. Then the same number of rows of a password-protected campaign's file (Postman's
 ``recipient,payload,passwordhash,id``, ~300-byte messages): each row checked (base64, UUID, duplicates) and stored
-twice (``COPY recipients`` and ``COPY protected_messages``), reported next to the plain file of the same run.
+twice (``COPY recipients`` and ``COPY protected_messages``), reported next to the plain file of the same run. And the
+same rows as an Excel workbook (.xlsx, written by openpyxl) and an OpenDocument spreadsheet (.ods), processed the same
+way: their rate and CPU per row next to the CSV's of the same run (issue 18's target: within 3 x the CSV).
 
 Also the CPU per row of the processes involved (this one, which runs the worker, and PostgreSQL's, backends of other
 databases left out) in the best run, next to a bare csv.reader loop's over the same bytes (as bench/email_campaign.py
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.email_campaign import bare_csv_cpu_per_row, cpu_seconds, processes_named  # noqa: E402
 from bench.results import run_facts, write_results  # noqa: E402
+from bench.spreadsheet_upload import write_ods, write_xlsx  # noqa: E402
 from postman_campaign.models import Campaign, Upload  # noqa: E402
 from postman_campaign.protected_messages import ProtectedStorage  # noqa: E402
 from postman_campaign.upload_worker import DONE, process_upload  # noqa: E402
@@ -40,6 +44,11 @@ from postman_shared.object_store import LocalObjectStore  # noqa: E402
 
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
 TARGET_ROWS_PER_SECOND = 50_000
+# The same rows as spreadsheets: (file name, MIME type, writer).
+SPREADSHEETS = {
+    "xlsx": ("bench.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write_xlsx),
+    "ods": ("bench.ods", "application/vnd.oasis.opendocument.spreadsheet", write_ods),
+}
 
 
 def recipients_csv(count: int) -> bytes:
@@ -70,13 +79,14 @@ def postgres_cpu(database_name: str) -> float:
 
 
 def one_run(database: Database, store: LocalObjectStore, campaign_id: int, content: bytes, run: int,
-            protected: ProtectedStorage | None = None, cpu: list[float] | None = None) -> float:
+            protected: ProtectedStorage | None = None, cpu: list[float] | None = None,
+            filename: str = "bench.csv", mime_type: str = "text/csv") -> float:
     """Processes the file once; its seconds (and, into ``cpu``, the CPU seconds of this process and PostgreSQL)."""
-    key = f"bench-{campaign_id}-{run}.csv"
+    key = f"bench-{campaign_id}-{run}-{filename}"
     (store.root / key).write_bytes(content)
     with database.unit_of_work() as session:
         upload = Upload(campaign_id=campaign_id, transaction_id=secrets.token_hex(16), object_key=key,
-                        mime_type="text/csv", status="PROCESSING", filename="bench.csv")
+                        mime_type=mime_type, status="PROCESSING", filename=filename)
         session.add(upload)
         session.flush()
         upload_id = upload.id
@@ -130,6 +140,26 @@ def main() -> None:
             storage = ProtectedStorage("https://postman.example.gov.sg", 30)
             protected_times = [one_run(database, store, protected_id, protected_content, run, storage)
                                for run in range(args.runs)]
+            sheets: dict[str, dict[str, Any]] = {}
+            for kind, (filename, mime_type, write) in SPREADSHEETS.items():
+                path = Path(folder) / filename
+                write(path, args.rows)
+                with database.unit_of_work() as session:
+                    campaign = Campaign(user_id=1, name=f"bench {kind}", type="EMAIL", recipient_keys=[])
+                    session.add(campaign)
+                    session.flush()
+                    sheet_id = campaign.id
+                sheet_cpu: list[float] = []
+                sheet_times = [one_run(database, store, sheet_id, path.read_bytes(), run, cpu=sheet_cpu,
+                                       filename=filename, mime_type=mime_type) for run in range(args.runs)]
+                with database.session() as session:
+                    stored = session.get(Campaign, sheet_id)
+                    assert stored is not None and stored.num_recipients == args.rows, f"{kind}: rows missing"
+                best_sheet = min(sheet_times)
+                sheets[kind] = {"seconds": [round(t, 3) for t in sheet_times],
+                                "bytes": path.stat().st_size,
+                                "rows_per_second": round(args.rows / best_sheet, 1),
+                                "cpu_ms_per_row": round(1000 * sheet_cpu[sheet_times.index(best_sheet)] / args.rows, 6)}
         database.dispose()
     finally:
         connection = psycopg2.connect(f"{PG_SERVER}/postgres")
@@ -152,7 +182,17 @@ def main() -> None:
     bare_csv = bare_csv_cpu_per_row(content)
     print(f"CPU of the best run (this process + PostgreSQL): {1000 * cpu_per_row:.4f} ms per row = "
           f"{cpu_per_row / bare_csv:.1f} x a bare csv.reader loop's over the same file")
+    for kind, sheet in sheets.items():
+        sheet["time_vs_csv"] = round(rate / sheet["rows_per_second"], 3)
+        sheet["cpu_vs_csv"] = round(sheet["cpu_ms_per_row"] / (1000 * cpu_per_row), 3)
+        print(f"{kind}: {args.rows:,} rows ({sheet['bytes'] / 1e6:.1f} MB), runs "
+              f"{', '.join(f'{t:.2f}s' for t in sheet['seconds'])}; best {sheet['rows_per_second']:,.0f} rows/s = "
+              f"{sheet['time_vs_csv']:.2f} x the CSV's time, {sheet['cpu_vs_csv']:.2f} x its CPU per row (target: "
+              f"within 3 x: {'met' if sheet['time_vs_csv'] <= 3 else 'NOT met'})")
     text = "\n".join([
+        *(f"{kind}: best {sheet['rows_per_second']:,.0f} rows/s = **{sheet['time_vs_csv']:.2f} x** the CSV's time, "
+          f"{sheet['cpu_vs_csv']:.2f} x its CPU per row (this process + PostgreSQL)."
+          for kind, sheet in sheets.items()),
         f"Upload processing, {args.rows:,} rows ({len(content) / 1e6:.1f} MB), best of {args.runs}: "
         f"**{rate:,.0f} rows/s**; CPU (this process + PostgreSQL) {1000 * cpu_per_row:.4f} ms per row = "
         f"**{cpu_per_row / bare_csv:.1f} x** a bare csv.reader loop's ({1000 * bare_csv:.4f} ms per row).",
@@ -166,6 +206,7 @@ def main() -> None:
         "protected": {"seconds": [round(t, 3) for t in protected_times],
                       "rows_per_second": round(protected_rate, 1),
                       "rate_vs_plain": round(protected_rate / rate, 3)},
+        "spreadsheets": sheets,
     }, text)
 
 

@@ -1,7 +1,8 @@
 """The email message's rich-text editor (static/js/rich-text-editor.js), in a real browser under the page's CSP: an
 officer formats a message with the keyboard only (the toolbar, Ctrl+B, the small forms behind Link, Table and
 Image, a field inserted from the list), saves it, and finds it again exactly as saved; a paste from a word processor
-keeps its text and loses its markup; without scripts the HTML textarea does the job alone."""
+keeps its text and loses its markup; without scripts the HTML textarea does the job alone. A saved email template's
+message is edited in the same editor."""
 
 from __future__ import annotations
 
@@ -161,7 +162,6 @@ def test_an_officer_formats_an_email_with_the_keyboard_only_and_finds_it_as_save
     assert html == EXPECTED
     assert sanitise_email_html(html) == html  # what the editor writes is what the sanitiser keeps
     expect(page.locator("#preview-keys")).to_contain_text("recipient")
-    page.wait_for_load_state("networkidle")  # the live preview has caught up (for the screenshot)
     check_page(page, "rich-text-editor")
 
     page.get_by_role("button", name="Save and continue").focus()
@@ -177,6 +177,57 @@ def test_an_officer_formats_an_email_with_the_keyboard_only_and_finds_it_as_save
     expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}/recipients$"))
     page.goto(f"/campaigns/{campaign_id}/template")
     assert editor_html(page) == EXPECTED
+
+
+# The saved template below, before and after the officer bolds a word in it.
+SAVED = f'<p>Your results are ready</p><p><img src="{IMAGE_URL}" alt="The clinic’s sign"><br></p>'
+SAVED_BOLD = SAVED.replace("ready", "<b>ready</b>")
+
+
+def test_an_officer_bolds_a_word_of_a_saved_email_template_in_the_editor(page: Page, officer_email: str,
+                                                                       outbox: Path):
+    serve_image(page)
+    sign_in(page, officer_email, outbox)
+    # A saved email template with an https image (which the edit page's policy must let the editor show).
+    campaign_id = create_campaign(page, "Results", "Email")
+    page.get_by_label("Subject").fill("Your results")
+    page.get_by_role("textbox", name="Message").focus()
+    page.keyboard.type("Your results are ready")
+    page.keyboard.press("Enter")
+    toolbar_button(page, "Image")
+    fill_dialog(page, "Add an image", [IMAGE_URL, "The clinic’s sign"])
+    assert editor_html(page) == SAVED
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}/recipients$"))
+    page.goto(f"/campaigns/{campaign_id}/template")
+    page.get_by_label("Template name").fill("Results letter")
+    page.get_by_role("button", name="Save as a template").click()
+    expect(page).to_have_url(re.compile(r"/templates\?notice=saved$"))
+
+    # Its edit page: the message in the editor (the HTML textarea hidden), formatted with the keyboard.
+    page.get_by_role("link", name="Edit Results letter").click()
+    expect(page.get_by_role("heading", name="Edit a saved template")).to_be_visible()
+    editor = page.get_by_role("textbox", name="Message")
+    expect(editor).to_have_attribute("contenteditable", "true")
+    expect(page.locator("textarea#body")).to_be_hidden()
+    expect(editor.get_by_role("img", name="The clinic’s sign")).to_be_visible()
+    editor.focus()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("End")
+    page.keyboard.press("Control+Shift+ArrowLeft")  # the word "ready"
+    page.keyboard.press("Control+b")
+    expect(page.get_by_role("button", name="Bold", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(editor.locator("b")).to_have_text("ready")
+    check_page(page, "saved-template-rich-text-editor")
+    page.get_by_role("button", name="Save the template").click()
+    expect(page.locator("#notice")).to_contain_text("The template was saved")
+
+    # Stored as the editor wrote it, which is what the sanitiser keeps; the editor shows it again.
+    page.get_by_role("link", name="Edit Results letter").click()
+    stored = editor_html(page)
+    assert stored == SAVED_BOLD
+    assert sanitise_email_html(stored) == stored
+    expect(editor.locator("b")).to_have_text("ready")
 
 
 def test_a_paste_from_a_word_processor_keeps_the_text_and_loses_the_markup(page: Page, officer_email: str,
@@ -221,5 +272,31 @@ def test_without_scripts_the_message_is_written_as_html(browser: Browser, system
         page.goto(f"/campaigns/{campaign_id}/template")
         expect(page.get_by_role("textbox", name="Message")).to_have_value("<p>Dear {{name}}, <b>hello</b>.</p>")
         check_page(page, "rich-text-editor-without-scripts")
+    finally:
+        context.close()
+
+
+def test_without_scripts_a_saved_email_template_is_edited_as_html(browser: Browser, system: RunningSystem,
+                                                                  officer_email: str, outbox: Path):
+    context = new_context(browser, system, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, officer_email, outbox)
+        campaign_id = create_campaign(page, "Plain saved", "Email")
+        page.get_by_label("Subject").fill("Plain")
+        page.get_by_role("textbox", name="Message").fill("<p>Dear {{name}}</p>")
+        page.get_by_role("button", name="Save and continue").click()
+        expect(page).to_have_url(re.compile(rf"/campaigns/{campaign_id}/recipients$"))
+        page.goto(f"/campaigns/{campaign_id}/template")
+        page.get_by_label("Template name").fill("Plain letter")
+        page.get_by_role("button", name="Save as a template").click()
+        page.get_by_role("link", name="Edit Plain letter").click()
+        expect(page.get_by_role("toolbar")).to_have_count(0)
+        page.get_by_role("textbox", name="Message").fill("<p>Dear {{name}}, <b>hello</b>.</p>")
+        check_page(page, "saved-template-rich-text-editor-without-scripts")
+        page.get_by_role("button", name="Save the template").click()
+        expect(page.locator("#notice")).to_contain_text("The template was saved")
+        page.get_by_role("link", name="Edit Plain letter").click()
+        expect(page.get_by_role("textbox", name="Message")).to_have_value("<p>Dear {{name}}, <b>hello</b>.</p>")
     finally:
         context.close()

@@ -259,10 +259,11 @@ class RecipientFile:
         assert self._sheet is not None
         try:
             for number, cells in self._sheet:
-                for column, cell in enumerate(cells, start=1):
-                    if len(cell) > FIELD_SIZE_LIMIT:
-                        raise CellError(self.filename, number, column,
-                                        f"has more than {FIELD_SIZE_LIMIT // (1024 * 1024)} MB of text.")
+                if cells and max(map(len, cells)) > FIELD_SIZE_LIMIT:  # checked in C, a row at a time
+                    column = next(column for column, cell in enumerate(cells, start=1)
+                                  if len(cell) > FIELD_SIZE_LIMIT)
+                    raise CellError(self.filename, number, column,
+                                    f"has more than {FIELD_SIZE_LIMIT // (1024 * 1024)} MB of text.")
                 yield number, cells
         except CellError as error:
             name = (self._header[error.column - 1] if self._header and error.column is not None

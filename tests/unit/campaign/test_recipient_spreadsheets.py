@@ -337,3 +337,98 @@ def test_a_100000_row_spreadsheet_is_read_with_bounded_memory(kind: str) -> None
     # The file's rows are never held: the peak is the reader's buffers and one row, whatever the length (measured:
     # 0.2-0.4 MiB). Held as Python objects, 100,000 rows of recipients would take well over 50 MiB.
     assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+# -- the XML as any program may write it (the readers drive expat themselves) --------------------------------------
+
+
+def _workbook(sheet: str, strings: str | None = None) -> bytes:
+    parts = {
+        "[Content_Types].xml": "<Types/>",
+        "xl/workbook.xml": f'<workbook {MAIN} xmlns:r="{RELS}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/>'
+                           "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels":
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{RELS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    if strings is not None:
+        parts["xl/sharedStrings.xml"] = strings
+    return _zip(parts)
+
+
+def test_xlsx_indented_with_a_prefix_entities_and_cdata() -> None:
+    # Whitespace between elements is not a cell's text; a prefixed namespace reads as the default one does.
+    main = MAIN.replace("xmlns=", "xmlns:x=")
+    sheet = (f'<x:worksheet {main}>\n  <x:sheetData>\n    <x:row r="1">\n      <x:c r="A1" t="s">\n'
+             '        <x:v>0</x:v>\n      </x:c>\n      <x:c r="B1" t="inlineStr">\n'
+             '        <x:is><x:t>name</x:t></x:is>\n      </x:c>\n'
+             '    </x:row>\n    <x:row r="2">\n      <x:c r="a2" t="inlineStr"><x:is><x:r><x:t>a@example</x:t></x:r>'
+             '<x:r><x:t><![CDATA[.gov.sg]]></x:t></x:r></x:is></x:c>\n      <x:c r="B2" t="s"><x:v>1</x:v></x:c>\n'
+             '    </x:row>\n  </x:sheetData>\n</x:worksheet>\n')
+    strings = (f'<x:sst {main}>\n  <x:si>\n    <x:t>recipient</x:t>\n  </x:si>\n  <x:si><x:t xml:space="preserve">'
+               "Tan &amp; Ah Kow &#x263A;</x:t></x:si>\n</x:sst>")
+
+    assert rows_of(_workbook(sheet, strings), "recipients.xlsx") == [
+        (2, {"recipient": "a@example.gov.sg", "name": "Tan & Ah Kow \u263a"}, True)]
+
+
+def test_xlsx_text_longer_than_a_chunk_of_the_stream_is_read_whole() -> None:
+    long_text = "x" * 300_000 + "&amp;" + "y" * 300_000
+    sheet = (f'<worksheet {MAIN}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>recipient</t></is></c>'
+             '<c r="B1" t="inlineStr"><is><t>note</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>'
+             f'a@example.gov.sg</t></is></c><c r="B2" t="inlineStr"><is><t>{long_text}</t></is></c></row>'
+             "</sheetData></worksheet>")
+
+    assert rows_of(_workbook(sheet), "recipients.xlsx")[0][1]["note"] == "x" * 300_000 + "&" + "y" * 300_000
+
+
+def test_the_first_problem_in_the_sheet_is_the_one_reported() -> None:
+    # Row 3 has a value beyond the header; row 4's formula failed: both in the same chunk of the stream.
+    sheet = (f'<worksheet {MAIN}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>recipient</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>a@example.gov.sg</t></is></c></row>'
+             '<row r="3"><c r="A3" t="inlineStr"><is><t>b@example.gov.sg</t></is></c><c r="C3"><v>7</v></c></row>'
+             '<row r="4"><c r="A4" t="e"><v>#REF!</v></c></row></sheetData></worksheet>')
+    recipient_file = read(_workbook(sheet), "recipients.xlsx")
+    rows = recipient_file.rows()
+
+    assert next(rows).recipient == "a@example.gov.sg"
+    with pytest.raises(RecipientFileError, match=r"^recipients\.xlsx: row 3, column C has a value \(\"7\"\)"):
+        next(rows)
+
+
+def test_xlsx_damaged_sheet_after_some_rows_names_the_row() -> None:
+    sheet = (f'<worksheet {MAIN}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>recipient</t></is></c></row>'
+             '<row r="2"><c r="A2" t="inlineStr"><is><t>a@example.gov.sg</t></is></c></row><row r="3"><c')
+
+    assert rejection(_workbook(sheet), "recipients.xlsx").startswith(
+        "recipients.xlsx is not a readable Excel workbook: its sheet is damaged")
+
+
+def test_xlsx_value_beyond_the_column_cap_is_refused() -> None:
+    sheet = (f'<worksheet {MAIN}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>recipient</t></is></c>'
+             '<c r="ZZ1"/><c r="XFD1"><v>1</v></c></row></sheetData></worksheet>')
+
+    assert "row 1 has values beyond column ALL" in rejection(_workbook(sheet), "recipients.xlsx")
+
+
+def test_ods_annotations_nested_spans_and_paragraphs() -> None:
+    namespaces = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                  'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+                  'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    content = (f'<office:document-content {namespaces}>\n<office:body><office:spreadsheet>\n<table:table>\n'
+               '<table:table-row><table:table-cell><text:p>recipient</text:p></table:table-cell>\n'
+               '<table:table-cell office:value-type="string"><text:p>note</text:p></table:table-cell>'
+               '</table:table-row>\n<table:table-row>\n  <table:table-cell office:value-type="string">\n'
+               '    <text:p>a@example.gov.sg</text:p>\n'
+               '  </table:table-cell>\n  <table:table-cell office:value-type="string"><office:annotation><text:p>'
+               'a comment</text:p></office:annotation><text:p>Tan<text:span>\u00a0Ah<text:s text:c="2"/>Kow</text:span>'
+               '<text:tab/>!</text:p><text:h>second<text:line-break/>line</text:h></table:table-cell>\n'
+               '</table:table-row>\n</table:table>\n<table:table><table:table-row><table:table-cell '
+               'office:value-type="float" office:value="oops"/></table:table-row></table:table>\n'
+               "</office:spreadsheet></office:body></office:document-content>")
+    data = _zip({"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": content})
+
+    assert rows_of(data, "recipients.ods") == [
+        (2, {"recipient": "a@example.gov.sg", "note": "Tan\u00a0Ah  Kow\t!\nsecond\nline"}, True)]

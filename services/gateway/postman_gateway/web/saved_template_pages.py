@@ -5,18 +5,20 @@ confirmation, saving a campaign's message as one (from the template step), and t
 The campaign service checks everything (the template rules of the channel, the unique name, ownership: another
 officer's template is not found); these pages ask, as the signed-in officer, through the same functions as the API
 (``api/saved_templates.py``), and show a refusal beside the field it is about. Outcomes are said on the next page
-with a fixed notice, never with text from the address bar. Every form works without script.
+with a fixed notice, never with text from the address bar. Every form works without script; with it, an email
+template's message is written in the campaign step's rich-text editor (``web/campaign/rich_text.py``).
 """
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import make_response, request, url_for
 from flask.typing import ResponseReturnValue
 
 from postman.v1 import campaign_pb2
 from postman_gateway.api import saved_templates
 from postman_gateway.core.request_context import current
 from postman_gateway.web import formatting
+from postman_gateway.web.campaign import rich_text
 from postman_gateway.web.campaign.access import MAX_ID, officer_campaign, see_other
 from postman_gateway.web.pages import FormErrors, render, signed_in_blueprint
 from postman_shared.grpc.errors import NotFound, ServiceError
@@ -88,8 +90,12 @@ def edit_template(template_id: int) -> ResponseReturnValue:
                 if exc.http_status != 400:
                     raise
                 errors.add(_field_of(exc, template.channel), exc.message)
-    return render("saved_templates/edit.html", 400 if errors else 200, title="Edit a saved template",
-                  saved=template, values=values, errors=errors, channel_words=CHANNELS[template.channel])
+    page = make_response(render(
+        "saved_templates/edit.html", 400 if errors else 200, title="Edit a saved template", saved=template,
+        values=values, errors=errors, channel_words=CHANNELS[template.channel],
+        editor_allowed_html=rich_text.allowed_html(), editor_keys=rich_text.keys(template.params)))
+    # An email template's message is written in the rich-text editor, as on the campaign's template step.
+    return rich_text.with_editor_policy(page) if template.channel == "EMAIL" else page
 
 
 @blueprint.route("/<int:template_id>/delete", methods=["GET", "POST"])

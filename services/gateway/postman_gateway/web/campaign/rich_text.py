@@ -1,6 +1,7 @@
-"""What the email template step gives its rich-text editor (``static/js/rich-text-editor.js``): the HTML the
+"""What a page gives the rich-text editor (``static/js/rich-text-editor.js``) of an email message: the HTML the
 renderer's sanitiser keeps, so the editor produces nothing the save would change, and the keys the officer may
-insert; and the page's policy, which lets the editor show images from https addresses.
+insert; and the page's policy, which lets the editor show images from https addresses. Two pages have the editor:
+the email campaign's template step and a saved email template's edit page (``web/saved_template_pages.py``).
 
 The allowlist is read from ``postman_shared.email_html``, the sanitiser's own rules, so the two cannot drift.
 """
@@ -8,6 +9,9 @@ The allowlist is read from ``postman_shared.email_html``, the sanitiser's own ru
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+
+from flask import Response
 
 from postman_gateway.web.campaign.view import CampaignView
 from postman_gateway.web.security import CSP
@@ -34,11 +38,22 @@ def allowed_html() -> str:
     }, separators=(",", ":"))
 
 
+def with_editor_policy(page: Response) -> Response:
+    """``page`` (the response of a page that has the editor) under ``EDITOR_CSP`` instead of every page's policy."""
+    page.headers["Content-Security-Policy"] = EDITOR_CSP
+    return page
+
+
+def keys(saved: Iterable[str]) -> str:
+    """The keys the "Insert a field" list offers (``data-keys``): ``recipient``, then the message's keys as saved
+    (the script adds the ones typed since)."""
+    return json.dumps(["recipient", *[key for key in saved if key != "recipient"]])
+
+
 def insertable_keys(view: CampaignView) -> str:
-    """The keys the "Insert a field" list offers (``data-keys``): ``recipient``, the template's keys as saved (the
-    script adds the ones typed since), and the password-protected email's link. The recipient file is uploaded
-    after this step, so its columns are not known here."""
-    keys = ["recipient", *[key for key in view.params if key != "recipient"]]
-    if view.campaign.protect and "protectedlink" not in keys:
-        keys.append("protectedlink")
-    return json.dumps(keys)
+    """The template step's keys (``data-keys``): as ``keys``, and the password-protected email's link. The recipient
+    file is uploaded after this step, so its columns are not known here."""
+    offered = list(view.params)
+    if view.campaign.protect:
+        offered.append("protectedlink")
+    return keys(dict.fromkeys(offered))

@@ -125,9 +125,7 @@ def template(campaign_id: int) -> ResponseReturnValue:
         values=values, preview=preview, max_segments=platform_settings().sms_max_segments, from_options=from_options,
         show_logo=_show_logo(view), editor_allowed_html=rich_text.allowed_html(),
         editor_keys=rich_text.insertable_keys(view)))
-    if view.channel == "EMAIL":
-        page.headers["Content-Security-Policy"] = rich_text.EDITOR_CSP
-    return page
+    return rich_text.with_editor_policy(page) if view.channel == "EMAIL" else page
 
 
 @blueprint.post("/<int:campaign_id>/template/preview")

@@ -1,20 +1,26 @@
-// The email message as a rich-text editor (Squire, vendor/squire.js), an enhancement of the HTML textarea: the
-// textarea stays the form's field (name "body") and gets the editor's HTML on every change, so saving, the live
-// preview (campaign-template.js) and the page without scripts all work on the textarea as before.
+// The email message as a rich-text editor (Squire, vendor/squire.js), an enhancement of an HTML textarea: the
+// textarea stays the form's field and gets the editor's HTML on every change, so saving, the live preview
+// (campaign-template.js) and the page without scripts all work on the textarea as before.
 //
-// The editor keeps only what the renderer's sanitiser keeps (postman_shared/email_html.py): the page gives the
-// allowlist (data-allowed-html), and every HTML that enters the editor (loading, pasting, inserting) and every HTML
-// it hands to the textarea goes through DOMPurify with that allowlist. Links get the rel the sanitiser sets, and an
-// address is judged with its {{key}} tags filled, as the sanitiser judges it, so the saved HTML is the editor's.
+// A page opts in on its form: data-rich-text names the textarea (its id, which is also its name), data-allowed-html
+// gives the sanitiser's allowlist and data-keys the {{key}}s to offer (web/campaign/rich_text.py writes both). The
+// email template step and the saved email template's edit page do; a page holds one such form (the editor's own
+// parts have fixed ids).
+//
+// The editor keeps only what the renderer's sanitiser keeps (postman_shared/email_html.py): every HTML that enters
+// the editor (loading, pasting, inserting) and every HTML it hands to the textarea goes through DOMPurify with that
+// allowlist. Links get the rel the sanitiser sets, and an address is judged with its {{key}} tags filled, as the
+// sanitiser judges it, so the saved HTML is the editor's.
 //
 // No style attribute is ever written (the page's CSP has no 'unsafe-inline'): the toolbar offers no colour, font or
 // alignment, and Squire's image resizer (which draws handles with style attributes) is switched off.
 (function () {
   "use strict";
-  var form = document.getElementById("template-form");
-  var textarea = document.getElementById("body");
-  if (!form || !textarea || form.getAttribute("data-channel") !== "EMAIL" || !window.Squire || !window.DOMPurify ||
-      !window.HTMLDialogElement) { return; }
+  var form = document.querySelector("form[data-rich-text]");
+  var textarea = form && document.getElementById(form.getAttribute("data-rich-text"));
+  if (!textarea || textarea.form !== form || textarea.nodeName !== "TEXTAREA" || !window.Squire ||
+      !window.DOMPurify || !window.HTMLDialogElement) { return; }
+  var field = textarea.id;
   var allowed = JSON.parse(form.getAttribute("data-allowed-html"));
   var knownKeys = JSON.parse(form.getAttribute("data-keys") || "[]");
   var LINK_REL = allowed.link_rel;
@@ -83,13 +89,13 @@
   function cleanFragment(html) { return document.importNode(sanitised(html), true); }
 
   // --- The editor ---------------------------------------------------------------------------------------------
-  var label = form.querySelector('label[for="body"]');
-  label.id = "body-label";
+  var label = form.querySelector('label[for="' + field + '"]');
+  label.id = field + "-label";
   var wrapper = element("div", { "class": "editor" });
   var toolbar = element("div", { "class": "editor__toolbar", role: "toolbar", "aria-label": "Format the message",
-                                 "aria-controls": "body-editor" });
-  var area = element("div", { "class": "editor__area textarea", id: "body-editor", role: "textbox",
-                              "aria-multiline": "true", "aria-labelledby": "body-label" });
+                                 "aria-controls": field + "-editor" });
+  var area = element("div", { "class": "editor__area textarea", id: field + "-editor", role: "textbox",
+                              "aria-multiline": "true", "aria-labelledby": label.id });
   if (textarea.getAttribute("aria-describedby")) {
     area.setAttribute("aria-describedby", textarea.getAttribute("aria-describedby"));
   }
@@ -301,7 +307,7 @@
   });
   // The error summary's link to the message leads to the editor while the textarea is hidden.
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest('a[href="#body"]');
+    var link = event.target.closest && event.target.closest('a[href="#' + field + '"]');
     if (link && textarea.hidden) { event.preventDefault(); editor.focus(); area.scrollIntoView(); }
   });
 
