@@ -75,7 +75,7 @@ lock: $(INSTALLED)
 # (a work unit is a module, the contract suite one: tests/conftest.py).
 TEST_WORKERS ?= auto
 test: install lint chromium dovecot promtool rabbitmq-plugins
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # The unit tests alone (no database, broker or services to start): well under a minute, for the edit-test loop.
 test-fast: install
