@@ -21,12 +21,21 @@ TESTDATA = Path(__file__).parent / "testdata"
 TEST_SECRET = secrets.token_hex(32)  # this session's signing keys: 64 random hex characters
 
 
-# `make test-parallel` (pytest-xdist, --dist loadgroup): a work unit is one test module, so the tests sharing a
-# module's started system (services, fakes, a browser) stay on one worker, which starts it once; the contract suite
-# is one unit, as its coverage test (run last, tests/contract/conftest.py) reads what the other modules drove in
-# the same process. Done by the scheduler from the tests' ids: xdist 3.8 writes `xdist_group` marks into the ids
-# through an attribute pytest 9 no longer reads, so the marks alone would group nothing.
+# `make test` (pytest-xdist, --dist loadgroup): a work unit is one test module, so the tests sharing a module's
+# started system (services, fakes, a browser) stay on one worker, which starts it once; the contract suite is one
+# unit, as its coverage test (run last, tests/contract/conftest.py) reads what the other modules drove in the same
+# process. Done by the scheduler from the tests' ids: xdist 3.8 writes `xdist_group` marks into the ids through an
+# attribute pytest 9 no longer reads, so the marks alone would group nothing.
 _ONE_UNIT = ("tests/contract/",)
+# The units are handed out longest first, so that the run does not end with one worker on a long browser module while
+# the other has nothing left: a test here costs roughly in this order (browser and end-to-end tests start every
+# service; unit tests take milliseconds and fill the gaps at the end). Within a rank, the unit with more tests first.
+_SLOWEST_FIRST = ("tests/browser/", "tests/e2e/", "tests/contract/", "tests/integration/", "tests/security/",
+                  "tests/deploy/", "tests/unit/")
+
+
+def _unit_rank(unit: str) -> int:
+    return next((rank for rank, folder in enumerate(_SLOWEST_FIRST) if unit.startswith(folder)), len(_SLOWEST_FIRST))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -39,6 +48,36 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
             return next((folder for folder in _ONE_UNIT if module.startswith(folder)), module)
+
+        def schedule(self) -> None:
+            """xdist 3.8's ``LoadScopeScheduling.schedule`` with one change: the work queue in ``_unit_rank`` order
+            (each worker's own collection is left as it is: the indexes sent to a worker refer to it)."""
+            assert self.collection_is_completed
+            if self.collection is not None:
+                for node in self.nodes:
+                    self._reschedule(node)
+                return
+            if not self._check_nodes_have_same_collection():
+                self.log("**Different tests collected, aborting run**")
+                return
+            self.collection = list(next(iter(self.registered_collections.values())))
+            if not self.collection:
+                return
+            units: dict[str, dict[str, bool]] = {}
+            for nodeid in self.collection:
+                units.setdefault(self._split_scope(nodeid), {})[nodeid] = False
+            for unit, nodeids in sorted(units.items(), key=lambda item: (_unit_rank(item[0]), -len(item[1]))):
+                self.workqueue[unit] = nodeids
+            for _ in range(len(self.nodes) - len(self.workqueue)):
+                unused, _assigned = self.assigned_work.popitem()
+                unused.shutdown()
+            for node in self.nodes:
+                self._assign_work_unit(node)
+            for node in self.nodes:
+                self._reschedule(node)
+            if not self.workqueue:
+                for node in self.nodes:
+                    node.shutdown()
 
     return ModuleScheduling(config, log)
 
