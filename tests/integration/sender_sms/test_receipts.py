@@ -32,6 +32,8 @@ from tests.support import service_identity
 from tests.support.inprocess import running
 
 PUBLIC_URL = "https://postman.example.gov.sg"
+# A campaign id of this run alone: other modules sharing the database record deliveries of low campaign ids.
+CAMPAIGN = 1_000_000_000 + secrets.randbelow(10**8)
 
 
 @dataclass
@@ -67,7 +69,7 @@ def receipts(sms_settings, database) -> Iterator[Receipts]:
 
 
 def report(credential: StoredTwilio, recipient_id: int, status: str, error_code: str | None = None,
-           token: str | None = None, sid: str | None = None, campaign_id: int = 41) -> SmsStatusReport:
+           token: str | None = None, sid: str | None = None, campaign_id: int = CAMPAIGN) -> SmsStatusReport:
     """A report as the gateway queues it, signed like Twilio with ``token`` (unsigned when None)."""
     url = PUBLIC_URL + sms_status_path(campaign_id, recipient_id, credential.id, "test-callback-signing-key")
     params = {"AccountSid": credential.account_sid, "ApiVersion": "2010-04-01", "MessageSid": sid or "SM" + "0" * 32,
@@ -91,9 +93,9 @@ def test_with_a_known_auth_token_a_report_signed_by_twilio_becomes_a_receipt(rec
                              report(account_sid_credential, 1002, "undelivered", "30003", token=token))
 
     assert events == [
-        {"recipient_id": 1001, "campaign_id": 41, "job_id": 0, "status": "DELIVERED", "error_code": None,
+        {"recipient_id": 1001, "campaign_id": CAMPAIGN, "job_id": 0, "status": "DELIVERED", "error_code": None,
          "reason": None, "kind": "receipt", "error_sub_type": None},
-        {"recipient_id": 1002, "campaign_id": 41, "job_id": 0, "status": "ERROR", "error_code": "twilio_30003",
+        {"recipient_id": 1002, "campaign_id": CAMPAIGN, "job_id": 0, "status": "ERROR", "error_code": "twilio_30003",
          "reason": "Twilio reported the message undelivered (error 30003)", "kind": "receipt",
          "error_sub_type": None},
     ]
@@ -117,7 +119,7 @@ def test_with_a_known_auth_token_a_report_not_signed_by_twilio_is_dropped(receip
 def record(database, recipient_id: int, sid: str) -> None:
     """The row sender-sms writes once the batch that sent the message is committed."""
     with database.unit_of_work() as session:
-        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, recipient_id=recipient_id,
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=CAMPAIGN, recipient_id=recipient_id,
                                 status="SENT", provider_message_id=sid))
 
 
@@ -161,7 +163,8 @@ def test_a_report_naming_another_twilio_message_than_the_one_recorded_is_dropped
     sid = "SM" + secrets.token_hex(16)
     recipient_id = secrets.randbelow(10**9) + 1
     with database.unit_of_work() as session:
-        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, status="SENT", provider_message_id=sid))
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=CAMPAIGN, status="SENT",
+                                provider_message_id=sid))
 
     wrong = receipts.handle(report(twilio_credential, recipient_id, "undelivered", "30003",
                                    sid="SM" + secrets.token_hex(16)))
@@ -177,9 +180,10 @@ def test_a_retried_messages_report_is_matched_by_its_own_sid_not_the_first_attem
     first, retried, others = ("SM" + secrets.token_hex(16) for _ in range(3))
     with database.unit_of_work() as session:  # the first attempt, its retry (job 77), and another recipient
         session.add_all([
-            SmsDelivery(message_id=str(recipient_id), campaign_id=41, status="SENT", provider_message_id=first),
-            SmsDelivery(message_id=f"{recipient_id}.77", campaign_id=41, status="SENT", provider_message_id=retried),
-            SmsDelivery(message_id=str(other), campaign_id=41, status="SENT", provider_message_id=others),
+            SmsDelivery(message_id=str(recipient_id), campaign_id=CAMPAIGN, status="SENT", provider_message_id=first),
+            SmsDelivery(message_id=f"{recipient_id}.77", campaign_id=CAMPAIGN, status="SENT",
+                        provider_message_id=retried),
+            SmsDelivery(message_id=str(other), campaign_id=CAMPAIGN, status="SENT", provider_message_id=others),
         ])
 
     of_retry = receipts.handle(report(twilio_credential, recipient_id, "undelivered", "30003", sid=retried))
@@ -251,7 +255,7 @@ def test_a_failure_reported_before_its_message_is_recorded_marks_it_failed_once_
     assert again == [] and [(m.headers, m.expiration_ms) for m in receipts.parked] == [({ATTEMPT_HEADER: 3}, 4000)]
 
     with database.unit_of_work() as session:  # the sender's batch is committed
-        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=41, recipient_id=recipient_id,
+        session.add(SmsDelivery(message_id=str(recipient_id), campaign_id=CAMPAIGN, recipient_id=recipient_id,
                                 status="SENT", provider_message_id=sid))
     assert receipts.handle(failure, attempt=3) == [] and receipts.parked == []
     with database.session() as session:
