@@ -133,6 +133,21 @@ def screenshot_path(name: str) -> Path:
     return SCREENSHOTS / (re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") + ".png")
 
 
+def take_screenshot(page: Page, path: Path, attempts: int = 3) -> None:
+    """A full-page screenshot, tried again when headless Chromium answers "Unable to capture screenshot": its
+    compositor sometimes has no frame ready when both cores are busy (seen once in CI while the other worker ran an
+    end-to-end test). The picture is a record of the page, not what the test asserts, so a frame that is merely late
+    must not fail the journey; a page that never paints still does, after the last attempt."""
+    for attempt in range(1, attempts + 1):
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == attempts:
+                raise
+            page.wait_for_timeout(250 * attempt)
+
+
 def check_page(page: Page, name: str) -> None:
     """The checks every page passes, with ``name`` naming it in messages and in its screenshot
     (``var/screenshots/<name>.png``): no serious or critical axe violation; no CSP violation or script error so far
@@ -143,7 +158,7 @@ def check_page(page: Page, name: str) -> None:
     on too."""
     page.wait_for_load_state("load")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshot_path(name)), full_page=True)
+    take_screenshot(page, screenshot_path(name))
     found = watch_of(page)
     if found.scripts:
         blocking = [v for v in accessibility_violations(page) if v["impact"] in BLOCKING_IMPACTS]

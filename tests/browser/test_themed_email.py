@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.journeys import campaign_email, click_below_frame, sign_in, upload_recipients, write_html_message
-from tests.browser.page_checks import check_page, screenshot_path
+from tests.browser.page_checks import check_page, screenshot_path, take_screenshot
 from tests.conftest import TESTDATA
 from tests.support.agencies import officer_of_new_agency
 
@@ -42,7 +42,7 @@ def photograph_email(page: Page, frame_url: str, name: str) -> None:
     try:
         alone.goto(frame_url)
         alone.wait_for_load_state("load")
-        alone.screenshot(path=str(screenshot_path(name)), full_page=True)
+        take_screenshot(alone, screenshot_path(name))
     finally:
         alone.close()
 

@@ -19,7 +19,7 @@ RETRY_AFTER_KEY = "postman-retry-after"  # seconds, for rate_limit errors
 
 
 class ErrorCode(StrEnum):
-    """The Postman API's error codes a service may raise (the ``code`` of the API's ``{code, message}``).
+    """The Postman API's error codes, which a service may raise (the ``code`` of the API's ``{code, message}``).
 
     A ``StrEnum`` whose values are the codes on the wire: a member equals its string, so a code read back from
     gRPC metadata (a ``str``) compares equal to its member, and JSON, metrics and logs show the plain string.
@@ -46,6 +46,9 @@ class ErrorCode(StrEnum):
     MESSAGE_EXPIRED = "message_expired"
     INTERNAL_SERVER = "internal_server"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    # The gateway's answer to a wrong HTTP method; no service raises it, but it is one of the API's codes, so it is
+    # here: one enum names every code the API answers with.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
 
 
 # API error code -> (gRPC status, HTTP status): a row for every ErrorCode (checked just below).
@@ -70,6 +73,7 @@ CODES: Mapping[ErrorCode, tuple[grpc.StatusCode, int]] = {
     ErrorCode.MESSAGE_EXPIRED: (grpc.StatusCode.FAILED_PRECONDITION, 410),
     ErrorCode.INTERNAL_SERVER: (grpc.StatusCode.INTERNAL, 500),
     ErrorCode.SERVICE_UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, 503),
+    ErrorCode.METHOD_NOT_ALLOWED: (grpc.StatusCode.UNIMPLEMENTED, 405),
 }
 if set(CODES) != set(ErrorCode):  # a new code without its statuses would fail every ServiceError raised with it
     raise RuntimeError(f"CODES lacks a row for {sorted(set(ErrorCode) - set(CODES))}")

@@ -10,7 +10,7 @@ from postman.v1 import campaign_pb2_grpc, suppression_pb2_grpc
 from postman_campaign import digests, models
 from postman_campaign.grpc_api import CampaignServicer
 from postman_campaign.job_metrics import report_jobs_of
-from postman_campaign.protected_messages import ExpiryLoop, ProtectedReader, ProtectedStorage
+from postman_campaign.protected_messages import ExpiryLoop, OpeningRules, ProtectedStorage
 from postman_campaign.renderer_client import GrpcRenderer
 from postman_campaign.retention import PurgeLoop, Retention
 from postman_campaign.scheduling import Scheduler
@@ -40,7 +40,7 @@ def build(settings: Settings) -> ServiceRuntime:
     servicer = CampaignServicer(
         runtime.database, GrpcRenderer(settings.renderer_addr), store, settings,
         process_upload=workers.submit, publish_outbox=relay.flush,
-        protected=ProtectedReader.from_settings(runtime.database, settings), senders=senders,
+        opening_rules=OpeningRules.from_settings(settings), senders=senders,
     )
     runtime.serve_grpc(
         settings.campaign_addr,

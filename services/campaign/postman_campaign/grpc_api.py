@@ -16,6 +16,7 @@ from postman_campaign import (
     management,
     models,
     previews,
+    protected_messages,
     provider_credentials,
     saved_templates,
     scheduling,
@@ -25,7 +26,7 @@ from postman_campaign import (
     uploads,
     wire,
 )
-from postman_campaign.protected_messages import ProtectedReader
+from postman_campaign.protected_messages import OpeningRules
 from postman_campaign.renderer_client import Renderer
 from postman_campaign.sender_check import SenderCheck
 from postman_shared.db import Database
@@ -37,11 +38,11 @@ from postman_shared.template_limits import TemplateLimits
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def __init__(self, database: Database, renderer: Renderer, store: ObjectStore, settings: Settings,
                  process_upload: Callable[[int], None], publish_outbox: Callable[[], object],
-                 protected: ProtectedReader | None = None, senders: SenderCheck | None = None) -> None:
+                 opening_rules: OpeningRules | None = None, senders: SenderCheck | None = None) -> None:
         self._database = database
         # Who an email may be from (issue 12): the default address, or the user's verified ones (asked of auth).
         self._senders = senders or SenderCheck(settings.email_from)
-        self._protected = protected or ProtectedReader.from_settings(database, settings)
+        self._opening_rules = opening_rules or OpeningRules.from_settings(settings)
         self._renderer = renderer
         self._store = store
         self._settings = settings
@@ -120,13 +121,15 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
     def DescribeProtectedMessage(self, request: campaign_pb2.ProtectedMessageRef,
                                  context: Any) -> campaign_pb2.ProtectedMessageInfo:
-        found = self._protected.describe(request.message_id, request.version)
+        found = protected_messages.describe_message(self._database, self._opening_rules, request.message_id,
+                                                   request.version)
         return campaign_pb2.ProtectedMessageInfo(state=found.state, kdf=found.kdf, iterations=found.iterations,
                                                  salt=found.salt)
 
     def OpenProtectedMessage(self, request: campaign_pb2.OpenProtectedMessageRequest,
                              context: Any) -> campaign_pb2.ProtectedPayload:
-        payload, version = self._protected.open(request.message_id, request.proof)
+        payload, version = protected_messages.open_message(self._database, self._opening_rules, request.message_id,
+                                                          request.proof)
         return campaign_pb2.ProtectedPayload(payload=payload, version=version)
 
     def GetUploadStatus(self, request: campaign_pb2.CampaignRef, context: Any) -> campaign_pb2.UploadStatus:

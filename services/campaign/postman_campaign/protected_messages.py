@@ -24,7 +24,7 @@ import secrets
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -131,18 +131,17 @@ class Description:
     salt: str
 
 
-@dataclass
-class ProtectedReader:
-    """The recipient's side: descriptions for the page, proofs checked against the attempt limit."""
+@dataclass(frozen=True)
+class OpeningRules:
+    """How the recipient's side opens messages: the key of the stand-in parameters of unknown ids, and the attempt
+    limit (``max_attempts`` wrong proofs per message id, then locked for ``lock_minutes``)."""
 
-    database: Database
     decoy_key: bytes
     max_attempts: int = 10
     lock_minutes: int = 15
-    opened: dict[str, int] = field(default_factory=dict)  # outcome -> count, for metrics and tests
 
     @classmethod
-    def from_settings(cls, database: Database, settings: Settings) -> "ProtectedReader":
+    def from_settings(cls, settings: Settings) -> "OpeningRules":
         key = settings.protect_decoy_key.strip()
         if not key:
             if not is_local_development(settings.public_url):
@@ -153,90 +152,93 @@ class ProtectedReader:
             key = secrets.token_hex(32)
         elif len(key) < 16:
             raise SettingsError("PROTECT_DECOY_KEY is too short: use at least 16 random characters")
-        return cls(database, key.encode(), settings.protect_max_attempts, settings.protect_lock_minutes)
+        return cls(key.encode(), settings.protect_max_attempts, settings.protect_lock_minutes)
 
-    def describe(self, message_id: str, version: int) -> Description:
-        """What the page needs to derive the key. An id that does not exist gets stand-in parameters that stay the
-        same on every request (an HMAC of the id), so they cannot be told from a real message's."""
-        canonical = canonical_id(message_id)
-        row = None
-        if canonical is not None:
-            with self.database.session() as session:
-                row = session.execute(select(
-                    ProtectedMessage.version, ProtectedMessage.salt, ProtectedMessage.iterations,
-                    ProtectedMessage.expired_at).where(ProtectedMessage.id == canonical)).one_or_none()
-        if row is not None and row.expired_at is not None:
-            return Description(EXPIRED, protected_format.KDF_NAME, 0, "")
-        if version == 1:
-            return Description(READY, protected_format.KDF_NAME, protected_format.V1_ITERATIONS, message_id)
-        if row is not None and row.version == 2:
-            return Description(READY, protected_format.KDF_NAME, row.iterations, row.salt or "")
-        decoy = hmac.new(self.decoy_key, f"v2 salt {message_id}".encode(), hashlib.sha256).digest()
-        return Description(READY, protected_format.KDF_NAME, protected_format.V2_ITERATIONS,
-                           protected_format.b64(decoy[:protected_format.V2_SALT_BYTES]))
 
-    def open(self, message_id: str, proof: str) -> tuple[str, int]:
-        """(payload, version) for a proof that opens the message; ServiceError wrong_password (also for an
-        unknown id), message_locked (with the seconds to wait) or message_expired."""
-        canonical = canonical_id(message_id)
-        if canonical is None or not proof or len(proof) > 256:
-            self._count("wrong")
-            raise _wrong_password()
-        lock = timedelta(minutes=self.lock_minutes)
-        with self.database.unit_of_work() as session:
-            now = session.scalar(select(text("now()")))
-            attempt = self._attempt_row(session, canonical, now, lock)
-            if attempt.failures >= self.max_attempts:
-                wait = math.ceil((attempt.window_started_at + lock - now).total_seconds())
-                locked = True
+def describe_message(database: Database, rules: OpeningRules, message_id: str, version: int) -> Description:
+    """What the page needs to derive the key. An id that does not exist gets stand-in parameters that stay the
+    same on every request (an HMAC of the id), so they cannot be told from a real message's."""
+    canonical = canonical_id(message_id)
+    row = None
+    if canonical is not None:
+        with database.session() as session:
+            row = session.execute(select(
+                ProtectedMessage.version, ProtectedMessage.salt, ProtectedMessage.iterations,
+                ProtectedMessage.expired_at).where(ProtectedMessage.id == canonical)).one_or_none()
+    if row is not None and row.expired_at is not None:
+        return Description(EXPIRED, protected_format.KDF_NAME, 0, "")
+    if version == 1:
+        return Description(READY, protected_format.KDF_NAME, protected_format.V1_ITERATIONS, message_id)
+    if row is not None and row.version == 2:
+        return Description(READY, protected_format.KDF_NAME, row.iterations, row.salt or "")
+    decoy = hmac.new(rules.decoy_key, f"v2 salt {message_id}".encode(), hashlib.sha256).digest()
+    return Description(READY, protected_format.KDF_NAME, protected_format.V2_ITERATIONS,
+                       protected_format.b64(decoy[:protected_format.V2_SALT_BYTES]))
+
+
+def open_message(database: Database, rules: OpeningRules, message_id: str, proof: str) -> tuple[str, int]:
+    """(payload, version) for a proof that opens the message; ServiceError wrong_password (also for an
+    unknown id), message_locked (with the seconds to wait) or message_expired."""
+    canonical = canonical_id(message_id)
+    if canonical is None or not proof or len(proof) > 256:
+        _count("wrong")
+        raise _wrong_password()
+    lock = timedelta(minutes=rules.lock_minutes)
+    with database.unit_of_work() as session:
+        now = session.scalar(select(text("now()")))
+        attempt = _attempt_row(session, canonical, now, lock)
+        if attempt.failures >= rules.max_attempts:
+            wait = math.ceil((attempt.window_started_at + lock - now).total_seconds())
+            locked = True
+        else:
+            locked = False
+            message = session.execute(select(
+                ProtectedMessage.version, ProtectedMessage.payload, ProtectedMessage.check_value,
+                ProtectedMessage.expired_at).where(ProtectedMessage.id == canonical)).one_or_none()
+            if message is not None and message.expired_at is not None:
+                outcome = "expired"
+            elif (message is not None and message.check_value
+                  and protected_format.proof_matches(message.version, message.check_value, proof)):
+                outcome = "opened"
             else:
-                locked = False
-                message = session.execute(select(
-                    ProtectedMessage.version, ProtectedMessage.payload, ProtectedMessage.check_value,
-                    ProtectedMessage.expired_at).where(ProtectedMessage.id == canonical)).one_or_none()
-                if message is not None and message.expired_at is not None:
-                    outcome = "expired"
-                elif (message is not None and message.check_value
-                      and protected_format.proof_matches(message.version, message.check_value, proof)):
-                    outcome = "opened"
-                else:
-                    outcome = "wrong"
-                    values: dict[str, Any] = {"failures": attempt.failures + 1}
-                    if attempt.failures == 0:
-                        values["window_started_at"] = now  # the first wrong try opens the window
-                    session.execute(update(ProtectedMessageAttempt).where(
-                        ProtectedMessageAttempt.message_id == canonical).values(**values))
-        if locked:
-            self._count("locked")
-            minutes = max(1, math.ceil(wait / 60))
-            raise ServiceError(ErrorCode.MESSAGE_LOCKED, f"Too many wrong passwords were tried for this message: it "
-                               f"is locked for {minutes} more minute{'s' if minutes != 1 else ''}.",
-                               retry_after=max(1, wait))
-        self._count(outcome)
-        if outcome == "expired":
-            raise _expired()
-        if outcome == "wrong":
-            raise _wrong_password()
-        assert message is not None and message.payload is not None
-        return message.payload, message.version
+                outcome = "wrong"
+                values: dict[str, Any] = {"failures": attempt.failures + 1}
+                if attempt.failures == 0:
+                    values["window_started_at"] = now  # the first wrong try opens the window
+                session.execute(update(ProtectedMessageAttempt).where(
+                    ProtectedMessageAttempt.message_id == canonical).values(**values))
+    if locked:
+        _count("locked")
+        minutes = max(1, math.ceil(wait / 60))
+        raise ServiceError(ErrorCode.MESSAGE_LOCKED, f"Too many wrong passwords were tried for this message: it "
+                           f"is locked for {minutes} more minute{'s' if minutes != 1 else ''}.",
+                           retry_after=max(1, wait))
+    _count(outcome)
+    if outcome == "expired":
+        raise _expired()
+    if outcome == "wrong":
+        raise _wrong_password()
+    assert message is not None and message.payload is not None
+    return message.payload, message.version
 
-    def _attempt_row(self, session: Session, message_id: str, now: datetime, lock: timedelta) -> Any:
-        """The id's attempt row, created or reset when its window has passed, and locked until the commit."""
-        table = ProtectedMessageAttempt.__table__
-        stale = table.c.window_started_at <= now - lock
-        statement = insert(table).values(message_id=message_id, failures=0, window_started_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.message_id],
-            set_={"failures": _case(stale, 0, table.c.failures),
-                  "window_started_at": _case(stale, now, table.c.window_started_at)},
-        ).returning(table.c.failures, table.c.window_started_at)
-        return session.execute(statement).one()
 
-    def _count(self, outcome: str) -> None:
-        from postman_campaign import metrics
+def _attempt_row(session: Session, message_id: str, now: datetime, lock: timedelta) -> Any:
+    """The id's attempt row, created or reset when its window has passed, and locked until the commit."""
+    table = ProtectedMessageAttempt.__table__
+    stale = table.c.window_started_at <= now - lock
+    statement = insert(table).values(message_id=message_id, failures=0, window_started_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.message_id],
+        set_={"failures": _case(stale, 0, table.c.failures),
+              "window_started_at": _case(stale, now, table.c.window_started_at)},
+    ).returning(table.c.failures, table.c.window_started_at)
+    return session.execute(statement).one()
 
-        metrics.PROTECTED_OPENS.labels(outcome=outcome).inc()
-        self.opened[outcome] = self.opened.get(outcome, 0) + 1
+
+def _count(outcome: str) -> None:
+    from postman_campaign import metrics
+
+    metrics.PROTECTED_OPENS.labels(outcome=outcome).inc()
 
 
 def _case(condition: Any, when_true: Any, otherwise: Any) -> Any:
@@ -309,4 +311,5 @@ class ExpiryLoop:
             stop.wait(self._interval)
 
 
-__all__ = ["ProtectedRecord", "ProtectedStorage", "ProtectedReader", "expire_messages", "extend_expiry"]
+__all__ = ["OpeningRules", "ProtectedRecord", "ProtectedStorage", "describe_message", "expire_messages",
+           "extend_expiry", "open_message"]

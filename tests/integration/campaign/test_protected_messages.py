@@ -14,7 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from postman_campaign.models import Campaign, ProtectedMessage, Recipient, Upload
-from postman_campaign.protected_messages import ProtectedReader, ProtectedStorage, expire_messages
+from postman_campaign.protected_messages import (
+    OpeningRules,
+    ProtectedStorage,
+    describe_message,
+    expire_messages,
+    open_message,
+)
 from postman_campaign.upload_worker import DONE, FAILED, process_upload
 from postman_shared import protected_format
 from postman_shared.grpc.errors import ServiceError
@@ -54,9 +60,25 @@ def stored_upload(database, tmp_path, content: str) -> tuple[LocalObjectStore, i
         return store, campaign.id, upload.id
 
 
+RULES = OpeningRules(b"decoy-key-for-tests", max_attempts=10, lock_minutes=15)
+
+
+class Reader:
+    """The recipient's side as the campaign service's servicer calls it."""
+
+    def __init__(self, database):
+        self.database = database
+
+    def describe(self, message_id, version):
+        return describe_message(self.database, RULES, message_id, version)
+
+    def open(self, message_id, proof):
+        return open_message(self.database, RULES, message_id, proof)
+
+
 @pytest.fixture
 def reader(database):
-    return ProtectedReader(database, b"decoy-key-for-tests", max_attempts=10, lock_minutes=15)
+    return Reader(database)
 
 
 def proof_v2(password: str, salt: bytes) -> str:
@@ -166,8 +188,8 @@ def test_the_decoy_key_is_required_outside_local_development(database):
 
     production = replace(Settings(), public_url="https://postman.agency.gov.sg", protect_decoy_key="")
     with pytest.raises(SettingsError, match="PROTECT_DECOY_KEY"):
-        ProtectedReader.from_settings(database, production)
+        OpeningRules.from_settings(production)
     with pytest.raises(SettingsError, match="too short"):
-        ProtectedReader.from_settings(database, replace(production, protect_decoy_key="short"))
-    local = ProtectedReader.from_settings(database, replace(production, public_url="http://localhost:8080"))
+        OpeningRules.from_settings(replace(production, protect_decoy_key="short"))
+    local = OpeningRules.from_settings(replace(production, public_url="http://localhost:8080"))
     assert len(local.decoy_key) == 64  # a random one, for this process only

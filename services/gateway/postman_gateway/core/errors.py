@@ -1,50 +1,20 @@
 """Every error the gateway answers is JSON ``{code, message}`` with the status of the Postman v1 contract.
 
 Use cases in other services raise ``ServiceError`` (it crosses gRPC with its API code); the gateway raises the same
-type for its own request validation, so one handler turns both into a response. HTTP-level failures (unknown route,
-wrong method, oversized body) and unexpected exceptions get the same shape: never an HTML page or a stack trace.
+type for its own request validation, so one handler turns both into a response. ``ErrorCode`` is the shared enum
+(``postman_shared.grpc.errors``), imported here for the gateway's modules: one list of the API's codes. HTTP-level
+failures (unknown route, wrong method, oversized body) and unexpected exceptions get the same shape: never an HTML
+page or a stack trace.
 """
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from postman_gateway.core.request_context import current
-from postman_shared.grpc.errors import ServiceError
+from postman_shared.grpc.errors import ErrorCode, ServiceError
 from postman_shared.logging import get_logger
-
-
-class ErrorCode(StrEnum):
-    """The API's error codes (the ``code`` of ``{code, message}``): the gateway's own and those the services raise
-    across gRPC (``postman_shared.grpc.errors.CODES`` gives each its HTTP status). A ``StrEnum``, so a code equals
-    its string: comparing one from a service (a ``str``) with a member works, and JSON shows the string."""
-
-    API_VALIDATION = "api_validation"
-    INVALID_RECIPIENT = "invalid_recipient"
-    INVALID_PARAMETERS = "invalid_parameters"
-    INVALID_TEMPLATE = "invalid_template"
-    INVALID_FROM_ADDRESS = "invalid_from_address"
-    MALFORMED = "malformed"
-    INVALID_CREDENTIALS = "invalid_credentials"
-    INVALID_CREDENTIAL_LABEL = "invalid_credential_label"
-    UNATHENTICATED = "unathenticated"  # sic: the contract's spelling
-    UNAUTHORIZED = "unauthorized"
-    ALREADY_SENT = "already_sent"
-    NOT_FOUND = "not_found"
-    CAMPAIGN_REDACTED = "campaign_redacted"
-    ATTACHMENT_LIMIT = "attachment_limit"
-    RATE_LIMIT = "rate_limit"
-    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an error code, not a password
-    MESSAGE_LOCKED = "message_locked"
-    MESSAGE_EXPIRED = "message_expired"
-    INTERNAL_SERVER = "internal_server"
-    SERVICE_UNAVAILABLE = "service_unavailable"
-    # Only the gateway's own answer to a wrong HTTP method: no service raises it.
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-
 
 # Status codes of werkzeug's HTTP exceptions -> the API's error code.
 _HTTP_CODES = {
