@@ -1,11 +1,15 @@
-"""postmanctl rotate-credentials-key and the development key file of postmanctl setup, run as real subprocesses."""
+"""postmanctl rotate-credentials-key and the development key file of postmanctl setup.
+
+postmanctl's real entry point runs in the test process (``tests/support/postmanctl.py``: its own environment, argv
+and output, as in a process of its own), a second of imports cheaper per call than a subprocess.
+``test_rotation_without_any_master_key_says_to_set_credentials_key`` runs it as a real subprocess (``python -m
+postman_ctl.cli``): exit status 2 and no traceback from the command itself."""
 
 from __future__ import annotations
 
 import base64
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +19,14 @@ from sqlalchemy import delete, select
 from postman_campaign.models import Credential
 from postman_shared.credentials import LocalMasterKey, Sealer, credential_aad, local_key_id, new_master_key
 from postman_shared.db import Database
+from tests.support.postmanctl import as_subprocess, in_process
 from tests.support.stores import Stores
 
 
-def postmanctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "postman_ctl.cli", *args], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", **env}, timeout=120)
+def postmanctl(env: dict[str, str], *args: str, real_process: bool = False) -> subprocess.CompletedProcess[str]:
+    if real_process:
+        return as_subprocess(args, {"PATH": "/usr/bin:/bin", **env}, timeout=120)
+    return in_process(args, {"PATH": "/usr/bin:/bin", **env})
 
 
 def sealer_for(*keys: str) -> Sealer:
@@ -98,7 +104,7 @@ def test_a_credential_no_configured_key_opens_is_reported_and_skipped_with_exit_
 
 def test_rotation_without_any_master_key_says_to_set_credentials_key(stores: Stores, tmp_path: Path):
     env = {"DATABASE_URL": stores.database_url, "CREDENTIALS_KEY_FILE": str(tmp_path / "missing.key")}
-    result = postmanctl(env, "rotate-credentials-key")
+    result = postmanctl(env, "rotate-credentials-key", real_process=True)
     assert result.returncode == 2
     assert "set CREDENTIALS_KEY" in result.stderr and "Traceback" not in result.stderr
 

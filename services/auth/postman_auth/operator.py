@@ -117,7 +117,7 @@ def emails_of(database: Database, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
     with database.session() as session:
-        return dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all())
+        return dict(session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
 
 
 # --- the audit trail ------------------------------------------------------------------------------------------------
