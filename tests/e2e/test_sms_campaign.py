@@ -12,6 +12,8 @@ import secrets
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,18 +49,61 @@ def recipients_file() -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-@pytest.fixture
-def twilio():
+@contextmanager
+def fake_twilio() -> Iterator[FakeTwilio]:
     with FakeTwilio(api_key=API_KEY, api_secret=API_SECRET, undelivered={UNDELIVERED}) as fake:
         yield fake
 
 
-@pytest.fixture
-def system(stores, tmp_path: Path, twilio):
-    running = start_system(stores, tmp_path, TWILIO_API_BASE=twilio.base_url, CREDENTIALS_KEY=new_master_key())
+_RUNNING: list[RunningSystem] = []  # this module's system now running, if any
+
+
+@contextmanager
+def system_sending_to(stores, work_dir: Path, twilio: FakeTwilio) -> Iterator[RunningSystem]:
+    """Every service as a process, sending SMS through ``twilio``; each must stop cleanly on SIGTERM at the end.
+    Never two at once: on the session's stores (one database, one vhost) both would consume the same queues, and send
+    each other's campaigns to their own fakes."""
+    assert not _RUNNING, "another system of this module is still running: the tests are out of file order"
+    running = start_system(stores, work_dir, TWILIO_API_BASE=twilio.base_url, CREDENTIALS_KEY=new_master_key())
+    _RUNNING.append(running)
     yield running
+    _RUNNING.remove(running)
     codes = stop_system(running)
     assert_stopped_cleanly(running, codes)
+
+
+# The module's tests share one system and one Twilio fake (starting every service takes seconds): each uses an owner
+# and campaigns of its own, counts only the messages sent while it ran (the tests before it waited for theirs to be
+# sent), and leaves no number marked as having replied STOP. The test that kills sender-sms has a system and a Twilio
+# fake of its own, and comes first in the file: its system is stopped before the shared one starts.
+@pytest.fixture(scope="module")
+def shared_twilio() -> Iterator[FakeTwilio]:
+    with fake_twilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(shared_twilio: FakeTwilio) -> Iterator[FakeTwilio]:
+    yield shared_twilio
+    shared_twilio.stopped.clear()  # a STOP reply is one test's scenario: the next test's numbers have not replied
+
+
+@pytest.fixture(scope="module")
+def system(stores, tmp_path_factory: pytest.TempPathFactory, shared_twilio: FakeTwilio) -> Iterator[RunningSystem]:
+    with system_sending_to(stores, tmp_path_factory.mktemp("sms-campaign"), shared_twilio) as running:
+        yield running
+
+
+@pytest.fixture
+def twilio_of_its_own() -> Iterator[FakeTwilio]:
+    with fake_twilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def system_of_its_own(stores, tmp_path: Path, twilio_of_its_own: FakeTwilio) -> Iterator[RunningSystem]:
+    with system_sending_to(stores, tmp_path, twilio_of_its_own) as running:
+        yield running
 
 
 def new_api(system: RunningSystem, database, email: str) -> PostmanApi:
@@ -79,35 +124,15 @@ def ready_campaign(api: PostmanApi, name: str) -> int:
     return campaign_id
 
 
-def campaign_messages(twilio: FakeTwilio) -> list:
-    return [m for m in twilio.sent if m.to != "+6587654321"]
+def campaign_messages(twilio: FakeTwilio, since: int = 0) -> list:
+    """The campaigns' messages Twilio took (not the credentials' test SMS), of its requests from the ``since``-th."""
+    with twilio.lock:
+        requests = twilio.received[since:]
+    return [m for m in requests if m.answered == 201 and m.to != "+6587654321"]
 
 
-def test_every_number_receives_its_own_sms_and_receipts_reach_the_stats(system, twilio, database):
-    api = new_api(system, database, "sms-engineer@agency.gov.sg")
-    campaign_id = ready_campaign(api, "SMS reminders")
-    sent = api.send(campaign_id, channel="sms", rate=100)
-    assert sent["campaign_id"] == campaign_id and len(sent["job_id"]) == 1
-
-    api.wait_for_status(campaign_id, channel="sms", timeout=120)
-    messages = campaign_messages(twilio)
-    assert Counter(m.to for m in messages) == Counter({number(i): 1 for i in range(VALID)})
-    assert all(m.body == f"Dear Person {int(m.to[-4:])}, your appointment is tomorrow." for m in messages)
-    assert all(m.status_callback and m.status_callback.startswith(system.env["PUBLIC_URL"]) for m in messages)
-
-    # Twilio's receipts arrive after the send: the undelivered number ends as an error, the others as delivered.
-    deadline = time.monotonic() + 60
-    stats = api.stats(campaign_id, channel="sms")
-    while (stats["error"], stats["outcomes"]["delivered"]) != (1, VALID - 1) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        stats = api.stats(campaign_id, channel="sms")
-    assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID - 1, 1, len(INVALID), 0)
-    export = {row["recipient"]: row for row in api.export(campaign_id, channel="sms")}
-    assert export[UNDELIVERED]["status"] == "ERROR" and export[UNDELIVERED]["error_code"] == "twilio_30003"
-    assert export[number(1)]["status"] == "DELIVERED" and export["12345"]["status"] == "INVALID"
-
-
-def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system, twilio, database):
+def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system_of_its_own, twilio_of_its_own, database):
+    system, twilio = system_of_its_own, twilio_of_its_own  # it kills a service, and counts every message its fake got
     api = new_api(system, database, "sms-resilient@agency.gov.sg")
     campaign_id = ready_campaign(api, "Survives a crash")
     api.send(campaign_id, channel="sms", rate=40)
@@ -127,6 +152,31 @@ def test_no_sms_is_lost_when_the_sender_is_killed_mid_campaign(system, twilio, d
     assert set(received) == {number(i) for i in range(VALID)}, "a number was lost"
     duplicates = sum(count - 1 for count in received.values())
     assert duplicates <= 200, f"{duplicates} numbers were sent twice: more than one batch in flight"
+
+
+def test_every_number_receives_its_own_sms_and_receipts_reach_the_stats(system, twilio, database):
+    earlier = len(twilio.received)  # what the module's earlier tests sent (each waited until its campaign was sent)
+    api = new_api(system, database, "sms-engineer@agency.gov.sg")
+    campaign_id = ready_campaign(api, "SMS reminders")
+    sent = api.send(campaign_id, channel="sms", rate=100)
+    assert sent["campaign_id"] == campaign_id and len(sent["job_id"]) == 1
+
+    api.wait_for_status(campaign_id, channel="sms", timeout=120)
+    messages = campaign_messages(twilio, since=earlier)
+    assert Counter(m.to for m in messages) == Counter({number(i): 1 for i in range(VALID)})
+    assert all(m.body == f"Dear Person {int(m.to[-4:])}, your appointment is tomorrow." for m in messages)
+    assert all(m.status_callback and m.status_callback.startswith(system.env["PUBLIC_URL"]) for m in messages)
+
+    # Twilio's receipts arrive after the send: the undelivered number ends as an error, the others as delivered.
+    deadline = time.monotonic() + 60
+    stats = api.stats(campaign_id, channel="sms")
+    while (stats["error"], stats["outcomes"]["delivered"]) != (1, VALID - 1) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stats = api.stats(campaign_id, channel="sms")
+    assert (stats["sent"], stats["error"], stats["invalid"], stats["unsent"]) == (VALID - 1, 1, len(INVALID), 0)
+    export = {row["recipient"]: row for row in api.export(campaign_id, channel="sms")}
+    assert export[UNDELIVERED]["status"] == "ERROR" and export[UNDELIVERED]["error_code"] == "twilio_30003"
+    assert export[number(1)]["status"] == "DELIVERED" and export["12345"]["status"] == "INVALID"
 
 
 def test_a_number_that_replied_stop_is_unsubscribed_and_the_owners_next_campaign_skips_it(system, twilio, database):

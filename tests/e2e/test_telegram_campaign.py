@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +20,7 @@ from postman_shared.credentials import new_master_key
 from tests.fakes.telegram import FakeTelegram
 from tests.integration.sender_telegram.conftest import contact, message_update, new_bot_token
 from tests.support.api_client import ApiError, PostmanApi
-from tests.support.processes import assert_stopped_cleanly, start_system, stop_system
+from tests.support.processes import RunningSystem, assert_stopped_cleanly, start_system, stop_system
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +37,19 @@ def chat(i: int) -> int:
     return 7_000_000 + i
 
 
-@pytest.fixture
-def telegram():
+# The module's tests share one system and one Telegram fake (starting every service takes seconds): each uses an
+# owner, campaigns and people (numbers, chats, update ids) of its own, and counts only the calls the bot made while
+# it ran, or those to its own people.
+@pytest.fixture(scope="module")
+def telegram() -> Iterator[FakeTelegram]:
     with FakeTelegram(tokens={TOKEN}) as fake:
         yield fake
 
 
-@pytest.fixture
-def system(stores, tmp_path: Path, telegram):
-    running = start_system(stores, tmp_path, TELEGRAM_API_BASE=telegram.base_url, CREDENTIALS_KEY=new_master_key())
+@pytest.fixture(scope="module")
+def system(stores, tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram) -> Iterator[RunningSystem]:
+    running = start_system(stores, tmp_path_factory.mktemp("telegram-campaign"), TELEGRAM_API_BASE=telegram.base_url,
+                           CREDENTIALS_KEY=new_master_key())
     yield running
     codes = stop_system(running)
     assert_stopped_cleanly(running, codes)
@@ -61,6 +65,7 @@ def wait_until(condition, what: str, timeout: float = 30.0):
 
 
 def test_subscribers_receive_their_own_telegram_message_and_a_stranger_is_reported(system, telegram, database):
+    earlier_webhooks, earlier = len(telegram.calls_of("setWebhook")), len(telegram.sent)  # the module's other tests'
     with database.unit_of_work() as session:
         key = api_keys.create_api_key(session, api_keys.get_or_create_user(session, "tg@agency.gov.sg"), "e2e")
     api = PostmanApi(system.gateway_url, key)
@@ -72,7 +77,7 @@ def test_subscribers_receive_their_own_telegram_message_and_a_stranger_is_report
     with pytest.raises(ApiError, match="invalid_credentials"):
         api.call("POST", f"{base}/new-credentials", json={"telegram_bot_token": "123:not-a-real-token"})
     api.call("POST", f"{base}/new-credentials", json={"telegram_bot_token": TOKEN, "label": "agency-bot"})
-    [webhook] = telegram.calls_of("setWebhook")
+    [webhook] = telegram.calls_of("setWebhook")[earlier_webhooks:]
     assert webhook.params["url"].startswith(system.env["PUBLIC_URL"] + "/telegram/webhook/")
 
     for i in range(SUBSCRIBERS):  # each person: /start, then shares their own contact
@@ -80,8 +85,8 @@ def test_subscribers_receive_their_own_telegram_message_and_a_stranger_is_report
         local = number(i).removeprefix("+")
         assert telegram.deliver_update(TOKEN, message_update(2 * i + 2, chat(i),
                                                              contact=contact(local, chat(i)))) == 200
-    wait_until(lambda: len([c for c in telegram.sent if "+659123" in c.params.get("text", "")]) == SUBSCRIBERS,
-               "every subscription to be confirmed")
+    wait_until(lambda: len([c for c in telegram.sent[earlier:] if "+659123" in c.params.get("text", "")])
+               == SUBSCRIBERS, "every subscription to be confirmed")
 
     api.call("POST", f"{base}/credentials/verify", json={"recipient": number(0)})
     with pytest.raises(ApiError, match="recipient has not subscribed to the bot"):
@@ -133,7 +138,9 @@ def test_a_subscriber_who_blocked_the_bot_is_unsubscribed_and_skipped_until_they
         person, local = chat(100 + i), number(100 + i).removeprefix("+")
         telegram.deliver_update(TOKEN, message_update(900 + i, person, "/start"))
         telegram.deliver_update(TOKEN, message_update(950 + i, person, contact=contact(local, person)))
-    wait_until(lambda: len([c for c in telegram.sent if "Thank you" in c.params.get("text", "")]) >= people,
+    own_chats = {chat(100 + i) for i in range(people)}
+    wait_until(lambda: len([c for c in telegram.sent if "Thank you" in c.params.get("text", "")
+                            and c.params.get("chat_id") in own_chats]) >= people,
                "every subscription confirmed")
     telegram.blocked.add(str(chat(101)))  # this one blocked the bot: Telegram answers 403 to a message
     kicked = message_update(990, chat(102), "/start")  # this one blocked it too, and Telegram said so first
