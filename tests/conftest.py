@@ -95,16 +95,15 @@ def test_process_identity() -> None:
     client.use_identity(service_identity.identity("gateway"))
 
 
-@pytest.fixture
-def settings(stores: Stores, tmp_path: Path) -> Settings:
-    """Settings for in-process use: isolated stores, temporary folders, free ports."""
+def settings_for(stores: Stores, folder: Path) -> Settings:
+    """Settings for in-process use: isolated stores, folders under ``folder``, free ports."""
     base = Settings.from_env({})
     return replace(
         base,
         database_url=stores.database_url,
         amqp_url=stores.amqp_url,
-        upload_dir=tmp_path / "uploads",
-        outbox_dir=tmp_path / "outbox",
+        upload_dir=folder / "uploads",
+        outbox_dir=folder / "outbox",
         gateway_port=free_port(),
         auth_addr=f"127.0.0.1:{free_port()}",
         campaign_addr=f"127.0.0.1:{free_port()}",
@@ -124,6 +123,20 @@ def settings(stores: Stores, tmp_path: Path) -> Settings:
         callback_signing_key=TEST_SECRET,
         upload_signing_key=TEST_SECRET,
     )
+
+
+@pytest.fixture
+def settings(stores: Stores, tmp_path: Path) -> Settings:
+    """Settings for one test: its own folders and ports (services it starts are its own)."""
+    return settings_for(stores, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_settings(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The same settings for every test of a module, for modules whose tests share services started once for the
+    module (a module-scoped fixture starting them; a module's ``settings`` then returns these). Its tests must not
+    depend on being alone: each makes its own users, campaigns and recipients and asserts only on those."""
+    return settings_for(stores, tmp_path_factory.mktemp("module"))
 
 
 @pytest.fixture

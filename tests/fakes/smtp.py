@@ -101,6 +101,15 @@ class FakeSmtpServer:
         """From now on, wait this long before accepting each message's data."""
         self._handler.delay = seconds
 
+    def reset(self, refuse: dict[str, str] | None = None) -> None:
+        """As if just started with ``refuse`` (no deferral, no delay): no message received. For a server shared by
+        a module's tests (``tests/support/module_fakes.py``)."""
+        with self._handler.lock:
+            self._handler.messages.clear()
+            self._handler.refuse = dict(refuse or {})
+            self._handler.defer = {}
+        self._handler.delay = 0.0
+
     def accept(self, address: str) -> None:
         """From now on, accept this address (it was refused): the mailbox has been fixed."""
         with self._handler.lock:

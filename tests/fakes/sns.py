@@ -54,6 +54,13 @@ class FakeSns:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-sns", daemon=True)
 
+    def reset(self) -> None:
+        """No subscription confirmed and the certificate not fetched yet: as just started, for a fake shared by a
+        module's tests (``tests/support/module_fakes.py``)."""
+        with self._lock:
+            self.confirmed.clear()
+            self.certificate_fetches = 0
+
     @property
     def url_prefix(self) -> str:
         return f"http://127.0.0.1:{self.port}/"

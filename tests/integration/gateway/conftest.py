@@ -100,6 +100,21 @@ def pipeline(settings: Settings) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="module")
+def module_auth_service(module_settings: Settings) -> Iterator[Settings]:
+    """``auth_service`` started once for a module whose tests share ``module_settings`` (its ``settings`` fixture
+    returns them, its ``auth_service`` uses this): yields those settings."""
+    with running(module_settings, "auth"):
+        yield module_settings
+
+
+@pytest.fixture(scope="module")
+def module_pipeline(module_settings: Settings) -> Iterator[Settings]:
+    """``pipeline`` started once for a module whose tests share ``module_settings``: yields those settings."""
+    with running(module_settings, *PIPELINE):
+        yield module_settings
+
+
 def content_md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 

@@ -16,6 +16,7 @@ from postman_campaign.models import Job
 from postman_gateway.app import create_app
 from postman_shared.credentials import new_master_key
 from postman_shared.timestamps import utcnow
+from tests.conftest import settings_for
 from tests.integration.gateway.conftest import new_address, one_time_password
 from tests.support.inprocess import running
 
@@ -118,6 +119,29 @@ SAMPLE_INPUT = {
     ("PUT", "/v1/templates/<template_id>"): {"json": {"name": "Intruder's", "channel": "SMS", "body": "Hi"}},
     ("POST", "/v1/campaigns/<campaign_id>/template/save-as"): {"json": {"name": "Intruder's"}},
 }
+
+
+@pytest.fixture
+def settings(module_settings):
+    """The module's settings: its tests share the services, started once (each test has its own app and users)."""
+    return module_settings
+
+
+@pytest.fixture
+def pipeline(module_pipeline):
+    """The module's pipeline."""
+
+
+@pytest.fixture
+def auth_service(module_pipeline):
+    """The module's pipeline, which has the auth service (a second auth service would share its port)."""
+
+
+@pytest.fixture
+def own_settings(stores, tmp_path):
+    """Settings of the test's own (folders and ports), for a test that changes them and starts its own services."""
+    return settings_for(stores, tmp_path)
+
 
 
 def api_routes(app):
@@ -419,11 +443,12 @@ def test_removing_another_users_sender_address_is_404_and_it_stays(http, sign_in
 
 
 @pytest.mark.parametrize("intruder_kind", ["api_key", "session"])
-def test_client_webhook_routes_never_reach_another_users_webhook(settings, amqp_channel, new_caller, intruder_kind):
+def test_client_webhook_routes_never_reach_another_users_webhook(own_settings, amqp_channel, new_caller,
+                                                                 intruder_kind):
     """Another officer, by key or session, sees none of the owner's webhooks, cannot read their log, rotate,
     test or delete them (404: they have none of their own), and their PUT makes a webhook of their own; the
     owner's stays exactly as it was."""
-    settings = replace(settings, webhook_allow_private=True, credentials_key=new_master_key())
+    settings = replace(own_settings, webhook_allow_private=True, credentials_key=new_master_key())
     app = create_app(settings)
     http = app.test_client()
     with running(settings, "auth", "stats"):

@@ -17,6 +17,7 @@ from tests.conftest import TESTDATA
 from tests.fakes.smtp import FakeSmtpServer
 from tests.integration.gateway.conftest import poll, upload_file
 from tests.support.inprocess import running
+from tests.support.module_fakes import fresh_smtp, purge_queues
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}  # what axios adds to a POST without data
 TEMPLATE = {"subject": "Your appointment, {{name}}", "body": "<p>Dear {{name}}, see you on {{appointment}}.</p>",
@@ -24,21 +25,48 @@ TEMPLATE = {"subject": "Your appointment, {{name}}", "body": "<p>Dear {{name}}, 
 REFUSED = ("officer1@example.gov.sg", "officer3@example.gov.sg")
 
 
-@pytest.fixture
-def smtp():
+@pytest.fixture(scope="module")
+def module_smtp():
     with FakeSmtpServer(refuse={address: "User unknown" for address in REFUSED}) as server:
         yield server
 
 
-@pytest.fixture
-def settings(settings, smtp):
-    return replace(settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+@pytest.fixture(scope="module")
+def module_system(module_settings, module_smtp):
+    """The module's settings wired to its mail server, with the services started once for the module: the
+    ``pipeline`` tests run on them too (sender-email then delivers what their campaigns send, to this server)."""
+    wired = replace(module_settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=module_smtp.port)
+    purge_queues(wired.amqp_url)
+    with running(wired, "auth", "campaign", "renderer", "stats", "sender-email"):
+        yield wired
 
 
 @pytest.fixture
-def services(settings):
-    with running(settings, "auth", "campaign", "renderer", "stats", "sender-email"):
-        yield
+def settings(module_system):
+    return module_system
+
+
+@pytest.fixture
+def services(module_system):
+    """The module's services."""
+
+
+@pytest.fixture
+def pipeline(module_system):
+    """The module's services (the gateway conftest's ``pipeline`` and more)."""
+
+
+@pytest.fixture
+def smtp(module_smtp, module_system):
+    """The module's mail server with no message and only its refusals, before anything of the test reaches it."""
+    return fresh_smtp(module_smtp, refuse={address: "User unknown" for address in REFUSED})
+
+
+def of_campaign(smtp, campaign_id):
+    """The campaign messages of the campaign (a Message-ID is <recipient>.<campaign>[.<retry job>]@...): the mail
+    server is the module's, and another test's campaign may be delivered to it at the same time."""
+    return [m for m in smtp.campaign_messages
+            if m.parsed()["Message-ID"].strip("<>").split("@")[0].split(".")[1] == str(campaign_id)]
 
 
 def new_campaign(http, caller, name="Appointment reminders", channel="EMAIL", template=True, recipients=True):
@@ -82,7 +110,7 @@ def test_retry_sends_again_only_what_failed_as_new_messages(http, caller, smtp, 
     second = stats_when(http, caller, campaign_id, lambda s: s["status"] == "LOGGED", "the retry LOGGED")
     assert (second["sent"], second["error"], second["unsent"]) == (5, 0, 0)
 
-    received = Counter(rcpt for message in smtp.campaign_messages for rcpt in message.rcpt_tos)
+    received = Counter(rcpt for message in of_campaign(smtp, campaign_id) for rcpt in message.rcpt_tos)
     assert received == Counter({f"officer{i}@example.gov.sg": 1 for i in range(5)})
     # Only this owner's notices: other tests' campaigns may still be telling their owners.
     mine = poll(lambda: [m for m in smtp.owner_notices if m.rcpt_tos == (caller.email,)], lambda found: len(found) == 2,
@@ -96,7 +124,7 @@ def test_retry_sends_again_only_what_failed_as_new_messages(http, caller, smtp, 
     retry_ids = sorted(i for i in ids if "." in i)
     assert len(ids) == 7 and len(retry_ids) == 2  # 5 first attempts (3 SENT, 2 ERROR) and 2 new messages
     seeds = {m.rcpt_tos[0]: m.parsed()["Message-ID"].strip("<>").split("@")[0].split(".")
-             for m in smtp.campaign_messages}
+             for m in of_campaign(smtp, campaign_id)}
     assert len(seeds["officer0@example.gov.sg"]) == 2  # <recipient>.<campaign>
     assert [len(seeds[address]) for address in REFUSED] == [3, 3]  # <recipient>.<campaign>.<retry job>
     assert all(row["status"] == "SENT" for row in http.get(f"{base}/export", headers=caller.headers).json)
@@ -104,7 +132,7 @@ def test_retry_sends_again_only_what_failed_as_new_messages(http, caller, smtp, 
     # Nothing left to retry: the retry goes through the pipeline, sends nothing, and finishes.
     assert http.post(f"{base}/retry", headers=caller.headers).status_code == 200
     third = stats_when(http, caller, campaign_id, lambda s: s["status"] == "LOGGED", "the empty retry LOGGED")
-    assert (third["sent"], third["error"]) == (5, 0) and len(smtp.campaign_messages) == 5
+    assert (third["sent"], third["error"]) == (5, 0) and len(of_campaign(smtp, campaign_id)) == 5
     assert len(http.get(base, headers=caller.headers).json["job_queue"]) == 3
 
 

@@ -16,6 +16,18 @@ from tests.support.agencies import officer_of_new_agency
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
+
+@pytest.fixture
+def settings(module_pipeline):
+    """The module's settings: its tests share the pipeline, started once (each test has its own app and callers)."""
+    return module_pipeline
+
+
+@pytest.fixture
+def pipeline(module_pipeline):
+    """The module's pipeline."""
+
+
 FROM = "Postman <donotreply@mail.postman.gov.sg>"
 TEMPLATE = {
     "subject": "Your appointment, {{name}}",

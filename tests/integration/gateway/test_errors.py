@@ -10,6 +10,17 @@ from postman_gateway.core.observability import EXTENSION as METRICS
 pytestmark = pytest.mark.usefixtures("auth_service")
 
 
+@pytest.fixture
+def settings(module_auth_service):
+    """The module's settings: its tests share the auth service, started once (each test has its own app)."""
+    return module_auth_service
+
+
+@pytest.fixture
+def auth_service(module_auth_service):
+    """The module's auth service."""
+
+
 def test_ping_needs_no_key(http):
     response = http.get("/v1/ping")
     assert response.status_code == 200

@@ -22,6 +22,18 @@ from tests.integration.gateway.conftest import local_path, poll
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
+
+@pytest.fixture
+def settings(module_pipeline):
+    """The module's settings: its tests share the pipeline, started once (each test has its own app and callers)."""
+    return module_pipeline
+
+
+@pytest.fixture
+def pipeline(module_pipeline):
+    """The module's pipeline."""
+
+
 PROTECTED = TESTDATA / "protected"
 VECTORS = json.loads((PROTECTED / "vectors.json").read_text())
 POSTMAN_FILE = (PROTECTED / "postman_protected_upload.csv").read_bytes()

@@ -16,6 +16,17 @@ from tests.integration.gateway.conftest import new_address, one_time_password
 pytestmark = pytest.mark.usefixtures("auth_service")
 
 
+@pytest.fixture
+def settings(module_auth_service):
+    """The module's settings: its tests share the auth service, started once (each test has its own app and users)."""
+    return module_auth_service
+
+
+@pytest.fixture
+def auth_service(module_auth_service):
+    """The module's auth service."""
+
+
 def set_cookie_header(response):
     cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("postman_session=")]
     assert len(cookies) == 1, response.headers

@@ -9,6 +9,18 @@ from tests.integration.gateway.conftest import upload_file
 
 pytestmark = pytest.mark.usefixtures("pipeline")
 
+
+@pytest.fixture
+def settings(module_pipeline):
+    """The module's settings: its tests share the pipeline, started once (each test has its own app and callers)."""
+    return module_pipeline
+
+
+@pytest.fixture
+def pipeline(module_pipeline):
+    """The module's pipeline."""
+
+
 TEMPLATE = {"body": "Dear {{name}}, your appointment is tomorrow."}
 
 

@@ -17,28 +17,47 @@ from tests.conftest import TESTDATA
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.gateway.conftest import poll, upload_file
 from tests.support.inprocess import running
+from tests.support.module_fakes import fresh_twilio, purge_queues
 
 API_KEY, API_SECRET = "SK" + secrets.token_hex(16), "twilio-secret-" + secrets.token_hex(8)
 ACCOUNT = {"twilio_account_sid": "AC" + secrets.token_hex(16), "twilio_api_key": API_KEY,
            "twilio_api_secret": API_SECRET, "twilio_messaging_service_sid": "MG" + secrets.token_hex(16)}
 TEMPLATE = {"body": "Dear {{name}}, your appointment is tomorrow."}
+INVALID = {"+447911123456"}  # a number Twilio refuses (code 21211)
 
 
-@pytest.fixture
-def twilio():
-    with FakeTwilio(api_key=API_KEY, api_secret=API_SECRET, invalid={"+447911123456"}) as fake:
+@pytest.fixture(scope="module")
+def module_twilio():
+    with FakeTwilio(api_key=API_KEY, api_secret=API_SECRET, invalid=INVALID) as fake:
         yield fake
 
 
 @pytest.fixture
-def settings(settings, twilio):
-    return replace(settings, credentials_key=new_master_key(), twilio_api_base=twilio.base_url)
+def twilio(module_twilio, services):
+    """The module's Twilio fake, made fresh for this test by ``services``."""
+    return module_twilio
+
+
+@pytest.fixture(scope="module")
+def module_system(module_settings, module_twilio):
+    """The module's settings wired to its Twilio fake, with the services started once for the module (each test
+    makes its own users and campaigns)."""
+    wired = replace(module_settings, credentials_key=new_master_key(), twilio_api_base=module_twilio.base_url)
+    purge_queues(wired.amqp_url)
+    with running(wired, "auth", "campaign", "renderer", "stats", "sender-sms"):
+        yield wired
 
 
 @pytest.fixture
-def services(settings):
-    with running(settings, "auth", "campaign", "renderer", "stats", "sender-sms"):
-        yield
+def settings(module_system):
+    return module_system
+
+
+@pytest.fixture
+def services(module_system, module_twilio):
+    """The module's services (started once), and its Twilio fake made fresh for this test before anything of the
+    test reaches it (once the fake has made the status callbacks it owes an earlier test's messages)."""
+    fresh_twilio(module_twilio, invalid=INVALID)
 
 
 def sms_campaign(http, caller, upload: bool = True) -> str:

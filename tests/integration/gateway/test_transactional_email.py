@@ -25,6 +25,7 @@ from tests.fakes.smtp import FakeSmtpServer
 from tests.integration.gateway.conftest import Caller
 from tests.integration.gateway.test_rate_limits import StoppedClock
 from tests.support.inprocess import running
+from tests.support.module_fakes import fresh_smtp, purge_queues
 from tests.support.stores import free_port
 
 DEFAULT_SENDER = "donotreply@mail.postman.gov.sg"
@@ -34,21 +35,32 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(13) + b"\x00" * 8
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
 
 
-@pytest.fixture
-def smtp():
+@pytest.fixture(scope="module")
+def module_smtp():
     with FakeSmtpServer(refuse={REFUSED: "User unknown"}) as server:
         yield server
 
 
+@pytest.fixture(scope="module")
+def module_system(module_settings, module_smtp):
+    """The module's settings wired to its mail server, with the services started once for the module (each test
+    makes its own callers; a transactional email is sent before its answer, so none is still on its way to the
+    mail server when the next test begins)."""
+    wired = replace(module_settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=module_smtp.port)
+    purge_queues(wired.amqp_url)
+    with running(wired, "auth", "campaign", "sender-email"):
+        yield wired
+
+
 @pytest.fixture
-def settings(settings, smtp):
-    return replace(settings, email_transport="smtp", smtp_host="127.0.0.1", smtp_port=smtp.port)
+def settings(module_system):
+    return module_system
 
 
 @pytest.fixture(autouse=True)
-def services(settings):
-    with running(settings, "auth", "campaign", "sender-email"):
-        yield
+def smtp(module_smtp, module_system):
+    """The module's mail server, with no message and only its refusal, before anything of the test reaches it."""
+    return fresh_smtp(module_smtp, refuse={REFUSED: "User unknown"})
 
 
 def send(http, caller, **fields):

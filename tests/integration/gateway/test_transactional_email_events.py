@@ -11,25 +11,56 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes.sns import TOPIC, self_signed
+from tests.fakes.ses import FakeSes
+from tests.fakes.sns import TOPIC, FakeSns, self_signed
 from tests.integration.gateway.conftest import poll
 from tests.support.inprocess import running
+from tests.support.module_fakes import fake_aws_environment, fresh_ses, fresh_sns, purge_queues
 
 EVENTS_PATH = "/callbacks/ses/events"
 
 
+@pytest.fixture(scope="module")
+def module_ses(tmp_path_factory):
+    with fake_aws_environment(tmp_path_factory.mktemp("aws")), FakeSes() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_sns():
+    with FakeSns() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def module_system(module_settings, module_ses, module_sns):
+    """The module's settings wired to its SES and SNS, with the services started once for the module (each test
+    makes its own callers; a transactional email is handed to SES before its answer)."""
+    wired = replace(module_settings, email_transport="ses", ses_endpoint_url=module_ses.endpoint_url,
+                    ses_region="ap-southeast-1", ses_configuration_set="postman-tracked",
+                    ses_untracked_configuration_set="postman-untracked",
+                    ses_events_topic_arns=f"arn:aws:sns:ap-southeast-1:123456789012:other,{TOPIC}",
+                    sns_cert_url_prefix=module_sns.url_prefix)
+    purge_queues(wired.amqp_url)
+    with running(wired, "auth", "campaign", "sender-email"):
+        yield wired
+
+
 @pytest.fixture
-def settings(settings, ses, sns):
-    return replace(settings, email_transport="ses", ses_endpoint_url=ses.endpoint_url, ses_region="ap-southeast-1",
-                   ses_configuration_set="postman-tracked", ses_untracked_configuration_set="postman-untracked",
-                   ses_events_topic_arns=f"arn:aws:sns:ap-southeast-1:123456789012:other,{TOPIC}",
-                   sns_cert_url_prefix=sns.url_prefix)
+def settings(module_system):
+    return module_system
 
 
 @pytest.fixture(autouse=True)
-def services(settings):
-    with running(settings, "auth", "campaign", "sender-email"):
-        yield
+def ses(module_ses, module_system):
+    """The module's SES, with nothing sent, before anything of the test reaches it."""
+    return fresh_ses(module_ses)
+
+
+@pytest.fixture(autouse=True)
+def sns(module_sns):
+    """The module's SNS, as new: the test's app (its own) has not fetched its certificate yet."""
+    return fresh_sns(module_sns)
 
 
 def send(http, caller, **fields):

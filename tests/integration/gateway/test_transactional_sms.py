@@ -12,6 +12,8 @@ from prometheus_client import REGISTRY
 
 from tests.integration.gateway.conftest import poll
 from tests.integration.gateway.test_sms_sending import ACCOUNT, sms_campaign
+from tests.integration.gateway.test_sms_sending import module_system as module_system  # noqa: F401 - fixture
+from tests.integration.gateway.test_sms_sending import module_twilio as module_twilio  # noqa: F401 - fixture
 from tests.integration.gateway.test_sms_sending import services as services  # noqa: F401 - fixture
 from tests.integration.gateway.test_sms_sending import settings as settings  # noqa: F401 - fixture
 from tests.integration.gateway.test_sms_sending import twilio as twilio  # noqa: F401 - fixture
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("services")
 
 
 @pytest.fixture
-def caller(new_caller, http):
+def caller(new_caller, http, twilio):  # after the fake is made fresh: its first message is this credential check
     caller = new_caller()
     base = sms_campaign(http, caller, upload=False)
     saved = http.post(f"{base}/new-credentials", headers=caller.headers,

@@ -16,6 +16,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.integration.web.conftest import post_form
 from tests.support.inprocess import running
+from tests.support.module_fakes import fresh_twilio, purge_queues
 
 TWILIO_KEY, TWILIO_SECRET = "SK" + secrets.token_hex(16), "twilio-secret-" + secrets.token_hex(8)
 ACCOUNT = {"label": "moh-sms", "account_sid": "AC" + secrets.token_hex(16), "api_key": TWILIO_KEY,
@@ -24,28 +25,44 @@ ACCOUNT = {"label": "moh-sms", "account_sid": "AC" + secrets.token_hex(16), "api
 BOT_TOKEN = f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(26)[:35]}"
 
 
-@pytest.fixture
-def twilio():
+@pytest.fixture(scope="module")
+def module_twilio():
     with FakeTwilio(api_key=TWILIO_KEY, api_secret=TWILIO_SECRET) as fake:
         yield fake
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def telegram():
+    """The module's Bot API fake (one test of the module adds the bot)."""
     with FakeTelegram(tokens={BOT_TOKEN}) as fake:
         yield fake
 
 
-@pytest.fixture
-def settings(settings, twilio, telegram):
-    return replace(settings, credentials_key=new_master_key(), twilio_api_base=twilio.base_url,
-                   telegram_api_base=telegram.base_url)
+@pytest.fixture(scope="module")
+def module_system(module_settings, module_twilio, telegram):
+    """The module's settings wired to its fakes, with the services started once for the module (each test signs in
+    an officer of its own)."""
+    wired = replace(module_settings, credentials_key=new_master_key(), twilio_api_base=module_twilio.base_url,
+                    telegram_api_base=telegram.base_url)
+    purge_queues(wired.amqp_url)
+    with running(wired, "auth", "campaign", "stats", "sender-sms", "sender-telegram"):
+        yield wired
 
 
 @pytest.fixture
-def officer(settings, web_sign_in):
-    with running(settings, "auth", "campaign", "stats", "sender-sms", "sender-telegram"):
-        yield web_sign_in()
+def settings(module_system):
+    return module_system
+
+
+@pytest.fixture
+def twilio(module_system, module_twilio):
+    """The module's Twilio fake, fresh for this test: nothing sent yet."""
+    return fresh_twilio(module_twilio)
+
+
+@pytest.fixture
+def officer(twilio, web_sign_in):
+    return web_sign_in()
 
 
 def test_a_new_api_key_is_shown_once_works_and_is_listed_by_its_last_five(officer, http):

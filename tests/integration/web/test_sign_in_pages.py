@@ -8,10 +8,22 @@ from dataclasses import replace
 import pytest
 
 from postman_gateway.app import create_app
+from tests.integration.gateway.conftest import module_pipeline as module_pipeline  # noqa: F401 - fixture
 from tests.integration.gateway.conftest import new_address, one_time_password
 from tests.integration.web.conftest import csrf_token, post_form
 
 pytestmark = pytest.mark.usefixtures("pipeline")
+
+
+@pytest.fixture
+def settings(module_pipeline):
+    """The module's settings: its tests share the pipeline, started once (each test has its own app and users)."""
+    return module_pipeline
+
+
+@pytest.fixture
+def pipeline(module_pipeline):
+    """The module's pipeline."""
 
 
 def test_a_visitor_is_sent_to_sign_in_and_comes_back_to_the_page_they_asked_for(app, amqp_channel):

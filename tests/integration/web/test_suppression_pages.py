@@ -22,10 +22,22 @@ from tests.support import service_identity
 from tests.support.inprocess import running
 
 
+@pytest.fixture(scope="module")
+def module_system(module_settings):
+    """The module's settings, with auth and campaign started once for the module (each test signs in officers of
+    new agencies of its own)."""
+    with running(module_settings, "auth", "campaign"):
+        yield module_settings
+
+
 @pytest.fixture
-def services(settings):
-    with running(settings, "auth", "campaign"):
-        yield
+def settings(module_system):
+    return module_system
+
+
+@pytest.fixture
+def services(module_system):
+    """The module's services."""
 
 
 pytestmark = pytest.mark.usefixtures("services")
