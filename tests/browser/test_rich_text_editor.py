@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from postman_renderer.sanitise import sanitise_email_html
 from tests.browser.conftest import new_context
@@ -58,6 +58,14 @@ def serve_image(page: Page) -> None:
 
 def editor_html(page: Page) -> str:
     return page.locator("textarea#body").input_value()
+
+
+def ready_editor(page: Page) -> Locator:
+    """The rich-text editor once its script has set it up (until then "Message" is the HTML textarea, and the
+    toolbar is not there yet)."""
+    editor = page.get_by_role("textbox", name="Message")
+    expect(editor).to_have_attribute("contenteditable", "true")
+    return editor
 
 
 def toolbar_button(page: Page, name: str) -> None:
@@ -191,7 +199,7 @@ def test_an_officer_bolds_a_word_of_a_saved_email_template_in_the_editor(page: P
     # A saved email template with an https image (which the edit page's policy must let the editor show).
     campaign_id = create_campaign(page, "Results", "Email")
     page.get_by_label("Subject").fill("Your results")
-    page.get_by_role("textbox", name="Message").focus()
+    ready_editor(page).focus()
     page.keyboard.type("Your results are ready")
     page.keyboard.press("Enter")
     toolbar_button(page, "Image")
@@ -234,7 +242,7 @@ def test_a_paste_from_a_word_processor_keeps_the_text_and_loses_the_markup(page:
                                                                            outbox: Path):
     sign_in(page, officer_email, outbox)
     create_campaign(page, "Pasted", "Email")
-    editor = page.get_by_role("textbox", name="Message")
+    editor = ready_editor(page)
     editor.focus()
     # What the browser hands a page on Ctrl+V from Word: a paste event with the HTML and the plain text.
     editor.evaluate("""(area, html) => {
