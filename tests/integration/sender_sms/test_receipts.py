@@ -34,6 +34,11 @@ from tests.support.inprocess import running
 PUBLIC_URL = "https://postman.example.gov.sg"
 # A campaign id of this run alone: other modules sharing the database record deliveries of low campaign ids.
 CAMPAIGN = 1_000_000_000 + secrets.randbelow(10**8)
+# Recipients of this run's own, never a real recipient of another module's campaign in the worker's database:
+# sender-sms matches a receipt to the SMS it sent by the recipient's id (a literal 1001 once met the delivery of a
+# real recipient 1001 made by another module).
+RECIPIENT = 1_100_000_000 + secrets.randbelow(10**8)
+OTHER_RECIPIENT = RECIPIENT + 1
 
 
 @dataclass
@@ -89,24 +94,24 @@ def _forged() -> float:
 
 def test_with_a_known_auth_token_a_report_signed_by_twilio_becomes_a_receipt(receipts, account_sid_credential):
     token = account_sid_credential.api_secret
-    events = receipts.handle(report(account_sid_credential, 1001, "delivered", token=token),
-                             report(account_sid_credential, 1002, "undelivered", "30003", token=token))
+    events = receipts.handle(report(account_sid_credential, RECIPIENT, "delivered", token=token),
+                             report(account_sid_credential, OTHER_RECIPIENT, "undelivered", "30003", token=token))
 
     assert events == [
-        {"recipient_id": 1001, "campaign_id": CAMPAIGN, "job_id": 0, "status": "DELIVERED", "error_code": None,
+        {"recipient_id": RECIPIENT, "campaign_id": CAMPAIGN, "job_id": 0, "status": "DELIVERED", "error_code": None,
          "reason": None, "kind": "receipt", "error_sub_type": None},
-        {"recipient_id": 1002, "campaign_id": CAMPAIGN, "job_id": 0, "status": "ERROR", "error_code": "twilio_30003",
-         "reason": "Twilio reported the message undelivered (error 30003)", "kind": "receipt",
-         "error_sub_type": None},
+        {"recipient_id": OTHER_RECIPIENT, "campaign_id": CAMPAIGN, "job_id": 0, "status": "ERROR",
+         "error_code": "twilio_30003", "reason": "Twilio reported the message undelivered (error 30003)",
+         "kind": "receipt", "error_sub_type": None},
     ]
 
 
 def test_with_a_known_auth_token_a_report_not_signed_by_twilio_is_dropped(receipts, account_sid_credential):
-    genuine = report(account_sid_credential, 1001, "undelivered", "30003", token=account_sid_credential.api_secret)
+    genuine = report(account_sid_credential, RECIPIENT, "undelivered", "30003", token=account_sid_credential.api_secret)
     forged_before = _forged()
 
     events = receipts.handle(
-        report(account_sid_credential, 1001, "undelivered", "30003", token=secrets.token_hex(16)),  # another token
+        report(account_sid_credential, RECIPIENT, "undelivered", "30003", token=secrets.token_hex(16)),  # another token
         replace(genuine, params={**genuine.params, "ErrorCode": "30005"}),  # a signed form, altered
         replace(genuine, signature=""),  # no signature at all
         replace(genuine, url=genuine.url.replace("https://", "http://evil.example/")),  # signed for another URL
@@ -152,7 +157,7 @@ def test_without_the_auth_token_a_sid_not_recorded_waits_and_is_announced_only_o
 
 def test_statuses_that_are_not_final_are_ignored(receipts, account_sid_credential):
     token = account_sid_credential.api_secret
-    events = receipts.handle(*(report(account_sid_credential, 1001, status, token=token)
+    events = receipts.handle(*(report(account_sid_credential, RECIPIENT, status, token=token)
                                for status in ("accepted", "queued", "sending", "sent")))
 
     assert events == []
@@ -208,7 +213,7 @@ def test_a_report_of_a_credential_removed_since_relies_on_the_url_signature_and_
 
 
 def test_a_malformed_report_is_dead_lettered(receipts, twilio_credential):
-    good = report(twilio_credential, 1001, "delivered")
+    good = report(twilio_credential, RECIPIENT, "delivered")
     batch = [Delivery(delivery_tag=1, message_id="bad", redelivered=False, headers={},
                       body=json.dumps({**good.to_dict(), "params": {"To": 6591234567}}).encode()),
              Delivery(delivery_tag=2, message_id="good", redelivered=False, headers={},
@@ -217,7 +222,7 @@ def test_a_malformed_report_is_dead_lettered(receipts, twilio_credential):
     dead = receipts.handler(batch)
 
     assert [d.message_id for d in dead] == ["bad"]
-    assert [m.body["recipient_id"] for m in receipts.published] == [1001]  # type: ignore[index]
+    assert [m.body["recipient_id"] for m in receipts.published] == [RECIPIENT]  # type: ignore[index]
 
 
 def test_every_message_asks_twilio_for_status_callbacks_at_its_signed_gateway_url(
@@ -272,7 +277,7 @@ def test_a_failure_report_whose_message_never_appears_stops_coming_back(receipts
 
 
 def test_a_delivered_report_signed_by_twilio_is_never_parked(receipts, account_sid_credential):
-    events = receipts.handle(report(account_sid_credential, 1001, "delivered", sid="SM" + secrets.token_hex(16),
+    events = receipts.handle(report(account_sid_credential, RECIPIENT, "delivered", sid="SM" + secrets.token_hex(16),
                                     token=account_sid_credential.api_secret))
 
     assert [e["status"] for e in events] == ["DELIVERED"] and receipts.parked == []
