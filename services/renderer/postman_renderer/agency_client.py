@@ -7,12 +7,12 @@ that time.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
 from postman.v1 import auth_pb2, auth_pb2_grpc
 from postman_renderer.theme import EmailLook
+from postman_shared.expiring_cache import ExpiringCache
 from postman_shared.grpc import client
 
 KEEP_SECONDS = 30.0
@@ -26,28 +26,20 @@ class AgencyClient:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._address = address
         self._default_name = default_name
-        self._keep = keep_seconds
-        self._clock = clock
-        self._kept: dict[int, tuple[float, auth_pb2.Agency]] = {}
-        self._lock = threading.Lock()
+        self._kept: ExpiringCache[int, auth_pb2.Agency] = ExpiringCache(keep_seconds, MAX_KEPT, clock)
 
     def agency(self, user_id: int) -> auth_pb2.Agency:
         """The user's agency; user 0 (no user: a preview asked without one) has the default agency, no masthead."""
         if user_id <= 0:
             return auth_pb2.Agency(name=self._default_name)
-        now = self._clock()
-        with self._lock:
-            kept = self._kept.get(user_id)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-        stub = client.stub(self._address, auth_pb2_grpc.AuthServiceStub)
-        agency: auth_pb2.Agency = client.call(stub.GetAgency, auth_pb2.GetAgencyRequest(user_id=user_id),
-                                              timeout=10.0)
-        with self._lock:
-            if len(self._kept) >= MAX_KEPT:
-                self._kept.clear()
-            self._kept[user_id] = (now + self._keep, agency)
-        return agency
+
+        def ask_auth() -> auth_pb2.Agency:
+            stub = client.stub(self._address, auth_pb2_grpc.AuthServiceStub)
+            agency: auth_pb2.Agency = client.call(stub.GetAgency, auth_pb2.GetAgencyRequest(user_id=user_id),
+                                                  timeout=10.0)
+            return agency
+
+        return self._kept.get_or_make(user_id, ask_auth)
 
     def look(self, user_id: int, show_logo: bool) -> EmailLook:
         """What the theme shows for the user's emails with a template's ``show_logo``."""

@@ -8,12 +8,12 @@ message, and a changed or removed credential is picked up soon after. The plaint
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 
 from postman_sender_sms.twilio_transport import TwilioAccount, TwilioSender
 from postman_shared.credentials import Sealer
+from postman_shared.expiring_cache import ExpiringCache
 from postman_shared.stored_credentials import CampaignCredentials as CampaignCredentials
 from postman_shared.stored_credentials import CredentialUnusable as CredentialUnusable
 from postman_shared.stored_credentials import SealedCredential, open_sealed
@@ -44,47 +44,36 @@ def open_account(sealer: Sealer, credential: SealedCredential, user_id: int) -> 
 
 
 class TwilioSenders:
-    """The TwilioSender of each credential, cached for ``cache_seconds``. Thread-safe."""
+    """The TwilioSender of each credential (and the Twilio account, for status callbacks), kept for
+    ``cache_seconds``. Thread-safe."""
 
     def __init__(self, credentials: CampaignCredentials, sealer: Callable[[], Sealer], api_base: str,
                  cache_seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._credentials = credentials
         self._sealer = sealer  # built on first use: a missing master key fails the batch, not the start
         self._api_base = api_base
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cache: dict[tuple[int, int], tuple[float, TwilioSender]] = {}
-        self._accounts: dict[int, tuple[float, TwilioAccount]] = {}
-        self._lock = threading.Lock()
+        self._senders: ExpiringCache[tuple[int, int], TwilioSender] = ExpiringCache(cache_seconds, clock=clock)
+        self._accounts: ExpiringCache[int, TwilioAccount] = ExpiringCache(cache_seconds, clock=clock)
 
     def for_message(self, credential_id: int, user_id: int) -> TwilioSender:
         """Raises CredentialUnusable (the message's fault), ServiceError or SettingsError (passing or ours)."""
-        key = (credential_id, user_id)
-        now = self._clock()
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] > now:
-                return cached[1]
-        credential = self._credentials.get(credential_id)
-        if credential is None:
-            raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
-        sender = TwilioSender(open_account(self._sealer(), credential, user_id), self._api_base)
-        with self._lock:
-            self._cache[key] = (now + self._cache_seconds, sender)
-        return sender
+        def open_sender() -> TwilioSender:
+            credential = self._stored(credential_id)
+            return TwilioSender(open_account(self._sealer(), credential, user_id), self._api_base)
+
+        return self._senders.get_or_make((credential_id, user_id), open_sender)
 
     def account(self, credential_id: int) -> TwilioAccount:
         """The Twilio account of a stored SMS credential, opened for its own owner (a status callback names the
         credential, not the user). Raises CredentialUnusable, ServiceError or SettingsError like ``for_message``."""
-        now = self._clock()
-        with self._lock:
-            cached = self._accounts.get(credential_id)
-            if cached is not None and cached[0] > now:
-                return cached[1]
+        def open_own_account() -> TwilioAccount:
+            credential = self._stored(credential_id)
+            return open_account(self._sealer(), credential, credential.user_id)
+
+        return self._accounts.get_or_make(credential_id, open_own_account)
+
+    def _stored(self, credential_id: int) -> SealedCredential:
         credential = self._credentials.get(credential_id)
         if credential is None:
             raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
-        account = open_account(self._sealer(), credential, credential.user_id)
-        with self._lock:
-            self._accounts[credential_id] = (now + self._cache_seconds, account)
-        return account
+        return credential

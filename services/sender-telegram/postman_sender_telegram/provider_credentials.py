@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from postman_shared.credentials import Sealer
+from postman_shared.expiring_cache import ExpiringCache
 from postman_shared.stored_credentials import CampaignCredentials as CampaignCredentials
 from postman_shared.stored_credentials import CredentialUnusable as CredentialUnusable
 from postman_shared.stored_credentials import SealedCredential, open_sealed
@@ -76,17 +77,14 @@ def open_bot(sealer: Sealer, credential: SealedCredential, api_base: str) -> Bot
 
 
 class TelegramBots:
-    """The Bot of each credential, cached for ``cache_seconds``. Thread-safe."""
+    """The Bot of each credential, kept for ``cache_seconds``. Thread-safe."""
 
     def __init__(self, credentials: CampaignCredentials, sealer: Callable[[], Sealer], api_base: str,
                  cache_seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._credentials = credentials
         self._sealer = sealer  # built on first use: a missing master key fails the batch, not the start
         self._api_base = api_base
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cache: dict[int, tuple[float, Bot]] = {}
-        self._lock = threading.Lock()
+        self._bots: ExpiringCache[int, Bot] = ExpiringCache(cache_seconds, clock=clock)
 
     def for_message(self, credential_id: int, user_id: int) -> Bot:
         """The bot of a campaign message, which must be its owner's. Raises CredentialUnusable (the message's
@@ -99,19 +97,13 @@ class TelegramBots:
 
     def of_credential(self, credential_id: int) -> Bot:
         """The bot stored as ``credential_id``, whoever owns it (webhook updates name only the credential)."""
-        now = self._clock()
-        with self._lock:
-            cached = self._cache.get(credential_id)
-            if cached is not None and cached[0] > now:
-                return cached[1]
-        credential = self._credentials.get(credential_id)
-        if credential is None:
-            raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
-        bot = open_bot(self._sealer(), credential, self._api_base)
-        with self._lock:
-            self._cache[credential_id] = (now + self._cache_seconds, bot)
-        return bot
+        def open_stored_bot() -> Bot:
+            credential = self._credentials.get(credential_id)
+            if credential is None:
+                raise CredentialUnusable("credential_not_found", f"Credential {credential_id} does not exist")
+            return open_bot(self._sealer(), credential, self._api_base)
+
+        return self._bots.get_or_make(credential_id, open_stored_bot)
 
     def forget(self, credential_id: int) -> None:
-        with self._lock:
-            self._cache.pop(credential_id, None)
+        self._bots.forget(credential_id)
